@@ -1,0 +1,42 @@
+# The two commands of the README: `make demo` and `make test`.
+# Both install what is missing (Debian packages, a virtualenv, kob itself) and are idempotent.
+
+VENV         ?= .venv
+PYTHON       ?= python3
+KOB          := $(VENV)/bin/kob
+APT_PACKAGES := docker.io openssh-server openssh-client haproxy etcd-server etcd-client \
+                iproute2 busybox-static curl cron python3-venv
+PYTEST_ARGS  ?=
+
+.PHONY: demo test deps apt venv lab-down clean
+
+demo: deps
+	$(KOB) lab up
+	$(KOB) exec inventory.yaml hostname
+	$(KOB) lab status
+
+test: deps
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+deps: apt venv
+
+apt:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:" $$missing; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[test]'
+	touch $@
+
+lab-down:
+	$(KOB) lab down
+
+clean: lab-down
+	rm -rf $(VENV) build dist *.egg-info

@@ -1,0 +1,3 @@
+from kob.cli.main import main
+
+main()

@@ -1,0 +1,91 @@
+"""Every error a user can see.
+
+Each one carries a one-line message that names the file:line and key path,
+or the host, and says what to do. The CLI prints ``str(error)`` and exits
+non-zero; tracebacks only with ``-v``.
+
+    KobError
+    ├── SpecError            file:line: key/path: what is wrong
+    ├── PatternError         a host pattern that matches nothing
+    ├── TransportError       names the host
+    │   ├── HostUnreachable
+    │   ├── AuthFailed
+    │   ├── HostKeyRejected
+    │   ├── CommandTimeout
+    │   └── CommandFailed    non-zero exit where success was required
+    ├── StoreError
+    │   └── LockHeld         names the holder and since when
+    └── LabError
+"""
+
+from __future__ import annotations
+
+
+class KobError(Exception):
+    """Base of every error meant for the user's eyes."""
+
+
+class SpecError(KobError):
+    """A mistake in a user's YAML file, located by file, line and key path."""
+
+    def __init__(self, file: str, line: int | None, keypath: str, message: str):
+        self.file, self.line, self.keypath, self.message = file, line, keypath, message
+        where = f"{file}:{line}" if line else file
+        super().__init__(f"{where}: {keypath}: {message}" if keypath else f"{where}: {message}")
+
+
+class PatternError(KobError):
+    """A host pattern that names no host or group."""
+
+
+class TransportError(KobError):
+    """Something went wrong reaching or running on a host."""
+
+    def __init__(self, host: str, message: str):
+        self.host = host
+        super().__init__(f"{host}: {message}")
+
+
+class HostUnreachable(TransportError):
+    """The host did not accept a connection."""
+
+
+class AuthFailed(TransportError):
+    """The host refused our key."""
+
+
+class HostKeyRejected(TransportError):
+    """The host's key is unknown or does not match known_hosts."""
+
+
+class CommandTimeout(TransportError):
+    """A command ran longer than its timeout."""
+
+
+class CommandFailed(TransportError):
+    """A command exited non-zero where success was required."""
+
+    def __init__(self, result):
+        self.result = result
+        detail = (result.stderr or result.stdout).strip().splitlines()
+        last = detail[-1] if detail else "no output"
+        super().__init__(result.host, f"{result.command_line} exited {result.rc}: {last}")
+
+
+class StoreError(KobError):
+    """The state store could not be reached or refused an operation."""
+
+
+class LockHeld(StoreError):
+    """Somebody else holds a lock."""
+
+    def __init__(self, name: str, holder: str, since: float):
+        import time
+
+        self.name, self.holder, self.since = name, holder, since
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(since))
+        super().__init__(f"lock {name!r} is held by {holder} since {when}")
+
+
+class LabError(KobError):
+    """The local lab could not be set up or torn down."""

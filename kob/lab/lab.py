@@ -1,0 +1,205 @@
+"""A local lab of real "VMs" (network namespaces with their own sshd and Docker Engine).
+
+kob's core never imports this module: it reaches lab VMs through an inventory,
+exactly as it reaches real ones.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from kob.errors import LabError
+from kob.lab import demo_image, etcd_server, system, vm as vmlib
+from kob.lab.layout import MAX_VMS, LabLayout, VmLayout
+
+FORBIDDEN_PARENTS = ("/tmp", "/run", "/srv", "/var/run")
+
+
+@dataclass(frozen=True)
+class VmStatus:
+    name: str
+    address: str
+    running: bool
+    ssh: bool
+    docker: bool
+
+    @property
+    def healthy(self) -> bool:
+        return self.running and self.ssh and self.docker
+
+
+class Lab:
+    """Bring a lab up (idempotently, growing it on demand), report on it, take it down."""
+
+    def __init__(self, layout: LabLayout):
+        self.layout = layout
+        self.state = self._load_state()
+
+    # -- state file -------------------------------------------------------
+    def _load_state(self) -> dict:
+        try:
+            state = json.loads(self.layout.state_file.read_text())
+        except FileNotFoundError:
+            return {"net": self.layout.net, "vms": {}, "etcd_pid": None}
+        if state.get("net") != self.layout.net:
+            raise LabError(f"{self.layout.dir} holds lab network {state.get('net')}, not {self.layout.net}")
+        return state
+
+    def _save_state(self) -> None:
+        self.layout.state_file.write_text(json.dumps(self.state, indent=2) + "\n")
+
+    def vm_layouts(self) -> list[VmLayout]:
+        return [self.layout.vm(n) for n in sorted(v["n"] for v in self.state["vms"].values())]
+
+    # -- up ---------------------------------------------------------------
+    def up(self, vms: int = 3) -> list[VmStatus]:
+        system.check_prerequisites()
+        self._check_dir()
+        if not 1 <= vms <= MAX_VMS:
+            raise LabError(f"--vms must be between 1 and {MAX_VMS}, got {vms}")
+        self.layout.dir.mkdir(mode=0o755, parents=True, exist_ok=True)
+        self._save_state()
+        self._client_key()
+        self._bridge()
+        self._etcd()
+        wanted = [self.layout.vm(n) for n in range(1, max(vms, len(self.state["vms"])) + 1)]
+        booted = [vm for vm in wanted if self._boot_if_needed(vm)]
+        for vm in booted:
+            vmlib.wait_ready(vm, self.state["vms"][vm.name]["pid"])
+        self._write_known_hosts()
+        self._load_images(booted)
+        self._write_inventory()
+        return self.status()
+
+    def _check_dir(self) -> None:
+        resolved = self.layout.dir.resolve()
+        for parent in FORBIDDEN_PARENTS:
+            if resolved == Path(parent) or Path(parent) in resolved.parents:
+                raise LabError(f"--dir {self.layout.dir}: the lab cannot live under {parent}, "
+                               "which each VM mounts privately; use a folder such as /var/lib/kob-lab")
+
+    def _client_key(self) -> None:
+        key = self.layout.client_key
+        if not key.exists():
+            system.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "kob-lab client", "-f", str(key)])
+        (self.layout.dir / "authorized_keys").write_text(key.with_suffix(".pub").read_text())
+
+    def _bridge(self) -> None:
+        bridge = self.layout.bridge
+        if system.run(["ip", "link", "show", bridge], check=False).returncode != 0:
+            system.run(["ip", "link", "add", bridge, "type", "bridge"])
+            system.run(["ip", "addr", "add", f"{self.layout.bridge_address}/24", "dev", bridge])
+        system.run(["ip", "link", "set", bridge, "up"])
+
+    def _etcd(self) -> None:
+        pid = self.state.get("etcd_pid")
+        if system.alive(pid) and etcd_server.healthy(self.layout):
+            return
+        pid = etcd_server.start(self.layout)
+        self.state["etcd_pid"] = pid
+        self._save_state()
+        etcd_server.wait_ready(self.layout, pid)
+
+    def _boot_if_needed(self, vm: VmLayout) -> bool:
+        known = self.state["vms"].get(vm.name)
+        if known and system.alive(known["pid"]) and all(vmlib.health(vm).values()):
+            return False
+        if known:
+            vmlib.shutdown(vm, known["pid"])
+        vmlib.write_files(vm, self.layout.dir / "authorized_keys")
+        vmlib.create_network(vm)
+        self.state["vms"][vm.name] = {"n": vm.n, "address": vm.address, "pid": vmlib.boot(vm)}
+        self._save_state()
+        return True
+
+    def _write_known_hosts(self) -> None:
+        lines = []
+        for vm in self.vm_layouts():
+            key_type, key = vm.host_key.with_suffix(".pub").read_text().split()[:2]
+            lines.append(f"{vm.address} {key_type} {key}\n")
+        self.layout.known_hosts.write_text("".join(lines))
+
+    def _load_images(self, vms: list[VmLayout]) -> None:
+        if not vms:
+            return
+        archive, _ = demo_image.save_archive()
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda vm: vmlib.load_images(vm, archive), vms))
+
+    def _write_inventory(self) -> None:
+        self.layout.inventory.write_text(lab_inventory(self.layout, self.vm_layouts()))
+
+    # -- status -----------------------------------------------------------
+    def status(self) -> list[VmStatus]:
+        result = []
+        for vm in self.vm_layouts():
+            checks = vmlib.health(vm)
+            running = system.alive(self.state["vms"][vm.name]["pid"])
+            result.append(VmStatus(vm.name, vm.address, running, checks["ssh"], checks["docker"]))
+        return result
+
+    def etcd_healthy(self) -> bool:
+        return system.alive(self.state.get("etcd_pid")) and etcd_server.healthy(self.layout)
+
+    # -- down -------------------------------------------------------------
+    def down(self) -> None:
+        """Remove every namespace, link, process and file the lab made."""
+        if os.geteuid() != 0:
+            raise LabError("kob lab needs root: it creates network namespaces, mounts and daemons")
+        for vm in self._all_vms():
+            vmlib.shutdown(vm, self.state["vms"].get(vm.name, {}).get("pid"))
+            vmlib.destroy_network(vm)
+        if self.state.get("etcd_pid"):
+            system.stop_group(self.state["etcd_pid"], timeout=10)
+        if system.run(["ip", "link", "show", self.layout.bridge], check=False).returncode == 0:
+            system.run(["ip", "link", "del", self.layout.bridge])
+        self._remove_files()
+        self.state = {"net": self.layout.net, "vms": {}, "etcd_pid": None}
+
+    def _all_vms(self) -> list[VmLayout]:
+        """VMs in the state file, and any namespace of this lab it lost track of."""
+        numbers = {v["n"] for v in self.state["vms"].values()}
+        listing = system.run(["ip", "netns", "list"], check=False).stdout.decode()
+        for line in listing.splitlines():
+            name = line.split()[0] if line.split() else ""
+            rest = name.removeprefix(f"{self.layout.prefix}vm")
+            if name.startswith(f"{self.layout.prefix}vm") and rest.isdigit() and 1 <= int(rest) <= MAX_VMS:
+                numbers.add(int(rest))
+        return [self.layout.vm(n) for n in sorted(numbers)]
+
+    def _remove_files(self) -> None:
+        lab_dir = self.layout.dir
+        if not lab_dir.exists():
+            return
+        made = ["lab.json", "id_ed25519", "id_ed25519.pub", "authorized_keys", "known_hosts", "inventory.yaml", "etcd"]
+        made += [p.name for p in lab_dir.glob("vm*") if p.name[2:].isdigit()]
+        for name in made:
+            path = lab_dir / name
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+        if not any(lab_dir.iterdir()):
+            lab_dir.rmdir()
+
+
+def lab_inventory(layout: LabLayout, vms: list[VmLayout]) -> str:
+    """An inventory for the lab: vm1 runs the load balancer, state in the lab's etcd."""
+    lines = [
+        "# The kob lab's VMs, written by `kob lab up`.",
+        "ssh:",
+        "  user: root",
+        f"  key: {layout.client_key}",
+        f"  known_hosts: {layout.known_hosts}",
+        f"state: etcd://{layout.bridge_address}:2379",
+        "hosts:",
+    ]
+    for vm in vms:
+        roles = ", roles: [lb]" if vm.n == 1 else ""
+        lines.append(f"  {vm.name}: {{address: {vm.address}{roles}}}")
+    return "\n".join(lines) + "\n"

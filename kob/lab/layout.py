@@ -1,0 +1,118 @@
+"""Names, addresses and paths of a lab and its VMs (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+MAX_VMS = 60
+MAX_NET = 3
+DEFAULT_DIR = Path("/var/lib/kob-lab")
+
+
+@dataclass(frozen=True)
+class LabLayout:
+    """Where lab number ``net`` keeps its files and which names and addresses it uses.
+
+    Lab 0 is the default one (bridge 198.18.0.1, VMs 198.18.0.11 ...); other
+    numbers let a test lab run beside it without touching it.
+    """
+
+    dir: Path
+    net: int = 0
+
+    @property
+    def prefix(self) -> str:
+        return "kob-" if self.net == 0 else f"kob{self.net}-"
+
+    @property
+    def bridge(self) -> str:
+        return f"kob-lab{self.net}"
+
+    @property
+    def bridge_address(self) -> str:
+        return f"198.18.{self.net}.1"
+
+    @property
+    def etcd_url(self) -> str:
+        return f"http://{self.bridge_address}:2379"
+
+    @property
+    def state_file(self) -> Path:
+        return self.dir / "lab.json"
+
+    @property
+    def client_key(self) -> Path:
+        return self.dir / "id_ed25519"
+
+    @property
+    def known_hosts(self) -> Path:
+        return self.dir / "known_hosts"
+
+    @property
+    def inventory(self) -> Path:
+        return self.dir / "inventory.yaml"
+
+    @property
+    def etcd_dir(self) -> Path:
+        return self.dir / "etcd"
+
+    def vm(self, n: int) -> "VmLayout":
+        if not 1 <= n <= MAX_VMS:
+            raise ValueError(f"VM number {n} outside 1..{MAX_VMS}")
+        return VmLayout(self, n)
+
+
+@dataclass(frozen=True)
+class VmLayout:
+    """One VM of a lab: its namespace, links, addresses and folder."""
+
+    lab: LabLayout
+    n: int
+
+    @property
+    def name(self) -> str:
+        return f"vm{self.n}"
+
+    @property
+    def netns(self) -> str:
+        return f"{self.lab.prefix}vm{self.n}"
+
+    @property
+    def veth(self) -> str:
+        return f"{self.lab.prefix}veth{self.n}"
+
+    @property
+    def address(self) -> str:
+        return f"198.18.{self.lab.net}.{10 + self.n}"
+
+    @property
+    def docker_bridge(self) -> str:
+        return f"198.19.{self.lab.net * 64 + self.n}.1/24"
+
+    @property
+    def dir(self) -> Path:
+        return self.lab.dir / self.name
+
+    @property
+    def run_dir(self) -> Path:
+        """The VM's own /run (docker.sock, sshd's pid file, haproxy's socket)."""
+        return self.dir / "run"
+
+    @property
+    def docker_socket(self) -> Path:
+        return self.run_dir / "docker.sock"
+
+    @property
+    def host_key(self) -> Path:
+        return self.dir / "ssh_host_ed25519_key"
+
+    def private_mounts(self) -> list[tuple[Path, str]]:
+        """Folders of the VM's own, bind-mounted over the machine's inside the VM."""
+        return [
+            (self.run_dir, "/run"),
+            (self.dir / "tmp", "/tmp"),
+            (self.dir / "srv", "/srv"),
+            (self.dir / "etc-haproxy", "/etc/haproxy"),
+            (self.dir / "var-lib-haproxy", "/var/lib/haproxy"),
+        ]

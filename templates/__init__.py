@@ -1,0 +1,1 @@
+"""Default templates that ship with kob (read with importlib.resources)."""

@@ -1,0 +1,34 @@
+"""Session fixtures: the test lab of real VMs, brought up once and always taken down."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+TEST_LAB_DIR = Path(os.environ.get("KOB_TEST_LAB_DIR", "/var/lib/kob-test-lab"))
+TEST_LAB_NET = 3  # 198.18.3.0/24: never the default lab's network
+TEST_LAB_VMS = 3
+
+
+@pytest.fixture(scope="session")
+def lab():
+    """A 3-VM lab on its own network; removed at the end of the session, also on failure."""
+    from kob.lab.lab import Lab
+    from kob.lab.layout import LabLayout
+
+    if os.geteuid() != 0:
+        pytest.fail("the lab tests need root (network namespaces); run `make test` as root")
+    the_lab = Lab(LabLayout(TEST_LAB_DIR, TEST_LAB_NET))
+    the_lab.down()  # a previous run killed before its teardown
+    try:
+        the_lab.up(TEST_LAB_VMS)
+        yield the_lab
+    finally:
+        the_lab.down()
+
+
+@pytest.fixture(scope="session")
+def lab_inventory(lab) -> Path:
+    return lab.layout.inventory

@@ -1,0 +1,122 @@
+"""The lab: real namespaces, sshd and dockerd; idempotent up, growth, and a clean down."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from kob.errors import LabError
+from kob.lab import demo_image, system
+from kob.lab.lab import Lab
+from kob.lab.layout import LabLayout
+
+SCRATCH_DIR = Path("/var/lib/kob-test-lab-scratch")
+
+
+def in_vm(the_lab: Lab, name: str, *argv: str) -> str:
+    """Run a command over real SSH with the lab's own key and known_hosts."""
+    layout = the_lab.layout
+    address = the_lab.state["vms"][name]["address"]
+    ssh = ["ssh", "-i", str(layout.client_key), "-o", f"UserKnownHostsFile={layout.known_hosts}",
+           "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", f"root@{address}", shlex.join(argv)]
+    return subprocess.run(ssh, capture_output=True, text=True, check=True, timeout=30).stdout
+
+
+@pytest.fixture
+def scratch_lab():
+    the_lab = Lab(LabLayout(SCRATCH_DIR, net=2))
+    the_lab.down()
+    try:
+        yield the_lab
+    finally:
+        the_lab.down()
+
+
+def test_every_vm_is_healthy_with_its_own_address(lab):
+    statuses = lab.status()
+    assert [vm.name for vm in statuses] == ["vm1", "vm2", "vm3"]
+    assert [vm.address for vm in statuses] == ["198.18.3.11", "198.18.3.12", "198.18.3.13"]
+    assert all(vm.healthy for vm in statuses)
+    assert lab.etcd_healthy()
+
+
+@pytest.mark.parametrize("name", ["vm1", "vm2", "vm3"])
+def test_vm_has_own_hostname_run_and_docker(lab, name):
+    assert in_vm(lab, name, "hostname").strip() == name
+    assert in_vm(lab, name, "ls", "/run/docker.sock").strip() == "/run/docker.sock"
+    assert in_vm(lab, name, "ip", "-4", "-o", "addr", "show", "eth0").split()[3] == lab.state["vms"][name]["address"] + "/24"
+
+
+def test_private_folders_are_not_shared_between_vms(lab):
+    in_vm(lab, "vm1", "sh", "-c", "echo vm1 > /srv/kob-probe")
+    assert in_vm(lab, "vm1", "cat", "/srv/kob-probe").strip() == "vm1"
+    assert in_vm(lab, "vm2", "sh", "-c", "cat /srv/kob-probe 2>/dev/null || echo absent").strip() == "absent"
+
+
+def test_demo_images_are_loaded_with_the_same_ids_everywhere(lab):
+    _, expected = demo_image.save_archive()
+    for name in ("vm1", "vm2", "vm3"):
+        listing = in_vm(lab, name, "docker", "image", "inspect", "--format", "{{.Id}}", *expected)
+        assert listing.split() == list(expected.values())
+
+
+def test_demo_app_answers_with_service_replica_host_and_health(lab):
+    run = ["docker", "run", "-d", "--rm", "-p", "18080:80", "-e", "KOB_SERVICE=web", "-e", "KOB_REPLICA=2",
+           "-e", "KOB_HOST=vm2", "kob-demo/web:1"]
+    container = in_vm(lab, "vm2", *run).strip()
+    try:
+        fetch = "for i in $(seq 50); do wget -qO- http://198.18.3.12:18080/$0 && exit 0; sleep 0.1; done; exit 1"
+        body = in_vm(lab, "vm1", "sh", "-c", fetch, "")
+        assert body.startswith("kob-demo 1 service=web replica=2 host=vm2")
+        assert in_vm(lab, "vm1", "sh", "-c", fetch, "healthz").strip() == "ok"
+    finally:
+        in_vm(lab, "vm2", "docker", "rm", "-f", container)
+
+
+def test_known_hosts_holds_each_vm_host_key(lab):
+    lines = lab.layout.known_hosts.read_text().splitlines()
+    assert [line.split()[0] for line in lines] == ["198.18.3.11", "198.18.3.12", "198.18.3.13"]
+    assert len({line.split()[2] for line in lines}) == 3
+
+
+def test_up_is_idempotent_grows_and_down_removes_everything(scratch_lab):
+    scratch_lab.up(1)
+    first_pid = scratch_lab.state["vms"]["vm1"]["pid"]
+    scratch_lab.up(1)
+    assert scratch_lab.state["vms"]["vm1"]["pid"] == first_pid, "a healthy VM was restarted"
+    statuses = scratch_lab.up(2)
+    assert [vm.name for vm in statuses] == ["vm1", "vm2"] and all(vm.healthy for vm in statuses)
+    assert scratch_lab.state["vms"]["vm1"]["pid"] == first_pid
+    assert "vm2: {address: 198.18.2.12}" in scratch_lab.layout.inventory.read_text()
+    docker = ["docker", "-H", f"unix://{scratch_lab.layout.vm(2).docker_socket}"]
+    system.run([*docker, "run", "-d", "kob-demo/web:1"])
+    pids = [v["pid"] for v in scratch_lab.state["vms"].values()] + [scratch_lab.state["etcd_pid"]]
+
+    scratch_lab.down()
+
+    assert not [pid for pid in pids if system.alive(pid)]
+    netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert "kob2-" not in netns
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+    assert "kob2-" not in links and "kob-lab2" not in links
+    assert not SCRATCH_DIR.exists()
+    assert SCRATCH_DIR.as_posix() not in Path("/proc/self/mountinfo").read_text()
+
+
+def test_a_dead_vm_is_restarted_by_up(scratch_lab):
+    scratch_lab.up(1)
+    vm = scratch_lab.layout.vm(1)
+    system.stop_group(scratch_lab.state["vms"]["vm1"]["pid"], timeout=5)
+    assert not scratch_lab.status()[0].healthy
+    assert scratch_lab.up(1)[0].healthy
+    assert json.loads(scratch_lab.layout.state_file.read_text())["vms"]["vm1"]["address"] == vm.address
+
+
+@pytest.mark.parametrize("folder", ["/tmp/kob-lab", "/run/kob-lab", "/srv/lab"])
+def test_lab_refuses_folders_each_vm_mounts_privately(folder):
+    with pytest.raises(LabError, match="cannot live under"):
+        Lab(LabLayout(Path(folder), net=2)).up(1)
