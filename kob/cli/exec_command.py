@@ -1,0 +1,51 @@
+"""`kob exec INVENTORY 'CMD'`: ad-hoc fan-out, like `ansible -m shell`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import click
+
+from kob.adhoc import HostOutcome, run_everywhere, shell_argv
+from kob.spec.inventory import load_inventory
+from kob.spec.patterns import select_hosts
+from kob.transport.ssh import SshPool
+from kob.transport.targets import ssh_target
+
+
+@click.command("exec")
+@click.argument("inventory", type=click.Path(dir_okay=True))
+@click.argument("command")
+@click.option("--hosts", "pattern", default="all", show_default=True, help="Host pattern: all, a group, names, globs.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per host.")
+def exec_command(inventory: str, command: str, pattern: str, as_json: bool) -> None:
+    """Run a shell command on matching hosts in parallel."""
+    inv = load_inventory(inventory)
+    targets = [ssh_target(inv, host) for host in select_hosts(inv, pattern)]
+    outcomes = asyncio.run(_run(targets, command))
+    if as_json:
+        for outcome in outcomes:
+            click.echo(json.dumps(outcome.as_json()))
+    else:
+        _print(outcomes)
+    if any(outcome.status != "ok" for outcome in outcomes):
+        raise SystemExit(2)
+
+
+async def _run(targets, command: str) -> list[HostOutcome]:
+    async with SshPool() as pool:
+        return await run_everywhere(pool, targets, shell_argv(command))
+
+
+def _print(outcomes: list[HostOutcome]) -> None:
+    width = max(len(outcome.host) for outcome in outcomes)
+    for outcome in outcomes:
+        if outcome.result is None:
+            continue
+        for line in outcome.result.stdout.splitlines():
+            click.echo(f"{outcome.host:<{width}} | {line}")
+        for line in outcome.result.stderr.splitlines():
+            click.echo(f"{outcome.host:<{width}} ! {line}", err=True)
+    for outcome in outcomes:
+        click.echo(f"{outcome.host:<{width}} : {outcome.recap}")

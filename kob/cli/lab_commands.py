@@ -1,0 +1,68 @@
+"""`kob lab up | down | status`: the local lab of VMs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+DIR_OPTION = click.option("--dir", "lab_dir", type=click.Path(path_type=Path), default="/var/lib/kob-lab",
+                          show_default=True, help="Where the lab keeps its files.")
+NET_OPTION = click.option("--net", type=click.IntRange(0, 3), default=0, show_default=True,
+                          help="Lab network number: VMs at 198.18.NET.11 and up (tests use their own).")
+
+
+def _lab(lab_dir: Path, net: int):
+    from kob.lab.lab import Lab  # the lab is never imported by kob's core, only here
+    from kob.lab.layout import LabLayout
+
+    return Lab(LabLayout(lab_dir.absolute(), net))
+
+
+@click.group()
+def lab() -> None:
+    """A local lab of real VMs (network namespaces with sshd and Docker)."""
+
+
+@lab.command()
+@click.option("--vms", type=int, default=3, show_default=True, help="How many VMs (grows an existing lab).")
+@DIR_OPTION
+@NET_OPTION
+def up(vms: int, lab_dir: Path, net: int) -> None:
+    """Create or grow the lab; idempotent."""
+    the_lab = _lab(lab_dir, net)
+    _print_status(the_lab.up(vms), the_lab)
+    click.echo(f"inventory: {the_lab.layout.inventory}")
+
+
+@lab.command()
+@DIR_OPTION
+@NET_OPTION
+def down(lab_dir: Path, net: int) -> None:
+    """Remove every namespace, process, mount, link and file of the lab."""
+    _lab(lab_dir, net).down()
+    click.echo("lab removed")
+
+
+@lab.command()
+@DIR_OPTION
+@NET_OPTION
+def status(lab_dir: Path, net: int) -> None:
+    """List the lab's VMs with address and health."""
+    the_lab = _lab(lab_dir, net)
+    if not the_lab.state["vms"]:
+        click.echo(f"no lab in {lab_dir}; start one with: kob lab up")
+        raise SystemExit(1)
+    vms = the_lab.status()
+    _print_status(vms, the_lab)
+    if not all(vm.healthy for vm in vms):
+        raise SystemExit(1)
+
+
+def _print_status(vms, the_lab) -> None:
+    for vm in vms:
+        health = "up" if vm.healthy else "DOWN" if not vm.running else "degraded"
+        detail = f"ssh={'ok' if vm.ssh else 'no'} docker={'ok' if vm.docker else 'no'}"
+        click.echo(f"{vm.name:<6} {vm.address:<15} {health:<9} {detail}")
+    etcd = "up" if the_lab.etcd_healthy() else "DOWN"
+    click.echo(f"etcd   {the_lab.layout.etcd_url:<15} {etcd}")

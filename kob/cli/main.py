@@ -1,0 +1,57 @@
+"""The `kob` command: thin wrappers that parse arguments, call the layers and print."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from kob import __version__
+from kob.cli.exec_command import exec_command
+from kob.cli.lab_commands import lab
+from kob.errors import KobError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kob")
+@click.option("-v", "--verbose", count=True, help="More detail; tracebacks on errors.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int) -> None:
+    """kob, Kubernetes on a budget: containers on a handful of VMs, over SSH."""
+    ctx.obj = {"verbose": verbose}
+
+
+cli.add_command(lab)
+cli.add_command(exec_command)
+
+
+def _verbose_flag(args: list[str]) -> bool:
+    """-v given before the subcommand (later words may belong to a user's command)."""
+    for arg in args:
+        if not arg.startswith("-"):
+            return False
+        if arg in ("--verbose",) or (arg.startswith("-") and not arg.startswith("--") and "v" in arg):
+            return True
+    return False
+
+
+def main() -> None:
+    verbose = _verbose_flag(sys.argv[1:])
+    try:
+        cli(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("kob: interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except KobError as error:
+        if verbose:
+            raise
+        click.echo(f"kob: error: {error}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("kob: interrupted", err=True)
+        sys.exit(130)

@@ -1,0 +1,8 @@
+"""spec: YAML files → frozen dataclasses; every error names file:line and key path.
+
+    yaml_source   the reader every loader uses (Node, Record, load_yaml)
+    names         host/group/role name rules
+    addresses     address and state-URL checks
+    inventory     load_inventory() → Inventory, Host, SshSettings
+    patterns      select_hosts(inventory, "web:!vm3")
+"""

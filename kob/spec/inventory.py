@@ -1,0 +1,272 @@
+"""The inventory: which hosts kob reaches, how, and where it keeps state.
+
+    ssh:                        # optional; defaults shown
+      user: root
+      key: lab/id_ed25519       # optional; relative to this file's folder; must exist
+      known_hosts: lab/known_hosts    # must exist if given; default ~/.ssh/known_hosts
+      connect_timeout: 10       # a duration (10, 10s, 1m), > 0
+      command_timeout: 300      # a duration, > 0
+    state: etcd://198.18.0.1:2379   # or http://host:port, sqlite:///path, a path;
+                                    # absent: sqlite file "<stem>.kob.db" beside this file
+    hosts:                      # required; at least one
+      vm1:
+        address: 198.18.0.11    # required: IPv4, IPv6 or DNS name
+        port: 22
+        user: root              # default ssh.user
+        key: lab/vm1_key        # default ssh.key
+        roles: [lb]             # each role is also a group of the hosts that have it
+        labels: {zone: a}       # string → string; scalars taken as written
+      vm2: {address: 198.18.0.12}
+    groups:                     # optional: name → hosts and other groups
+      web: [vm1, vm2]
+
+Host, group and role names share one namespace (a role is a group), except
+that a host may carry a role; 'all' is reserved. Groups may name groups,
+without cycles. Group members always come out in inventory order.
+
+To add a top-level section (services:, lb:, jobs:): add its key to
+TOP_LEVEL_KEYS, a field to Inventory, and read it in inventory_from_record.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping
+
+from kob.errors import PatternError
+from kob.spec.addresses import canonical_address, resolve_state_url
+from kob.spec.names import check_name
+from kob.spec.yaml_source import Node, Record, did_you_mean, load_yaml
+
+TOP_LEVEL_KEYS = ("ssh", "state", "hosts", "groups")
+SSH_KEYS = ("user", "key", "known_hosts", "connect_timeout", "command_timeout")
+HOST_KEYS = ("address", "port", "user", "key", "roles", "labels")
+_EXPECTED = "a mapping with hosts:"
+
+
+def _frozen(mapping: Mapping | None = None) -> Mapping:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True)
+class SshSettings:
+    """How kob logs in, unless a host says otherwise. Timeouts in seconds."""
+
+    user: str = "root"
+    key: Path | None = None
+    known_hosts: Path = field(default_factory=lambda: Path("~/.ssh/known_hosts").expanduser())
+    connect_timeout: float = 10.0
+    command_timeout: float = 300.0
+
+
+@dataclass(frozen=True)
+class Host:
+    """One VM. ``user`` and ``key`` are the effective ones (host's, else ssh:'s)."""
+
+    name: str
+    address: str
+    port: int = 22
+    user: str = "root"
+    key: Path | None = None
+    roles: tuple[str, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=_frozen, hash=False)
+    line: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """A loaded inventory. ``path`` is as the user gave it (for messages)."""
+
+    path: Path
+    hosts: tuple[Host, ...]
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=_frozen, hash=False)
+    ssh: SshSettings = field(default_factory=SshSettings)
+    state_url: str = ""
+
+    def host(self, name: str) -> Host:
+        for host in self.hosts:
+            if host.name == name:
+                return host
+        hint = did_you_mean(name, [h.name for h in self.hosts])
+        raise PatternError(f"no host named {name!r} in {self.path}{hint}")
+
+    def with_role(self, role: str) -> tuple[Host, ...]:
+        return tuple(host for host in self.hosts if role in host.roles)
+
+
+def load_inventory(path: str | os.PathLike[str]) -> Inventory:
+    """Read and check an inventory file; every mistake is a SpecError with file:line."""
+    root = load_yaml(path, expected=_EXPECTED)
+    return inventory_from_record(root.record(TOP_LEVEL_KEYS, expected=_EXPECTED), Path(path))
+
+
+def inventory_from_record(top: Record, path: Path) -> Inventory:
+    folder = path.parent
+    ssh = _read_ssh(top.get("ssh"), folder)
+    declared = _read_hosts(top.require("hosts"), ssh, folder)
+    hosts = tuple(d.host for d in declared)
+    groups = _read_groups(top.get("groups"), declared)
+    state = top.get("state")
+    return Inventory(
+        path=path,
+        hosts=hosts,
+        groups=_frozen(groups),
+        ssh=ssh,
+        state_url=_read_state(state, folder) if state else resolve_state_url(f"{path.stem}.kob.db", folder),
+    )
+
+
+def _read_ssh(node: Node | None, folder: Path) -> SshSettings:
+    if node is None:
+        return SshSettings()
+    ssh = node.record(SSH_KEYS)
+    default = SshSettings()
+    return SshSettings(
+        user=_user(ssh, default.user),
+        key=ssh.get_path("key", folder, default=None, what="key file"),
+        known_hosts=ssh.get_path("known_hosts", folder, default=default.known_hosts, what="known_hosts file"),
+        connect_timeout=ssh.get_duration("connect_timeout", default=default.connect_timeout, above=0),
+        command_timeout=ssh.get_duration("command_timeout", default=default.command_timeout, above=0),
+    )
+
+
+def _user(record: Record, default: str) -> str:
+    node = record.get("user")
+    if node is None:
+        return default
+    user = node.as_str()
+    if any(c.isspace() or c in "@:" for c in user):
+        raise node.error(f"{user!r} is not a valid user name")
+    return user
+
+
+def _read_state(node: Node, folder: Path) -> str:
+    try:
+        return resolve_state_url(node.as_str(), folder)
+    except ValueError as error:
+        raise node.error(str(error)) from None
+
+
+@dataclass(frozen=True)
+class _Declared:
+    """A host with the nodes later checks point at."""
+
+    host: Host
+    address: Node
+    roles: tuple[Node, ...]
+
+
+def _read_hosts(node: Node, ssh: SshSettings, folder: Path) -> list[_Declared]:
+    entries = node.entries(expected="a mapping of host names to their settings")
+    if not entries:
+        raise node.error("no hosts; add at least one, e.g. vm1: {address: 198.18.0.11}")
+    declared: list[_Declared] = []
+    endpoints: dict[tuple[str, int], Host] = {}
+    for name, value in entries:
+        check_name(value, name, "host")
+        one = _read_host(name, value, ssh, folder)
+        endpoint = (canonical_address(one.host.address), one.host.port)
+        if endpoint in endpoints:
+            other = endpoints[endpoint]
+            raise one.address.error(
+                f"host {other.name} (line {other.line}) already uses {one.host.address} port {one.host.port}; "
+                "give each host its own address or port"
+            )
+        endpoints[endpoint] = one.host
+        declared.append(one)
+    names = {d.host.name for d in declared}
+    for one in declared:
+        for role in one.roles:
+            if role.raw in names:
+                raise role.error(f"{role.raw!r} is also a host name; a role is a group too, so pick another role name")
+    return declared
+
+
+def _read_host(name: str, node: Node, ssh: SshSettings, folder: Path) -> _Declared:
+    settings = node.record(HOST_KEYS)
+    address = settings.require("address")
+    try:
+        canonical_address(address.as_str())
+    except ValueError as error:
+        raise address.error(str(error)) from None
+    roles = _read_roles(settings.get("roles"))
+    labels = settings.get_str_map("labels", default={}, allow_empty=True)
+    host = Host(
+        name=name,
+        address=address.raw,
+        port=settings.get_int("port", default=22, min=1, max=65535),
+        user=_user(settings, ssh.user),
+        key=settings.get_path("key", folder, default=ssh.key, what="key file"),
+        roles=tuple(role.raw for role in roles),
+        labels=_frozen(labels),
+        line=node.line,
+    )
+    return _Declared(host, address, roles)
+
+
+def _read_roles(node: Node | None) -> tuple[Node, ...]:
+    if node is None:
+        return ()
+    items = node.as_list(expected="a list of role names")
+    seen: set[str] = set()
+    for item in items:
+        role = check_name(item, item.as_str(), "role")
+        if role in seen:
+            raise item.error(f"role {role!r} is listed twice")
+        seen.add(role)
+    return tuple(items)
+
+
+def _read_groups(node: Node | None, declared: list[_Declared]) -> dict[str, tuple[str, ...]]:
+    order = [d.host.name for d in declared]
+    roles: dict[str, list[str]] = {}
+    for one in declared:
+        for role in one.host.roles:
+            roles.setdefault(role, []).append(one.host.name)
+    members = _read_group_members(node, set(order), roles)
+    groups: dict[str, tuple[str, ...]] = {}
+    for name in members:
+        hosts = _expand(name, members, roles, [])
+        groups[name] = tuple(h for h in order if h in hosts)
+    groups.update((role, tuple(hosts)) for role, hosts in roles.items())
+    return groups
+
+
+def _read_group_members(node: Node | None, hosts: set[str], roles: dict[str, list[str]]) -> dict[str, list[Node]]:
+    members: dict[str, list[Node]] = {}
+    for name, value in node.entries(expected="a mapping of group names to lists of hosts") if node else []:
+        check_name(value, name, "group")
+        if name in hosts:
+            raise value.error(f"{name!r} is already a host name; pick another name for the group")
+        if name in roles:
+            raise value.error(
+                f"{name!r} is already a role (of {', '.join(roles[name])}); "
+                "give hosts that role instead, or pick another group name"
+            )
+        members[name] = value.as_list(expected="a list of host and group names")
+    known = hosts | set(members) | set(roles)
+    for items in members.values():
+        for item in items:
+            member = item.as_str()
+            if member not in known:
+                raise item.error(f"no host or group named {member!r}{did_you_mean(member, known)}")
+    return members
+
+
+def _expand(name: str, members: dict[str, list[Node]], roles: dict[str, list[str]], stack: list[str]) -> set[str]:
+    """The hosts of group ``name``, following groups inside it; refuses cycles."""
+    if name in roles:
+        return set(roles[name])
+    if name not in members:
+        return {name}
+    hosts: set[str] = set()
+    for item in members[name]:
+        member = item.raw
+        if member == name or member in stack:
+            cycle = " -> ".join([*stack, name, member])
+            raise item.error(f"groups form a cycle ({cycle}); a group cannot include itself")
+        hosts |= _expand(member, members, roles, [*stack, name])
+    return hosts

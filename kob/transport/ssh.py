@@ -1,0 +1,134 @@
+"""The SSH transport: one asyncssh connection per host per run, reused.
+
+At most ``max_channels`` commands run at once on a connection (OpenSSH's
+MaxSessions defaults to 10) and at most ``max_connects`` handshakes at once in
+all. Host keys are always checked against the inventory's known_hosts file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import asyncssh
+
+from kob.errors import AuthFailed, CommandTimeout, HostKeyRejected, HostUnreachable, TransportError
+from kob.transport.result import Result
+
+
+@dataclass(frozen=True)
+class SshTarget:
+    """Everything needed to reach one host."""
+
+    name: str
+    address: str
+    port: int
+    user: str
+    key: Path | None
+    known_hosts: Path
+    connect_timeout: float
+    command_timeout: float
+
+
+class SshPool:
+    """Run commands on hosts over reused SSH connections."""
+
+    def __init__(self, max_channels: int = 8, max_connects: int = 16):
+        self.max_channels = max_channels
+        self._connects = asyncio.Semaphore(max_connects)
+        self._connections: dict[str, asyncio.Task] = {}
+        self._channels: dict[str, asyncio.Semaphore] = {}
+        self.exec_count: Counter[str] = Counter()
+
+    async def __aenter__(self) -> "SshPool":
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()
+
+    async def run(self, target: SshTarget, argv: Sequence[str], *, input: bytes | None = None,
+                  timeout: float | None = None) -> Result:
+        """Run argv (each word quoted for the remote shell); never raises for a non-zero exit."""
+        conn = await self._connection(target)
+        limit = timeout or target.command_timeout
+        async with self._channels[target.name]:
+            self.exec_count[target.name] += 1
+            started = time.monotonic()
+            try:
+                proc = await conn.run(shlex.join(argv), input=input, encoding=None, timeout=limit)
+            except asyncssh.TimeoutError:
+                raise CommandTimeout(target.name, f"{shlex.join(argv)} did not finish within {limit:g} s") from None
+            except (asyncssh.Error, OSError) as error:
+                raise HostUnreachable(target.name, f"connection lost while running a command: {error}") from None
+        return Result(target.name, tuple(argv), _returncode(proc), _text(proc.stdout), _text(proc.stderr),
+                      time.monotonic() - started)
+
+    async def _connection(self, target: SshTarget) -> asyncssh.SSHClientConnection:
+        task = self._connections.get(target.name)
+        if task is None:  # one attempt per host per run: a failure is raised again, not retried
+            task = asyncio.ensure_future(self._connect(target))
+            self._connections[target.name] = task
+            self._channels[target.name] = asyncio.Semaphore(self.max_channels)
+        return await asyncio.shield(task)
+
+    async def _connect(self, target: SshTarget) -> asyncssh.SSHClientConnection:
+        async with self._connects:
+            try:
+                return await asyncssh.connect(
+                    target.address, target.port, username=target.user,
+                    client_keys=[str(target.key)] if target.key else None,
+                    known_hosts=str(target.known_hosts), connect_timeout=target.connect_timeout,
+                    agent_path=None, config=[], preferred_auth="publickey")
+            except BaseException as error:  # mapped to one error per cause, naming the host
+                raise connect_error(target, error) from None
+
+    async def close(self) -> None:
+        tasks = list(self._connections.values())
+        self._connections.clear()
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
+        for task in tasks:
+            if not task.cancelled() and task.exception() is None:
+                task.result().close()
+                await task.result().wait_closed()
+
+
+def connect_error(target: SshTarget, error: BaseException) -> BaseException:
+    """The KobError for a failed connect; anything unexpected passes through unchanged."""
+    where = f"{target.address}:{target.port}"
+    if isinstance(error, asyncssh.HostKeyNotVerifiable):
+        return HostKeyRejected(target.name, f"host key of {where} is not trusted by {target.known_hosts} "
+                                            "(unknown or changed); check the host, then fix known_hosts")
+    if isinstance(error, asyncssh.PermissionDenied):
+        key = target.key or "the default keys"
+        return AuthFailed(target.name, f"{where} refused {target.user}@ with key {key}")
+    if isinstance(error, (asyncio.TimeoutError, TimeoutError)):
+        return HostUnreachable(target.name, f"no answer from {where} within {target.connect_timeout:g} s")
+    if isinstance(error, (OSError, asyncssh.Error)):
+        reason = getattr(error, "strerror", None) or getattr(error, "reason", None) or str(error)
+        return HostUnreachable(target.name, f"cannot connect to {where}: {reason}")
+    return error
+
+
+def _returncode(proc: asyncssh.SSHCompletedProcess) -> int:
+    """The exit code, or 128 + N for a command killed by signal N, as shells report it."""
+    rc = proc.returncode
+    if rc is None:
+        return 255
+    return 128 - rc if rc < 0 else rc
+
+
+def _text(data: bytes | str | None) -> str:
+    if data is None:
+        return ""
+    return data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
+
+
+__all__ = ["SshPool", "SshTarget", "Result", "TransportError"]

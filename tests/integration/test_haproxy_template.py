@@ -1,0 +1,50 @@
+"""The packaged HAProxy template renders configs that real HAProxy accepts."""
+
+from __future__ import annotations
+
+import subprocess
+
+import jinja2
+import pytest
+
+from kob.commands.haproxy import check_config_argv, render_haproxy_config
+
+WEB = {"name": "web", "balance": "roundrobin", "health_path": "/healthz",
+       "servers": [{"name": "web-1", "address": "198.18.0.12", "port": 20001, "disabled": False},
+                   {"name": "web-2", "address": "198.18.0.13", "port": 20001, "disabled": True}]}
+API = {"name": "api", "balance": "leastconn", "health_path": None, "servers": []}
+
+
+@pytest.mark.parametrize("frontends, backends, expected_lines", [
+    ([{"name": "http", "bind_port": 80, "routes": [], "default_backend": "web"}], [WEB],
+     ["default_backend web", "option httpchk GET /healthz", "server web-1 198.18.0.12:20001 check",
+      "server web-2 198.18.0.13:20001 check disabled"]),
+    ([{"name": "http", "bind_port": 8080, "default_backend": None, "routes": [
+        {"backend": "web", "host": "web.example", "path_prefix": None},
+        {"backend": "api", "host": "web.example", "path_prefix": "/api"}]}], [WEB, API],
+     ["bind :8080", "use_backend web if { hdr(host) -i web.example }",
+      "use_backend api if { hdr(host) -i web.example } { path_beg /api }", "balance leastconn"]),
+    ([], [], ["master-worker"]),
+])
+def test_rendered_config_passes_haproxy_check(tmp_path, frontends, backends, expected_lines):
+    text = render_haproxy_config(frontends, backends, admin_socket=str(tmp_path / "admin.sock"))
+    lines = [line.strip() for line in text.splitlines()]
+    for expected in expected_lines:
+        assert expected in lines
+    path = tmp_path / "haproxy.cfg"
+    path.write_text(text)
+    check = subprocess.run(check_config_argv(str(path)), capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+
+
+def test_a_missing_value_is_an_error_not_an_empty_string():
+    with pytest.raises(jinja2.UndefinedError, match="bind_port"):
+        render_haproxy_config([{"name": "http", "routes": [], "default_backend": None}], [])
+
+
+def test_haproxy_check_rejects_a_broken_config(tmp_path):
+    path = tmp_path / "haproxy.cfg"
+    path.write_text(render_haproxy_config([{"name": "http", "bind_port": 80, "routes": [],
+                                            "default_backend": "nowhere"}], []))
+    check = subprocess.run(check_config_argv(str(path)), capture_output=True, text=True)
+    assert check.returncode != 0 and "nowhere" in check.stderr + check.stdout
