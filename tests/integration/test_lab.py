@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shlex
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,11 @@ def test_a_dead_vm_is_restarted_by_up(scratch_lab):
 def test_lab_refuses_folders_each_vm_mounts_privately(folder):
     with pytest.raises(LabError, match="cannot live under"):
         Lab(LabLayout(Path(folder), net=2)).up(1)
+
+
+def test_not_root_is_a_one_line_error():
+    done = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m", "kob",
+                           "lab", "up", "--dir", str(SCRATCH_DIR), "--net", "2"],
+                          capture_output=True, text=True, cwd="/")
+    assert done.returncode == 1
+    assert done.stderr == "kob: error: kob lab needs root: it creates network namespaces, mounts and daemons\n"
