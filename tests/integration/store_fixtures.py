@@ -1,0 +1,144 @@
+"""Fixtures for the store tests: a real etcd server and a store per backend.
+
+Load with ``pytest_plugins = ["store_fixtures"]``. The etcd server is
+started once per session on free ports with a fast heartbeat (so 1 s leases
+are allowed), and is killed and its data dir removed at the end.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from kob.store import Store, open_store
+
+ETCD_START_TIMEOUT = 15.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGKILL when pytest dies, even if pytest is killed -9."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _wait_until_healthy(process: subprocess.Popen, client_url: str, log_path: Path) -> None:
+    deadline = time.monotonic() + ETCD_START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"etcd exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{client_url}/health", timeout=1) as response:
+                if b'"true"' in response.read():
+                    return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"etcd not healthy after {ETCD_START_TIMEOUT} s:\n{log_path.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def etcd_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """http://127.0.0.1:<port> of a throwaway etcd server."""
+    binary = shutil.which("etcd") or "/usr/bin/etcd"
+    if not Path(binary).exists():
+        pytest.skip("etcd is not installed (apt-get install etcd-server)")
+    data_dir = tmp_path_factory.mktemp("etcd")  # pytest prunes it even after a kill -9
+    client_url, peer_url = f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}"
+    log_path = data_dir / "etcd.log"
+    argv = [
+        binary, "--name", "default", "--data-dir", str(data_dir / "data"),
+        "--listen-client-urls", client_url, "--advertise-client-urls", client_url,
+        "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url,
+        "--initial-cluster", f"default={peer_url}",
+        "--heartbeat-interval", "10", "--election-timeout", "100",
+    ]  # fmt: skip
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+    try:
+        _wait_until_healthy(process, client_url, log_path)
+        yield client_url
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class Backend:
+    """How to reach one backend, the shortest lock ttl it honours, and how
+    late after its ttl an abandoned lock may still be seen (etcd revokes
+    expired leases every 500 ms)."""
+
+    name: str
+    url: str
+    lock_ttl: float
+    expiry_slack: float = 0.05
+
+    @property
+    def beyond_expiry(self) -> float:
+        """Seconds after which an unrefreshed lock has surely expired."""
+        return self.lock_ttl + self.expiry_slack + 0.1
+
+    def open(self) -> Store:
+        return open_store(self.url)
+
+
+def memory_backend(tmp_path: Path) -> Backend:
+    return Backend("memory", "memory://", 0.2)
+
+
+def sqlite_backend(tmp_path: Path) -> Backend:
+    return Backend("sqlite", f"sqlite://{tmp_path / 'store.db'}", 0.2)
+
+
+def etcd_backend(etcd_url: str) -> Backend:
+    """A fresh namespace per test, so tests share the server but not data."""
+    return Backend("etcd", f"{etcd_url.replace('http', 'etcd', 1)}/test-{uuid.uuid4().hex}", 1.0, 0.6)
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    """Parametrize indirectly with "memory", "sqlite" or "etcd"."""
+    if request.param == "etcd":
+        return etcd_backend(request.getfixturevalue("etcd_url"))
+    return {"memory": memory_backend, "sqlite": sqlite_backend}[request.param](tmp_path)
+
+
+@pytest.fixture
+async def store(backend: Backend) -> AsyncIterator[Store]:
+    async with backend.open() as opened:
+        yield opened
+
+
+@pytest.fixture
+async def open_other(backend: Backend, store: Store) -> AsyncIterator[Callable[[], Store]]:
+    """A second client of the same data (for memory: the same object)."""
+    opened: list[Store] = []
+
+    def open_second() -> Store:
+        second = store if backend.name == "memory" else backend.open()
+        opened.append(second)
+        return second
+
+    yield open_second
+    for second in opened:
+        if second is not store:
+            await second.close()
+
