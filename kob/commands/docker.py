@@ -1,0 +1,127 @@
+"""Docker commands as argv lists (pure): what kob runs on a host, never how.
+
+Every container kob starts carries labels that say what it is, so that the
+hosts themselves are the record of what runs (see DESIGN.md, "Truth and state").
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+from kob.spec.service_model import HealthCheck, Service
+
+LABEL_SERVICE = "kob.service"
+LABEL_REPLICA = "kob.replica"
+LABEL_REVISION = "kob.revision"
+LABEL_SPEC = "kob.spec"
+LABEL_PORT = "kob.port"
+
+CONTAINERS_MARK = "#kob-containers"
+IMAGES_MARK = "#kob-images"
+FIELD_SEP = "\t"
+
+# One line per container; no field mentions .Size (it makes docker walk the layers).
+INSPECT_FORMAT = FIELD_SEP.join([
+    "{{.Id}}", "{{.Name}}", "{{json .Config.Labels}}", "{{.State.Status}}",
+    "{{if .State.Health}}{{.State.Health.Status}}{{end}}", "{{.Image}}", "{{.State.StartedAt}}",
+    "{{.RestartCount}}", "{{.State.ExitCode}}",
+])
+IMAGES_FORMAT = FIELD_SEP.join(["{{.ID}}", "{{.Repository}}:{{.Tag}}"])
+
+
+@dataclass(frozen=True)
+class Replica:
+    """One container kob wants: which service, which slot, where it listens."""
+
+    service: Service
+    replica: int
+    revision: int
+    spec_hash: str
+    host: str
+    host_port: int | None
+
+    @property
+    def container_name(self) -> str:
+        return f"kob-{self.service.name}-{self.replica}-{self.spec_hash[:8]}"
+
+
+def observe_argv() -> list[str]:
+    """One command that reports every kob container and every image on a host."""
+    script = "\n".join([
+        "set -e",
+        f"echo {shlex.quote(CONTAINERS_MARK)}",
+        f"ids=$(docker ps -aq --no-trunc --filter label={LABEL_SERVICE})",
+        f'if [ -n "$ids" ]; then docker inspect --format {shlex.quote(INSPECT_FORMAT)} $ids; fi',
+        f"echo {shlex.quote(IMAGES_MARK)}",
+        f"docker image ls --no-trunc --format {shlex.quote(IMAGES_FORMAT)}",
+    ])
+    return ["sh", "-c", script]
+
+
+def run_argv(replica: Replica, env_names: tuple[str, ...] = (), env_from_stdin: bool = False) -> list[str]:
+    """`docker run` for one replica; secret values come on stdin (--env-file /dev/stdin), never in argv."""
+    service = replica.service
+    argv = ["docker", "run", "-d", "--name", replica.container_name]
+    argv += _labels(replica)
+    argv += ["--restart", service.restart]
+    if replica.host_port is not None and service.port is not None:
+        argv += ["-p", f"{replica.host_port}:{service.port}"]
+    argv += _env(replica)
+    if env_from_stdin:
+        argv += ["--env-file", "/dev/stdin"]
+    argv += _health(service.healthcheck, service.port)
+    argv += _resources(service)
+    for volume in service.volumes:
+        argv += ["-v", f"{volume.source}:{volume.target}{':ro' if volume.read_only else ''}"]
+    argv.append(service.image)
+    if service.command:
+        argv += list(service.command)
+    return argv
+
+
+def _labels(replica: Replica) -> list[str]:
+    labels = {LABEL_SERVICE: replica.service.name, LABEL_REPLICA: str(replica.replica),
+              LABEL_REVISION: str(replica.revision), LABEL_SPEC: replica.spec_hash}
+    if replica.host_port is not None:
+        labels[LABEL_PORT] = str(replica.host_port)
+    return [word for key, value in labels.items() for word in ("--label", f"{key}={value}")]
+
+
+def _env(replica: Replica) -> list[str]:
+    env = {"KOB_SERVICE": replica.service.name, "KOB_REPLICA": str(replica.replica), "KOB_HOST": replica.host,
+           **replica.service.env}
+    return [word for key, value in env.items() for word in ("-e", f"{key}={value}")]
+
+
+def _health(check: HealthCheck | None, port: int | None) -> list[str]:
+    if check is None:
+        return []
+    if check.http_path is not None:
+        url = shlex.quote(f"http://127.0.0.1:{port}{check.http_path}")
+        test = f"wget -q -O /dev/null {url} || curl -fsS -o /dev/null {url}"
+    else:
+        test = shlex.join(check.command or ())
+    return ["--health-cmd", test, "--health-interval", _seconds(check.interval),
+            "--health-timeout", _seconds(check.timeout), "--health-retries", str(check.retries),
+            "--health-start-period", _seconds(check.start_period)]
+
+
+def _seconds(value: float) -> str:
+    return f"{int(value * 1000)}ms"
+
+
+def _resources(service: Service) -> list[str]:
+    argv = []
+    if service.resources.cpus is not None:
+        argv += ["--cpus", f"{service.resources.cpus:g}"]
+    if service.resources.memory is not None:
+        argv += ["--memory", str(service.resources.memory)]
+    return argv
+
+
+def remove_argv(container_ids: list[str], stop_timeout: int = 10) -> list[str]:
+    """Stop gracefully (SIGTERM, then SIGKILL after the timeout), then remove."""
+    ids = list(container_ids)
+    script = 'docker stop -t "$0" "$@" >/dev/null; docker rm -f "$@" >/dev/null'
+    return ["sh", "-c", script, str(stop_timeout), *ids]

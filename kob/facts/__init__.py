@@ -1,0 +1,1 @@
+"""Facts: pure parsers of what a host's commands printed."""

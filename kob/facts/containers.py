@@ -1,0 +1,91 @@
+"""Parse the output of kob.commands.docker.observe_argv into typed observations (pure)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping
+
+from kob.commands.docker import (CONTAINERS_MARK, FIELD_SEP, IMAGES_MARK, LABEL_PORT, LABEL_REPLICA,
+                                 LABEL_REVISION, LABEL_SERVICE, LABEL_SPEC)
+
+
+class ObservationError(ValueError):
+    """The host printed something kob cannot read (a different docker, or a broken shell)."""
+
+
+@dataclass(frozen=True)
+class ContainerFact:
+    id: str
+    name: str
+    service: str
+    replica: int
+    revision: int
+    spec_hash: str
+    host_port: int | None
+    state: str  # created | running | restarting | exited | paused | dead
+    health: str | None  # starting | healthy | unhealthy | None without a health check
+    image_id: str
+    started_at: str
+    restarts: int
+    exit_code: int
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+    @property
+    def serving(self) -> bool:
+        """Running, and healthy where it has a health check."""
+        return self.running and self.health in (None, "healthy")
+
+
+@dataclass(frozen=True)
+class HostObservation:
+    host: str
+    containers: tuple[ContainerFact, ...]
+    images: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)  # ref → image ID
+
+    def of_service(self, service: str) -> tuple[ContainerFact, ...]:
+        return tuple(c for c in self.containers if c.service == service)
+
+    def has_image(self, image_id: str) -> bool:
+        return image_id in self.images.values()
+
+
+def parse_observation(host: str, output: str) -> HostObservation:
+    """Read the two sections the observe command prints."""
+    lines = output.splitlines()
+    if CONTAINERS_MARK not in lines or IMAGES_MARK not in lines:
+        raise ObservationError(f"{host}: unexpected output from the observe command: {output[:200]!r}")
+    start, middle = lines.index(CONTAINERS_MARK), lines.index(IMAGES_MARK)
+    containers = tuple(_container(host, line) for line in lines[start + 1:middle] if line.strip())
+    images = {}
+    for line in lines[middle + 1:]:
+        if line.strip():
+            image_id, _, ref = line.partition(FIELD_SEP)
+            images[ref] = image_id
+    return HostObservation(host, containers, MappingProxyType(images))
+
+
+def _container(host: str, line: str) -> ContainerFact:
+    fields = line.split(FIELD_SEP)
+    if len(fields) != 9:
+        raise ObservationError(f"{host}: cannot read container line {line[:200]!r}")
+    cid, name, labels_json, state, health, image, started, restarts, exit_code = fields
+    labels = json.loads(labels_json) or {}
+    port = labels.get(LABEL_PORT)
+    return ContainerFact(
+        id=cid, name=name.lstrip("/"), service=labels.get(LABEL_SERVICE, ""),
+        replica=_int(labels.get(LABEL_REPLICA)), revision=_int(labels.get(LABEL_REVISION)),
+        spec_hash=labels.get(LABEL_SPEC, ""), host_port=int(port) if port and port.isdigit() else None,
+        state=state, health=health or None, image_id=image, started_at=started,
+        restarts=_int(restarts), exit_code=_int(exit_code))
+
+
+def _int(text: str | None) -> int:
+    try:
+        return int(text or 0)
+    except ValueError:
+        return 0

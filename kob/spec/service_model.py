@@ -1,0 +1,118 @@
+"""The services and load balancer an inventory asks for, as frozen dataclasses.
+
+Loaded by kob.spec.services from the inventory's ``services:`` and ``lb:``
+sections. Secrets never live here: an ``env_file`` is only a path, read on the
+manager when containers start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Literal, Mapping
+
+Strategy = Literal["spread", "least-loaded"]
+UpdateOrder = Literal["start-first", "stop-first"]
+FailureAction = Literal["rollback", "pause"]
+Balance = Literal["roundrobin", "leastconn", "source"]
+
+
+def _empty() -> Mapping[str, str]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    """Either an HTTP GET on the container port (2xx/3xx is healthy) or a command run inside the container."""
+
+    http_path: str | None = None
+    command: tuple[str, ...] | None = None
+    interval: float = 2.0
+    timeout: float = 2.0
+    retries: int = 3
+    start_period: float = 0.0
+
+
+@dataclass(frozen=True)
+class Resources:
+    cpus: float | None = None
+    memory: int | None = None  # bytes
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """``zone==a`` or ``zone!=b`` on a host label; ``role==lb`` tests the host's roles."""
+
+    label: str
+    equal: bool
+    value: str
+
+    def allows(self, labels: Mapping[str, str], roles: tuple[str, ...]) -> bool:
+        present = self.value in roles if self.label == "role" else labels.get(self.label) == self.value
+        return present == self.equal
+
+
+@dataclass(frozen=True)
+class Placement:
+    hosts: str = "all"  # a host pattern
+    strategy: Strategy = "spread"
+    constraints: tuple[Constraint, ...] = ()
+    max_per_host: int | None = None
+
+
+@dataclass(frozen=True)
+class UpdatePolicy:
+    parallelism: int = 1
+    order: UpdateOrder = "start-first"
+    failure_action: FailureAction = "rollback"
+    monitor: float = 5.0  # seconds a new replica must stay healthy
+
+
+@dataclass(frozen=True)
+class Volume:
+    source: str  # a host path (absolute) or a named volume
+    target: str  # absolute path in the container
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    image: str
+    replicas: int = 1
+    port: int | None = None  # the container port HAProxy sends to
+    command: tuple[str, ...] | None = None
+    env: Mapping[str, str] = field(default_factory=_empty, hash=False)
+    env_file: Path | None = None
+    volumes: tuple[Volume, ...] = ()
+    healthcheck: HealthCheck | None = None
+    resources: Resources = field(default_factory=Resources)
+    restart: str = "unless-stopped"  # no | always | unless-stopped | on-failure[:N]
+    placement: Placement = field(default_factory=Placement)
+    update: UpdatePolicy = field(default_factory=UpdatePolicy)
+    line: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Route:
+    """Requests whose Host header and/or path prefix match go to ``service``."""
+
+    service: str
+    host: str | None = None
+    path_prefix: str | None = None
+
+
+@dataclass(frozen=True)
+class Frontend:
+    name: str
+    bind: int
+    routes: tuple[Route, ...] = ()
+    default_service: str | None = None
+
+
+@dataclass(frozen=True)
+class LoadBalancer:
+    hosts: str = "lb"  # a host pattern; by default the hosts with the lb role
+    balance: Balance = "roundrobin"
+    frontends: tuple[Frontend, ...] = ()

@@ -1,0 +1,53 @@
+"""The docker builders and the observation parser against a lab VM's real Docker Engine."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from kob.commands.docker import Replica, observe_argv, remove_argv, run_argv
+from kob.facts.containers import parse_observation
+from kob.lab import demo_image
+from kob.spec.service_model import HealthCheck, Service
+from kob.transport.ssh import SshPool, SshTarget
+
+
+def target(lab, name: str = "vm2") -> SshTarget:
+    return SshTarget(name=name, address=lab.state["vms"][name]["address"], port=22, user="root",
+                     key=lab.layout.client_key, known_hosts=lab.layout.known_hosts, connect_timeout=3,
+                     command_timeout=30)
+
+
+async def observe(pool, vm):
+    result = (await pool.run(vm, observe_argv())).check()
+    return parse_observation(vm.name, result.stdout)
+
+
+async def test_a_started_replica_is_observed_with_its_labels_health_and_image(lab):
+    vm = target(lab)
+    service = Service(name="probe", image="kob-demo/web:1", port=80,
+                      healthcheck=HealthCheck(http_path="/healthz", interval=0.5, timeout=1, retries=2))
+    replica = Replica(service, replica=1, revision=3, spec_hash="feedface00", host="vm2", host_port=20999)
+    _, image_ids = demo_image.save_archive()
+    async with SshPool() as pool:
+        (await pool.run(vm, run_argv(replica, env_from_stdin=True), input=b"SECRET_TOKEN=s3cr3t\n")).check()
+        try:
+            deadline = time.monotonic() + 20
+            while True:
+                seen = await observe(pool, vm)
+                (fact,) = seen.of_service("probe")
+                if fact.health == "healthy" or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.3)
+            assert (fact.name, fact.replica, fact.revision, fact.spec_hash, fact.host_port, fact.state, fact.health) \
+                == ("kob-probe-1-feedface", 1, 3, "feedface00", 20999, "running", "healthy")
+            assert fact.image_id == image_ids["kob-demo/web:1"]
+            assert seen.images["kob-demo/web:2"] == image_ids["kob-demo/web:2"]
+            env = (await pool.run(vm, ["docker", "exec", fact.id, "env"])).check().stdout
+            assert "SECRET_TOKEN=s3cr3t" in env and "KOB_SERVICE=probe" in env
+            body = (await pool.run(target(lab, "vm1"), ["wget", "-qO-", "http://198.18.3.12:20999/"])).check().stdout
+            assert body.startswith("kob-demo 1 service=probe replica=1 host=vm2")
+        finally:
+            ids = [c.id for c in (await observe(pool, vm)).of_service("probe")]
+            (await pool.run(vm, remove_argv(ids, stop_timeout=2))).check()
+        assert (await observe(pool, vm)).of_service("probe") == ()

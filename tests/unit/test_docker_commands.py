@@ -1,0 +1,64 @@
+"""Docker command builders: argv in, argv out (no SSH, no Docker)."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+import pytest
+
+from kob.commands.docker import Replica, observe_argv, remove_argv, run_argv
+from kob.spec.service_model import HealthCheck, Resources, Service, Volume
+
+BASE = ["docker", "run", "-d", "--name", "kob-web-2-abcdef12", "--label", "kob.service=web", "--label",
+        "kob.replica=2", "--label", "kob.revision=7", "--label", "kob.spec=abcdef1234", "--label", "kob.port=20001",
+        "--restart", "unless-stopped", "-p", "20001:80", "-e", "KOB_SERVICE=web", "-e", "KOB_REPLICA=2",
+        "-e", "KOB_HOST=vm2"]
+
+
+def replica(**service_fields) -> Replica:
+    service = Service(name="web", image="kob-demo/web:1", port=80, **service_fields)
+    return Replica(service, replica=2, revision=7, spec_hash="abcdef1234", host="vm2", host_port=20001)
+
+
+@pytest.mark.parametrize("fields, tail", [
+    ({}, ["kob-demo/web:1"]),
+    ({"env": MappingProxyType({"GREETING": "hello world"})}, ["-e", "GREETING=hello world", "kob-demo/web:1"]),
+    ({"command": ("sh", "-c", "echo $HOME; rm -rf /")}, ["kob-demo/web:1", "sh", "-c", "echo $HOME; rm -rf /"]),
+    ({"resources": Resources(cpus=0.5, memory=268435456)},
+     ["--cpus", "0.5", "--memory", "268435456", "kob-demo/web:1"]),
+    ({"volumes": (Volume("/srv/data", "/data"), Volume("cache", "/cache", read_only=True))},
+     ["-v", "/srv/data:/data", "-v", "cache:/cache:ro", "kob-demo/web:1"]),
+    ({"healthcheck": HealthCheck(http_path="/healthz", interval=1.5, timeout=2, retries=4, start_period=0)},
+     ["--health-cmd", "wget -q -O /dev/null http://127.0.0.1:80/healthz || curl -fsS -o /dev/null "
+      "http://127.0.0.1:80/healthz", "--health-interval", "1500ms", "--health-timeout", "2000ms",
+      "--health-retries", "4", "--health-start-period", "0ms", "kob-demo/web:1"]),
+    ({"healthcheck": HealthCheck(command=("test", "-f", "/tmp/it's ok"))},
+     ["--health-cmd", "test -f '/tmp/it'\"'\"'s ok'", "--health-interval", "2000ms", "--health-timeout", "2000ms",
+      "--health-retries", "3", "--health-start-period", "0ms", "kob-demo/web:1"]),
+])
+def test_run_argv(fields, tail):
+    assert run_argv(replica(**fields)) == BASE + tail
+
+
+def test_secrets_come_on_stdin_not_in_argv():
+    argv = run_argv(replica(), env_from_stdin=True)
+    assert argv[len(BASE):] == ["--env-file", "/dev/stdin", "kob-demo/web:1"]
+
+
+def test_restart_policy_and_no_port_without_a_container_port():
+    service = Service(name="worker", image="busybox", restart="on-failure:3")
+    argv = run_argv(Replica(service, 1, 1, "0123456789", "vm1", None))
+    assert argv[:13] == ["docker", "run", "-d", "--name", "kob-worker-1-01234567", "--label", "kob.service=worker",
+                         "--label", "kob.replica=1", "--label", "kob.revision=1", "--label", "kob.spec=0123456789"]
+    assert "-p" not in argv and argv[argv.index("--restart") + 1] == "on-failure:3"
+
+
+def test_observe_never_uses_docker_stats_or_size():
+    script = observe_argv()[2]
+    assert "stats" not in script and ".Size" not in script
+    assert observe_argv()[:2] == ["sh", "-c"]
+
+
+def test_remove_passes_ids_as_arguments():
+    assert remove_argv(["a1", "b2"], stop_timeout=5) == [
+        "sh", "-c", 'docker stop -t "$0" "$@" >/dev/null; docker rm -f "$@" >/dev/null', "5", "a1", "b2"]
