@@ -16,6 +16,7 @@ LABEL_REPLICA = "kob.replica"
 LABEL_REVISION = "kob.revision"
 LABEL_SPEC = "kob.spec"
 LABEL_PORT = "kob.port"
+LABEL_IMAGE = "kob.image"
 
 CONTAINERS_MARK = "#kob-containers"
 IMAGES_MARK = "#kob-images"
@@ -82,7 +83,8 @@ def run_argv(replica: Replica, env_names: tuple[str, ...] = (), env_from_stdin: 
 
 def _labels(replica: Replica) -> list[str]:
     labels = {LABEL_SERVICE: replica.service.name, LABEL_REPLICA: str(replica.replica),
-              LABEL_REVISION: str(replica.revision), LABEL_SPEC: replica.spec_hash}
+              LABEL_REVISION: str(replica.revision), LABEL_SPEC: replica.spec_hash,
+              LABEL_IMAGE: replica.service.image}
     if replica.host_port is not None:
         labels[LABEL_PORT] = str(replica.host_port)
     return [word for key, value in labels.items() for word in ("--label", f"{key}={value}")]

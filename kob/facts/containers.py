@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
 
-from kob.commands.docker import (CONTAINERS_MARK, FIELD_SEP, IMAGES_MARK, LABEL_PORT, LABEL_REPLICA,
+from kob.commands.docker import (CONTAINERS_MARK, FIELD_SEP, IMAGES_MARK, LABEL_IMAGE, LABEL_PORT, LABEL_REPLICA,
                                  LABEL_REVISION, LABEL_SERVICE, LABEL_SPEC)
 
 
@@ -27,6 +27,7 @@ class ContainerFact:
     state: str  # created | running | restarting | exited | paused | dead
     health: str | None  # starting | healthy | unhealthy | None without a health check
     image_id: str
+    image: str  # the reference it was started from (kob.image label)
     started_at: str
     restarts: int
     exit_code: int
@@ -80,7 +81,8 @@ def _container(host: str, line: str) -> ContainerFact:
         id=cid, name=name.lstrip("/"), service=labels.get(LABEL_SERVICE, ""),
         replica=_int(labels.get(LABEL_REPLICA)), revision=_int(labels.get(LABEL_REVISION)),
         spec_hash=labels.get(LABEL_SPEC, ""), host_port=int(port) if port and port.isdigit() else None,
-        state=state, health=health or None, image_id=image, started_at=started,
+        state=state, health=health or None, image_id=image, image=labels.get(LABEL_IMAGE, ""),
+        started_at=started,
         restarts=_int(restarts), exit_code=_int(exit_code))
 
 

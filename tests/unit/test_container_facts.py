@@ -6,7 +6,7 @@ import pytest
 
 from kob.facts.containers import ContainerFact, ObservationError, parse_observation
 
-LABELS = '{"kob.port":"20001","kob.replica":"2","kob.revision":"7","kob.service":"web","kob.spec":"abcdef1234"}'
+LABELS = '{"kob.image":"kob-demo/web:1","kob.port":"20001","kob.replica":"2","kob.revision":"7","kob.service":"web","kob.spec":"abcdef1234"}'
 RUNNING = "\t".join(["c1", "/kob-web-2-abcdef12", LABELS, "running", "healthy", "sha256:img1",
                      "2026-11-23T09:00:00Z", "0", "0"])
 EXITED = "\t".join(["c2", "/kob-web-3-abcdef12", LABELS.replace('"2"', '"3"'), "exited", "", "sha256:img1",
@@ -19,7 +19,7 @@ def test_parses_containers_and_images():
     seen = parse_observation("vm2", output)
     assert seen.containers[0] == ContainerFact(
         id="c1", name="kob-web-2-abcdef12", service="web", replica=2, revision=7, spec_hash="abcdef1234",
-        host_port=20001, state="running", health="healthy", image_id="sha256:img1",
+        host_port=20001, state="running", health="healthy", image_id="sha256:img1", image="kob-demo/web:1",
         started_at="2026-11-23T09:00:00Z", restarts=0, exit_code=0)
     assert (seen.containers[1].replica, seen.containers[1].health, seen.containers[1].exit_code) == (3, None, 137)
     assert [c.serving for c in seen.containers] == [True, False]

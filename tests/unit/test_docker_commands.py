@@ -10,7 +10,8 @@ from kob.commands.docker import Replica, observe_argv, remove_argv, run_argv
 from kob.spec.service_model import HealthCheck, Resources, Service, Volume
 
 BASE = ["docker", "run", "-d", "--name", "kob-web-2-abcdef12", "--label", "kob.service=web", "--label",
-        "kob.replica=2", "--label", "kob.revision=7", "--label", "kob.spec=abcdef1234", "--label", "kob.port=20001",
+        "kob.replica=2", "--label", "kob.revision=7", "--label", "kob.spec=abcdef1234", "--label",
+        "kob.image=kob-demo/web:1", "--label", "kob.port=20001",
         "--restart", "unless-stopped", "-p", "20001:80", "-e", "KOB_SERVICE=web", "-e", "KOB_REPLICA=2",
         "-e", "KOB_HOST=vm2"]
 

@@ -1,0 +1,1 @@
+"""Plans: pure diffs of what the inventory wants against what the hosts run."""
