@@ -20,6 +20,7 @@ LABEL_IMAGE = "kob.image"
 
 CONTAINERS_MARK = "#kob-containers"
 IMAGES_MARK = "#kob-images"
+HAPROXY_MARK = "#kob-haproxy"
 FIELD_SEP = "\t"
 
 # One line per container; no field mentions .Size (it makes docker walk the layers).
@@ -47,17 +48,28 @@ class Replica:
         return f"kob-{self.service.name}-{self.replica}-{self.spec_hash[:8]}"
 
 
-def observe_argv() -> list[str]:
-    """One command that reports every kob container and every image on a host."""
-    script = "\n".join([
+def observe_argv(haproxy: tuple[str, str] | None = None) -> list[str]:
+    """One command that reports every kob container and every image on a host.
+
+    ``haproxy`` = (config path, pid file) adds the digest of the load balancer's
+    config and whether it runs, for hosts that have the lb role.
+    """
+    lines = [
         "set -e",
         f"echo {shlex.quote(CONTAINERS_MARK)}",
         f"ids=$(docker ps -aq --no-trunc --filter label={LABEL_SERVICE})",
         f'if [ -n "$ids" ]; then docker inspect --format {shlex.quote(INSPECT_FORMAT)} $ids; fi',
         f"echo {shlex.quote(IMAGES_MARK)}",
         f"docker image ls --no-trunc --format {shlex.quote(IMAGES_FORMAT)}",
-    ])
-    return ["sh", "-c", script]
+    ]
+    if haproxy:
+        config, pidfile = map(shlex.quote, haproxy)
+        lines += [
+            f"echo {shlex.quote(HAPROXY_MARK)}",
+            f"if [ -f {config} ]; then sha256sum <{config} | cut -c1-64; else echo none; fi",
+            f'if [ -f {pidfile} ] && kill -0 "$(cat {pidfile})" 2>/dev/null; then echo running; else echo stopped; fi',
+        ]
+    return ["sh", "-c", "\n".join(lines)]
 
 
 def run_argv(replica: Replica, env_names: tuple[str, ...] = (), env_from_stdin: bool = False) -> list[str]:

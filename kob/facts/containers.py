@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
 
-from kob.commands.docker import (CONTAINERS_MARK, FIELD_SEP, IMAGES_MARK, LABEL_IMAGE, LABEL_PORT, LABEL_REPLICA,
+from kob.commands.docker import (CONTAINERS_MARK, FIELD_SEP, HAPROXY_MARK, IMAGES_MARK, LABEL_IMAGE, LABEL_PORT, LABEL_REPLICA,
                                  LABEL_REVISION, LABEL_SERVICE, LABEL_SPEC)
 
 
@@ -43,10 +43,17 @@ class ContainerFact:
 
 
 @dataclass(frozen=True)
+class HaproxyFact:
+    config_digest: str | None  # sha256 of the config file, None when there is none
+    running: bool
+
+
+@dataclass(frozen=True)
 class HostObservation:
     host: str
     containers: tuple[ContainerFact, ...]
     images: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)  # ref → image ID
+    haproxy: HaproxyFact | None = None
 
     def of_service(self, service: str) -> tuple[ContainerFact, ...]:
         return tuple(c for c in self.containers if c.service == service)
@@ -61,13 +68,21 @@ def parse_observation(host: str, output: str) -> HostObservation:
     if CONTAINERS_MARK not in lines or IMAGES_MARK not in lines:
         raise ObservationError(f"{host}: unexpected output from the observe command: {output[:200]!r}")
     start, middle = lines.index(CONTAINERS_MARK), lines.index(IMAGES_MARK)
+    end = lines.index(HAPROXY_MARK) if HAPROXY_MARK in lines else len(lines)
     containers = tuple(_container(host, line) for line in lines[start + 1:middle] if line.strip())
     images = {}
-    for line in lines[middle + 1:]:
+    for line in lines[middle + 1:end]:
         if line.strip():
             image_id, _, ref = line.partition(FIELD_SEP)
             images[ref] = image_id
-    return HostObservation(host, containers, MappingProxyType(images))
+    haproxy = _haproxy(host, lines[end + 1:]) if end < len(lines) else None
+    return HostObservation(host, containers, MappingProxyType(images), haproxy)
+
+
+def _haproxy(host: str, lines: list[str]) -> HaproxyFact:
+    if len(lines) < 2 or lines[1] not in ("running", "stopped"):
+        raise ObservationError(f"{host}: cannot read the HAProxy section {lines!r}")
+    return HaproxyFact(None if lines[0] == "none" else lines[0], lines[1] == "running")
 
 
 def _container(host: str, line: str) -> ContainerFact:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kob.facts.containers import ContainerFact, ObservationError, parse_observation
+from kob.facts.containers import ContainerFact, HaproxyFact, ObservationError, parse_observation
 
 LABELS = '{"kob.image":"kob-demo/web:1","kob.port":"20001","kob.replica":"2","kob.revision":"7","kob.service":"web","kob.spec":"abcdef1234"}'
 RUNNING = "\t".join(["c1", "/kob-web-2-abcdef12", LABELS, "running", "healthy", "sha256:img1",
@@ -37,3 +37,16 @@ def test_an_empty_host():
 def test_unreadable_output_names_the_host(output):
     with pytest.raises(ObservationError, match="^vm3: "):
         parse_observation("vm3", output)
+
+
+@pytest.mark.parametrize("section, expected", [
+    (["none", "stopped"], HaproxyFact(None, False)),
+    (["ab" * 32, "running"], HaproxyFact("ab" * 32, True)),
+])
+def test_the_haproxy_section_of_lb_hosts(section, expected):
+    seen = parse_observation("vm1", "\n".join(["#kob-containers", "#kob-images", "#kob-haproxy", *section]))
+    assert seen.haproxy == expected
+
+
+def test_hosts_without_the_lb_role_have_no_haproxy_section():
+    assert parse_observation("vm2", "#kob-containers\n#kob-images\n").haproxy is None
