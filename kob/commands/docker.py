@@ -68,6 +68,7 @@ def observe_argv(haproxy: tuple[str, str] | None = None) -> list[str]:
             f"echo {shlex.quote(HAPROXY_MARK)}",
             f"if [ -f {config} ]; then sha256sum <{config} | cut -c1-64; else echo none; fi",
             f'if [ -f {pidfile} ] && kill -0 "$(cat {pidfile})" 2>/dev/null; then echo running; else echo stopped; fi',
+            f"sed -n '1s/^# kob-structure: //p' {config} 2>/dev/null | grep . || echo none",
         ]
     return ["sh", "-c", "\n".join(lines)]
 

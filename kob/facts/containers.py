@@ -46,6 +46,7 @@ class ContainerFact:
 class HaproxyFact:
     config_digest: str | None  # sha256 of the config file, None when there is none
     running: bool
+    structure_digest: str | None = None  # from the config's "# kob-structure:" line: all but its servers
 
 
 @dataclass(frozen=True)
@@ -80,9 +81,10 @@ def parse_observation(host: str, output: str) -> HostObservation:
 
 
 def _haproxy(host: str, lines: list[str]) -> HaproxyFact:
-    if len(lines) < 2 or lines[1] not in ("running", "stopped"):
+    if len(lines) < 3 or lines[1] not in ("running", "stopped"):
         raise ObservationError(f"{host}: cannot read the HAProxy section {lines!r}")
-    return HaproxyFact(None if lines[0] == "none" else lines[0], lines[1] == "running")
+    none_if = lambda text: None if text == "none" else text  # noqa: E731
+    return HaproxyFact(none_if(lines[0]), lines[1] == "running", none_if(lines[2]))
 
 
 def _container(host: str, line: str) -> ContainerFact:

@@ -40,8 +40,8 @@ def test_unreadable_output_names_the_host(output):
 
 
 @pytest.mark.parametrize("section, expected", [
-    (["none", "stopped"], HaproxyFact(None, False)),
-    (["ab" * 32, "running"], HaproxyFact("ab" * 32, True)),
+    (["none", "stopped", "none"], HaproxyFact(None, False, None)),
+    (["ab" * 32, "running", "cd" * 32], HaproxyFact("ab" * 32, True, "cd" * 32)),
 ])
 def test_the_haproxy_section_of_lb_hosts(section, expected):
     seen = parse_observation("vm1", "\n".join(["#kob-containers", "#kob-images", "#kob-haproxy", *section]))
