@@ -1,0 +1,1 @@
+"""Converging services: observe the hosts, plan, roll out, and record revisions (apply layer)."""

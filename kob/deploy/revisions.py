@@ -1,0 +1,101 @@
+"""Revisions of each service and replica counts chosen by `kob scale`, kept in the store.
+
+Keys, under the inventory's namespace (``kob/<inventory stem>/``):
+
+    services/<name>/revisions/<000001>   {"revision", "spec", "spec_hash", "image", "who", "when", "reason"}
+    services/<name>/scale                {"replicas", "inventory_replicas"}
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from kob.errors import KobError
+from kob.spec.service_codec import service_from_dict, service_to_dict
+from kob.spec.service_model import Service
+from kob.store.base import Store
+
+
+@dataclass(frozen=True)
+class Revision:
+    service: str
+    number: int
+    spec: Service
+    spec_hash: str
+    who: str
+    when: float
+    reason: str
+
+
+def operator() -> str:
+    """Who is acting: user@machine, for revisions, events and locks."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
+    return f"{user}@{socket.gethostname()}"
+
+
+class RevisionBook:
+    def __init__(self, store: Store, namespace: str):
+        self.store = store
+        self.prefix = namespace.rstrip("/") + "/services/"
+
+    def _key(self, service: str, suffix: str) -> str:
+        return f"{self.prefix}{service}/{suffix}"
+
+    async def history(self, service: str) -> list[Revision]:
+        entries = await self.store.list(self._key(service, "revisions/"))
+        return [_revision(service, json.loads(e.value)) for e in entries]
+
+    async def current(self, service: str) -> Revision | None:
+        history = await self.history(service)
+        return history[-1] if history else None
+
+    async def get(self, service: str, number: int) -> Revision:
+        entry = await self.store.get(self._key(service, f"revisions/{number:06d}"))
+        if entry is None:
+            known = ", ".join(str(r.number) for r in await self.history(service)) or "none"
+            raise KobError(f"{service} has no revision {number} (revisions: {known})")
+        return _revision(service, json.loads(entry.value))
+
+    async def record(self, spec: Service, spec_hash: str, reason: str) -> Revision:
+        """A new revision when the spec digest changed; the current one otherwise."""
+        while True:
+            current = await self.current(spec.name)
+            if current and current.spec_hash == spec_hash:
+                return current
+            number = current.number + 1 if current else 1
+            data = {"revision": number, "spec": service_to_dict(spec), "spec_hash": spec_hash,
+                    "image": spec.image, "who": operator(), "when": time.time(), "reason": reason}
+            key = self._key(spec.name, f"revisions/{number:06d}")
+            if await self.store.compare_and_swap(key, json.dumps(data).encode(), 0):
+                return _revision(spec.name, data)
+
+    async def scale(self, service: str) -> dict[str, int] | None:
+        entry = await self.store.get(self._key(service, "scale"))
+        return json.loads(entry.value) if entry else None
+
+    async def set_scale(self, service: str, replicas: int, inventory_replicas: int) -> None:
+        data = {"replicas": replicas, "inventory_replicas": inventory_replicas}
+        await self.store.put(self._key(service, "scale"), json.dumps(data).encode())
+
+    async def replicas_for(self, spec: Service) -> int:
+        """`kob scale`'s count while the inventory's own value is the one it was scaled from."""
+        scaled = await self.scale(spec.name)
+        if scaled and scaled["inventory_replicas"] == spec.replicas:
+            return scaled["replicas"]
+        if scaled:
+            await self.store.delete(self._key(spec.name, "scale"))
+        return spec.replicas
+
+
+def _revision(service: str, data: dict[str, Any]) -> Revision:
+    return Revision(service, data["revision"], service_from_dict(data["spec"]), data["spec_hash"], data["who"],
+                    data["when"], data["reason"])
