@@ -4,5 +4,8 @@
     names         host/group/role name rules
     addresses     address and state-URL checks
     inventory     load_inventory() → Inventory, Host, SshSettings
+    service_model Service, LoadBalancer and their parts (frozen dataclasses)
+    services      the inventory's services: section (read by load_inventory)
+    lb            the inventory's lb: section (read by load_inventory)
     patterns      select_hosts(inventory, "web:!vm3")
 """

@@ -19,19 +19,21 @@
       vm2: {address: 198.18.0.12}
     groups:                     # optional: name → hosts and other groups
       web: [vm1, vm2]
+    services: {web: {image: nginx:1.27, port: 80}}   # optional: see kob.spec.services
+    lb: {frontends: {http: {bind: 80, default: web}}}    # optional: see kob.spec.lb
 
 Host, group and role names share one namespace (a role is a group), except
 that a host may carry a role; 'all' is reserved. Groups may name groups,
 without cycles. Group members always come out in inventory order.
 
-To add a top-level section (services:, lb:, jobs:): add its key to
-TOP_LEVEL_KEYS, a field to Inventory, and read it in inventory_from_record.
+To add a top-level section (jobs:): add its key to TOP_LEVEL_KEYS, a field to
+Inventory, and read it in inventory_from_record.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
@@ -39,9 +41,10 @@ from typing import Mapping
 from kob.errors import PatternError
 from kob.spec.addresses import canonical_address, resolve_state_url
 from kob.spec.names import check_name
+from kob.spec.service_model import LoadBalancer, Service
 from kob.spec.yaml_source import Node, Record, did_you_mean, load_yaml
 
-TOP_LEVEL_KEYS = ("ssh", "state", "hosts", "groups")
+TOP_LEVEL_KEYS = ("ssh", "state", "hosts", "groups", "services", "lb")
 SSH_KEYS = ("user", "key", "known_hosts", "connect_timeout", "command_timeout")
 HOST_KEYS = ("address", "port", "user", "key", "roles", "labels")
 _EXPECTED = "a mapping with hosts:"
@@ -85,6 +88,8 @@ class Inventory:
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=_frozen, hash=False)
     ssh: SshSettings = field(default_factory=SshSettings)
     state_url: str = ""
+    services: tuple[Service, ...] = ()
+    lb: LoadBalancer | None = None
 
     def host(self, name: str) -> Host:
         for host in self.hosts:
@@ -92,6 +97,13 @@ class Inventory:
                 return host
         hint = did_you_mean(name, [h.name for h in self.hosts])
         raise PatternError(f"no host named {name!r} in {self.path}{hint}")
+
+    def service(self, name: str) -> Service:
+        for service in self.services:
+            if service.name == name:
+                return service
+        hint = did_you_mean(name, [s.name for s in self.services])
+        raise PatternError(f"no service named {name!r} in {self.path}{hint}")
 
     def with_role(self, role: str) -> tuple[Host, ...]:
         return tuple(host for host in self.hosts if role in host.roles)
@@ -110,13 +122,19 @@ def inventory_from_record(top: Record, path: Path) -> Inventory:
     hosts = tuple(d.host for d in declared)
     groups = _read_groups(top.get("groups"), declared)
     state = top.get("state")
-    return Inventory(
+    inventory = Inventory(
         path=path,
         hosts=hosts,
         groups=_frozen(groups),
         ssh=ssh,
         state_url=_read_state(state, folder) if state else resolve_state_url(f"{path.stem}.kob.db", folder),
     )
+    # Imported here: both check host patterns, and kob.spec.patterns imports this module.
+    from kob.spec.lb import read_lb
+    from kob.spec.services import read_services
+
+    services = read_services(top.get("services"), inventory)
+    return replace(inventory, services=services, lb=read_lb(top.get("lb"), inventory, services))
 
 
 def _read_ssh(node: Node | None, folder: Path) -> SshSettings:

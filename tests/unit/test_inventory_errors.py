@@ -57,12 +57,12 @@ MALFORMED = [
     (
         "unknown top-level key with suggestion",
         "host:\n  vm1: {address: 198.18.0.11}\n",
-        "inventory.yaml:1: host: unknown key; did you mean 'hosts'? (allowed: ssh, state, hosts, groups)",
+        "inventory.yaml:1: host: unknown key; did you mean 'hosts'? (allowed: ssh, state, hosts, groups, services, lb)",
     ),
     (
         "unknown top-level key without suggestion",
-        HOST + "services: {}\n",
-        "inventory.yaml:3: services: unknown key (allowed: ssh, state, hosts, groups)",
+        HOST + "jobs: {}\n",
+        "inventory.yaml:3: jobs: unknown key (allowed: ssh, state, hosts, groups, services, lb)",
     ),
     (
         "no hosts",

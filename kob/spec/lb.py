@@ -1,0 +1,132 @@
+"""The inventory's lb: section: which hosts run HAProxy and where it sends requests.
+
+    lb:                             # optional; absent means no load balancer
+      hosts: lb                     # a host pattern; default lb (the hosts with the lb role);
+                                    # it must select at least one host
+      balance: roundrobin           # roundrobin | leastconn | source
+      frontends:                    # required; name -> frontend; at least one
+        http:                       # named like a service
+          bind: 80                  # 1..65535; each frontend its own port
+          default: web              # a service; optional if routes: are given
+          routes:                   # optional; first match wins, then default:
+            - {host: api.example.com, service: api}   # a DNS name, without port
+            - {path: /api, service: api}              # a URL path prefix
+            - {host: example.com, path: /v2, service: api}   # both must match
+
+Every service named by a default: or a route must exist and have a port:.
+A frontend needs a default:, routes:, or both.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Mapping, get_args
+
+from kob.errors import PatternError
+from kob.spec.inventory import Inventory
+from kob.spec.patterns import select_hosts
+from kob.spec.service_model import Balance, Frontend, LoadBalancer, Route, Service
+from kob.spec.services import check_service_name, host_pattern, url_path
+from kob.spec.yaml_source import Node, did_you_mean
+
+LB_KEYS = ("hosts", "balance", "frontends")
+FRONTEND_KEYS = ("bind", "default", "routes")
+ROUTE_KEYS = ("host", "path", "service")
+DEFAULT_HOSTS = LoadBalancer.hosts
+
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_DNS_NAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*")
+
+
+def read_lb(node: Node | None, inventory: Inventory, services: tuple[Service, ...]) -> LoadBalancer | None:
+    """The lb: section, or None when there is none; ``services`` are the ones already read."""
+    if node is None:
+        return None
+    lb = node.record(LB_KEYS)
+    hosts = lb.get("hosts")
+    return LoadBalancer(
+        hosts=host_pattern(hosts, inventory) if hosts is not None else _default_hosts(node, inventory),
+        balance=lb.get_str("balance", default=LoadBalancer.balance, choices=get_args(Balance)),
+        frontends=_frontends(lb.require("frontends"), {service.name: service for service in services}),
+    )
+
+
+def _default_hosts(node: Node, inventory: Inventory) -> str:
+    try:
+        select_hosts(inventory, DEFAULT_HOSTS)
+    except PatternError:
+        raise node.error(
+            f"no host has the {DEFAULT_HOSTS!r} role; add roles: [{DEFAULT_HOSTS}] to the hosts that should run "
+            "HAProxy, or name them in hosts: here"
+        ) from None
+    return DEFAULT_HOSTS
+
+
+def _frontends(node: Node, services: Mapping[str, Service]) -> tuple[Frontend, ...]:
+    entries = node.entries(expected="a mapping of frontend names to their settings")
+    if not entries:
+        raise node.error("no frontends; add at least one, e.g. http: {bind: 80, default: web}")
+    frontends: list[Frontend] = []
+    bound: dict[int, tuple[str, int]] = {}
+    for name, value in entries:
+        check_service_name(value, name, "frontend")
+        frontend = value.record(FRONTEND_KEYS)
+        bind = frontend.get_int("bind", min=1, max=65535)
+        if bind in bound:
+            other, line = bound[bind]
+            raise frontend.require("bind").error(
+                f"port {bind} is already bound by frontend {other} (line {line}); give each frontend its own port"
+            )
+        bound[bind] = (name, value.line)
+        default = frontend.get("default")
+        default_service = _target(default, services) if default is not None else None
+        routes = _routes(frontend.get("routes"), services)
+        if default_service is None and not routes:
+            raise value.error(f"frontend {name!r} sends requests nowhere; give it default: a service, or routes:")
+        frontends.append(Frontend(name=name, bind=bind, routes=routes, default_service=default_service))
+    return tuple(frontends)
+
+
+def _routes(node: Node | None, services: Mapping[str, Service]) -> tuple[Route, ...]:
+    routes: list[Route] = []
+    seen: dict[tuple[str | None, str | None], int] = {}
+    for index, item in enumerate(node.as_list(expected="a list of routes such as {path: /api, service: api}")
+                                 if node else []):
+        route = item.record(ROUTE_KEYS)
+        host = _route_host(route.get("host"))
+        path = url_path(route.get("path")) if "path" in route else None
+        if host is None and path is None:
+            raise item.error("give host:, path: or both, to say which requests go to this route's service")
+        service = _target(route.require("service"), services)
+        key = (host.lower() if host else None, path)
+        if key in seen:
+            raise item.error(f"routes[{seen[key]}] already takes these requests (same host and path); remove one")
+        seen[key] = index
+        routes.append(Route(service=service, host=host, path_prefix=path))
+    return tuple(routes)
+
+
+def _route_host(node: Node | None) -> str | None:
+    if node is None:
+        return None
+    host = node.as_str()
+    if ":" in host and _DNS_NAME.fullmatch(host.rsplit(":", 1)[0]):
+        raise node.error(f"{host!r} contains a port; the frontend's bind: is the port, so write the host alone")
+    if not _DNS_NAME.fullmatch(host):
+        raise node.error(f"{host!r} is not a valid host name; write a DNS name such as api.example.com")
+    return host
+
+
+def _target(node: Node, services: Mapping[str, Service]) -> str:
+    """The name of a service the load balancer sends to: it must exist and have a port."""
+    name = node.as_str()
+    service = services.get(name)
+    if service is None:
+        where = did_you_mean(name, services) or ("" if services else "; add it under services:")
+        raise node.error(f"no service named {name!r}{where}")
+    if service.port is None:
+        raise node.error(
+            f"service {name!r} has no port; add port: to services/{name} (line {service.line}) "
+            "so the load balancer knows where to send requests"
+        )
+    return name
