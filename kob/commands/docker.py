@@ -140,3 +140,22 @@ def remove_argv(container_ids: list[str], stop_timeout: int = 10) -> list[str]:
     ids = list(container_ids)
     script = 'docker stop -t "$0" "$@" >/dev/null; docker rm -f "$@" >/dev/null'
     return ["sh", "-c", script, str(stop_timeout), *ids]
+
+
+HEALTH_FORMAT = "{{.Id}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}"
+
+
+def health_argv(container_ids: list[str]) -> list[str]:
+    """Each container's id, state and health (\"none\" without a health check), one per line."""
+    return ["docker", "inspect", "--format", HEALTH_FORMAT, *container_ids]
+
+
+def logs_argv(container_id: str, tail: int | None = None, since: str | None = None, follow: bool = False) -> list[str]:
+    argv = ["docker", "logs", "--timestamps"]
+    if tail is not None:
+        argv += ["--tail", str(tail)]
+    if since:
+        argv += ["--since", since]
+    if follow:
+        argv.append("--follow")
+    return [*argv, container_id]

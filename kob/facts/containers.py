@@ -108,3 +108,13 @@ def _int(text: str | None) -> int:
         return int(text or 0)
     except ValueError:
         return 0
+
+
+def parse_health(output: str) -> dict[str, tuple[str, str | None]]:
+    """container id → (state, health or None) from health_argv's output."""
+    states = {}
+    for line in output.splitlines():
+        parts = line.split()
+        if len(parts) == 3:
+            states[parts[0]] = (parts[1], None if parts[2] == "none" else parts[2])
+    return states

@@ -50,3 +50,9 @@ def test_the_haproxy_section_of_lb_hosts(section, expected):
 
 def test_hosts_without_the_lb_role_have_no_haproxy_section():
     assert parse_observation("vm2", "#kob-containers\n#kob-images\n").haproxy is None
+
+
+def test_parse_health():
+    from kob.facts.containers import parse_health
+    output = "abc running healthy\ndef running none\nghi exited none\n\n"
+    assert parse_health(output) == {"abc": ("running", "healthy"), "def": ("running", None), "ghi": ("exited", None)}

@@ -63,3 +63,13 @@ def test_observe_never_uses_docker_stats_or_size():
 def test_remove_passes_ids_as_arguments():
     assert remove_argv(["a1", "b2"], stop_timeout=5) == [
         "sh", "-c", 'docker stop -t "$0" "$@" >/dev/null; docker rm -f "$@" >/dev/null', "5", "a1", "b2"]
+
+
+@pytest.mark.parametrize("kwargs, expected", [
+    ({}, ["docker", "logs", "--timestamps", "c1"]),
+    ({"tail": 10, "since": "10m", "follow": True},
+     ["docker", "logs", "--timestamps", "--tail", "10", "--since", "10m", "--follow", "c1"]),
+])
+def test_logs_argv(kwargs, expected):
+    from kob.commands.docker import logs_argv
+    assert logs_argv("c1", **kwargs) == expected

@@ -1,0 +1,155 @@
+"""`kob deploy | status | scale | rollback | history`: services across the inventory's hosts."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import time
+
+import click
+
+from kob.deploy.converge import DeployReport, deploy, namespace
+from kob.deploy.observe import observe_cluster
+from kob.deploy.revisions import RevisionBook
+from kob.deploy.status import render_status, service_statuses
+from kob.errors import KobError
+from kob.spec.inventory import Inventory, load_inventory
+from kob.store import open_store
+from kob.transport.ssh import SshPool
+
+INVENTORY = click.argument("inventory", type=click.Path())
+
+
+@click.command("deploy")
+@INVENTORY
+@click.option("--check", is_flag=True, help="Print the plan only; change nothing.")
+@click.option("--wait", type=float, default=0, help="Seconds to wait for another deploy's lock.")
+@click.pass_context
+def deploy_command(ctx: click.Context, inventory: str, check: bool, wait: float) -> None:
+    """Converge every service of the inventory (rolling, health-checked)."""
+    inv = load_inventory(inventory)
+    report = asyncio.run(deploy(inv, check=check, wait=wait, say=click.echo))
+    _finish(ctx, report)
+
+
+def _finish(ctx: click.Context, report: DeployReport) -> None:
+    _recap(report)
+    if ctx.obj and ctx.obj.get("verbose"):
+        counts = ", ".join(f"{host} {n}" for host, n in sorted(report.exec_count.items()))
+        click.echo(f"ssh commands: {sum(report.exec_count.values())} ({counts})")
+    if report.failure:
+        raise KobError(report.failure)
+    if report.observation.unreachable:
+        raise SystemExit(2)
+
+
+def _recap(report: DeployReport) -> None:
+    if not (report.changed or report.lb):
+        return
+    click.echo("RECAP")
+    for host in report.observation.hosts:
+        changed, lb = report.changed.get(host, 0), report.lb.get(host)
+        click.echo(f"  {host:<10} {'changed=' + str(changed) if changed else 'ok'}"
+                   + (f"  haproxy {lb}" if lb else ""))
+    for host in report.observation.unreachable:
+        click.echo(f"  {host:<10} unreachable")
+
+
+@click.command("status")
+@INVENTORY
+@click.option("--json", "as_json", is_flag=True, help="One JSON document.")
+def status_command(inventory: str, as_json: bool) -> None:
+    """Desired, running and healthy replicas per service, and where they run."""
+    inv = load_inventory(inventory)
+
+    async def gather():
+        async with open_store(inv.state_url) as store, SshPool() as pool:
+            seen = await observe_cluster(pool, inv)
+            return await service_statuses(inv, seen, RevisionBook(store, namespace(inv))), seen
+
+    statuses, seen = asyncio.run(gather())
+    if as_json:
+        click.echo(json.dumps({"services": [s.as_json() for s in statuses], "unreachable": seen.unreachable}))
+    else:
+        click.echo(render_status(statuses, seen))
+
+
+@click.command("scale")
+@INVENTORY
+@click.argument("counts", nargs=-1, required=True)
+@click.option("--wait", type=float, default=0, help="Seconds to wait for another deploy's lock.")
+@click.pass_context
+def scale_command(ctx: click.Context, inventory: str, counts: tuple[str, ...], wait: float) -> None:
+    """Set replica counts (web=5 ...), kept until the inventory's own count changes."""
+    inv = load_inventory(inventory)
+    wanted = dict(_count(inv, text) for text in counts)
+
+    async def run():
+        async with open_store(inv.state_url) as store:
+            book = RevisionBook(store, namespace(inv))
+            services = []
+            for spec in inv.services:
+                if spec.name in wanted:
+                    await book.set_scale(spec.name, wanted[spec.name], spec.replicas)
+                    await store.append_event("scale", f"{spec.name}: scaled to {wanted[spec.name]}",
+                                             {"service": spec.name})
+                    current = await book.current(spec.name)  # scaling never rolls out an undeployed spec
+                    spec = dataclasses.replace(current.spec, replicas=spec.replicas) if current else spec
+                services.append(spec)
+            inv_now = dataclasses.replace(inv, services=tuple(services))
+            return await deploy(inv_now, wait=wait, say=click.echo, store=store, only=set(wanted))
+
+    _finish(ctx, asyncio.run(run()))
+
+
+def _count(inv: Inventory, text: str) -> tuple[str, int]:
+    name, sep, number = text.partition("=")
+    if not sep or not number.isdigit():
+        raise click.BadParameter(f"{text!r}: write SERVICE=COUNT, e.g. web=5")
+    inv.service(name)
+    return name, int(number)
+
+
+@click.command("history")
+@INVENTORY
+@click.argument("service")
+def history_command(inventory: str, service: str) -> None:
+    """The revisions of a service: who deployed what, when."""
+    inv = load_inventory(inventory)
+    inv.service(service)
+
+    async def run():
+        async with open_store(inv.state_url) as store:
+            return await RevisionBook(store, namespace(inv)).history(service)
+
+    for r in asyncio.run(run()):
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.when))
+        click.echo(f"{r.number:>4}  {when}  {r.spec.image:<28} {r.who:<24} {r.reason}")
+
+
+@click.command("rollback")
+@INVENTORY
+@click.argument("service")
+@click.option("--to", "to_revision", type=int, help="Revision number (default: the one before the current).")
+@click.option("--wait", type=float, default=0, help="Seconds to wait for another deploy's lock.")
+@click.pass_context
+def rollback_command(ctx: click.Context, inventory: str, service: str, to_revision: int | None, wait: float) -> None:
+    """Deploy an earlier revision of a service."""
+    inv = load_inventory(inventory)
+    inv.service(service)
+
+    async def run():
+        async with open_store(inv.state_url) as store:
+            book = RevisionBook(store, namespace(inv))
+            history = await book.history(service)
+            if to_revision is None and len(history) < 2:
+                raise KobError(f"{service} has no earlier revision to roll back to")
+            target = await book.get(service, to_revision or history[-2].number)
+            click.echo(f"rolling {service} back to revision {target.number} ({target.spec.image})")
+            spec = dataclasses.replace(target.spec, replicas=inv.service(service).replicas)
+            services = tuple(spec if s.name == service else s for s in inv.services)
+            return await deploy(dataclasses.replace(inv, services=services), wait=wait, say=click.echo, store=store,
+                                only={service})
+
+    _finish(ctx, asyncio.run(run()))

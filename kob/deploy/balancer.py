@@ -1,0 +1,43 @@
+"""The load balancer as a rollout sees it: prepared before, switched during, written after."""
+
+from __future__ import annotations
+
+from kob.deploy.observe import ClusterObservation
+from kob.deploy.rollout import Balancer
+from kob.spec.inventory import Inventory
+from kob.transport.ssh import SshPool
+
+
+class NullBalancer(Balancer):
+    """An inventory without lb: nothing to switch."""
+
+    async def preview(self, config) -> dict[str, str]:
+        return {}
+
+    async def prepare(self, seen: ClusterObservation) -> None:
+        return None
+
+    async def add(self, service, host, name, port) -> None:
+        return None
+
+    async def remove(self, service, host, name, port) -> None:
+        return None
+
+    async def finish(self, seen: ClusterObservation) -> dict[str, str]:
+        return {}
+
+
+def balancer_for(pool: SshPool, inventory: Inventory, seen: ClusterObservation) -> Balancer:
+    if inventory.lb is None:
+        return NullBalancer()
+    from kob.deploy.haproxy_balancer import HaproxyBalancer
+
+    return HaproxyBalancer(pool, inventory, seen)
+
+
+def final_lb_config(inventory: Inventory, seen: ClusterObservation, plan, wants):
+    if inventory.lb is None:
+        return None
+    from kob.deploy.haproxy_balancer import predicted_config
+
+    return predicted_config(inventory, seen, plan, wants)

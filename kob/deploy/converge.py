@@ -1,0 +1,147 @@
+"""`kob deploy`: lock, observe, plan, roll out, switch the load balancer, record, recap."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections import Counter
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from typing import Callable
+
+from kob.deploy.balancer import balancer_for, final_lb_config
+from kob.deploy.desired import desired_service
+from kob.deploy.observe import ClusterObservation, observe_cluster
+from kob.deploy.revisions import RevisionBook, operator
+from kob.deploy.rollout import Rollout, RolloutFailed
+from kob.plan.actions import Remove, render_plan
+from kob.plan.diff import DesiredService, Plan, diff
+from kob.spec.inventory import Inventory
+from kob.store import open_store
+from kob.store.base import Store
+from kob.transport.ssh import SshPool
+
+LOCK_TTL = 30.0
+
+
+@dataclass
+class DeployReport:
+    plan: Plan
+    observation: ClusterObservation
+    changed: dict[str, int] = field(default_factory=dict)
+    lb: dict[str, str] = field(default_factory=dict)
+    exec_count: Counter = field(default_factory=Counter)
+    failure: str | None = None
+    rolled_back: list[str] = field(default_factory=list)
+
+
+def namespace(inventory: Inventory) -> str:
+    return f"kob/{inventory.path.stem}"
+
+
+async def deploy(inventory: Inventory, *, check: bool = False, wait: float = 0, say: Callable[[str], None] = print,
+                 store: Store | None = None, only: set[str] | None = None) -> DeployReport:
+    """Converge the inventory's services (or ``only`` those) and its load balancer."""
+    async with AsyncExitStack() as stack:
+        if store is None:
+            store = await stack.enter_async_context(open_store(inventory.state_url))
+        pool = await stack.enter_async_context(SshPool())
+        if not check:
+            holder = f"{operator()} pid {os.getpid()}"
+            await stack.enter_async_context(store.lock(f"{namespace(inventory)}/deploy", holder, LOCK_TTL, wait))
+        book = RevisionBook(store, namespace(inventory))
+        report = await _converge(inventory, pool, store, book, check, say, only)
+        report.exec_count = Counter(pool.exec_count)
+        return report
+
+
+async def _converge(inventory, pool, store, book, check, say, only) -> DeployReport:
+    seen = await observe_cluster(pool, inventory)
+    for host, why in seen.unreachable.items():
+        say(f"! {why}")
+    reachable = set(seen.hosts)
+    wants = [await desired_service(inventory, spec, book, reachable)
+             for spec in inventory.services if only is None or spec.name in only]
+    plan = diff(wants, _restricted(seen, only), [h.name for h in inventory.hosts])
+    report = DeployReport(plan, seen)
+    say(render_plan(plan.actions).rstrip("\n"))
+    for warning in plan.warnings:
+        say(f"! {warning}")
+    balancer = balancer_for(pool, inventory, seen)
+    if check:
+        report.lb = await balancer.preview(final_lb_config(inventory, seen, plan, wants))
+        return report
+    for want in wants:
+        if want.revision > ((await book.current(want.service.name)) or _NoRevision).number:
+            revision = await book.record(want.service, want.spec_hash, "deploy")
+            await store.append_event("deploy", f"{want.service.name}: revision {revision.number} "
+                                     f"({want.service.image}) by {revision.who}", {"service": want.service.name})
+    if plan.actions:
+        await balancer.prepare(seen)
+        rollout = Rollout(pool, inventory, balancer, say)
+        await _roll(rollout, plan, wants, book, store, inventory, seen, say, report)
+        report.changed = rollout.changed
+        seen = await observe_cluster(pool, inventory)
+    report.lb = await balancer.finish(seen)
+    return report
+
+
+def _restricted(seen: ClusterObservation, only: set[str] | None) -> dict:
+    """The observation limited to some services, so that others are left as they are."""
+    if only is None:
+        return seen.hosts
+    return {host: dataclasses.replace(o, containers=tuple(c for c in o.containers if c.service in only))
+            for host, o in seen.hosts.items()}
+
+
+class _NoRevision:
+    number = 0
+
+
+async def _roll(rollout, plan, wants, book, store, inventory, seen, say, report) -> None:
+    by_service: dict[str, list] = {}
+    for action in plan.actions:
+        name = action.container.service if isinstance(action, Remove) else action.start.service
+        by_service.setdefault(name, []).append(action)
+    wanted = {w.service.name: w for w in wants}
+    for name, actions in by_service.items():
+        want = wanted.get(name)
+        if want is None:
+            await rollout.run_service(_orphan(name, actions), actions)
+            continue
+        try:
+            await rollout.run_service(want, actions)
+        except RolloutFailed as failure:
+            report.failure = str(failure)
+            await store.append_event("rollout-failed", str(failure), {"service": name})
+            say(f"! {failure}")
+            if want.service.update.failure_action == "rollback":
+                await _rollback(rollout, want, book, store, inventory, say, report)
+            return  # later services wait for the next deploy
+
+
+def _orphan(name: str, actions: list) -> DesiredService:
+    from kob.spec.service_model import Service  # a stand-in for a service gone from the inventory
+
+    return DesiredService(Service(name=name, image=""), 0, 0, "", ())
+
+
+async def _rollback(rollout, failed: DesiredService, book, store, inventory, say, report) -> None:
+    """Back to the last revision before the failed one, by itself."""
+    previous = [r for r in await book.history(failed.service.name) if r.number < failed.revision]
+    if not previous:
+        say(f"! {failed.service.name}: no earlier revision to roll back to")
+        return
+    target = previous[-1]
+    seen = await observe_cluster(rollout.pool, inventory)
+    want = await desired_service(inventory, target.spec, book, set(seen.hosts), failed.replicas)
+    plan = diff([want], seen.hosts, [h.name for h in inventory.hosts])
+    actions = [a for a in plan.actions if (a.container.service if isinstance(a, Remove) else a.start.service)
+               == failed.service.name]
+    say(f"rolling {failed.service.name} back to revision {target.number} ({target.spec.image})")
+    await rollout.run_service(want, actions)
+    revision = await book.record(target.spec, want.spec_hash, f"rollback from {failed.revision}")
+    await store.append_event("rollback", f"{failed.service.name}: back to revision {target.number} as "
+                             f"{revision.number} after a failed rollout", {"service": failed.service.name})
+    report.rolled_back.append(failed.service.name)
+    report.failure = f"{report.failure}; rolled back to revision {target.number} ({target.spec.image})"

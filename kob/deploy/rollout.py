@@ -1,0 +1,142 @@
+"""Carry out a plan: start, wait for health, switch the load balancer, remove (apply layer)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from kob.commands.docker import Replica, health_argv, remove_argv, run_argv
+from kob.deploy.desired import read_secrets
+from kob.errors import KobError
+from kob.facts.containers import parse_health
+from kob.plan.actions import Create, Remove, Replace, Start
+from kob.plan.diff import DesiredService
+from kob.spec.inventory import Inventory
+from kob.transport.ssh import SshPool
+from kob.transport.targets import ssh_target
+
+POLL = 0.5
+
+
+class RolloutFailed(KobError):
+    """A new replica did not become healthy; what ran before keeps serving."""
+
+
+@dataclass(frozen=True)
+class Started:
+    host: str
+    container_id: str
+    name: str
+    host_port: int | None
+
+
+class Balancer:
+    """What a rollout needs of the load balancer; NoBalancer when there is none."""
+
+    async def add(self, service: str, host: str, name: str, port: int | None) -> None: ...
+    async def remove(self, service: str, host: str, name: str, port: int | None) -> None: ...
+
+
+class NoBalancer(Balancer):
+    async def add(self, service, host, name, port) -> None:
+        return None
+
+    async def remove(self, service, host, name, port) -> None:
+        return None
+
+
+class Rollout:
+    def __init__(self, pool: SshPool, inventory: Inventory, balancer: Balancer, say: Callable[[str], None]):
+        self.pool, self.inventory, self.balancer, self.say = pool, inventory, balancer, say
+        self.changed: dict[str, int] = {}
+
+    def _target(self, host: str):
+        return ssh_target(self.inventory, self.inventory.host(host))
+
+    async def run_service(self, want: DesiredService, actions: list) -> None:
+        """Creates and replaces in batches of update.parallelism, then removes; stops at the first failure."""
+        policy = want.service.update
+        rolling = [a for a in actions if isinstance(a, (Create, Replace))]
+        for index in range(0, len(rolling), policy.parallelism):
+            await self._batch(want, rolling[index:index + policy.parallelism])
+        for action in actions:
+            if isinstance(action, Remove):
+                await self._retire(action.host, action.container.id, action.container.name, action.container.service,
+                                   action.container.host_port)
+
+    async def _batch(self, want: DesiredService, batch: list) -> None:
+        stop_first = want.service.update.order == "stop-first"
+        olds = [a for a in batch if isinstance(a, Replace)]
+        if stop_first:
+            await asyncio.gather(*(self._retire(a.old_host, a.old.id, a.old.name, a.old.service, a.old.host_port)
+                                   for a in olds))
+        started = await asyncio.gather(*(self._start(want, a.start) for a in batch))
+        await self._await_health(want, list(started))
+        await asyncio.gather(*(self.balancer.add(want.service.name, s.host, s.name, s.host_port) for s in started))
+        for action, new in zip(batch, started):
+            self.say(f"{action.describe()[0]} {want.service.name} replica {action.start.replica} on {new.host}: healthy")
+        if not stop_first:
+            await asyncio.gather(*(self._retire(a.old_host, a.old.id, a.old.name, a.old.service, a.old.host_port)
+                                   for a in olds))
+
+    async def _start(self, want: DesiredService, start: Start) -> Started:
+        replica = Replica(want.service, start.replica, want.revision, want.spec_hash, start.host, start.host_port)
+        secrets = read_secrets(want.service)
+        argv = run_argv(replica, env_from_stdin=bool(secrets.content))
+        result = (await self.pool.run(self._target(start.host), argv, input=secrets.content or None)).check()
+        self._count(start.host)
+        return Started(start.host, result.stdout.strip(), replica.container_name, start.host_port)
+
+    async def _await_health(self, want: DesiredService, started: list[Started]) -> None:
+        check = want.service.healthcheck
+        budget = (check.start_period + (check.interval + check.timeout) * (check.retries + 1) + 5) if check else 10
+        deadline = time.monotonic() + budget
+        pending = list(started)
+        while pending:
+            states = await self._states(pending)
+            failed = [s for s in pending if states.get(s.container_id, ("gone", None))[0] != "running"
+                      or states[s.container_id][1] == "unhealthy"]
+            if failed or time.monotonic() > deadline:
+                await self._discard(started)
+                bad = failed[0] if failed else pending[0]
+                state = states.get(bad.container_id, ("gone", None))
+                raise RolloutFailed(f"{want.service.name}: new replica {bad.name} on {bad.host} is "
+                                    f"{state[1] or state[0]}" + ("" if failed else f" after {budget:.0f} s"))
+            pending = [s for s in pending if (states[s.container_id][1] or "healthy") != "healthy"]
+            if pending:
+                await asyncio.sleep(POLL)
+        if want.service.update.monitor and not check:
+            await asyncio.sleep(min(want.service.update.monitor, 2))
+            await self._await_running(want, started)
+
+    async def _await_running(self, want: DesiredService, started: list[Started]) -> None:
+        states = await self._states(started)
+        down = [s for s in started if states.get(s.container_id, ("gone", None))[0] != "running"]
+        if down:
+            await self._discard(started)
+            raise RolloutFailed(f"{want.service.name}: new replica {down[0].name} on {down[0].host} stopped")
+
+    async def _states(self, started: list[Started]) -> dict[str, tuple[str, str | None]]:
+        by_host: dict[str, list[str]] = {}
+        for s in started:
+            by_host.setdefault(s.host, []).append(s.container_id)
+        results = await asyncio.gather(*(self.pool.run(self._target(h), health_argv(ids)) for h, ids in by_host.items()))
+        states: dict[str, tuple[str, str | None]] = {}
+        for result in results:
+            for cid, value in parse_health(result.stdout).items():
+                states[cid] = value
+        return states
+
+    async def _discard(self, started: list[Started]) -> None:
+        await asyncio.gather(*(self.pool.run(self._target(s.host), remove_argv([s.container_id], 2)) for s in started))
+
+    async def _retire(self, host: str, container_id: str, name: str, service: str, port: int | None) -> None:
+        """Out of the load balancer first (drained), then stopped and removed."""
+        await self.balancer.remove(service, host, name, port)
+        (await self.pool.run(self._target(host), remove_argv([container_id]))).check()
+        self._count(host)
+
+    def _count(self, host: str) -> None:
+        self.changed[host] = self.changed.get(host, 0) + 1
