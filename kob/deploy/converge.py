@@ -11,6 +11,7 @@ from typing import Callable
 
 from kob.deploy.balancer import balancer_for, final_lb_config
 from kob.deploy.desired import desired_service
+from kob.deploy.images import missing_images, ship_images
 from kob.deploy.observe import ClusterObservation, observe_cluster
 from kob.deploy.revisions import RevisionBook, operator
 from kob.deploy.rollout import Rollout, RolloutFailed
@@ -77,6 +78,9 @@ async def _converge(inventory, pool, store, book, check, say, only) -> DeployRep
             await store.append_event("deploy", f"{want.service.name}: revision {revision.number} "
                                      f"({want.service.image}) by {revision.who}", {"service": want.service.name})
     if plan.actions:
+        missing = missing_images(plan, {w.service.name: w.service.image for w in wants}, seen)
+        if missing:
+            await ship_images(pool, inventory, seen, missing, say)
         await balancer.prepare(seen)
         rollout = Rollout(pool, inventory, balancer, say)
         await _roll(rollout, plan, wants, book, store, inventory, seen, say, report)

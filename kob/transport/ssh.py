@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import asyncssh
 
@@ -67,6 +67,39 @@ class SshPool:
                 raise HostUnreachable(target.name, f"connection lost while running a command: {error}") from None
         return Result(target.name, tuple(argv), _returncode(proc), _text(proc.stdout), _text(proc.stderr),
                       time.monotonic() - started)
+
+    async def relay(self, source: SshTarget, source_argv: Sequence[str], sink: SshTarget, sink_argv: Sequence[str],
+                    progress: Callable[[int], None] | None = None) -> tuple[Result, Result, int]:
+        """Stream one command's stdout into another's stdin (host to host, through the manager).
+
+        Returns both results and the bytes moved; ``progress`` hears the running total.
+        """
+        src_conn, dst_conn = await self._connection(source), await self._connection(sink)
+        async with self._channels[source.name], self._channels[sink.name]:
+            self.exec_count[source.name] += 1
+            self.exec_count[sink.name] += 1
+            started = time.monotonic()
+            try:
+                reader = await src_conn.create_process(shlex.join(source_argv), encoding=None)
+                writer = await dst_conn.create_process(shlex.join(sink_argv), encoding=None)
+                moved = 0
+                while chunk := await reader.stdout.read(1 << 16):
+                    writer.stdin.write(chunk)
+                    await writer.stdin.drain()
+                    moved += len(chunk)
+                    if progress:
+                        progress(moved)
+                writer.stdin.write_eof()
+                done_src = await reader.wait(timeout=source.command_timeout)
+                done_dst = await writer.wait(timeout=sink.command_timeout)
+            except asyncssh.TimeoutError:
+                raise CommandTimeout(sink.name, f"{shlex.join(sink_argv)} did not finish in time") from None
+            except (asyncssh.Error, OSError) as error:
+                raise HostUnreachable(sink.name, f"connection lost while streaming: {error}") from None
+        took = time.monotonic() - started
+        return (Result(source.name, tuple(source_argv), _returncode(done_src), "", _text(done_src.stderr), took),
+                Result(sink.name, tuple(sink_argv), _returncode(done_dst), _text(done_dst.stdout),
+                       _text(done_dst.stderr), took), moved)
 
     async def _connection(self, target: SshTarget) -> asyncssh.SSHClientConnection:
         task = self._connections.get(target.name)
