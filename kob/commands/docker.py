@@ -67,7 +67,10 @@ def observe_argv(haproxy: tuple[str, str] | None = None) -> list[str]:
         lines += [
             f"echo {shlex.quote(HAPROXY_MARK)}",
             f"if [ -f {config} ]; then sha256sum <{config} | cut -c1-64; else echo none; fi",
-            f'if [ -f {pidfile} ] && kill -0 "$(cat {pidfile})" 2>/dev/null; then echo running; else echo stopped; fi',
+            # running = the pid file's process exists and is not a zombie (readable by any user, unlike kill -0)
+            f'pid=$(cat {pidfile} 2>/dev/null || true)',
+            'if [ -n "$pid" ] && grep -qs "^State:[[:space:]]*[^Z[:space:]]" "/proc/$pid/status"; '
+            'then echo running; else echo stopped; fi',
             f"sed -n '1s/^# kob-structure: //p' {config} 2>/dev/null | grep . || echo none",
         ]
     return ["sh", "-c", "\n".join(lines)]

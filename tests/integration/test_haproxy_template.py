@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import jinja2
@@ -13,6 +14,8 @@ WEB = {"name": "web", "balance": "roundrobin", "health_path": "/healthz",
        "servers": [{"name": "web-1", "address": "198.18.0.12", "port": 20001, "disabled": False},
                    {"name": "web-2", "address": "198.18.0.13", "port": 20001, "disabled": True}]}
 API = {"name": "api", "balance": "leastconn", "health_path": None, "servers": []}
+STICKY = {"name": "sticky", "balance": "source", "health_path": None,
+          "servers": [{"name": "sticky-1", "address": "198.18.0.12", "port": 20002, "disabled": False}]}
 
 
 @pytest.mark.parametrize("frontends, backends, expected_lines", [
@@ -24,6 +27,8 @@ API = {"name": "api", "balance": "leastconn", "health_path": None, "servers": []
         {"backend": "api", "host": "web.example", "path_prefix": "/api"}]}], [WEB, API],
      ["bind :8080", "use_backend web if { hdr(host) -i web.example }",
       "use_backend api if { hdr(host) -i web.example } { path_beg /api }", "balance leastconn"]),
+    ([{"name": "sticky", "bind_port": 8081, "routes": [], "default_backend": "sticky"}], [STICKY],
+     ["balance source", "hash-type consistent", "default-server init-addr last,libc,none inter 2s fall 2 rise 2"]),
     ([], [], ["master-worker"]),
 ])
 def test_rendered_config_passes_haproxy_check(tmp_path, frontends, backends, expected_lines):
@@ -31,6 +36,7 @@ def test_rendered_config_passes_haproxy_check(tmp_path, frontends, backends, exp
     lines = [line.strip() for line in text.splitlines()]
     for expected in expected_lines:
         assert expected in lines
+    assert re.fullmatch(r"# kob-structure: [0-9a-f]{64}", lines[0])
     path = tmp_path / "haproxy.cfg"
     path.write_text(text)
     check = subprocess.run(check_config_argv(str(path)), capture_output=True, text=True)
