@@ -24,12 +24,13 @@ INVENTORY = click.argument("inventory", type=click.Path())
 @click.command("deploy")
 @INVENTORY
 @click.option("--check", is_flag=True, help="Print the plan only; change nothing.")
+@click.option("--diff", "diff_lb", is_flag=True, help="Also show each HAProxy config diff.")
 @click.option("--wait", type=float, default=0, help="Seconds to wait for another deploy's lock.")
 @click.pass_context
-def deploy_command(ctx: click.Context, inventory: str, check: bool, wait: float) -> None:
+def deploy_command(ctx: click.Context, inventory: str, check: bool, diff_lb: bool, wait: float) -> None:
     """Converge every service of the inventory (rolling, health-checked)."""
     inv = load_inventory(inventory)
-    report = asyncio.run(deploy(inv, check=check, wait=wait, say=click.echo))
+    report = asyncio.run(deploy(inv, check=check, diff_lb=diff_lb, wait=wait, say=click.echo))
     _finish(ctx, report)
 
 

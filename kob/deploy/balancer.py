@@ -11,7 +11,7 @@ from kob.transport.ssh import SshPool
 class NullBalancer(Balancer):
     """An inventory without lb: nothing to switch."""
 
-    async def preview(self, config) -> dict[str, str]:
+    async def preview(self, config, diff: bool = False) -> dict[str, str]:
         return {}
 
     async def prepare(self, seen: ClusterObservation) -> None:

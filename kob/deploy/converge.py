@@ -22,7 +22,7 @@ from kob.store import open_store
 from kob.store.base import Store
 from kob.transport.ssh import SshPool
 
-LOCK_TTL = 30.0
+LOCK_TTL = 10.0  # a killed deploy blocks the next one this long at most
 
 
 @dataclass
@@ -40,9 +40,13 @@ def namespace(inventory: Inventory) -> str:
     return f"kob/{inventory.path.stem}"
 
 
-async def deploy(inventory: Inventory, *, check: bool = False, wait: float = 0, say: Callable[[str], None] = print,
-                 store: Store | None = None, only: set[str] | None = None) -> DeployReport:
-    """Converge the inventory's services (or ``only`` those) and its load balancer."""
+async def deploy(inventory: Inventory, *, check: bool = False, diff_lb: bool = False, wait: float = 0,
+                 say: Callable[[str], None] = print, store: Store | None = None,
+                 only: set[str] | None = None) -> DeployReport:
+    """Converge the inventory's services (or ``only`` those) and its load balancer.
+
+    ``check``: print the plan, change nothing; ``diff_lb``: also print each HAProxy config diff.
+    """
     async with AsyncExitStack() as stack:
         if store is None:
             store = await stack.enter_async_context(open_store(inventory.state_url))
@@ -51,12 +55,12 @@ async def deploy(inventory: Inventory, *, check: bool = False, wait: float = 0, 
             holder = f"{operator()} pid {os.getpid()}"
             await stack.enter_async_context(store.lock(f"{namespace(inventory)}/deploy", holder, LOCK_TTL, wait))
         book = RevisionBook(store, namespace(inventory))
-        report = await _converge(inventory, pool, store, book, check, say, only)
+        report = await _converge(inventory, pool, store, book, check, diff_lb, say, only)
         report.exec_count = Counter(pool.exec_count)
         return report
 
 
-async def _converge(inventory, pool, store, book, check, say, only) -> DeployReport:
+async def _converge(inventory, pool, store, book, check, diff_lb, say, only) -> DeployReport:
     seen = await observe_cluster(pool, inventory)
     for host, why in seen.unreachable.items():
         say(f"! {why}")
@@ -69,9 +73,13 @@ async def _converge(inventory, pool, store, book, check, say, only) -> DeployRep
     for warning in plan.warnings:
         say(f"! {warning}")
     balancer = balancer_for(pool, inventory, seen)
-    if check:
-        report.lb = await balancer.preview(final_lb_config(inventory, seen, plan, wants))
-        return report
+    if check or diff_lb:
+        preview = await balancer.preview(final_lb_config(inventory, seen, plan, wants), diff_lb)
+        for host, step in preview.items():
+            say(f"haproxy on {host}: {step}")
+        if check:
+            report.lb = {host: step.partition("\n")[0] for host, step in preview.items()}
+            return report
     for want in wants:
         if want.revision > ((await book.current(want.service.name)) or _NoRevision).number:
             revision = await book.record(want.service, want.spec_hash, "deploy")

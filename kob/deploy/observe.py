@@ -6,15 +6,13 @@ import asyncio
 from dataclasses import dataclass, field
 
 from kob.commands.docker import observe_argv
-from kob.commands.haproxy import CONFIG_PATH
+from kob.commands.haproxy import CONFIG_PATH, PIDFILE
 from kob.errors import TransportError
 from kob.facts.containers import HostObservation, ObservationError, parse_observation
 from kob.spec.inventory import Host, Inventory
 from kob.spec.patterns import select_hosts
 from kob.transport.ssh import SshPool
 from kob.transport.targets import ssh_target
-
-HAPROXY_PIDFILE = "/run/haproxy.pid"
 
 
 @dataclass
@@ -31,7 +29,7 @@ async def observe_cluster(pool: SshPool, inventory: Inventory) -> ClusterObserva
     balancers = {host.name for host in lb_hosts(inventory)}
 
     async def one(host: Host) -> tuple[str, HostObservation | str]:
-        argv = observe_argv(haproxy=(CONFIG_PATH, HAPROXY_PIDFILE) if host.name in balancers else None)
+        argv = observe_argv(haproxy=(CONFIG_PATH, PIDFILE) if host.name in balancers else None)
         try:
             result = await pool.run(ssh_target(inventory, host), argv)
         except TransportError as error:

@@ -1,0 +1,140 @@
+"""The inventory's lb: as HAProxy configs: prepared before a rollout, switched at runtime during, written after."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Iterator
+
+from kob.commands.docker import Replica
+from kob.commands.haproxy import CONFIG_PATH
+from kob.deploy.observe import ClusterObservation, lb_hosts
+from kob.deploy.rollout import Balancer
+from kob.facts.containers import ContainerFact, HaproxyFact
+from kob.lb import HaproxyDriver, LbBackend, LbConfig, LbFrontend, LbRoute, LbServer
+from kob.lb.driver import config_step
+from kob.plan.actions import Create, Remove, Replace
+from kob.plan.diff import DesiredService, Plan
+from kob.spec.inventory import Inventory
+from kob.transport.ssh import SshPool, SshTarget
+from kob.transport.targets import ssh_target
+
+PREVIEW = {"unchanged": "unchanged", "reload": "would reload", "install": "would write"}
+
+
+class HaproxyBalancer(Balancer):
+    """HAProxy on those of the inventory's lb hosts that answered the observation."""
+
+    def __init__(self, pool: SshPool, inventory: Inventory, seen: ClusterObservation):
+        self.pool, self.inventory = pool, inventory
+        self.targets = [ssh_target(inventory, h) for h in lb_hosts(inventory) if h.name in seen.hosts]
+        self.driver = HaproxyDriver(pool, self.targets)
+        self.backends = balanced_services(inventory)
+        self.facts = haproxy_facts(seen, self.targets)
+
+    async def preview(self, config: LbConfig, diff: bool = False) -> dict[str, str]:
+        """Per lb host what a deploy would do to HAProxy (--check); with ``diff``, the config's unified diff."""
+        steps = {}
+        for target in self.targets:
+            fact = self.facts[target.name]
+            step = PREVIEW[config_step(fact, config.digest(), config.structure_digest())]
+            if not _running(fact):
+                step = "would start"
+            steps[target.name] = step + ("\n" + await self._config_diff(target, config.render()) if diff else "")
+        return steps
+
+    async def prepare(self, seen: ClusterObservation) -> None:
+        """Before a rollout: HAProxy running with the new frontends and backends, and the servers serving now."""
+        self.facts = haproxy_facts(seen, self.targets)
+        config = lb_config(self.inventory, (server for server, _ in serving(self.inventory, seen, self.backends)))
+        digest, structure = config.digest(), config.structure_digest()
+        needing = [t for t in self.targets if not _running(self.facts[t.name])
+                   or config_step(self.facts[t.name], digest, structure) == "reload"]
+        if needing:
+            await HaproxyDriver(self.pool, needing).ensure_config(config, self.facts)
+
+    async def add(self, service: str, host: str, name: str, port: int | None) -> None:
+        if service in self.backends and port is not None:
+            await self.driver.add_server(LbServer(service, name, self.inventory.host(host).address, port))
+
+    async def remove(self, service: str, host: str, name: str, port: int | None) -> None:
+        if service in self.backends and port is not None:
+            await self.driver.remove_server(LbServer(service, name, self.inventory.host(host).address, port))
+
+    async def finish(self, seen: ClusterObservation) -> dict[str, str]:
+        """The config file of what runs now (HAProxy's servers lined up with it where it had to be written)."""
+        config = lb_config(self.inventory, (server for server, _ in serving(self.inventory, seen, self.backends)))
+        return await self.driver.ensure_config(config, haproxy_facts(seen, self.targets))
+
+    async def _config_diff(self, target: SshTarget, new_text: str) -> str:
+        result = await self.pool.run(target, ["cat", CONFIG_PATH])
+        old = result.stdout if result.ok else ""
+        lines = difflib.unified_diff(old.splitlines(keepends=True), new_text.splitlines(keepends=True),
+                                     f"{target.name}:{CONFIG_PATH}", f"{target.name}:{CONFIG_PATH} (new)")
+        return "".join(lines).rstrip("\n") or "(no difference)"
+
+
+def balanced_services(inventory: Inventory) -> set[str]:
+    """Services a frontend sends to: each gets a backend of its own name."""
+    names: set[str] = set()
+    for frontend in inventory.lb.frontends if inventory.lb else ():
+        names.update(route.service for route in frontend.routes)
+        if frontend.default_service:
+            names.add(frontend.default_service)
+    return names
+
+
+def lb_config(inventory: Inventory, servers) -> LbConfig:
+    """The whole HAProxy config of the inventory's lb:, with these servers."""
+    by_backend: dict[str, list[LbServer]] = {}
+    for server in servers:
+        by_backend.setdefault(server.backend, []).append(server)
+    lb = inventory.lb
+    backends = tuple(LbBackend(name, lb.balance, _health_path(inventory, name), tuple(by_backend.get(name, ())))
+                     for name in sorted(balanced_services(inventory)))
+    frontends = tuple(LbFrontend(f.name, f.bind, tuple(LbRoute(r.service, r.host, r.path_prefix) for r in f.routes),
+                                 f.default_service) for f in lb.frontends)
+    return LbConfig(frontends, backends)
+
+
+def serving(inventory: Inventory, seen: ClusterObservation,
+            backends: set[str]) -> Iterator[tuple[LbServer, tuple[str, str]]]:
+    """Running, not unhealthy containers of balanced services: (server, (host, container id))."""
+    for host, observation in seen.hosts.items():
+        for c in observation.containers:
+            if c.service in backends and c.running and c.health != "unhealthy" and c.host_port is not None:
+                yield _server(inventory, host, c), (host, c.id)
+
+
+def predicted_config(inventory: Inventory, seen: ClusterObservation, plan: Plan,
+                     wants: list[DesiredService]) -> LbConfig:
+    """The config a deploy of ``plan`` ends with: what serves now, less what goes, plus what starts."""
+    backends = balanced_services(inventory)
+    going = {(a.old_host, a.old.id) if isinstance(a, Replace) else (a.host, a.container.id)
+             for a in plan.actions if isinstance(a, (Replace, Remove))}
+    servers = [server for server, key in serving(inventory, seen, backends) if key not in going]
+    wanted = {w.service.name: w for w in wants}
+    for action in plan.actions:
+        start = action.start if isinstance(action, (Create, Replace)) else None
+        if start and start.service in backends and start.host_port is not None:
+            want = wanted[start.service]
+            name = Replica(want.service, start.replica, want.revision, want.spec_hash, start.host,
+                           start.host_port).container_name
+            servers.append(LbServer(start.service, name, inventory.host(start.host).address, start.host_port))
+    return lb_config(inventory, servers)
+
+
+def haproxy_facts(seen: ClusterObservation, targets: list[SshTarget]) -> dict[str, HaproxyFact | None]:
+    return {t.name: seen.hosts[t.name].haproxy if t.name in seen.hosts else None for t in targets}
+
+
+def _server(inventory: Inventory, host: str, container: ContainerFact) -> LbServer:
+    return LbServer(container.service, container.name, inventory.host(host).address, container.host_port)
+
+
+def _health_path(inventory: Inventory, service: str) -> str | None:
+    check = inventory.service(service).healthcheck
+    return check.http_path if check else None
+
+
+def _running(fact: HaproxyFact | None) -> bool:
+    return fact is not None and fact.running
