@@ -10,6 +10,7 @@ import time
 import click
 
 from kob.deploy.converge import DeployReport, deploy, namespace
+from kob.deploy.logs import service_logs
 from kob.deploy.observe import observe_cluster
 from kob.deploy.revisions import RevisionBook
 from kob.deploy.status import render_status, service_statuses
@@ -46,15 +47,19 @@ def _finish(ctx: click.Context, report: DeployReport) -> None:
 
 
 def _recap(report: DeployReport) -> None:
-    if not (report.changed or report.lb):
+    if not (report.changed or report.lb or report.outcome):
         return
     click.echo("RECAP")
     for host in report.observation.hosts:
-        changed, lb = report.changed.get(host, 0), report.lb.get(host)
+        changed, lb, sent = report.changed.get(host, 0), report.lb.get(host), report.sent.get(host)
         click.echo(f"  {host:<10} {'changed=' + str(changed) if changed else 'ok'}"
-                   + (f"  haproxy {lb}" if lb else ""))
+                   + (f"  images {sent / 1e6:.1f} MB" if sent else "") + (f"  haproxy {lb}" if lb else ""))
     for host in report.observation.unreachable:
         click.echo(f"  {host:<10} unreachable")
+    for service, counts in sorted(report.outcome.items()):
+        done = ", ".join(f"{kind}={counts[kind]}" for kind in ("created", "replaced", "removed") if counts[kind])
+        rolled = "  rolled back" if service in report.rolled_back else ""
+        click.echo(f"  {service:<10} {done or 'ok'}{rolled}")
 
 
 @click.command("status")
@@ -154,3 +159,27 @@ def rollback_command(ctx: click.Context, inventory: str, service: str, to_revisi
                                 only={service})
 
     _finish(ctx, asyncio.run(run()))
+
+
+@click.command("logs")
+@INVENTORY
+@click.argument("service")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new lines (Ctrl-C stops).")
+@click.option("--since", metavar="WHEN", help="Only lines newer than this: 10m, 2h, or a timestamp.")
+@click.option("--tail", type=click.IntRange(min=0), metavar="N", help="The last N lines of each replica.")
+@click.option("-t", "--timestamps", is_flag=True, help="Show each line's time.")
+def logs_command(inventory: str, service: str, follow: bool, since: str | None, tail: int | None,
+                 timestamps: bool) -> None:
+    """The logs of every replica of a service, merged, prefixed with replica and host."""
+    inv = load_inventory(inventory)
+    inv.service(service)
+
+    async def run():
+        async with SshPool() as pool:
+            await service_logs(pool, inv, service, click.echo, tail=tail, since=since, follow=follow,
+                               timestamps=timestamps)
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        pass

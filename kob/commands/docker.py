@@ -24,9 +24,11 @@ HAPROXY_MARK = "#kob-haproxy"
 FIELD_SEP = "\t"
 
 # One line per container; no field mentions .Size (it makes docker walk the layers).
+# Docker's templates fail on a missing map key, and .State has no Health without a health check: index does not.
+HEALTH_STATUS = '{{with index .State "Health"}}{{.Status}}{{end}}'
 INSPECT_FORMAT = FIELD_SEP.join([
     "{{.Id}}", "{{.Name}}", "{{json .Config.Labels}}", "{{.State.Status}}",
-    "{{if .State.Health}}{{.State.Health.Status}}{{end}}", "{{.Image}}", "{{.State.StartedAt}}",
+    HEALTH_STATUS, "{{.Image}}", "{{.State.StartedAt}}",
     "{{.RestartCount}}", "{{.State.ExitCode}}",
 ])
 IMAGES_FORMAT = FIELD_SEP.join(["{{.ID}}", "{{.Repository}}:{{.Tag}}"])
@@ -48,11 +50,21 @@ class Replica:
         return f"kob-{self.service.name}-{self.replica}-{self.spec_hash[:8]}"
 
 
+# One line "PORT:PROGRAM ..." of the host's listening TCP ports (PROGRAM ? where ss may not tell), or "?"
+# without ss: the lb's frontends must not collide with another program's port.
+LISTENERS_SCRIPT = (
+    "{ ss -Hltnp 2>/dev/null || echo '?'; } | awk '$1 == \"?\" { printf \"?\"; next } "
+    "{ n = split($4, a, \":\"); who = \"?\"; "
+    "if (match($0, /users:\\(\\(\"[^\"]+\"/)) who = substr($0, RSTART + 9, RLENGTH - 10); "
+    "printf \"%s:%s \", a[n], who } END { print \"\" }'"
+)
+
+
 def observe_argv(haproxy: tuple[str, str] | None = None) -> list[str]:
     """One command that reports every kob container and every image on a host.
 
     ``haproxy`` = (config path, pid file) adds the digest of the load balancer's
-    config and whether it runs, for hosts that have the lb role.
+    config, whether it runs, and the ports programs listen on, for hosts that have the lb role.
     """
     lines = [
         "set -e",
@@ -72,6 +84,7 @@ def observe_argv(haproxy: tuple[str, str] | None = None) -> list[str]:
             'if [ -n "$pid" ] && grep -qs "^State:[[:space:]]*[^Z[:space:]]" "/proc/$pid/status"; '
             'then echo running; else echo stopped; fi',
             f"sed -n '1s/^# kob-structure: //p' {config} 2>/dev/null | grep . || echo none",
+            LISTENERS_SCRIPT,
         ]
     return ["sh", "-c", "\n".join(lines)]
 
@@ -145,7 +158,7 @@ def remove_argv(container_ids: list[str], stop_timeout: int = 10) -> list[str]:
     return ["sh", "-c", script, str(stop_timeout), *ids]
 
 
-HEALTH_FORMAT = "{{.Id}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}"
+HEALTH_FORMAT = "{{.Id}} {{.State.Status}} " + HEALTH_STATUS.replace("{{end}}", "{{else}}none{{end}}")
 
 
 def health_argv(container_ids: list[str]) -> list[str]:
@@ -162,3 +175,32 @@ def logs_argv(container_id: str, tail: int | None = None, since: str | None = No
     if follow:
         argv.append("--follow")
     return [*argv, container_id]
+
+
+def image_id_argv(ref: str) -> list[str]:
+    """The image ID a reference names (exit 1 when there is no such image)."""
+    return ["docker", "image", "inspect", "--format", "{{.Id}}", "--", ref]
+
+
+def save_argv(ref: str) -> list[str]:
+    """The image as a tar stream on stdout."""
+    return ["docker", "save", "--", ref]
+
+
+def load_argv() -> list[str]:
+    """Load the tar stream read on stdin."""
+    return ["docker", "load", "-q"]
+
+
+def service_logs_argv(container_ids: list[str], tail: int | None = None, since: str | None = None,
+                      follow: bool = False) -> list[str]:
+    """The logs (stdout and stderr, timestamped) of several containers at once, each line prefixed with its ID."""
+    docker_logs = shlex.join(logs_argv("-", tail, since, follow)[:-1])
+    script = (f'for id do {docker_logs} "$id" 2>&1 | '
+              'while IFS= read -r line; do printf "%s %s\\n" "$id" "$line"; done & done; wait')
+    return ["sh", "-c", script, "kob-logs", *container_ids]
+
+
+def tag_argv(image_id: str, ref: str) -> list[str]:
+    """Name an image the host already has (by ID) with the reference a service asks for."""
+    return ["docker", "tag", image_id, ref]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
 from collections import Counter
@@ -11,12 +12,14 @@ from typing import Callable
 
 from kob.deploy.balancer import balancer_for, final_lb_config
 from kob.deploy.desired import desired_service
-from kob.deploy.images import missing_images, ship_images
+from kob.deploy.images import manager_image_ids, missing_images, ship_images
 from kob.deploy.observe import ClusterObservation, observe_cluster
 from kob.deploy.revisions import RevisionBook, operator
+from kob.errors import KobError
 from kob.deploy.rollout import Rollout, RolloutFailed
 from kob.plan.actions import Remove, render_plan
 from kob.plan.diff import DesiredService, Plan, diff
+from kob.plan.preflight import image_sources, port_clashes, unplaceable
 from kob.spec.inventory import Inventory
 from kob.store import open_store
 from kob.store.base import Store
@@ -34,6 +37,8 @@ class DeployReport:
     exec_count: Counter = field(default_factory=Counter)
     failure: str | None = None
     rolled_back: list[str] = field(default_factory=list)
+    sent: dict[str, int] = field(default_factory=dict)  # host → image bytes streamed to it
+    outcome: dict[str, Counter] = field(default_factory=dict)  # service → created / replaced / removed
 
 
 def namespace(inventory: Inventory) -> str:
@@ -61,12 +66,13 @@ async def deploy(inventory: Inventory, *, check: bool = False, diff_lb: bool = F
 
 
 async def _converge(inventory, pool, store, book, check, diff_lb, say, only) -> DeployReport:
-    seen = await observe_cluster(pool, inventory)
+    seen, on_manager = await asyncio.gather(observe_cluster(pool, inventory),
+                                            manager_image_ids(spec.image for spec in inventory.services))
     for host, why in seen.unreachable.items():
         say(f"! {why}")
-    reachable = set(seen.hosts)
-    wants = [await desired_service(inventory, spec, book, reachable)
+    wants = [await desired_service(inventory, spec, book, set(seen.hosts))
              for spec in inventory.services if only is None or spec.name in only]
+    wants, sources = _preflight(inventory, wants, seen, on_manager, say)
     plan = diff(wants, _restricted(seen, only), [h.name for h in inventory.hosts])
     report = DeployReport(plan, seen)
     say(render_plan(plan.actions).rstrip("\n"))
@@ -86,16 +92,30 @@ async def _converge(inventory, pool, store, book, check, diff_lb, say, only) -> 
             await store.append_event("deploy", f"{want.service.name}: revision {revision.number} "
                                      f"({want.service.image}) by {revision.who}", {"service": want.service.name})
     if plan.actions:
-        missing = missing_images(plan, {w.service.name: w.service.image for w in wants}, seen)
+        missing = missing_images(plan, wants, seen, sources)
         if missing:
-            await ship_images(pool, inventory, seen, missing, say)
+            report.sent = await ship_images(pool, inventory, seen, missing, say)
         await balancer.prepare(seen)
         rollout = Rollout(pool, inventory, balancer, say)
         await _roll(rollout, plan, wants, book, store, inventory, seen, say, report)
-        report.changed = rollout.changed
+        report.changed, report.outcome = rollout.changed, rollout.outcome
         seen = await observe_cluster(pool, inventory)
     report.lb = await balancer.finish(seen)
     return report
+
+
+def _preflight(inventory, wants, seen, on_manager, say) -> tuple[list[DesiredService], dict]:
+    """Refuse, before touching any host, what cannot work; pin each service to its image's ID."""
+    sources, problems = image_sources(wants, seen.hosts, on_manager)
+    problems += unplaceable(wants, seen.unreachable) + port_clashes(inventory.lb, seen.hosts)
+    for problem in problems:
+        say(f"! {problem}")
+    if problems:
+        raise KobError(problems[0] if len(problems) == 1 else
+                       f"{len(problems)} problems (above); nothing was changed")
+    pinned = [dataclasses.replace(w, image_id=sources[w.service.image].image_id) if w.service.image in sources
+              else w for w in wants]
+    return pinned, sources
 
 
 def _restricted(seen: ClusterObservation, only: set[str] | None) -> dict:
@@ -145,9 +165,14 @@ async def _rollback(rollout, failed: DesiredService, book, store, inventory, say
         say(f"! {failed.service.name}: no earlier revision to roll back to")
         return
     target = previous[-1]
-    seen = await observe_cluster(rollout.pool, inventory)
+    seen, on_manager = await asyncio.gather(observe_cluster(rollout.pool, inventory),
+                                            manager_image_ids([target.spec.image]))
     want = await desired_service(inventory, target.spec, book, set(seen.hosts), failed.replicas)
+    (want,), sources = _preflight(inventory, [want], seen, on_manager, say)
     plan = diff([want], seen.hosts, [h.name for h in inventory.hosts])
+    missing = missing_images(plan, [want], seen, sources)
+    if missing:
+        await ship_images(rollout.pool, inventory, seen, missing, say)
     actions = [a for a in plan.actions if (a.container.service if isinstance(a, Remove) else a.start.service)
                == failed.service.name]
     say(f"rolling {failed.service.name} back to revision {target.number} ({target.spec.image})")

@@ -1,43 +1,124 @@
-"""Images without a registry: stream them to the hosts that lack them, once per host, in parallel."""
+"""Images without a registry: find each one by ID, then stream it to the hosts that lack it.
+
+The manager's own Docker (when it has one, and the image) is the source of truth: hosts must run the
+image ID it has. Otherwise an image already on one host is relayed from there through the manager.
+Each missing image goes once to each host, all hosts in parallel.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Callable
+import time
+from typing import AsyncIterator, Callable, Iterable
 
+from kob.commands.docker import image_id_argv, load_argv, save_argv, tag_argv
 from kob.deploy.observe import ClusterObservation
 from kob.errors import KobError
 from kob.plan.actions import Create, Replace
-from kob.plan.diff import Plan
+from kob.plan.diff import DesiredService, Plan
+from kob.plan.preflight import MANAGER, ImageSource
 from kob.spec.inventory import Inventory
 from kob.transport.ssh import SshPool
 from kob.transport.targets import ssh_target
 
+LOOKUP_TIMEOUT = 10.0
+PROGRESS_EVERY = 1.0  # seconds between progress lines of one transfer
 
-def missing_images(plan: Plan, images: dict[str, str], seen: ClusterObservation) -> dict[str, set[str]]:
-    """host → image references that the plan starts there and the host does not have."""
-    missing: dict[str, set[str]] = {}
+
+async def manager_image_ids(refs: Iterable[str]) -> dict[str, str]:
+    """ref → ID for the images the manager's Docker has; empty without Docker (or without a daemon)."""
+    async def one(ref: str) -> tuple[str, str | None]:
+        try:
+            proc = await asyncio.create_subprocess_exec(*image_id_argv(ref), stdout=asyncio.subprocess.PIPE,
+                                                        stderr=asyncio.subprocess.DEVNULL)
+        except FileNotFoundError:
+            return ref, None
+        try:
+            out, _ = await asyncio.wait_for(proc.communicate(), LOOKUP_TIMEOUT)
+        except asyncio.TimeoutError:
+            proc.kill()
+            await proc.wait()
+            return ref, None
+        found = out.decode().strip()
+        return ref, found if proc.returncode == 0 and found.startswith("sha256:") else None
+
+    return {ref: image_id for ref, image_id in await asyncio.gather(*(one(r) for r in sorted(set(refs)))) if image_id}
+
+
+def missing_images(plan: Plan, wants: list[DesiredService], seen: ClusterObservation,
+                   sources: dict[str, ImageSource]) -> dict[str, list[ImageSource]]:
+    """host → images the plan starts there that the host lacks, by ID or only by name."""
+    refs = {w.service.name: w.service.image for w in wants}
+    missing: dict[str, list[ImageSource]] = {}
     for action in plan.actions:
         if isinstance(action, (Create, Replace)):
-            ref = images[action.start.service]
-            if ref not in seen.hosts[action.start.host].images:
-                missing.setdefault(action.start.host, set()).add(ref)
-    return missing
+            source = sources[refs[action.start.service]]
+            needed = missing.setdefault(action.start.host, [])
+            if seen.hosts[action.start.host].images.get(source.ref) != source.image_id and source not in needed:
+                needed.append(source)
+    return {host: images for host, images in missing.items() if images}
 
 
-async def ship_images(pool: SshPool, inventory: Inventory, seen: ClusterObservation, missing: dict[str, set[str]],
-                      say: Callable[[str], None]) -> None:
-    """Relay each missing image from a host that has it (`docker save` into `docker load`)."""
-    async def ship(host: str, ref: str) -> None:
-        source = next((h for h, o in seen.hosts.items() if ref in o.images), None)
-        if source is None:
-            raise KobError(f"{host}: image {ref} is on no host of the inventory; load it on one "
-                           f"(docker load) or push it to a registry the hosts can pull from")
-        src, dst = ssh_target(inventory, inventory.host(source)), ssh_target(inventory, inventory.host(host))
-        say(f"  image {ref}: {source} → {host} ...")
-        sent, loaded, size = await pool.relay(src, ["docker", "save", ref], dst, ["docker", "load", "-q"])
-        for result in (sent, loaded):
-            result.check()
-        say(f"  image {ref}: {source} → {host}: {size / 1e6:.1f} MB")
+async def ship_images(pool: SshPool, inventory: Inventory, seen: ClusterObservation,
+                      missing: dict[str, list[ImageSource]], say: Callable[[str], None]) -> dict[str, int]:
+    """Send each missing image to its host, all hosts in parallel; host → bytes sent."""
+    sent: dict[str, int] = {}
 
-    await asyncio.gather(*(ship(host, ref) for host, refs in missing.items() for ref in sorted(refs)))
+    async def ship(host: str, source: ImageSource) -> None:
+        sink = ssh_target(inventory, inventory.host(host))
+        if seen.hosts[host].has_image(source.image_id):
+            (await pool.run(sink, tag_argv(source.image_id, source.ref))).check()
+            say(f"  image {source.ref}: tagged on {host} (it had {source.image_id[7:19]})")
+            return
+        label = f"  image {source.ref}: {source.origin} → {host}"
+        say(f"{label} ...")
+        progress = _Progress(label, say)
+        if source.origin == MANAGER:
+            loaded, size = await _from_manager(pool, source.ref, sink, progress)
+        else:
+            origin = ssh_target(inventory, inventory.host(source.origin))
+            saved, loaded, size = await pool.relay(origin, save_argv(source.ref), sink, load_argv(), progress)
+            saved.check()
+        loaded.check()
+        sent[host] = sent.get(host, 0) + size
+        say(f"{label}: {size / 1e6:.1f} MB in {progress.elapsed():.1f} s")
+
+    await asyncio.gather(*(ship(host, s) for host, images in missing.items() for s in images))
+    return sent
+
+
+async def _from_manager(pool: SshPool, ref: str, sink, progress):
+    proc = await asyncio.create_subprocess_exec(*save_argv(ref), stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.PIPE)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        while chunk := await proc.stdout.read(1 << 16):
+            yield chunk
+
+    try:
+        loaded, size = await pool.feed(sink, load_argv(), chunks(), progress)
+    finally:
+        if proc.returncode is None and proc.stdout.at_eof() is False:
+            proc.kill()
+        error = (await proc.stderr.read()).decode(errors="replace").strip()
+        await proc.wait()
+    if proc.returncode != 0:
+        raise KobError(f"manager: docker save {ref} failed: {error or f'exit {proc.returncode}'}")
+    return loaded, size
+
+
+class _Progress:
+    """Prints the bytes sent so far, at most once every PROGRESS_EVERY seconds."""
+
+    def __init__(self, label: str, say: Callable[[str], None]):
+        self.label, self.say = label, say
+        self.started = self.last = time.monotonic()
+
+    def __call__(self, moved: int) -> None:
+        now = time.monotonic()
+        if now - self.last >= PROGRESS_EVERY:
+            self.last = now
+            self.say(f"{self.label}: {moved / 1e6:.1f} MB sent")
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Callable
 
@@ -50,7 +51,8 @@ class NoBalancer(Balancer):
 class Rollout:
     def __init__(self, pool: SshPool, inventory: Inventory, balancer: Balancer, say: Callable[[str], None]):
         self.pool, self.inventory, self.balancer, self.say = pool, inventory, balancer, say
-        self.changed: dict[str, int] = {}
+        self.changed: dict[str, int] = {}  # host → containers started or removed there
+        self.outcome: dict[str, Counter] = {}  # service → created / replaced / removed
 
     def _target(self, host: str):
         return ssh_target(self.inventory, self.inventory.host(host))
@@ -65,6 +67,7 @@ class Rollout:
             if isinstance(action, Remove):
                 await self._retire(action.host, action.container.id, action.container.name, action.container.service,
                                    action.container.host_port)
+                self.outcome.setdefault(want.service.name, Counter())["removed"] += 1
 
     async def _batch(self, want: DesiredService, batch: list) -> None:
         stop_first = want.service.update.order == "stop-first"
@@ -77,6 +80,8 @@ class Rollout:
         await asyncio.gather(*(self.balancer.add(want.service.name, s.host, s.name, s.host_port) for s in started))
         for action, new in zip(batch, started):
             self.say(f"{action.describe()[0]} {want.service.name} replica {action.start.replica} on {new.host}: healthy")
+            kind = "replaced" if isinstance(action, Replace) else "created"
+            self.outcome.setdefault(want.service.name, Counter())[kind] += 1
         if not stop_first:
             await asyncio.gather(*(self._retire(a.old_host, a.old.id, a.old.name, a.old.service, a.old.host_port)
                                    for a in olds))

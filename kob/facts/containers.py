@@ -47,6 +47,14 @@ class HaproxyFact:
     config_digest: str | None  # sha256 of the config file, None when there is none
     running: bool
     structure_digest: str | None = None  # from the config's "# kob-structure:" line: all but its servers
+    listeners: tuple[tuple[int, str], ...] | None = None  # (port, program or "?"); None when unknown
+
+    def port_taken_by(self, port: int) -> str | None:
+        """The program other than HAProxy listening on ``port``, "?" when ss cannot tell, else None."""
+        for listening, program in self.listeners or ():
+            if listening == port and program != "haproxy" and not (program == "?" and self.running):
+                return program
+        return None
 
 
 @dataclass(frozen=True)
@@ -84,7 +92,21 @@ def _haproxy(host: str, lines: list[str]) -> HaproxyFact:
     if len(lines) < 3 or lines[1] not in ("running", "stopped"):
         raise ObservationError(f"{host}: cannot read the HAProxy section {lines!r}")
     none_if = lambda text: None if text == "none" else text  # noqa: E731
-    return HaproxyFact(none_if(lines[0]), lines[1] == "running", none_if(lines[2]))
+    listeners = _listeners(host, lines[3]) if len(lines) > 3 else None
+    return HaproxyFact(none_if(lines[0]), lines[1] == "running", none_if(lines[2]), listeners)
+
+
+def _listeners(host: str, line: str) -> tuple[tuple[int, str], ...] | None:
+    """"22:sshd 8080:haproxy" → ((22, "sshd"), (8080, "haproxy")); "?" (no ss on the host) → None."""
+    if line.strip() == "?":
+        return None
+    found = []
+    for word in line.split():
+        port, _, program = word.partition(":")
+        if not port.isdigit():
+            raise ObservationError(f"{host}: cannot read listening port {word!r}")
+        found.append((int(port), program or "?"))
+    return tuple(sorted(set(found)))
 
 
 def _container(host: str, line: str) -> ContainerFact:
@@ -118,3 +140,29 @@ def parse_health(output: str) -> dict[str, tuple[str, str | None]]:
         if len(parts) == 3:
             states[parts[0]] = (parts[1], None if parts[2] == "none" else parts[2])
     return states
+
+
+@dataclass(frozen=True)
+class LogLine:
+    container_id: str
+    timestamp: str  # RFC 3339 with nanoseconds, as docker logs --timestamps prints it
+    text: str
+
+    @property
+    def sort_key(self) -> str:
+        """The timestamp with its fraction padded to 9 digits (docker trims trailing zeros), so it sorts."""
+        stamp = self.timestamp.rstrip("Z")
+        seconds, _, fraction = stamp.partition(".")
+        return f"{seconds}.{fraction:0<9}"
+
+
+def parse_log_lines(output: str) -> list[LogLine]:
+    """Lines of service_logs_argv: "ID TIMESTAMP TEXT"; a line without a timestamp keeps an empty one."""
+    lines = []
+    for raw in output.splitlines():
+        cid, _, rest = raw.partition(" ")
+        stamp, _, text = rest.partition(" ")
+        if not stamp[:4].isdigit():
+            stamp, text = "", rest
+        lines.append(LogLine(cid, stamp, text))
+    return lines

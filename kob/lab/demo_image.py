@@ -28,7 +28,8 @@ version=$(cat /etc/kob-demo-version)
 printf 'kob-demo %s service=%s replica=%s host=%s container=%s\\n' \\
   "$version" "${KOB_SERVICE:-none}" "${KOB_REPLICA:-none}" "${KOB_HOST:-none}" "$(hostname)" >/www/index.html
 [ "$version" = broken ] || echo ok >/www/healthz
-httpd -f -p "${PORT:-80}" -h /www &
+echo "kob-demo $version: replica ${KOB_REPLICA:-none} of ${KOB_SERVICE:-none} listening on ${PORT:-80}"
+httpd -f -v -p "${PORT:-80}" -h /www &  # -v: one line per request on stderr
 trap 'kill $!; exit 0' TERM INT  # PID 1 has no default signal handlers: stop promptly on docker stop
 wait
 """

@@ -72,7 +72,7 @@ class Lab:
         for vm in booted:
             vmlib.wait_ready(vm, self.state["vms"][vm.name]["pid"])
         self._write_known_hosts()
-        self._load_images(booted)
+        self._load_images(wanted)  # also refreshes VMs left from an older kob's demo images
         self._write_inventory()
         return self.status()
 

@@ -6,9 +6,8 @@ from collections import Counter
 from typing import Mapping
 
 from kob.facts.containers import HostObservation
-from kob.spec.service_model import Placement
+from kob.spec.service_model import HOST_PORTS, Placement
 
-PORT_RANGE = range(20000, 30000)
 
 
 class HostBook:
@@ -47,8 +46,8 @@ class HostBook:
     def allocate_port(self, host: str) -> int:
         """The lowest free host port in kob's range on that host (stable: kept replicas keep theirs)."""
         used = self.ports[host]
-        for port in PORT_RANGE:
+        for port in HOST_PORTS:
             if port not in used:
                 used.add(port)
                 return port
-        raise RuntimeError(f"{host}: no free port left in {PORT_RANGE.start}-{PORT_RANGE.stop - 1}")
+        raise RuntimeError(f"{host}: no free port left in {HOST_PORTS.start}-{HOST_PORTS.stop - 1}")

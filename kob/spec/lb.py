@@ -25,7 +25,7 @@ from typing import Mapping, get_args
 from kob.errors import PatternError
 from kob.spec.inventory import Inventory
 from kob.spec.patterns import select_hosts
-from kob.spec.service_model import Balance, Frontend, LoadBalancer, Route, Service
+from kob.spec.service_model import HOST_PORTS, Balance, Frontend, LoadBalancer, Route, Service
 from kob.spec.services import check_service_name, host_pattern, url_path
 from kob.spec.yaml_source import Node, did_you_mean
 
@@ -72,6 +72,10 @@ def _frontends(node: Node, services: Mapping[str, Service]) -> tuple[Frontend, .
         check_service_name(value, name, "frontend")
         frontend = value.record(FRONTEND_KEYS)
         bind = frontend.get_int("bind", min=1, max=65535)
+        if bind in HOST_PORTS:
+            raise frontend.require("bind").error(
+                f"port {bind} is in {HOST_PORTS.start}-{HOST_PORTS.stop - 1}, where kob publishes replicas; "
+                "choose a port outside it")
         if bind in bound:
             other, line = bound[bind]
             raise frontend.require("bind").error(

@@ -94,6 +94,9 @@ class Service:
     line: int = field(default=0, compare=False)
 
 
+HOST_PORTS = range(20000, 30000)  # where kob publishes replicas on their hosts
+
+
 @dataclass(frozen=True)
 class Route:
     """Requests whose Host header and/or path prefix match go to ``service``."""

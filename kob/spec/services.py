@@ -276,20 +276,37 @@ def _placement(node: Node | None, inventory: Inventory) -> Placement:
     return Placement(
         hosts=host_pattern(hosts, inventory) if hosts is not None else Placement.hosts,
         strategy=placement.get_str("strategy", default=Placement.strategy, choices=get_args(Strategy)),
-        constraints=_constraints(placement.get("constraints")),
+        constraints=_constraints(placement.get("constraints"), inventory),
         max_per_host=placement.get_int("max_per_host", default=None, min=1),
     )
 
 
-def _constraints(node: Node | None) -> tuple[Constraint, ...]:
+def _constraints(node: Node | None, inventory: Inventory) -> tuple[Constraint, ...]:
     constraints = []
     for item in node.as_list(expected="a list of constraints such as zone==a") if node else []:
         text = item.as_str()
         match = _CONSTRAINT.fullmatch(text)
         if not match:
             raise item.error(f"{text!r} is not a constraint; write label==value or label!=value, like zone==a")
+        _check_label_value(item, match[1], match[3], inventory)
         constraints.append(Constraint(label=match[1], equal=match[2] == "==", value=match[3]))
     return tuple(constraints)
+
+
+def _check_label_value(node: Node, label: str, value: str, inventory: Inventory) -> None:
+    """A constraint must name a label and value some host has: a typo would silently match nothing (or all)."""
+    if label == "role":
+        values = {role for host in inventory.hosts for role in host.roles}
+    else:
+        labels = {name for host in inventory.hosts for name in host.labels}
+        if label not in labels:
+            known = ", ".join(sorted(labels | {"role"}))
+            raise node.error(f"no host has a label {label!r} (labels: {known})"
+                             + did_you_mean(label, sorted(labels | {"role"})))
+        values = {host.labels[label] for host in inventory.hosts if label in host.labels}
+    if value not in values:
+        raise node.error(f"no host has {label}={value} ({label} values: {', '.join(sorted(values))})"
+                         + did_you_mean(value, sorted(values)))
 
 
 def _update(node: Node | None) -> UpdatePolicy:

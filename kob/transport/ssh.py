@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import AsyncIterator, Callable, Sequence
 
 import asyncssh
 
@@ -68,38 +68,77 @@ class SshPool:
         return Result(target.name, tuple(argv), _returncode(proc), _text(proc.stdout), _text(proc.stderr),
                       time.monotonic() - started)
 
-    async def relay(self, source: SshTarget, source_argv: Sequence[str], sink: SshTarget, sink_argv: Sequence[str],
-                    progress: Callable[[int], None] | None = None) -> tuple[Result, Result, int]:
-        """Stream one command's stdout into another's stdin (host to host, through the manager).
+    async def lines(self, target: SshTarget, argv: Sequence[str]) -> AsyncIterator[str]:
+        """The output lines of a long-running command (stdout), as they come; stopping the iteration ends it."""
+        conn = await self._connection(target)
+        async with self._channels[target.name]:
+            self.exec_count[target.name] += 1
+            try:
+                proc = await conn.create_process(shlex.join(argv), encoding="utf-8", errors="replace")
+            except (asyncssh.Error, OSError) as error:
+                raise HostUnreachable(target.name, f"connection lost while starting a command: {error}") from None
+            try:
+                async for line in proc.stdout:
+                    yield line.rstrip("\n")
+            except (asyncssh.Error, OSError) as error:
+                raise HostUnreachable(target.name, f"connection lost while reading: {error}") from None
+            finally:
+                proc.close()
 
-        Returns both results and the bytes moved; ``progress`` hears the running total.
+    async def feed(self, sink: SshTarget, sink_argv: Sequence[str], chunks: AsyncIterator[bytes],
+                   progress: Callable[[int], None] | None = None) -> tuple[Result, int]:
+        """Stream ``chunks`` into a remote command's stdin; its result and the bytes sent.
+
+        ``progress`` hears the running total after every chunk.
         """
-        src_conn, dst_conn = await self._connection(source), await self._connection(sink)
-        async with self._channels[source.name], self._channels[sink.name]:
-            self.exec_count[source.name] += 1
+        conn = await self._connection(sink)
+        async with self._channels[sink.name]:
             self.exec_count[sink.name] += 1
             started = time.monotonic()
             try:
-                reader = await src_conn.create_process(shlex.join(source_argv), encoding=None)
-                writer = await dst_conn.create_process(shlex.join(sink_argv), encoding=None)
+                writer = await conn.create_process(shlex.join(sink_argv), encoding=None)
                 moved = 0
-                while chunk := await reader.stdout.read(1 << 16):
+                async for chunk in chunks:
                     writer.stdin.write(chunk)
                     await writer.stdin.drain()
                     moved += len(chunk)
                     if progress:
                         progress(moved)
                 writer.stdin.write_eof()
-                done_src = await reader.wait(timeout=source.command_timeout)
-                done_dst = await writer.wait(timeout=sink.command_timeout)
+                done = await writer.wait(timeout=sink.command_timeout)
             except asyncssh.TimeoutError:
                 raise CommandTimeout(sink.name, f"{shlex.join(sink_argv)} did not finish in time") from None
             except (asyncssh.Error, OSError) as error:
                 raise HostUnreachable(sink.name, f"connection lost while streaming: {error}") from None
-        took = time.monotonic() - started
-        return (Result(source.name, tuple(source_argv), _returncode(done_src), "", _text(done_src.stderr), took),
-                Result(sink.name, tuple(sink_argv), _returncode(done_dst), _text(done_dst.stdout),
-                       _text(done_dst.stderr), took), moved)
+        return (Result(sink.name, tuple(sink_argv), _returncode(done), _text(done.stdout), _text(done.stderr),
+                       time.monotonic() - started), moved)
+
+    async def relay(self, source: SshTarget, source_argv: Sequence[str], sink: SshTarget, sink_argv: Sequence[str],
+                    progress: Callable[[int], None] | None = None) -> tuple[Result, Result, int]:
+        """Stream one command's stdout into another's stdin (host to host, through the manager).
+
+        Returns both results and the bytes moved; ``progress`` hears the running total.
+        """
+        conn = await self._connection(source)
+        async with self._channels[source.name]:
+            self.exec_count[source.name] += 1
+            started = time.monotonic()
+            try:
+                reader = await conn.create_process(shlex.join(source_argv), encoding=None)
+
+                async def chunks() -> AsyncIterator[bytes]:
+                    while chunk := await reader.stdout.read(1 << 16):
+                        yield chunk
+
+                loaded, moved = await self.feed(sink, sink_argv, chunks(), progress)
+                done = await reader.wait(timeout=source.command_timeout)
+            except asyncssh.TimeoutError:
+                raise CommandTimeout(source.name, f"{shlex.join(source_argv)} did not finish in time") from None
+            except (asyncssh.Error, OSError) as error:
+                raise HostUnreachable(source.name, f"connection lost while streaming: {error}") from None
+        sent = Result(source.name, tuple(source_argv), _returncode(done), "", _text(done.stderr),
+                      time.monotonic() - started)
+        return sent, loaded, moved
 
     async def _connection(self, target: SshTarget) -> asyncssh.SSHClientConnection:
         task = self._connections.get(target.name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -29,8 +30,9 @@ lb:
 URL = "http://198.18.3.11:8080/"
 
 
-def kob(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kob", *args], capture_output=True, text=True, timeout=timeout)
+def kob(*args: str, timeout: float = 180, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "kob", *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +46,10 @@ def inventory(lab, tmp_path_factory) -> Path:
     kob("exec", str(path), "--hosts", "lb", "kill $(cat /run/haproxy.pid) 2>/dev/null; rm -f /etc/haproxy/haproxy.cfg")
 
 
-def set_spec(path: Path, lab, image: str = "1", replicas: int = 4) -> None:
-    path.write_text(lab.layout.inventory.read_text() + SERVICES.format(image=image, replicas=replicas))
+def set_spec(path: Path, lab, image: str = "1", replicas: int = 4, extra: str = "", services: str = SERVICES) -> None:
+    """The lab's inventory with web (and ``extra`` services) behind HAProxy."""
+    text = services.format(image=image, replicas=replicas).replace("\nlb:\n", f"\n{extra}lb:\n")
+    path.write_text(lab.layout.inventory.read_text() + text)
 
 
 def fetch() -> str:
@@ -148,3 +152,115 @@ def test_6_a_killed_deploy_leaves_no_duplicates_and_its_lock_expires(lab, invent
     assert (web["running"], web["healthy"]) == (3, 3)
     assert sorted(r["replica"] for r in web["replicas"]) == [1, 2, 3], "a duplicate or missing replica"
     assert {r["image"] for r in web["replicas"]} == {f"kob-demo/web:{image}"}
+
+
+def on_vm(lab, vm: str, script: str) -> str:
+    """A shell script run against a VM's own Docker Engine (from the machine, as a manager would)."""
+    docker_host = f"unix://{lab.layout.vm(int(vm[2:])).docker_socket}"
+    done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "DOCKER_HOST": docker_host, "DOCKER_BUILDKIT": "0"})
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def build_variant(lab, vm: str, ref: str) -> str:
+    """A new image ID (web:1 plus a label) that only ``vm`` has; its ID."""
+    on_vm(lab, vm, f"printf 'FROM kob-demo/web:1\\nLABEL variant={ref}\\n' | docker build -q -t {ref} -")
+    return on_vm(lab, vm, f"docker image inspect --format '{{{{.Id}}}}' {ref}").strip()
+
+
+SIDE = """  side:
+    image: {image}
+    replicas: 2
+    port: 80
+    placement: {{hosts: "vm2,vm3", max_per_host: 1}}
+"""
+
+
+def test_7_an_image_only_one_host_has_is_relayed_to_the_others(lab, inventory):
+    image_id = build_variant(lab, "vm1", "kob-demo/relayed:1")
+    set_spec(inventory, lab, replicas=3, extra=SIDE.format(image="kob-demo/relayed:1"))
+    done = deploy_ok(inventory)
+    assert "image kob-demo/relayed:1: vm1 → vm2: " in done.stdout and "vm1 → vm3: " in done.stdout
+    for vm in ("vm2", "vm3"):
+        assert on_vm(lab, vm, "docker image inspect --format '{{.Id}}' kob-demo/relayed:1").strip() == image_id
+    assert "images " in done.stdout.split("RECAP")[1]  # bytes per host in the recap
+
+
+def test_8_the_managers_docker_is_the_source_and_a_known_id_is_only_tagged(lab, inventory):
+    manager = {"DOCKER_HOST": f"unix://{lab.layout.vm(1).docker_socket}"}  # the machine's "own" Docker
+    build_variant(lab, "vm1", "kob-demo/built:1")
+    on_vm(lab, "vm3", "docker tag kob-demo/relayed:1 kob-demo/built:1")  # same name, stale ID on vm3
+    set_spec(inventory, lab, replicas=3, extra=SIDE.format(image="kob-demo/built:1"))
+    done = kob("deploy", str(inventory), "--wait", "30", env=manager)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "image kob-demo/built:1: manager → vm2: " in done.stdout
+    assert "image kob-demo/built:1: manager → vm3: " in done.stdout  # by ID: vm3's stale tag is replaced
+    on_vm(lab, "vm1", "docker tag kob-demo/built:1 kob-demo/retagged:1")  # a new name for an ID vm2, vm3 have
+    set_spec(inventory, lab, replicas=3, extra=SIDE.format(image="kob-demo/retagged:1"))
+    done = kob("deploy", str(inventory), "--wait", "30", env=manager)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "image kob-demo/retagged:1: tagged on vm2" in done.stdout and "tagged on vm3" in done.stdout
+    assert "manager →" not in done.stdout  # nothing streamed
+
+
+def test_9_logs_merge_every_replica_prefixed_with_replica_and_host(inventory):
+    [fetch() for _ in range(6)]
+    done = kob("logs", str(inventory), "web")
+    assert done.returncode == 0, done.stderr
+    prefixes = {line.split(" | ")[0].strip() for line in done.stdout.splitlines()}
+    web = json.loads(kob("status", str(inventory), "--json").stdout)["services"][0]
+    assert prefixes == {f"web.{r['replica']}@{r['host']}" for r in web["replicas"]}
+    assert sum("listening on 80" in line for line in done.stdout.splitlines()) == len(prefixes)
+    tail = kob("logs", str(inventory), "web", "--tail", "1", "--timestamps").stdout.splitlines()
+    assert len(tail) == len(prefixes) and all(line.split(" | ")[1][:2] == "20" for line in tail)
+
+
+LITERAL_ENV = "a'; touch /tmp/pwned-env; echo '\n$(touch /tmp/pwned-sub) `touch /tmp/pwned-bt` \"q\" *"
+LITERAL = """  literal:
+    image: kob-demo/web:1
+    replicas: 1
+    env: {X: %s}
+    command: [sh, -c, 'printf "%%s" "$X" >/tmp/x; exec /bin/kob-demo', '; touch /tmp/pwned-arg']
+""" % json.dumps(LITERAL_ENV)
+
+
+def test_10_metacharacters_in_env_and_command_are_passed_literally(lab, inventory):
+    set_spec(inventory, lab, replicas=3, extra=LITERAL)
+    deploy_ok(inventory)
+    services = json.loads(kob("status", str(inventory), "--json").stdout)["services"]
+    (replica,) = next(s["replicas"] for s in services if s["service"] == "literal")
+    host = replica["host"]
+    inside = on_vm(lab, host, "docker exec $(docker ps -q --filter label=kob.service=literal) cat /tmp/x")
+    assert inside == LITERAL_ENV
+    assert "pwned" not in on_vm(lab, host, "docker exec $(docker ps -q --filter label=kob.service=literal) ls /tmp")
+    hosts = [json.loads(line) for line in kob("exec", str(inventory), "--json", "ls /tmp").stdout.splitlines()]
+    assert len(hosts) == 3 and all(h["rc"] == 0 and "pwned" not in h["stdout"] for h in hosts)
+    set_spec(inventory, lab, replicas=3)
+    deploy_ok(inventory)
+
+
+CLASHING_LB = SERVICES.replace("http: {{bind: 8080, default: web}}",
+                               "http: {{bind: 8080, default: web}}\n    ssh: {{bind: 22, default: web}}")
+REFUSED = {
+    "an image that exists nowhere": (SERVICES, SIDE.format(image="kob-demo/nowhere:1"),
+                                     "error: image kob-demo/nowhere:1 (side) is neither on the manager nor on any "
+                                     "reachable host; build or `docker load` it on the manager or on one host"),
+    "a constraint on an unknown label value": (SERVICES, SIDE.replace("max_per_host: 1", "constraints: [role==db]")
+                                               .format(image="kob-demo/web:1"), "constraints[0]: no host has role=db"),
+    "a frontend port another program holds": (CLASHING_LB, "",
+                                              "error: vm1: port 22 of frontend ssh is taken by sshd; free it or bind "
+                                              "the frontend to another port"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_11_refused_before_touching_any_host(lab, inventory, case):
+    services, extra, message = REFUSED[case]
+    set_spec(inventory, lab, replicas=3, extra=extra, services=services)
+    before = kob("status", str(inventory), "--json").stdout
+    done = kob("deploy", str(inventory))
+    assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert kob("status", str(inventory), "--json").stdout == before
+    set_spec(inventory, lab, replicas=3)

@@ -51,3 +51,21 @@ async def test_a_started_replica_is_observed_with_its_labels_health_and_image(la
             ids = [c.id for c in (await observe(pool, vm)).of_service("probe")]
             (await pool.run(vm, remove_argv(ids, stop_timeout=2))).check()
         assert (await observe(pool, vm)).of_service("probe") == ()
+
+
+async def test_a_replica_without_a_health_check_is_observed_and_polled(lab):
+    """Docker's templates fail on .State.Health when there is none: observe and health_argv must not."""
+    from kob.commands.docker import health_argv
+    from kob.facts.containers import parse_health
+
+    vm = target(lab)
+    replica = Replica(Service(name="nocheck", image="kob-demo/web:1", port=80), 1, 1, "0badc0de00", "vm2", 20998)
+    async with SshPool() as pool:
+        cid = (await pool.run(vm, run_argv(replica))).check().stdout.strip()
+        try:
+            (fact,) = (await observe(pool, vm)).of_service("nocheck")
+            assert (fact.id, fact.state, fact.health) == (cid, "running", None)
+            states = parse_health((await pool.run(vm, health_argv([cid]))).check().stdout)
+            assert states == {cid: ("running", None)}
+        finally:
+            (await pool.run(vm, remove_argv([cid], stop_timeout=2))).check()

@@ -37,7 +37,7 @@ def fresh_venv(tmp_path_factory) -> Path:
 def test_kob_help_lists_every_command(fresh_venv):
     out = subprocess.run([str(fresh_venv / "bin/kob"), "--help"], capture_output=True, text=True, check=True,
                          cwd="/").stdout
-    for command in ("exec", "lab"):
+    for command in ("deploy", "exec", "history", "lab", "logs", "rollback", "scale", "status"):
         assert f"  {command} " in out
 
 

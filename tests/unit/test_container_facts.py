@@ -42,10 +42,35 @@ def test_unreadable_output_names_the_host(output):
 @pytest.mark.parametrize("section, expected", [
     (["none", "stopped", "none"], HaproxyFact(None, False, None)),
     (["ab" * 32, "running", "cd" * 32], HaproxyFact("ab" * 32, True, "cd" * 32)),
+    (["none", "stopped", "none", "22:sshd 8080:haproxy 8080:haproxy 2375:? "],
+     HaproxyFact(None, False, None, ((22, "sshd"), (2375, "?"), (8080, "haproxy")))),
+    (["none", "stopped", "none", ""], HaproxyFact(None, False, None, ())),
+    (["none", "stopped", "none", "?"], HaproxyFact(None, False, None, None)),
 ])
 def test_the_haproxy_section_of_lb_hosts(section, expected):
-    seen = parse_observation("vm1", "\n".join(["#kob-containers", "#kob-images", "#kob-haproxy", *section]))
+    seen = parse_observation("vm1", "\n".join(["#kob-containers", "#kob-images", "#kob-haproxy", *section]) + "\n")
     assert seen.haproxy == expected
+
+
+def test_a_listening_port_line_that_is_not_one_fails_naming_the_host():
+    with pytest.raises(ObservationError, match="^vm1: cannot read listening port 'x:sshd'$"):
+        parse_observation("vm1", "#kob-containers\n#kob-images\n#kob-haproxy\nnone\nstopped\nnone\nx:sshd\n")
+
+
+LISTENING = ((22, "sshd"), (80, "?"), (8080, "haproxy"), (9000, "nginx"))
+
+
+@pytest.mark.parametrize("port, running, taken_by", [
+    (22, True, "sshd"),
+    (9000, False, "nginx"),
+    (8080, True, None),  # HAProxy itself
+    (8080, False, None),
+    (80, True, None),  # ss could not tell, and HAProxy runs: maybe it is HAProxy
+    (80, False, "?"),  # nothing of kob's runs there
+    (443, True, None),
+])
+def test_which_program_takes_a_port(port, running, taken_by):
+    assert HaproxyFact(None, running, None, LISTENING).port_taken_by(port) == taken_by
 
 
 def test_hosts_without_the_lb_role_have_no_haproxy_section():

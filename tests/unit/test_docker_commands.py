@@ -73,3 +73,32 @@ def test_remove_passes_ids_as_arguments():
 def test_logs_argv(kwargs, expected):
     from kob.commands.docker import logs_argv
     assert logs_argv("c1", **kwargs) == expected
+
+
+def test_service_logs_argv_passes_container_ids_as_arguments():
+    from kob.commands.docker import service_logs_argv
+    argv = service_logs_argv(["c1", "c2"], tail=5, since="10m")
+    assert argv[:2] == ["sh", "-c"] and argv[3:] == ["kob-logs", "c1", "c2"]
+    assert 'docker logs --timestamps --tail 5 --since 10m "$id" 2>&1' in argv[2]
+
+
+def test_service_logs_argv_quotes_since():
+    from kob.commands.docker import service_logs_argv
+    assert "--since '10m; touch /tmp/x'" in service_logs_argv(["c1"], since="10m; touch /tmp/x")[2]
+
+
+@pytest.mark.parametrize("output, expected", [
+    ("c1 2026-11-23T10:00:00.5Z hello world\n", [("c1", "2026-11-23T10:00:00.5Z", "hello world")]),
+    ("c1 2026-11-23T10:00:00Z \n", [("c1", "2026-11-23T10:00:00Z", "")]),
+    ("c2 Error response from daemon: x\n", [("c2", "", "Error response from daemon: x")]),
+])
+def test_parse_log_lines(output, expected):
+    from kob.facts.containers import parse_log_lines
+    assert [(line.container_id, line.timestamp, line.text) for line in parse_log_lines(output)] == expected
+
+
+def test_log_lines_sort_by_time_although_docker_trims_zeros():
+    from kob.facts.containers import parse_log_lines
+    lines = parse_log_lines("a 2026-11-23T10:00:00.12Z late\nb 2026-11-23T10:00:00.123456789Z later\n"
+                            "c 2026-11-23T10:00:00.1Z early\n")
+    assert [line.text for line in sorted(lines, key=lambda line: line.sort_key)] == ["early", "late", "later"]

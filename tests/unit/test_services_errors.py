@@ -343,6 +343,23 @@ MALFORMED = [
         "or label!=value, like zone==a",
     ),
     (
+        "constraint on a label no host has",
+        web("image: nginx\nplacement: {constraints: ['zome==a']}\n"),
+        "inventory.yaml:8: services/web/placement/constraints[0]: no host has a label 'zome' (labels: role, zone); "
+        "did you mean 'zone'?",
+    ),
+    (
+        "constraint on a label value no host has",
+        web("image: nginx\nplacement: {constraints: ['zone==b']}\n"),
+        "inventory.yaml:8: services/web/placement/constraints[0]: no host has zone=b (zone values: a)",
+    ),
+    (
+        "constraint on a role no host has",
+        web("image: nginx\nplacement: {constraints: ['role!=workers']}\n"),
+        "inventory.yaml:8: services/web/placement/constraints[0]: no host has role=workers (role values: lb, worker); "
+        "did you mean 'worker'?",
+    ),
+    (
         "max_per_host zero",
         web("image: nginx\nplacement: {max_per_host: 0}\n"),
         "inventory.yaml:8: services/web/placement/max_per_host: should be at least 1, got 0",

@@ -1,0 +1,53 @@
+"""`kob logs`: the logs of every replica of a service, merged, each line naming its replica and host."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Callable
+
+from kob.commands.docker import service_logs_argv
+from kob.deploy.observe import observe_cluster
+from kob.errors import KobError
+from kob.facts.containers import ContainerFact, LogLine, parse_log_lines
+from kob.spec.inventory import Inventory
+from kob.transport.ssh import SshPool
+from kob.transport.targets import ssh_target
+
+
+async def service_logs(pool: SshPool, inventory: Inventory, service: str, emit: Callable[[str], None], *,
+                       tail: int | None = None, since: str | None = None, follow: bool = False,
+                       timestamps: bool = False) -> None:
+    """Print the service's log lines: merged by time, or as they come with ``follow`` (until cancelled)."""
+    seen = await observe_cluster(pool, inventory)
+    for why in seen.unreachable.values():
+        emit(f"! {why}")
+    by_host = {host: list(o.of_service(service)) for host, o in seen.hosts.items() if o.of_service(service)}
+    if not by_host:
+        raise KobError(f"{service}: no container of it on any reachable host; `kob deploy` starts them")
+    names = {c.id: _replica_name(c, host) for host, containers in by_host.items() for c in containers}
+    width = max(map(len, names.values()))
+
+    def show(line: LogLine) -> None:
+        stamp = f"{line.timestamp} " if timestamps and line.timestamp else ""
+        emit(f"{names.get(line.container_id, line.container_id[:12]):<{width}} | {stamp}{line.text}")
+
+    def argv(host: str) -> list[str]:
+        return service_logs_argv([c.id for c in by_host[host]], tail, since, follow)
+
+    targets = {host: ssh_target(inventory, inventory.host(host)) for host in by_host}
+    if follow:
+        async def stream(host: str) -> None:
+            async for raw in pool.lines(targets[host], argv(host)):
+                for line in parse_log_lines(raw):
+                    show(line)
+
+        await asyncio.gather(*(stream(host) for host in by_host))
+        return
+    results = await asyncio.gather(*(pool.run(targets[host], argv(host)) for host in by_host))
+    merged = [line for result in results for line in parse_log_lines(result.check().stdout)]
+    for line in sorted(merged, key=lambda line: line.sort_key):
+        show(line)
+
+
+def _replica_name(container: ContainerFact, host: str) -> str:
+    return f"{container.service}.{container.replica}@{host}"

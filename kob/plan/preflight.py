@@ -1,0 +1,77 @@
+"""Checks a deploy makes before it touches any host (pure): images, placement, the lb's ports.
+
+Each returns the problems it finds as one-line messages; the caller refuses to go on if there are any.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+from kob.facts.containers import HostObservation
+from kob.plan.diff import DesiredService
+from kob.spec.service_model import LoadBalancer
+
+MANAGER = "manager"
+
+
+@dataclass(frozen=True)
+class ImageSource:
+    """Where an image reference comes from, and the ID every host must have for it."""
+
+    ref: str
+    image_id: str
+    origin: str  # MANAGER or a host name
+
+
+def image_sources(wants: list[DesiredService], hosts: Mapping[str, HostObservation],
+                  on_manager: Mapping[str, str]) -> tuple[dict[str, ImageSource], list[str]]:
+    """ref → source for every image a service with replicas needs: the manager's ID first, else the hosts' one."""
+    sources, problems = {}, []
+    for ref in sorted({w.service.image for w in wants if w.replicas > 0}):
+        if ref in on_manager:
+            sources[ref] = ImageSource(ref, on_manager[ref], MANAGER)
+            continue
+        holders: dict[str, list[str]] = {}
+        for host, observation in hosts.items():
+            if ref in observation.images:
+                holders.setdefault(observation.images[ref], []).append(host)
+        if not holders:
+            names = ", ".join(sorted(w.service.name for w in wants if w.service.image == ref))
+            problems.append(f"image {ref} ({names}) is neither on the manager nor on any reachable host; "
+                            "build or `docker load` it on the manager or on one host")
+        elif len(holders) > 1:
+            seen_as = ", ".join(f"{'/'.join(h)} {image_id[7:19]}" for image_id, h in sorted(holders.items()))
+            problems.append(f"image {ref} differs between hosts ({seen_as}) and the manager has none to settle "
+                            "it; remove the stale one or give the new build its own tag")
+        else:
+            (image_id, holders_of_it), = holders.items()
+            sources[ref] = ImageSource(ref, image_id, holders_of_it[0])
+    return sources, problems
+
+
+def unplaceable(wants: list[DesiredService], unreachable: Mapping[str, str]) -> list[str]:
+    """Services that want replicas but have no host to run on."""
+    problems = []
+    for want in wants:
+        if want.replicas > 0 and not want.eligible:
+            placement = want.service.placement
+            rules = f"hosts: {placement.hosts}" + "".join(
+                f", {c.label}{'==' if c.equal else '!='}{c.value}" for c in placement.constraints)
+            down = f"; unreachable: {', '.join(sorted(unreachable))}" if unreachable else ""
+            problems.append(f"{want.service.name}: no reachable host satisfies its placement ({rules}){down}")
+    return problems
+
+
+def port_clashes(lb: LoadBalancer | None, hosts: Mapping[str, HostObservation]) -> list[str]:
+    """Frontend ports another program already listens on, on an lb host."""
+    problems = []
+    for host, observation in hosts.items():
+        fact = observation.haproxy
+        for frontend in lb.frontends if lb and fact else ():
+            program = fact.port_taken_by(frontend.bind)
+            if program:
+                who = "a program ss cannot name" if program == "?" else program
+                problems.append(f"{host}: port {frontend.bind} of frontend {frontend.name} is taken by {who}; "
+                                "free it or bind the frontend to another port")
+    return problems
