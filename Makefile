@@ -13,7 +13,9 @@ PYTEST_ARGS  ?=
 demo: deps
 	$(KOB) lab up
 	$(KOB) exec inventory.yaml hostname
-	$(KOB) lab status
+	$(KOB) deploy inventory.yaml --wait 30
+	$(KOB) status inventory.yaml
+	@echo; echo "web runs behind HAProxy on vm1: curl http://198.18.0.11/"; curl -s http://198.18.0.11/
 
 test: deps
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

@@ -4,6 +4,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from loading import assert_loads
 
 from kob.errors import PatternError
 from kob.spec.inventory import Host, Inventory, SshSettings, load_inventory
@@ -138,12 +139,7 @@ def folder(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("text, look, expected", [case[1:] for case in VALID], ids=[case[0] for case in VALID])
 def test_valid_inventory(folder, text, look, expected):
-    (folder / "inventory.yaml").write_text(text)
-    got = look(load_inventory("inventory.yaml"))
-    if isinstance(expected, str):
-        assert str(got) == expected.format(dir=folder)
-    else:
-        assert got == expected
+    assert_loads(folder, text, look, expected)
 
 
 def test_inventory_in_another_folder_resolves_from_that_folder(folder):

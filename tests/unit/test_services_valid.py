@@ -4,6 +4,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from loading import assert_loads
 
 from kob.errors import PatternError
 from kob.spec.inventory import load_inventory
@@ -165,12 +166,7 @@ def folder(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("text, look, expected", [case[1:] for case in VALID], ids=[case[0] for case in VALID])
 def test_valid_services(folder, text, look, expected):
-    (folder / "inventory.yaml").write_text(text)
-    got = look(load_inventory("inventory.yaml"))
-    if isinstance(expected, str):
-        assert str(got) == expected.format(dir=folder)
-    else:
-        assert got == expected
+    assert_loads(folder, text, look, expected)
 
 
 def test_case_ids_are_unique():

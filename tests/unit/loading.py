@@ -1,0 +1,20 @@
+"""Shared by the tables of valid inventories: load one from the cwd and compare what a lambda looks at."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kob.spec.inventory import load_inventory
+
+
+def assert_loads(folder: Path, text: str, look, expected) -> None:
+    """Write ``text`` as inventory.yaml in ``folder`` (the cwd), load it, compare ``look(inventory)``.
+
+    A str ``expected`` is compared with str() of the result, after {dir} becomes the folder.
+    """
+    (folder / "inventory.yaml").write_text(text)
+    got = look(load_inventory("inventory.yaml"))
+    if isinstance(expected, str):
+        assert str(got) == expected.format(dir=folder)
+    else:
+        assert got == expected
