@@ -17,7 +17,7 @@ class NullBalancer(Balancer):
     async def prepare(self, seen: ClusterObservation) -> None:
         return None
 
-    async def add(self, service, host, name, port) -> None:
+    async def add(self, service, replicas) -> None:
         return None
 
     async def remove(self, service, host, name, port) -> None:

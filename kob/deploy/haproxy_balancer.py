@@ -52,9 +52,12 @@ class HaproxyBalancer(Balancer):
         if needing:
             await HaproxyDriver(self.pool, needing).ensure_config(config, self.facts)
 
-    async def add(self, service: str, host: str, name: str, port: int | None) -> None:
-        if service in self.backends and port is not None:
-            await self.driver.add_server(LbServer(service, name, self.inventory.host(host).address, port))
+    async def add(self, service: str, replicas: list[tuple[str, str, int | None]]) -> None:
+        """All of them in one runtime API command per lb host."""
+        servers = [LbServer(service, name, self.inventory.host(host).address, port)
+                   for host, name, port in replicas if port is not None]
+        if service in self.backends and servers:
+            await self.driver.add_servers(servers)
 
     async def remove(self, service: str, host: str, name: str, port: int | None) -> None:
         if service in self.backends and port is not None:

@@ -36,12 +36,15 @@ class Started:
 class Balancer:
     """What a rollout needs of the load balancer; NoBalancer when there is none."""
 
-    async def add(self, service: str, host: str, name: str, port: int | None) -> None: ...
-    async def remove(self, service: str, host: str, name: str, port: int | None) -> None: ...
+    async def add(self, service: str, replicas: list[tuple[str, str, int | None]]) -> None:
+        """Put healthy new replicas, (host, container name, host port) each, in service."""
+
+    async def remove(self, service: str, host: str, name: str, port: int | None) -> None:
+        """Drain a replica and take it out, before it is stopped."""
 
 
 class NoBalancer(Balancer):
-    async def add(self, service, host, name, port) -> None:
+    async def add(self, service, replicas) -> None:
         return None
 
     async def remove(self, service, host, name, port) -> None:
@@ -58,16 +61,19 @@ class Rollout:
         return ssh_target(self.inventory, self.inventory.host(host))
 
     async def run_service(self, want: DesiredService, actions: list) -> None:
-        """Creates and replaces in batches of update.parallelism, then removes; stops at the first failure."""
-        policy = want.service.update
-        rolling = [a for a in actions if isinstance(a, (Create, Replace))]
-        for index in range(0, len(rolling), policy.parallelism):
-            await self._batch(want, rolling[index:index + policy.parallelism])
-        for action in actions:
-            if isinstance(action, Remove):
-                await self._retire(action.host, action.container.id, action.container.name, action.container.service,
-                                   action.container.host_port)
-                self.outcome.setdefault(want.service.name, Counter())["removed"] += 1
+        """New replicas all at once (nothing serving is touched), then replaces in batches of
+        update.parallelism, then removes (all at once, each drained first); stops at the first failure."""
+        creates = [a for a in actions if isinstance(a, Create)]
+        if creates:
+            await self._batch(want, creates)
+        replaces = [a for a in actions if isinstance(a, Replace)]
+        for index in range(0, len(replaces), want.service.update.parallelism):
+            await self._batch(want, replaces[index:index + want.service.update.parallelism])
+        removes = [a for a in actions if isinstance(a, Remove)]
+        await asyncio.gather(*(self._retire(a.host, a.container.id, a.container.name, a.container.service,
+                                            a.container.host_port) for a in removes))
+        if removes:
+            self.outcome.setdefault(want.service.name, Counter())["removed"] += len(removes)
 
     async def _batch(self, want: DesiredService, batch: list) -> None:
         stop_first = want.service.update.order == "stop-first"
@@ -77,7 +83,7 @@ class Rollout:
                                    for a in olds))
         started = await asyncio.gather(*(self._start(want, a.start) for a in batch))
         await self._await_health(want, list(started))
-        await asyncio.gather(*(self.balancer.add(want.service.name, s.host, s.name, s.host_port) for s in started))
+        await self.balancer.add(want.service.name, [(s.host, s.name, s.host_port) for s in started])
         for action, new in zip(batch, started):
             self.say(f"{action.describe()[0]} {want.service.name} replica {action.start.replica} on {new.host}: healthy")
             kind = "replaced" if isinstance(action, Replace) else "created"

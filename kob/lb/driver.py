@@ -54,7 +54,11 @@ class HaproxyDriver:
 
     async def add_server(self, server: LbServer) -> None:
         """Add the server (or re-point it) and put it in service on every lb host; one command per host."""
-        line = cmd.add_server_commands(server.backend, server.name, server.address, server.port)
+        await self.add_servers([server])
+
+    async def add_servers(self, servers: Sequence[LbServer]) -> None:
+        """add_server for several servers, still one runtime API command per host."""
+        line = _add_line(servers)
         await self._each(lambda target: self._command(target, line, (ADDED, ALREADY_THERE)))
 
     async def remove_server(self, server: LbServer, drain_timeout: float = 10.0) -> None:
@@ -82,10 +86,9 @@ class HaproxyDriver:
         wanted = {(s.backend, s.name): s for s in config.servers()}
         backends = {b.name for b in config.backends}
         present = {(s.backend, s.server) for s in await self._stats(target) if s.backend in backends}
-        for key in sorted(wanted.keys() - present):
-            server = wanted[key]
-            await self._command(target, cmd.add_server_commands(server.backend, server.name, server.address,
-                                                                server.port), (ADDED, ALREADY_THERE))
+        adding = [wanted[key] for key in sorted(wanted.keys() - present)]
+        if adding:
+            await self._command(target, _add_line(adding), (ADDED, ALREADY_THERE))
         for backend, name in sorted(present - wanted.keys()):
             await self._remove(target, LbServer(backend, name, "0.0.0.0", 1), 10.0)  # goes by name only
 
@@ -155,6 +158,10 @@ def config_step(fact: HaproxyFact | None, digest: str, structure_digest: str) ->
     if fact is None or (fact.running and fact.structure_digest != structure_digest):
         return "reload"
     return "install"
+
+
+def _add_line(servers: Sequence[LbServer]) -> str:
+    return "; ".join(cmd.add_server_commands(s.backend, s.name, s.address, s.port) for s in servers)
 
 
 def _sessions(stats: Sequence[ServerStat], server: LbServer) -> int:
