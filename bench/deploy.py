@@ -19,6 +19,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -71,10 +72,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     lab = Lab(LabLayout(Path("/var/lib/kob-bench-lab"), net=1))
+    scratch = tempfile.TemporaryDirectory(prefix="kob-bench-deploy-")
     try:
         lab.up(args.vms)
         base = lab.layout.inventory.read_text()
-        inventory = lab.layout.dir / "bench-deploy.yaml"
+        inventory = Path(scratch.name) / "inventory.yaml"  # not in the lab dir: `lab down` removes only its own
         addresses = [vm["address"] for vm in lab.state["vms"].values()]
 
         def script_deploy() -> None:
@@ -113,6 +115,7 @@ def main() -> None:
                 print(f"  {way:<14} {median * 1000:8.0f} ms   x{ratio:5.2f} of {baseline}{extra}")
     finally:
         lab.down()
+        scratch.cleanup()
 
 
 if __name__ == "__main__":

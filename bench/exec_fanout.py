@@ -21,6 +21,7 @@ import asyncio
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -71,13 +72,13 @@ def timed(fn) -> float:
     return time.perf_counter() - start
 
 
-def ways_for(lab: Lab, count: int, bin_dir: Path) -> dict:
+def ways_for(lab: Lab, count: int, bin_dir: Path, scratch: Path) -> dict:
     inventory = load_inventory(lab.layout.inventory)
     hosts = inventory.hosts[:count]
     targets = [ssh_target(inventory, host) for host in hosts]
     addresses = [host.address for host in hosts]
-    where = lab.layout.dir / f"bench-{count}"
-    where.mkdir(exist_ok=True)
+    where = scratch / f"{count}-vms"  # not in the lab dir: `lab down` removes only what it made
+    where.mkdir()
     ini, py = write_tool_inventories(lab, [h.name for h in hosts], addresses, where)
     pattern = ",".join(h.name for h in hosts)
 
@@ -105,10 +106,11 @@ def main() -> None:
     args = parser.parse_args()
     bin_dir = tools_venv()
     lab = Lab(LabLayout(Path("/var/lib/kob-bench-lab"), net=1))
+    scratch = tempfile.TemporaryDirectory(prefix="kob-bench-exec-")
     try:
         lab.up(args.vms)
         sizes = (1, args.vms)
-        ways = {size: ways_for(lab, size, bin_dir) for size in sizes}
+        ways = {size: ways_for(lab, size, bin_dir, Path(scratch.name)) for size in sizes}
         samples = {(size, name): [] for size in sizes for name in ways[size]}
         for _ in range(args.rounds):
             for size in sizes:
@@ -122,6 +124,7 @@ def main() -> None:
                   f"   x{many / medians[args.vms, 'kob exec']:5.2f} of kob exec   {args.vms} VMs / 1 VM x{many / one:4.2f}")
     finally:
         lab.down()
+        scratch.cleanup()
 
 
 if __name__ == "__main__":

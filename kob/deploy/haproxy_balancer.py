@@ -45,7 +45,7 @@ class HaproxyBalancer(Balancer):
     async def prepare(self, seen: ClusterObservation) -> None:
         """Before a rollout: HAProxy running with the new frontends and backends, and the servers serving now."""
         self.facts = haproxy_facts(seen, self.targets)
-        config = lb_config(self.inventory, (server for server, _ in serving(self.inventory, seen, self.backends)))
+        config = self._config_of(seen)
         digest, structure = config.digest(), config.structure_digest()
         needing = [t for t in self.targets if not _running(self.facts[t.name])
                    or config_step(self.facts[t.name], digest, structure) == "reload"]
@@ -65,8 +65,12 @@ class HaproxyBalancer(Balancer):
 
     async def finish(self, seen: ClusterObservation) -> dict[str, str]:
         """The config file of what runs now (HAProxy's servers lined up with it where it had to be written)."""
-        config = lb_config(self.inventory, (server for server, _ in serving(self.inventory, seen, self.backends)))
+        config = self._config_of(seen)
         return await self.driver.ensure_config(config, haproxy_facts(seen, self.targets))
+
+    def _config_of(self, seen: ClusterObservation) -> LbConfig:
+        """The config that sends to exactly what serves now."""
+        return lb_config(self.inventory, (server for server, _ in serving(self.inventory, seen, self.backends)))
 
     async def _config_diff(self, target: SshTarget, new_text: str) -> str:
         result = await self.pool.run(target, ["cat", CONFIG_PATH])
