@@ -9,7 +9,7 @@ from kob.spec.service_codec import service_to_dict
 from kob.spec.service_model import Service
 
 # Fields that change neither a container nor its config: changing them never replaces a replica.
-NOT_IN_CONTAINER = ("replicas", "placement", "update", "env_file")
+NOT_IN_CONTAINER = ("replicas", "placement", "update", "env_file", "autoscale")
 
 
 def spec_hash(service: Service, env_file_digest: str = "") -> str:

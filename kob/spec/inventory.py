@@ -21,6 +21,10 @@
       web: [vm1, vm2]
     services: {web: {image: nginx:1.27, port: 80}}   # optional: see kob.spec.services
     lb: {frontends: {http: {bind: 80, default: web}}}    # optional: see kob.spec.lb
+    metrics:                    # optional
+      retention: 1h             # resource samples older than this leave the store
+    heal:                       # optional
+      down_after: 60s           # a host unanswering this long is marked down: its replicas move
 
 Host, group and role names share one namespace (a role is a group), except
 that a host may carry a role; 'all' is reserved. Groups may name groups,
@@ -44,7 +48,7 @@ from kob.spec.names import check_name
 from kob.spec.service_model import LoadBalancer, Service
 from kob.spec.yaml_source import Node, Record, did_you_mean, load_yaml
 
-TOP_LEVEL_KEYS = ("ssh", "state", "hosts", "groups", "services", "lb")
+TOP_LEVEL_KEYS = ("ssh", "state", "hosts", "groups", "services", "lb", "metrics", "heal")
 SSH_KEYS = ("user", "key", "known_hosts", "connect_timeout", "command_timeout")
 HOST_KEYS = ("address", "port", "user", "key", "roles", "labels")
 _EXPECTED = "a mapping with hosts:"
@@ -63,6 +67,14 @@ class SshSettings:
     known_hosts: Path = field(default_factory=lambda: Path("~/.ssh/known_hosts").expanduser())
     connect_timeout: float = 10.0
     command_timeout: float = 300.0
+
+
+@dataclass(frozen=True)
+class Control:
+    """How kob watches the cluster: how long samples are kept, when a silent host counts as down (seconds)."""
+
+    retention: float = 3600.0
+    down_after: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -90,6 +102,7 @@ class Inventory:
     state_url: str = ""
     services: tuple[Service, ...] = ()
     lb: LoadBalancer | None = None
+    control: Control = field(default_factory=Control)
 
     def host(self, name: str) -> Host:
         for host in self.hosts:
@@ -128,6 +141,7 @@ def inventory_from_record(top: Record, path: Path) -> Inventory:
         groups=_frozen(groups),
         ssh=ssh,
         state_url=_read_state(state, folder) if state else resolve_state_url(f"{path.stem}.kob.db", folder),
+        control=_read_control(top.get("metrics"), top.get("heal")),
     )
     # Imported here: both check host patterns, and kob.spec.patterns imports this module.
     from kob.spec.lb import read_lb
@@ -149,6 +163,15 @@ def _read_ssh(node: Node | None, folder: Path) -> SshSettings:
         connect_timeout=ssh.get_duration("connect_timeout", default=default.connect_timeout, above=0),
         command_timeout=ssh.get_duration("command_timeout", default=default.command_timeout, above=0),
     )
+
+
+def _read_control(metrics: Node | None, heal: Node | None) -> Control:
+    default = Control()
+    retention = metrics.record(("retention",)).get_duration("retention", default=default.retention, above=0) \
+        if metrics else default.retention
+    down_after = heal.record(("down_after",)).get_duration("down_after", default=default.down_after, above=0) \
+        if heal else default.down_after
+    return Control(retention=retention, down_after=down_after)
 
 
 def _user(record: Record, default: str) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from kob.spec.service_model import (Constraint, HealthCheck, Placement, Resources, Service, UpdatePolicy,
+from kob.spec.service_model import (Autoscale, Constraint, HealthCheck, Placement, Resources, Service, UpdatePolicy,
                                     Volume)
 
 
@@ -45,7 +45,8 @@ def service_from_dict(data: dict[str, Any]) -> Service:
         volumes=tuple(Volume(**v) for v in data["volumes"]),
         healthcheck=_health(health) if health else None,
         resources=Resources(**data["resources"]), restart=data["restart"],
-        placement=Placement(**placement), update=UpdatePolicy(**data["update"]))
+        placement=Placement(**placement), update=UpdatePolicy(**data["update"]),
+        autoscale=Autoscale(**data["autoscale"]) if data.get("autoscale") else None)
 
 
 def _health(data: dict[str, Any]) -> HealthCheck:

@@ -70,6 +70,27 @@ class UpdatePolicy:
 
 
 @dataclass(frozen=True)
+class Autoscale:
+    """Keep the replica count between min and max so that average use stays near the targets.
+
+    ``cpu`` is a percentage of the service's ``resources.cpus`` (of one CPU when unset);
+    ``memory`` a percentage of ``resources.memory``. At least one of them is set.
+    """
+
+    min: int
+    max: int
+    cpu: float | None = None
+    memory: float | None = None
+    tolerance: float = 0.1
+    scale_up_window: float = 0.0  # seconds
+    scale_down_window: float = 300.0  # seconds
+    max_step: int | None = None  # replicas added or removed per pass; None: no limit
+
+    def clamp(self, replicas: int) -> int:
+        return max(self.min, min(self.max, replicas))
+
+
+@dataclass(frozen=True)
 class Volume:
     source: str  # a host path (absolute) or a named volume
     target: str  # absolute path in the container
@@ -91,6 +112,7 @@ class Service:
     restart: str = "unless-stopped"  # no | always | unless-stopped | on-failure[:N]
     placement: Placement = field(default_factory=Placement)
     update: UpdatePolicy = field(default_factory=UpdatePolicy)
+    autoscale: Autoscale | None = None
     line: int = field(default=0, compare=False)
 
 

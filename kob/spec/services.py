@@ -31,6 +31,17 @@
           order: start-first        # start-first | stop-first
           failure_action: rollback  # rollback | pause
           monitor: 5s               # >= 0
+        autoscale:                  # optional: the count then moves between min and max (replicas:
+                                    # if given, must lie between them; the first count, else min)
+          min: 2                    # >= 1
+          max: 6                    # >= min
+          cpu: 60                   # target CPU %, of resources.cpus (of one CPU without it)
+          memory: 70                # target memory %, of resources.memory (which it needs)
+                                    # at least one of cpu: and memory:
+          tolerance: 0.1            # no change while use is this close to the target (0..1)
+          scale_up_window: 0s       # scale up to the lowest recommendation of this long
+          scale_down_window: 5m     # scale down to the highest recommendation of this long
+          max_step: 2               # replicas added or removed per pass; default no limit
 
 Whether any host is eligible (placement hosts, constraints, max_per_host
 against replicas) is left to the scheduler. The lb: section is read by
@@ -49,16 +60,17 @@ from kob.errors import PatternError
 from kob.spec.inventory import Inventory
 from kob.spec.patterns import select_hosts
 from kob.spec.service_model import (
-    Constraint, FailureAction, HealthCheck, Placement, Resources, Service, Strategy, UpdateOrder, UpdatePolicy, Volume,
+    Autoscale, Constraint, FailureAction, HealthCheck, Placement, Resources, Service, Strategy, UpdateOrder, UpdatePolicy, Volume,
 )
 from kob.spec.yaml_source import Node, did_you_mean
 
 SERVICE_KEYS = ("image", "replicas", "port", "command", "env", "env_file", "volumes", "healthcheck",
-                "resources", "restart", "placement", "update")
+                "resources", "restart", "placement", "update", "autoscale")
 HEALTHCHECK_KEYS = ("http", "command", "interval", "timeout", "retries", "start_period")
 RESOURCES_KEYS = ("cpus", "memory")
 PLACEMENT_KEYS = ("hosts", "strategy", "constraints", "max_per_host")
 UPDATE_KEYS = ("parallelism", "order", "failure_action", "monitor")
+AUTOSCALE_KEYS = ("min", "max", "cpu", "memory", "tolerance", "scale_up_window", "scale_down_window", "max_step")
 RESTART_POLICIES = ("no", "always", "unless-stopped", "on-failure")
 
 SERVICE_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
@@ -121,21 +133,57 @@ def _read_service(name: str, node: Node, inventory: Inventory) -> Service:
     check_service_name(node, name)
     service = node.record(SERVICE_KEYS)
     port = service.get_int("port", default=None, min=1, max=65535)
+    resources = _resources(service.get("resources"))
+    autoscale = _autoscale(service.get("autoscale"), resources)
     return Service(
         name=name,
         image=_image(service.require("image")),
-        replicas=service.get_int("replicas", default=1, min=0),
+        replicas=_replicas(service.get("replicas"), autoscale),
         port=port,
         command=_command(service.get("command"), "leave command: out to run the image's own command"),
         env=MappingProxyType(_env(service.get("env"))),
         env_file=service.get_path("env_file", inventory.path.parent, default=None, what="env file"),
         volumes=_volumes(service.get("volumes")),
         healthcheck=_healthcheck(service.get("healthcheck"), port),
-        resources=_resources(service.get("resources")),
+        resources=resources,
         restart=_restart(service.get("restart")),
         placement=_placement(service.get("placement"), inventory),
         update=_update(service.get("update")),
+        autoscale=autoscale,
         line=node.line,
+    )
+
+
+def _replicas(node: Node | None, autoscale: Autoscale | None) -> int:
+    if node is None:
+        return autoscale.min if autoscale else 1
+    replicas = node.as_int(min=0)
+    if autoscale and not autoscale.min <= replicas <= autoscale.max:
+        raise node.error(f"{replicas} is outside autoscale's range {autoscale.min}..{autoscale.max}; "
+                         "change one, or leave replicas: out to start at min")
+    return replicas
+
+
+def _autoscale(node: Node | None, resources: Resources) -> Autoscale | None:
+    if node is None:
+        return None
+    record = node.record(AUTOSCALE_KEYS)
+    low = record.get_int("min", min=1)
+    high = record.get_int("max", min=1)
+    if high < low:
+        raise record.require("max").error(f"max {high} is below min {low}")
+    cpu, memory = record.get_float("cpu", default=None, above=0), record.get_float("memory", default=None, above=0)
+    if cpu is None and memory is None:
+        raise node.error("give a target: cpu: (a % of the service's cpus) and/or memory: (a % of its memory)")
+    if memory is not None and resources.memory is None:
+        raise record.require("memory").error("a memory target is a % of resources.memory; set that limit too")
+    default = Autoscale(min=low, max=high)
+    return Autoscale(
+        min=low, max=high, cpu=cpu, memory=memory,
+        tolerance=record.get_float("tolerance", default=default.tolerance, min=0, max=1),
+        scale_up_window=record.get_duration("scale_up_window", default=default.scale_up_window, min=0),
+        scale_down_window=record.get_duration("scale_down_window", default=default.scale_down_window, min=0),
+        max_step=record.get_int("max_step", default=None, min=1),
     )
 
 

@@ -57,12 +57,12 @@ MALFORMED = [
     (
         "unknown top-level key with suggestion",
         "host:\n  vm1: {address: 198.18.0.11}\n",
-        "inventory.yaml:1: host: unknown key; did you mean 'hosts'? (allowed: ssh, state, hosts, groups, services, lb)",
+        "inventory.yaml:1: host: unknown key; did you mean 'hosts'? (allowed: ssh, state, hosts, groups, services, lb, metrics, heal)",
     ),
     (
         "unknown top-level key without suggestion",
         HOST + "jobs: {}\n",
-        "inventory.yaml:3: jobs: unknown key (allowed: ssh, state, hosts, groups, services, lb)",
+        "inventory.yaml:3: jobs: unknown key (allowed: ssh, state, hosts, groups, services, lb, metrics, heal)",
     ),
     (
         "no hosts",
@@ -414,6 +414,16 @@ MALFORMED = [
         HOST + "groups:\n  web: vm1\n",
         "inventory.yaml:4: groups/web: should be a list of host and group names, got 'vm1'; "
         "write [vm1] for a single item",
+    ),
+    (
+        "zero down_after",
+        HOST + "heal: {down_after: 0}\n",
+        "inventory.yaml:3: heal/down_after: should be more than 0, got 0",
+    ),
+    (
+        "unknown metrics key",
+        HOST + "metrics: {keep: 1h}\n",
+        "inventory.yaml:3: metrics/keep: unknown key (allowed: retention)",
     ),
     (
         "group member is a mapping",

@@ -119,6 +119,18 @@ VALID = [
         ["on", "no"],
     ),
     (
+        "metrics retention and heal down_after",
+        "hosts:\n  vm1: {address: 198.18.0.11}\nmetrics: {retention: 6h}\nheal: {down_after: 90s}\n",
+        lambda inv: (inv.control.retention, inv.control.down_after),
+        (21600.0, 90.0),
+    ),
+    (
+        "control defaults",
+        "hosts:\n  vm1: {address: 198.18.0.11}\n",
+        lambda inv: (inv.control.retention, inv.control.down_after),
+        (3600.0, 60.0),
+    ),
+    (
         "same address, other port",
         "hosts:\n  a: {address: 198.18.0.11}\n  b: {address: 198.18.0.11, port: 2222}\n",
         lambda inv: [h.port for h in inv.hosts],

@@ -18,7 +18,12 @@ FORBIDDEN = {
     "facts": ("kob.plan", "kob.transport", "kob.store", "kob.lb", "kob.deploy", "kob.cli", "kob.lab"),
     "plan": ("kob.transport", "kob.store", "kob.lb", "kob.deploy", "kob.cli", "kob.lab"),
     "lb": ("kob.store", "kob.deploy", "kob.cli", "kob.lab", "kob.adhoc"),
-    "deploy": ("kob.cli", "kob.lab", "kob.adhoc"),
+    "deploy": ("kob.cli", "kob.lab", "kob.adhoc", "kob.control", "kob.cron"),
+    "policy": ("kob.transport", "kob.store", "kob.lb", "kob.deploy", "kob.metrics", "kob.control", "kob.cli",
+               "kob.lab"),
+    "metrics": ("kob.deploy", "kob.control", "kob.cron", "kob.cli", "kob.lab", "kob.adhoc"),
+    "control": ("kob.cli", "kob.lab", "kob.adhoc", "kob.cron"),
+    "cron": ("kob.transport", "kob.lb", "kob.deploy", "kob.metrics", "kob.control", "kob.cli", "kob.lab"),
 }
 
 

@@ -9,7 +9,7 @@ from types import MappingProxyType
 import pytest
 
 from kob.spec.service_codec import service_from_dict, service_to_dict
-from kob.spec.service_model import (Constraint, HealthCheck, Placement, Resources, Service, UpdatePolicy,
+from kob.spec.service_model import (Autoscale, Constraint, HealthCheck, Placement, Resources, Service, UpdatePolicy,
                                     Volume)
 
 FULL = Service(
@@ -20,7 +20,8 @@ FULL = Service(
     resources=Resources(cpus=0.5, memory=1 << 28), restart="on-failure:3",
     placement=Placement(hosts="workers", strategy="least-loaded", constraints=(Constraint("zone", True, "a"),),
                         max_per_host=2),
-    update=UpdatePolicy(parallelism=2, order="stop-first", failure_action="pause", monitor=1.5))
+    update=UpdatePolicy(parallelism=2, order="stop-first", failure_action="pause", monitor=1.5),
+    autoscale=Autoscale(min=2, max=6, cpu=60.0, memory=None, scale_down_window=30.0, max_step=2))
 
 
 @pytest.mark.parametrize("service", [FULL, Service(name="api", image="busybox"),

@@ -35,7 +35,7 @@ def lb(body: str) -> str:
 
 
 ALLOWED = ("(allowed: image, replicas, port, command, env, env_file, volumes, healthcheck, resources, restart, "
-           "placement, update)")
+           "placement, update, autoscale)")
 
 MALFORMED = [
     # -- the section and service names -----------------------------------------
@@ -532,6 +532,46 @@ MALFORMED = [
            "      - {host: A.example, path: /x, service: web}\n"),
         "inventory.yaml:16: lb/frontends/http/routes[1]: routes[0] already takes these requests (same host and path); "
         "remove one",
+    ),
+    # -- autoscale -------------------------------------------------------------
+    (
+        "autoscale without a target",
+        web("image: nginx\nautoscale: {min: 1, max: 3}\n"),
+        "inventory.yaml:8: services/web/autoscale: give a target: cpu: (a % of the service's cpus) and/or "
+        "memory: (a % of its memory)",
+    ),
+    (
+        "autoscale max below min",
+        web("image: nginx\nautoscale:\n  min: 3\n  max: 2\n  cpu: 50\n"),
+        "inventory.yaml:10: services/web/autoscale/max: max 2 is below min 3",
+    ),
+    (
+        "autoscale min zero",
+        web("image: nginx\nautoscale: {min: 0, max: 2, cpu: 50}\n"),
+        "inventory.yaml:8: services/web/autoscale/min: should be at least 1, got 0",
+    ),
+    (
+        "memory target without a memory limit",
+        web("image: nginx\nautoscale:\n  min: 1\n  max: 2\n  memory: 70\n"),
+        "inventory.yaml:11: services/web/autoscale/memory: a memory target is a % of resources.memory; "
+        "set that limit too",
+    ),
+    (
+        "replicas outside the autoscale range",
+        web("image: nginx\nreplicas: 9\nautoscale: {min: 1, max: 3, cpu: 50}\n"),
+        "inventory.yaml:8: services/web/replicas: 9 is outside autoscale's range 1..3; change one, or leave "
+        "replicas: out to start at min",
+    ),
+    (
+        "tolerance above 1",
+        web("image: nginx\nautoscale: {min: 1, max: 3, cpu: 50, tolerance: 2}\n"),
+        "inventory.yaml:8: services/web/autoscale/tolerance: should be between 0 and 1, got 2",
+    ),
+    (
+        "unknown autoscale key",
+        web("image: nginx\nautoscale: {min: 1, max: 3, cpu: 50, target: 5}\n"),
+        "inventory.yaml:8: services/web/autoscale/target: unknown key (allowed: min, max, cpu, memory, tolerance, "
+        "scale_up_window, scale_down_window, max_step)",
     ),
     (
         "unknown route key",

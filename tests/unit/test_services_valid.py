@@ -9,7 +9,7 @@ from loading import assert_loads
 from kob.errors import PatternError
 from kob.spec.inventory import load_inventory
 from kob.spec.service_model import (
-    Constraint, Frontend, HealthCheck, LoadBalancer, Placement, Resources, Route, Service, UpdatePolicy, Volume,
+    Autoscale, Constraint, Frontend, HealthCheck, LoadBalancer, Placement, Resources, Route, Service, UpdatePolicy, Volume,
 )
 
 HOSTS = """\
@@ -143,6 +143,16 @@ VALID = [
     ("lb routes only", MINIMAL.replace("nginx}", "nginx, port: 80}")
      + "lb:\n  frontends:\n    http:\n      bind: 80\n      routes: [{path: /, service: web}]\n",
      lambda inv: inv.lb.frontends, (Frontend("http", 80, (Route("web", path_prefix="/"),)),)),
+    # -- autoscale -------------------------------------------------------------
+    ("autoscale starts at min", MINIMAL.replace("nginx}", "nginx, autoscale: {min: 2, max: 5, cpu: 60}}"),
+     lambda inv: (inv.service("web").replicas, inv.service("web").autoscale),
+     (2, Autoscale(min=2, max=5, cpu=60.0))),
+    ("autoscale in full", MINIMAL.replace("nginx}", "nginx, replicas: 3, resources: {memory: 64m}, autoscale: "
+                                          "{min: 1, max: 8, cpu: 50, memory: 70, tolerance: 0.2, "
+                                          "scale_up_window: 30s, scale_down_window: 2m, max_step: 2}}"),
+     lambda inv: (inv.service("web").replicas, inv.service("web").autoscale),
+     (3, Autoscale(min=1, max=8, cpu=50.0, memory=70.0, tolerance=0.2, scale_up_window=30.0,
+                   scale_down_window=120.0, max_step=2))),
     # -- YAML conveniences -----------------------------------------------------
     ("merge keys share settings", HOSTS + textwrap.dedent("""\
         services:

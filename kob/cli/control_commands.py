@@ -1,0 +1,39 @@
+"""`kob top | autoscale | reconcile`: watch the cluster and keep it as wanted."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import click
+
+from kob.deploy.converge import namespace
+from kob.metrics.history import MetricsBook
+from kob.metrics.sampler import sample_cluster
+from kob.metrics.top import render_top
+from kob.spec.inventory import load_inventory
+from kob.store import open_store
+from kob.transport.ssh import SshPool
+
+INVENTORY = click.argument("inventory", type=click.Path())
+
+
+@click.command("top")
+@INVENTORY
+@click.option("--json", "as_json", is_flag=True, help="One JSON document.")
+def top_command(inventory: str, as_json: bool) -> None:
+    """CPU, load, memory and disk per host; CPU, memory and restarts per container."""
+    inv = load_inventory(inventory)
+
+    async def run():
+        async with open_store(inv.state_url) as store, SshPool() as pool:
+            return await sample_cluster(pool, inv, MetricsBook(store, namespace(inv), inv.control.retention))
+
+    usage = asyncio.run(run())
+    if as_json:
+        click.echo(json.dumps({"hosts": {h: u.to_dict() for h, u in usage.hosts.items()},
+                               "unreachable": usage.unreachable}))
+    else:
+        click.echo(render_top(usage.hosts, usage.unreachable))
+    if usage.unreachable:
+        raise SystemExit(2)

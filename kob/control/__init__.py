@@ -1,0 +1,1 @@
+"""Passes that keep the cluster as wanted: reconcile (self-healing) and autoscale."""

@@ -1,0 +1,1 @@
+"""Periodic passes from the system cron: the cron.d entry kob installs."""

@@ -1,0 +1,1 @@
+"""Pure decisions from numbers: the autoscaling policy."""
