@@ -7,7 +7,10 @@ import json
 
 import click
 
-from kob.deploy.converge import namespace
+from kob.cli.deploy_commands import finish_deploy
+from kob.control.autoscale import autoscale_pass
+from kob.control.reconcile import reconcile_pass
+from kob.deploy.converge import deploy_lock, namespace
 from kob.metrics.history import MetricsBook
 from kob.metrics.sampler import sample_cluster
 from kob.metrics.top import render_top
@@ -37,3 +40,37 @@ def top_command(inventory: str, as_json: bool) -> None:
         click.echo(render_top(usage.hosts, usage.unreachable))
     if usage.unreachable:
         raise SystemExit(2)
+
+
+@click.command("autoscale")
+@INVENTORY
+@click.option("--wait", type=float, default=0, help="Seconds to wait for another deploy's lock.")
+@click.pass_context
+def autoscale_command(ctx: click.Context, inventory: str, wait: float) -> None:
+    """One pass: sample, decide each autoscaled service's count, converge what changed."""
+    inv = load_inventory(inventory)
+
+    async def run():
+        async with open_store(inv.state_url) as store, SshPool() as pool, deploy_lock(store, inv, wait):
+            return await autoscale_pass(inv, store, pool, say=click.echo)
+
+    report = asyncio.run(run())
+    if report.deploy:
+        finish_deploy(ctx, report.deploy)
+
+
+@click.command("reconcile")
+@INVENTORY
+@click.option("--wait", type=float, default=0, help="Seconds to wait for another deploy's lock.")
+@click.pass_context
+def reconcile_command(ctx: click.Context, inventory: str, wait: float) -> None:
+    """One pass: restart what died, move replicas off hosts that are down, drop duplicates."""
+    inv = load_inventory(inventory)
+
+    async def run():
+        async with open_store(inv.state_url) as store, SshPool() as pool, deploy_lock(store, inv, wait):
+            return await reconcile_pass(inv, store, pool, say=click.echo)
+
+    report = asyncio.run(run())
+    if report.deploy:
+        finish_deploy(ctx, report.deploy, unreachable_is_error=False)

@@ -12,7 +12,7 @@ import click
 from kob.deploy.converge import DeployReport, deploy, namespace
 from kob.deploy.logs import service_logs
 from kob.deploy.observe import observe_cluster
-from kob.deploy.revisions import RevisionBook
+from kob.deploy.revisions import RevisionBook, deployed_services
 from kob.deploy.status import render_status, service_statuses
 from kob.errors import KobError
 from kob.spec.inventory import Inventory, load_inventory
@@ -32,17 +32,17 @@ def deploy_command(ctx: click.Context, inventory: str, check: bool, diff_lb: boo
     """Converge every service of the inventory (rolling, health-checked)."""
     inv = load_inventory(inventory)
     report = asyncio.run(deploy(inv, check=check, diff_lb=diff_lb, wait=wait, say=click.echo))
-    _finish(ctx, report)
+    finish_deploy(ctx, report)
 
 
-def _finish(ctx: click.Context, report: DeployReport) -> None:
+def finish_deploy(ctx: click.Context, report: DeployReport, unreachable_is_error: bool = True) -> None:
     _recap(report)
     if ctx.obj and ctx.obj.get("verbose"):
         counts = ", ".join(f"{host} {n}" for host, n in sorted(report.exec_count.items()))
         click.echo(f"ssh commands: {sum(report.exec_count.values())} ({counts})")
     if report.failure:
         raise KobError(report.failure)
-    if report.observation.unreachable:
+    if report.observation.unreachable and unreachable_is_error:
         raise SystemExit(2)
 
 
@@ -94,26 +94,23 @@ def scale_command(ctx: click.Context, inventory: str, counts: tuple[str, ...], w
     async def run():
         async with open_store(inv.state_url) as store:
             book = RevisionBook(store, namespace(inv))
-            services = []
-            for spec in inv.services:
-                if spec.name in wanted:
-                    await book.set_scale(spec.name, wanted[spec.name], spec.replicas)
-                    await store.append_event("scale", f"{spec.name}: scaled to {wanted[spec.name]}",
-                                             {"service": spec.name})
-                    current = await book.current(spec.name)  # scaling never rolls out an undeployed spec
-                    spec = dataclasses.replace(current.spec, replicas=spec.replicas) if current else spec
-                services.append(spec)
-            inv_now = dataclasses.replace(inv, services=tuple(services))
+            for name, count in wanted.items():
+                await book.set_scale(name, count, inv.service(name).replicas)
+                await store.append_event("scale", f"{name}: scaled to {count}", {"service": name})
+            inv_now = dataclasses.replace(inv, services=await deployed_services(book, inv.services, set(wanted)))
             return await deploy(inv_now, wait=wait, say=click.echo, store=store, only=set(wanted))
 
-    _finish(ctx, asyncio.run(run()))
+    finish_deploy(ctx, asyncio.run(run()))
 
 
 def _count(inv: Inventory, text: str) -> tuple[str, int]:
     name, sep, number = text.partition("=")
     if not sep or not number.isdigit():
         raise click.BadParameter(f"{text!r}: write SERVICE=COUNT, e.g. web=5")
-    inv.service(name)
+    autoscale = inv.service(name).autoscale
+    if autoscale and autoscale.clamp(int(number)) != int(number):
+        raise KobError(f"{name} autoscales between {autoscale.min} and {autoscale.max} ({inv.path}:"
+                       f"{inv.service(name).line}); {number} is outside")
     return name, int(number)
 
 
@@ -158,7 +155,7 @@ def rollback_command(ctx: click.Context, inventory: str, service: str, to_revisi
             return await deploy(dataclasses.replace(inv, services=services), wait=wait, say=click.echo, store=store,
                                 only={service})
 
-    _finish(ctx, asyncio.run(run()))
+    finish_deploy(ctx, asyncio.run(run()))
 
 
 @click.command("logs")

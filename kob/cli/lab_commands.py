@@ -1,4 +1,4 @@
-"""`kob lab up | down | status`: the local lab of VMs."""
+"""`kob lab up | down | status | stop VM | start VM`: the local lab of VMs."""
 
 from __future__ import annotations
 
@@ -59,9 +59,33 @@ def status(lab_dir: Path, net: int) -> None:
         raise SystemExit(1)
 
 
+@lab.command()
+@click.argument("vm")
+@DIR_OPTION
+@NET_OPTION
+def stop(vm: str, lab_dir: Path, net: int) -> None:
+    """Stop one VM like a machine going away (its containers are kept); `kob lab start VM` boots it again."""
+    if _lab(lab_dir, net).stop_vm(vm):
+        click.echo(f"{vm} stopped")
+    else:
+        click.echo(f"{vm} is already stopped")
+
+
+@lab.command()
+@click.argument("vm")
+@DIR_OPTION
+@NET_OPTION
+def start(vm: str, lab_dir: Path, net: int) -> None:
+    """Boot a stopped VM again and wait until it answers ssh and docker."""
+    if _lab(lab_dir, net).start_vm(vm):
+        click.echo(f"{vm} started")
+    else:
+        click.echo(f"{vm} is already running")
+
+
 def _print_status(vms, the_lab) -> None:
     for vm in vms:
-        health = "up" if vm.healthy else "DOWN" if not vm.running else "degraded"
+        health = "up" if vm.healthy else "stopped" if vm.stopped else "DOWN" if not vm.running else "degraded"
         detail = f"ssh={'ok' if vm.ssh else 'no'} docker={'ok' if vm.docker else 'no'}"
         click.echo(f"{vm.name:<6} {vm.address:<15} {health:<9} {detail}")
     etcd = "up" if the_lab.etcd_healthy() else "DOWN"

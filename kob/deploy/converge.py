@@ -45,35 +45,56 @@ def namespace(inventory: Inventory) -> str:
     return f"kob/{inventory.path.stem}"
 
 
+@dataclass(frozen=True)
+class Scope:
+    """What a deploy may touch: ``only`` those services (None: all); replicas on ``avoid`` hosts lose ties."""
+
+    only: set[str] | None = None
+    avoid: frozenset[str] = frozenset()
+
+
+def deploy_lock(store: Store, inventory: Inventory, wait: float = 0):
+    """The lock every change to the inventory's services takes (deploy, scale, autoscale, reconcile)."""
+    return store.lock(f"{namespace(inventory)}/deploy", f"{operator()} pid {os.getpid()}", LOCK_TTL, wait)
+
+
 async def deploy(inventory: Inventory, *, check: bool = False, diff_lb: bool = False, wait: float = 0,
                  say: Callable[[str], None] = print, store: Store | None = None,
-                 only: set[str] | None = None) -> DeployReport:
+                 only: set[str] | None = None, pool: SshPool | None = None,
+                 seen: ClusterObservation | None = None, locked: bool = False,
+                 avoid: frozenset[str] = frozenset()) -> DeployReport:
     """Converge the inventory's services (or ``only`` those) and its load balancer.
 
     ``check``: print the plan, change nothing; ``diff_lb``: also print each HAProxy config diff.
+    ``locked``: the caller holds deploy_lock; ``seen``: an observation just made with ``pool``.
     """
     async with AsyncExitStack() as stack:
         if store is None:
             store = await stack.enter_async_context(open_store(inventory.state_url))
-        pool = await stack.enter_async_context(SshPool())
-        if not check:
-            holder = f"{operator()} pid {os.getpid()}"
-            await stack.enter_async_context(store.lock(f"{namespace(inventory)}/deploy", holder, LOCK_TTL, wait))
+        if pool is None:
+            pool = await stack.enter_async_context(SshPool())
+        if not (check or locked):
+            await stack.enter_async_context(deploy_lock(store, inventory, wait))
         book = RevisionBook(store, namespace(inventory))
-        report = await _converge(inventory, pool, store, book, check, diff_lb, say, only)
-        report.exec_count = Counter(pool.exec_count)
+        counted_before = Counter(pool.exec_count)
+        report = await _converge(inventory, pool, store, book, check, diff_lb, say, Scope(only, avoid), seen)
+        report.exec_count = Counter(pool.exec_count) - counted_before
         return report
 
 
-async def _converge(inventory, pool, store, book, check, diff_lb, say, only) -> DeployReport:
-    seen, on_manager = await asyncio.gather(observe_cluster(pool, inventory),
-                                            manager_image_ids(spec.image for spec in inventory.services))
+async def _converge(inventory, pool, store, book, check, diff_lb, say, scope: Scope, seen) -> DeployReport:
+    images = [spec.image for spec in inventory.services]
+    if seen is None:
+        seen, on_manager = await asyncio.gather(observe_cluster(pool, inventory), manager_image_ids(images))
+    else:
+        on_manager = await manager_image_ids(images)
     for host, why in seen.unreachable.items():
         say(f"! {why}")
+    only = scope.only
     wants = [await desired_service(inventory, spec, book, set(seen.hosts))
              for spec in inventory.services if only is None or spec.name in only]
     wants, sources = _preflight(inventory, wants, seen, on_manager, say)
-    plan = diff(wants, _restricted(seen, only), [h.name for h in inventory.hosts])
+    plan = diff(wants, _restricted(seen, only), [h.name for h in inventory.hosts], avoid=scope.avoid)
     report = DeployReport(plan, seen)
     say(render_plan(plan.actions).rstrip("\n"))
     for warning in plan.warnings:

@@ -8,6 +8,7 @@ Keys, under the inventory's namespace (``kob/<inventory stem>/``):
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import json
 import os
@@ -87,13 +88,31 @@ class RevisionBook:
         await self.store.put(self._key(service, "scale"), json.dumps(data).encode())
 
     async def replicas_for(self, spec: Service) -> int:
-        """`kob scale`'s count while the inventory's own value is the one it was scaled from."""
+        """`kob scale`'s count while the inventory's own value is the one it was scaled from.
+
+        An autoscaled service keeps its last chosen count, brought within its min..max.
+        """
         scaled = await self.scale(spec.name)
+        if spec.autoscale:
+            return spec.autoscale.clamp(scaled["replicas"] if scaled else spec.replicas)
         if scaled and scaled["inventory_replicas"] == spec.replicas:
             return scaled["replicas"]
         if scaled:
             await self.store.delete(self._key(spec.name, "scale"))
         return spec.replicas
+
+
+async def deployed_services(book: RevisionBook, services: tuple[Service, ...], names: set[str]) -> tuple[Service, ...]:
+    """The services with those ``names`` as last deployed (the inventory's count and autoscale kept), others as is.
+
+    Scaling, autoscaling and healing act on what runs: they never roll out an inventory change nobody deployed.
+    """
+    result = []
+    for spec in services:
+        current = await book.current(spec.name) if spec.name in names else None
+        result.append(dataclasses.replace(current.spec, replicas=spec.replicas, autoscale=spec.autoscale)
+                      if current else spec)
+    return tuple(result)
 
 
 def _revision(service: str, data: dict[str, Any]) -> Revision:

@@ -78,9 +78,10 @@ class Rollout:
     async def _batch(self, want: DesiredService, batch: list) -> None:
         stop_first = want.service.update.order == "stop-first"
         olds = [a for a in batch if isinstance(a, Replace)]
-        if stop_first:
-            await asyncio.gather(*(self._retire(a.old_host, a.old.id, a.old.name, a.old.service, a.old.host_port)
-                                   for a in olds))
+        # A dead or unhealthy replica serves nothing: it goes first, freeing its name (same spec, same name).
+        first = olds if stop_first else [a for a in olds if not a.old.serving]
+        await asyncio.gather(*(self._retire(a.old_host, a.old.id, a.old.name, a.old.service, a.old.host_port)
+                               for a in first))
         started = await asyncio.gather(*(self._start(want, a.start) for a in batch))
         await self._await_health(want, list(started))
         await self.balancer.add(want.service.name, [(s.host, s.name, s.host_port) for s in started])
@@ -88,9 +89,8 @@ class Rollout:
             self.say(f"{action.describe()[0]} {want.service.name} replica {action.start.replica} on {new.host}: healthy")
             kind = "replaced" if isinstance(action, Replace) else "created"
             self.outcome.setdefault(want.service.name, Counter())[kind] += 1
-        if not stop_first:
-            await asyncio.gather(*(self._retire(a.old_host, a.old.id, a.old.name, a.old.service, a.old.host_port)
-                                   for a in olds))
+        await asyncio.gather(*(self._retire(a.old_host, a.old.id, a.old.name, a.old.service, a.old.host_port)
+                               for a in olds if a not in first))
 
     async def _start(self, want: DesiredService, start: Start) -> Started:
         replica = Replica(want.service, start.replica, want.revision, want.spec_hash, start.host, start.host_port)

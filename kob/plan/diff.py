@@ -31,7 +31,8 @@ class Plan:
 
 
 def diff(desired: list[DesiredService], observed: Mapping[str, HostObservation], host_order: list[str],
-         load: Mapping[str, float] | None = None) -> Plan:
+         load: Mapping[str, float] | None = None, avoid: frozenset[str] = frozenset()) -> Plan:
+    """The actions that turn ``observed`` into ``desired``; of duplicate replicas, those on ``avoid`` hosts go."""
     book = HostBook(observed, host_order, load)
     creates: list[Action] = []
     replaces: list[Action] = []
@@ -43,7 +44,7 @@ def diff(desired: list[DesiredService], observed: Mapping[str, HostObservation],
             if fact.service not in wanted:
                 removes.append(Remove(fact, host, "service not in the inventory"))
     for want in desired:
-        c, r, x, w = _diff_service(want, _facts_of(want.service.name, observed, host_order), book)
+        c, r, x, w = _diff_service(want, _facts_of(want.service.name, observed, host_order), book, avoid)
         creates += c
         replaces += r
         removes += x
@@ -55,7 +56,8 @@ def _facts_of(name: str, observed: Mapping[str, HostObservation], order: list[st
     return [(host, fact) for host in order if host in observed for fact in observed[host].of_service(name)]
 
 
-def _diff_service(want: DesiredService, facts: list[tuple[str, ContainerFact]], book: HostBook):
+def _diff_service(want: DesiredService, facts: list[tuple[str, ContainerFact]], book: HostBook,
+                  avoid: frozenset[str]):
     name = want.service.name
     removes: list[Action] = []
     slots: dict[int, list[tuple[str, ContainerFact]]] = defaultdict(list)
@@ -67,7 +69,7 @@ def _diff_service(want: DesiredService, facts: list[tuple[str, ContainerFact]], 
     leaving: Counter[tuple[str, str]] = Counter((action.host, name) for action in removes)
     keepers: dict[int, tuple[str, ContainerFact]] = {}
     for slot, entries in slots.items():
-        best = max(entries, key=lambda e: _preference(want, e))
+        best = max(entries, key=lambda e: _preference(want, e, avoid))
         keepers[slot] = best
         for host, fact in entries:
             if fact is not best[1]:
@@ -104,9 +106,10 @@ def _start(want: DesiredService, slot: int, host: str, book: HostBook) -> Start:
     return Start(want.service.name, slot, host, port)
 
 
-def _preference(want: DesiredService, entry: tuple[str, ContainerFact]) -> tuple:
+def _preference(want: DesiredService, entry: tuple[str, ContainerFact], avoid: frozenset[str]) -> tuple:
     host, fact = entry
-    return (host in want.eligible, fact.spec_hash == want.spec_hash, fact.serving, fact.running, fact.started_at)
+    return (host in want.eligible, host not in avoid, fact.spec_hash == want.spec_hash, fact.serving, fact.running,
+            fact.started_at)
 
 
 def _replace_reason(want: DesiredService, host: str, fact: ContainerFact) -> str:

@@ -1,0 +1,74 @@
+"""One self-healing pass: bring every deployed service back to what it was deployed as.
+
+A replica that exited or is unhealthy is replaced (the plan's replace). A host that has
+not answered for ``heal.down_after`` is marked down and its replicas are started on the
+other hosts; until then, services that ran there wait. When a down host answers again,
+duplicate replicas on it are the ones removed. Every action is an event with its reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Callable
+
+from kob.control.hosts import HostHealthBook, HostMarks
+from kob.deploy.converge import DeployReport, deploy, namespace
+from kob.deploy.observe import observe_cluster
+from kob.deploy.revisions import RevisionBook, deployed_services
+from kob.spec.inventory import Inventory
+from kob.store.base import Store
+from kob.transport.ssh import SshPool
+
+
+@dataclasses.dataclass
+class ReconcileReport:
+    marks: HostMarks
+    waiting: dict[str, str] = dataclasses.field(default_factory=dict)  # service → why it was left alone
+    deploy: DeployReport | None = None
+
+
+async def reconcile_pass(inventory: Inventory, store: Store, pool: SshPool,
+                         say: Callable[[str], None] = print) -> ReconcileReport:
+    """The caller holds the deploy lock (kob.deploy.converge.deploy_lock)."""
+    ns = namespace(inventory)
+    seen = await observe_cluster(pool, inventory)
+    marks = await HostHealthBook(store, ns).update(seen, inventory.control.down_after, time.time())
+    await _host_events(store, marks, inventory.control.down_after, say)
+    report = ReconcileReport(marks)
+    for host, seconds in marks.suspect.items():
+        for service in marks.last_services.get(host, {}):
+            report.waiting[service] = (f"{host} has not answered for {seconds:.0f} s; its replicas move once it is "
+                                       f"down ({inventory.control.down_after:g} s)")
+    book = RevisionBook(store, ns)
+    names = {s.name for s in inventory.services if await book.current(s.name)} - set(report.waiting)
+    for service, why in report.waiting.items():
+        say(f"{service}: waiting: {why}")
+    if not names:
+        return report
+    services = await deployed_services(book, inventory.services, names)
+    report.deploy = await deploy(dataclasses.replace(inventory, services=services), store=store, pool=pool,
+                                 only=names, locked=True, seen=seen, avoid=frozenset(marks.back), say=say)
+    await _action_events(store, report.deploy, marks)
+    return report
+
+
+async def _host_events(store: Store, marks: HostMarks, down_after: float, say: Callable[[str], None]) -> None:
+    for host in sorted(marks.newly_down):
+        message = f"{host}: no answer for {down_after:g} s or more; marked down, its replicas move to other hosts"
+        say(f"! {message}")
+        await store.append_event("host-down", message, {"host": host})
+    for host, seconds in sorted(marks.back.items()):
+        message = f"{host}: answers again after {seconds:.0f} s down; duplicate replicas there are removed"
+        say(message)
+        await store.append_event("host-up", message, {"host": host})
+
+
+async def _action_events(store: Store, report: DeployReport, marks: HostMarks) -> None:
+    context = f" (down: {', '.join(sorted(marks.down))})" if marks.down else ""
+    for action in report.plan.actions:
+        line = action.describe()
+        await store.append_event("heal", line + (context if line.startswith("+") else ""),
+                                 {"service": line.split()[1]})
+    if report.failure:
+        await store.append_event("heal-failed", report.failure)
