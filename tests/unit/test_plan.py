@@ -85,3 +85,13 @@ def test_render_plan_summarises():
         "+ web replica 2 on vm2\n~ web replica 1 on vm1 (spec changed)\n- web replica 7 on vm3 (scale to 2)\n"
         "\nPlan: 1 to create, 1 to replace, 1 to remove.\n")
     assert render_plan([]) == "No changes: every service runs as the inventory asks.\n"
+
+
+@pytest.mark.parametrize("avoid, removed", [
+    (frozenset(), "- web replica 2 on vm2 (duplicate of replica 2)"),  # the newer start wins by default
+    (frozenset({"vm3"}), "- web replica 2 on vm3 (duplicate of replica 2)"),  # a host back from down loses ties
+])
+def test_duplicates_on_a_returning_host_are_the_ones_removed(avoid, removed):
+    seen = observed(vm1=[fact(1)], vm2=[fact(2, started="t1")], vm3=[fact(2, port=20001, started="t2")])
+    plan = diff([want(2)], seen, HOSTS, avoid=avoid)
+    assert [a.describe() for a in plan.actions] == [removed]

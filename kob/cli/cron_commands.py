@@ -1,0 +1,88 @@
+"""`kob cron install | remove | status | run`: the periodic passes from the system cron."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import click
+
+from kob.control.passes import last_outcome, run_passes
+from kob.cron.entry import PASSES
+from kob.cron.install import cron_state, install, log_path, remove
+from kob.errors import KobError
+from kob.spec.inventory import load_inventory
+from kob.store import open_store
+
+INVENTORY = click.argument("inventory", type=click.Path())
+
+
+@click.group("cron")
+def cron() -> None:
+    """Run reconcile and autoscale passes periodically from the system cron."""
+
+
+@cron.command("install")
+@INVENTORY
+@click.option("--every", default="1m", show_default=True, help="1m..59m, 1h..23h or 1d.")
+@click.option("--reconcile/--no-reconcile", default=True, help="Heal: restart, move off down hosts.")
+@click.option("--autoscale/--no-autoscale", default=True, help="Autoscale services that have autoscale:.")
+def install_command(inventory: str, every: str, reconcile: bool, autoscale: bool) -> None:
+    """Write a cron.d entry that runs `kob cron run INVENTORY` every so often."""
+    load_inventory(inventory)  # refuse a broken inventory now, not in a log a minute later
+    passes = tuple(name for name, on in zip(PASSES, (reconcile, autoscale)) if on)
+    if not passes:
+        raise KobError("nothing to run: keep --reconcile or --autoscale")
+    path = install(Path(inventory), every, passes)
+    click.echo(f"installed {path}: {' and '.join(passes)} every {every}; log {log_path(Path(inventory))}")
+
+
+@cron.command("remove")
+@INVENTORY
+def remove_command(inventory: str) -> None:
+    """Delete the inventory's cron.d entry."""
+    if remove(Path(inventory)):
+        click.echo(f"removed the cron entry of {inventory}")
+    else:
+        click.echo(f"{inventory} had no cron entry")
+
+
+@cron.command("status")
+@INVENTORY
+def status_command(inventory: str) -> None:
+    """The entry, whether cron runs, the last pass and the end of its log."""
+    inv = load_inventory(inventory)
+    state = cron_state(Path(inventory))
+    click.echo(f"entry:  {state.entry}" + ("" if state.schedule_line else " (not installed)"))
+    if state.schedule_line:
+        click.echo(f"runs:   {state.schedule_line}")
+    click.echo(f"cron:   {'running, pid ' + str(state.daemon_pid) if state.daemon_pid else 'NOT running'}")
+
+    async def last():
+        async with open_store(inv.state_url) as store:
+            return await last_outcome(store, inv)
+
+    outcome = asyncio.run(last())
+    if outcome:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(outcome.time))
+        click.echo(f"last:   {when} {outcome.outcome}: {outcome.summary} ({outcome.who})")
+    else:
+        click.echo("last:   never ran")
+    for line in state.log_tail:
+        click.echo(f"  | {line}")
+
+
+@cron.command("run")
+@INVENTORY
+@click.option("--reconcile/--no-reconcile", default=True)
+@click.option("--autoscale/--no-autoscale", default=True)
+def run_command(inventory: str, reconcile: bool, autoscale: bool) -> None:
+    """One reconcile pass, then one autoscale pass; skipped while another run holds the lock."""
+    inv = load_inventory(inventory)
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+    outcome = asyncio.run(run_passes(inv, reconcile=reconcile, autoscale=autoscale,
+                                     say=lambda line: click.echo(f"{stamp} {line}")))
+    click.echo(f"{stamp} {outcome.outcome}: {outcome.summary}")
+    if outcome.outcome == "failed":
+        raise SystemExit(1)

@@ -1,0 +1,69 @@
+"""The periodic passes together, as cron (and later `kob serve`) runs them: reconcile, then autoscale.
+
+One store, one SSH pool and one hold of the deploy lock for both. A lock held by
+another run means this run is skipped, not failed: passes never overlap. The
+outcome is kept under ``kob/<inventory stem>/cron/last``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from typing import Callable
+
+from kob.control.autoscale import autoscale_pass
+from kob.control.reconcile import reconcile_pass
+from kob.deploy.converge import deploy_lock, namespace
+from kob.deploy.revisions import operator
+from kob.errors import KobError, LockHeld
+from kob.spec.inventory import Inventory
+from kob.store import open_store
+from kob.store.base import Store
+from kob.transport.ssh import SshPool
+
+EVENTS_KEPT = 5000
+
+
+@dataclass(frozen=True)
+class PassOutcome:
+    time: float
+    outcome: str  # ok | skipped | failed
+    summary: str
+    who: str
+
+
+async def run_passes(inventory: Inventory, *, reconcile: bool = True, autoscale: bool = True,
+                     say: Callable[[str], None] = print) -> PassOutcome:
+    async with open_store(inventory.state_url) as store, SshPool() as pool:
+        started = time.time()
+        try:
+            async with deploy_lock(store, inventory):
+                summary = await _passes(inventory, store, pool, reconcile, autoscale, say)
+            outcome = PassOutcome(started, "ok", summary, operator())
+        except LockHeld as held:
+            outcome = PassOutcome(started, "skipped", f"{held}; this run is skipped", operator())
+        except KobError as error:
+            outcome = PassOutcome(started, "failed", str(error), operator())
+        await store.put(f"{namespace(inventory)}/cron/last", json.dumps(asdict(outcome)).encode())
+        return outcome
+
+
+async def last_outcome(store: Store, inventory: Inventory) -> PassOutcome | None:
+    entry = await store.get(f"{namespace(inventory)}/cron/last")
+    return PassOutcome(**json.loads(entry.value)) if entry else None
+
+
+async def _passes(inventory, store, pool, reconcile, autoscale, say) -> str:
+    done = []
+    if reconcile:
+        healed = await reconcile_pass(inventory, store, pool, say)
+        actions = len(healed.deploy.plan.actions) if healed.deploy else 0
+        done.append(f"reconcile: {actions} action{'s' * (actions != 1)}"
+                    + (f", {len(healed.marks.down)} host(s) down" if healed.marks.down else ""))
+    if autoscale and any(s.autoscale for s in inventory.services):
+        scaled = await autoscale_pass(inventory, store, pool, say)
+        moves = [f"{name} {d.current}→{d.desired}" for name, d in scaled.decisions.items() if d.changed]
+        done.append(f"autoscale: {', '.join(moves) or 'no change'}")
+    await store.trim_events(EVENTS_KEPT)
+    return "; ".join(done) or "nothing to do"
