@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import click
 
 from kob.cli.deploy_commands import finish_deploy
 from kob.control.autoscale import autoscale_pass
 from kob.control.reconcile import reconcile_pass
+from kob.deploy.events import EventLog
 from kob.deploy.converge import deploy_lock, namespace
 from kob.metrics.history import MetricsBook
 from kob.metrics.sampler import sample_cluster
@@ -74,3 +76,20 @@ def reconcile_command(ctx: click.Context, inventory: str, wait: float) -> None:
     report = asyncio.run(run())
     if report.deploy:
         finish_deploy(ctx, report.deploy, unreachable_is_error=False)
+
+
+@click.command("events")
+@INVENTORY
+@click.option("-n", "--limit", type=click.IntRange(min=1), default=30, show_default=True, help="How many.")
+@click.option("--kind", "kinds", multiple=True, help="Only these kinds (deploy, autoscale, heal, host-down ...).")
+def events_command(inventory: str, limit: int, kinds: tuple[str, ...]) -> None:
+    """The inventory's recent events: deploys, scaling decisions, heals, hosts down and back."""
+    inv = load_inventory(inventory)
+
+    async def run():
+        async with open_store(inv.state_url) as store:
+            return await EventLog(store, namespace(inv)).recent(limit, set(kinds) or None)
+
+    for event in asyncio.run(run()):
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(event.time))
+        click.echo(f"{when}  {event.kind:<14} {event.message}")

@@ -12,6 +12,7 @@ import click
 from kob.deploy.converge import DeployReport, deploy, namespace
 from kob.deploy.logs import service_logs
 from kob.deploy.observe import observe_cluster
+from kob.deploy.events import EventLog
 from kob.deploy.revisions import RevisionBook, deployed_services
 from kob.deploy.status import render_status, service_statuses
 from kob.errors import KobError
@@ -96,7 +97,7 @@ def scale_command(ctx: click.Context, inventory: str, counts: tuple[str, ...], w
             book = RevisionBook(store, namespace(inv))
             for name, count in wanted.items():
                 await book.set_scale(name, count, inv.service(name).replicas)
-                await store.append_event("scale", f"{name}: scaled to {count}", {"service": name})
+                await EventLog(store, namespace(inv)).add("scale", f"{name}: scaled to {count}", service=name)
             inv_now = dataclasses.replace(inv, services=await deployed_services(book, inv.services, set(wanted)))
             return await deploy(inv_now, wait=wait, say=click.echo, store=store, only=set(wanted))
 

@@ -9,7 +9,7 @@ import click
 from kob import __version__
 from kob.cli.deploy_commands import (deploy_command, history_command, logs_command, rollback_command,
                                      scale_command, status_command)
-from kob.cli.control_commands import autoscale_command, reconcile_command, top_command
+from kob.cli.control_commands import autoscale_command, events_command, reconcile_command, top_command
 from kob.cli.cron_commands import cron
 from kob.cli.exec_command import exec_command
 from kob.cli.lab_commands import lab
@@ -29,7 +29,7 @@ cli.add_command(lab)
 cli.add_command(cron)
 cli.add_command(exec_command)
 for command in (deploy_command, status_command, scale_command, rollback_command, history_command, logs_command,
-                top_command, autoscale_command, reconcile_command):
+                top_command, autoscale_command, reconcile_command, events_command):
     cli.add_command(command)
 
 

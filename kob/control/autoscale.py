@@ -13,6 +13,7 @@ import time
 from typing import Callable
 
 from kob.deploy.converge import DeployReport, deploy, namespace
+from kob.deploy.events import EventLog
 from kob.deploy.revisions import RevisionBook, deployed_services
 from kob.metrics.history import MetricsBook
 from kob.metrics.rates import ContainerUsage
@@ -71,8 +72,8 @@ async def _decide(store: Store, book: RevisionBook, ns: str, spec: Service, usag
     await store.put(key, json.dumps(record).encode())
     if decision.changed:
         await book.set_scale(spec.name, decision.desired, spec.replicas)
-    await store.append_event("autoscale", f"{spec.name}: {_summary(decision)}",
-                             {"service": spec.name, "from": decision.current, "to": decision.desired})
+    await EventLog(store, ns).add("autoscale", f"{spec.name}: {_summary(decision)}", service=spec.name,
+                                  **{"from": decision.current, "to": decision.desired})
     return decision
 
 

@@ -15,6 +15,7 @@ from typing import Callable
 from kob.control.hosts import HostHealthBook, HostMarks
 from kob.deploy.converge import DeployReport, deploy, namespace
 from kob.deploy.observe import observe_cluster
+from kob.deploy.events import EventLog
 from kob.deploy.revisions import RevisionBook, deployed_services
 from kob.spec.inventory import Inventory
 from kob.store.base import Store
@@ -34,7 +35,8 @@ async def reconcile_pass(inventory: Inventory, store: Store, pool: SshPool,
     ns = namespace(inventory)
     seen = await observe_cluster(pool, inventory)
     marks = await HostHealthBook(store, ns).update(seen, inventory.control.down_after, time.time())
-    await _host_events(store, marks, inventory.control.down_after, say)
+    events = EventLog(store, ns)
+    await _host_events(events, marks, inventory.control.down_after, say)
     report = ReconcileReport(marks)
     for host, seconds in marks.suspect.items():
         for service in marks.last_services.get(host, {}):
@@ -49,26 +51,25 @@ async def reconcile_pass(inventory: Inventory, store: Store, pool: SshPool,
     services = await deployed_services(book, inventory.services, names)
     report.deploy = await deploy(dataclasses.replace(inventory, services=services), store=store, pool=pool,
                                  only=names, locked=True, seen=seen, avoid=frozenset(marks.back), say=say)
-    await _action_events(store, report.deploy, marks)
+    await _action_events(events, report.deploy, marks)
     return report
 
 
-async def _host_events(store: Store, marks: HostMarks, down_after: float, say: Callable[[str], None]) -> None:
+async def _host_events(events: EventLog, marks: HostMarks, down_after: float, say: Callable[[str], None]) -> None:
     for host in sorted(marks.newly_down):
         message = f"{host}: no answer for {down_after:g} s or more; marked down, its replicas move to other hosts"
         say(f"! {message}")
-        await store.append_event("host-down", message, {"host": host})
+        await events.add("host-down", message, host=host)
     for host, seconds in sorted(marks.back.items()):
         message = f"{host}: answers again after {seconds:.0f} s down; duplicate replicas there are removed"
         say(message)
-        await store.append_event("host-up", message, {"host": host})
+        await events.add("host-up", message, host=host)
 
 
-async def _action_events(store: Store, report: DeployReport, marks: HostMarks) -> None:
+async def _action_events(events: EventLog, report: DeployReport, marks: HostMarks) -> None:
     context = f" (down: {', '.join(sorted(marks.down))})" if marks.down else ""
     for action in report.plan.actions:
         line = action.describe()
-        await store.append_event("heal", line + (context if line.startswith("+") else ""),
-                                 {"service": line.split()[1]})
+        await events.add("heal", line + (context if line.startswith("+") else ""), service=line.split()[1])
     if report.failure:
-        await store.append_event("heal-failed", report.failure)
+        await events.add("heal-failed", report.failure)

@@ -12,6 +12,7 @@ from typing import Callable
 
 from kob.deploy.balancer import balancer_for, final_lb_config
 from kob.deploy.desired import desired_service
+from kob.deploy.events import EventLog
 from kob.deploy.images import manager_image_ids, missing_images, ship_images
 from kob.deploy.observe import ClusterObservation, observe_cluster
 from kob.deploy.revisions import RevisionBook, operator
@@ -110,8 +111,8 @@ async def _converge(inventory, pool, store, book, check, diff_lb, say, scope: Sc
     for want in wants:
         if want.revision > ((await book.current(want.service.name)) or _NoRevision).number:
             revision = await book.record(want.service, want.spec_hash, "deploy")
-            await store.append_event("deploy", f"{want.service.name}: revision {revision.number} "
-                                     f"({want.service.image}) by {revision.who}", {"service": want.service.name})
+            await EventLog(store, namespace(inventory)).add("deploy", f"{want.service.name}: revision {revision.number} "
+                                     f"({want.service.image}) by {revision.who}", service=want.service.name)
     if plan.actions:
         missing = missing_images(plan, wants, seen, sources)
         if missing:
@@ -166,7 +167,7 @@ async def _roll(rollout, plan, wants, book, store, inventory, seen, say, report)
             await rollout.run_service(want, actions)
         except RolloutFailed as failure:
             report.failure = str(failure)
-            await store.append_event("rollout-failed", str(failure), {"service": name})
+            await EventLog(store, namespace(inventory)).add("rollout-failed", str(failure), service=name)
             say(f"! {failure}")
             if want.service.update.failure_action == "rollback":
                 await _rollback(rollout, want, book, store, inventory, say, report)
@@ -199,7 +200,8 @@ async def _rollback(rollout, failed: DesiredService, book, store, inventory, say
     say(f"rolling {failed.service.name} back to revision {target.number} ({target.spec.image})")
     await rollout.run_service(want, actions)
     revision = await book.record(target.spec, want.spec_hash, f"rollback from {failed.revision}")
-    await store.append_event("rollback", f"{failed.service.name}: back to revision {target.number} as "
-                             f"{revision.number} after a failed rollout", {"service": failed.service.name})
+    await EventLog(store, namespace(inventory)).add(
+        "rollback", f"{failed.service.name}: back to revision {target.number} as {revision.number} after a failed "
+        "rollout", service=failed.service.name)
     report.rolled_back.append(failed.service.name)
     report.failure = f"{report.failure}; rolled back to revision {target.number} ({target.spec.image})"
