@@ -27,6 +27,7 @@ class VmStatus:
     running: bool
     ssh: bool
     docker: bool
+    stopped: bool = False  # by `kob lab stop`, not crashed
 
     @property
     def healthy(self) -> bool:
@@ -34,7 +35,7 @@ class VmStatus:
 
 
 class Lab:
-    """Bring a lab up (idempotently, growing it on demand), report on it, take it down."""
+    """Bring a lab up (idempotently, growing it on demand), stop and start single VMs, report, take it down."""
 
     def __init__(self, layout: LabLayout):
         self.layout = layout
@@ -58,6 +59,7 @@ class Lab:
 
     # -- up ---------------------------------------------------------------
     def up(self, vms: int = 3) -> list[VmStatus]:
+        """Create the lab or grow it to ``vms`` VMs; boot again any VM that is stopped or dead."""
         system.check_prerequisites()
         self._check_dir()
         if not 1 <= vms <= MAX_VMS:
@@ -139,18 +141,58 @@ class Lab:
         result = []
         for vm in self.vm_layouts():
             checks = vmlib.health(vm)
-            running = system.alive(self.state["vms"][vm.name]["pid"])
-            result.append(VmStatus(vm.name, vm.address, running, checks["ssh"], checks["docker"]))
+            pid = self.state["vms"][vm.name]["pid"]
+            running = system.alive(pid)
+            result.append(VmStatus(vm.name, vm.address, running, checks["ssh"], checks["docker"],
+                                   stopped=pid is None and not running))
         return result
 
     def etcd_healthy(self) -> bool:
         return system.alive(self.state.get("etcd_pid")) and etcd_server.healthy(self.layout)
 
+    # -- stop and start one VM ----------------------------------------------
+    def stop_vm(self, name: str) -> bool:
+        """Stop a VM like a machine going away; keep its containers, namespace and files.
+
+        Returns False when it was already stopped. `start_vm` (or `up`) boots it again.
+        """
+        _require_root()
+        vm = self._known_vm(name)
+        pid = self.state["vms"][name]["pid"]
+        changed = system.alive(pid) or bool(system.pids_in_netns(vm.netns))
+        if changed:
+            vmlib.halt(vm, pid)
+        self.state["vms"][name]["pid"] = None  # never signal a recorded pid the system may give to another process
+        self._save_state()
+        return changed
+
+    def start_vm(self, name: str) -> bool:
+        """Boot a stopped VM again and wait until ssh and docker answer; False when it was running."""
+        system.check_prerequisites()
+        vm = self._known_vm(name)
+        if system.alive(self.state["vms"][name]["pid"]):
+            return False
+        vmlib.halt(vm, None)  # what is left of a VM that died on its own
+        vmlib.create_network(vm)
+        pid = vmlib.boot(vm)
+        self.state["vms"][name]["pid"] = pid
+        self._save_state()
+        vmlib.wait_ready(vm, pid)
+        return True
+
+    def _known_vm(self, name: str) -> VmLayout:
+        known = self.state["vms"].get(name)
+        if not known:
+            names = ", ".join(vm.name for vm in self.vm_layouts())
+            if not names:
+                raise LabError(f"no lab in {self.layout.dir} (network {self.layout.net}); start one with: kob lab up")
+            raise LabError(f"no VM {name!r} in the lab in {self.layout.dir}; its VMs are: {names}")
+        return self.layout.vm(known["n"])
+
     # -- down -------------------------------------------------------------
     def down(self) -> None:
         """Remove every namespace, link, process and file the lab made."""
-        if os.geteuid() != 0:
-            raise LabError("kob lab needs root: it creates network namespaces, mounts and daemons")
+        _require_root()
         for vm in self._all_vms():
             vmlib.shutdown(vm, self.state["vms"].get(vm.name, {}).get("pid"))
             vmlib.destroy_network(vm)
@@ -186,6 +228,11 @@ class Lab:
                 path.unlink(missing_ok=True)
         if not any(lab_dir.iterdir()):
             lab_dir.rmdir()
+
+
+def _require_root() -> None:
+    if os.geteuid() != 0:
+        raise LabError("kob lab needs root: it creates network namespaces, mounts and daemons")
 
 
 def lab_inventory(layout: LabLayout, vms: list[VmLayout]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+import signal
 import socket
 import time
 from pathlib import Path
@@ -10,6 +11,8 @@ from pathlib import Path
 from kob.errors import LabError
 from kob.lab import system
 from kob.lab.layout import VmLayout
+
+CONTAINER_GRACE = 3  # s a container has to stop after SIGTERM when its VM stops (dockerd's own default is 10)
 
 
 def sshd_config(vm: VmLayout, authorized_keys: Path) -> str:
@@ -120,16 +123,56 @@ def load_images(vm: VmLayout, archive: bytes) -> None:
 
 
 def shutdown(vm: VmLayout, pid: int | None) -> None:
-    """Stop dockerd (it stops its containers), then the VM's process group and any stragglers."""
-    dockerd = _read_pid(vm.run_dir / "docker.pid")
-    if dockerd and system.alive(dockerd):
+    """Remove the VM's containers, then stop it: what `kob lab down` does before deleting it."""
+    if _dockerd_pid(vm):
         _remove_containers(vm)
-        system.stop([dockerd], timeout=30)
+    halt(vm, pid)
+
+
+def halt(vm: VmLayout, pid: int | None) -> None:
+    """Stop the VM like a machine shutting down, keeping its containers and files.
+
+    dockerd stops its containers (restart policies then apply when it starts
+    again), sshd and the boot script end, stragglers in the namespace follow.
+    Bounded: containers that ignore SIGTERM are killed after CONTAINER_GRACE s.
+    """
+    dockerd = _dockerd_pid(vm)
+    if dockerd and system.stop([dockerd], timeout=CONTAINER_GRACE):
+        system.stop(_container_pids(vm), timeout=2, sig=signal.SIGKILL)
+        if system.stop([dockerd], timeout=5, sig=0):  # wait only: repeated signals make dockerd quit uncleanly
+            system.stop([dockerd], timeout=2, sig=signal.SIGKILL)
     if pid and system.alive(pid):
         system.stop_group(pid, timeout=5)
     leftovers = system.pids_in_netns(vm.netns)
     if leftovers and system.stop(leftovers, timeout=5):
-        system.stop(leftovers, timeout=5, sig=9)
+        system.stop(leftovers, timeout=5, sig=signal.SIGKILL)
+
+
+def _dockerd_pid(vm: VmLayout) -> int | None:
+    """The VM's running dockerd, from its pid file (checked: a stale file may name another process)."""
+    pid = _read_pid(vm.run_dir / "docker.pid")
+    return pid if pid and system.alive(pid) and pid in system.pids_in_netns(vm.netns) else None
+
+
+def _container_pids(vm: VmLayout) -> list[int]:
+    """The first process of each running container: the children of the VM's containerd shims.
+
+    Read from /proc, not asked of dockerd, which no longer answers once it is stopping.
+    """
+    shims = {pid for pid in system.pids_in_netns(vm.netns) if _parent_and_name(pid)[1].startswith("containerd-shim")}
+    if not shims:
+        return []
+    pids = [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()]
+    return [pid for pid in pids if _parent_and_name(pid)[0] in shims]
+
+
+def _parent_and_name(pid: int) -> tuple[int, str]:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0, ""
+    name, rest = stat[stat.index("(") + 1:].rsplit(")", 1)
+    return int(rest.split()[1]), name
 
 
 def _remove_containers(vm: VmLayout) -> None:

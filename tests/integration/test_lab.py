@@ -1,17 +1,19 @@
-"""The lab: real namespaces, sshd and dockerd; idempotent up, growth, and a clean down."""
+"""The lab: real namespaces, sshd and dockerd; idempotent up, growth, stopping one VM, and a clean down."""
 
 from __future__ import annotations
 
 import json
 import shlex
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from kob.errors import LabError
-from kob.lab import demo_image, system
+from kob.lab import demo_image, system, vm as vmlib
 from kob.lab.lab import Lab
 from kob.lab.layout import LabLayout
 
@@ -25,6 +27,23 @@ def in_vm(the_lab: Lab, name: str, *argv: str) -> str:
     ssh = ["ssh", "-i", str(layout.client_key), "-o", f"UserKnownHostsFile={layout.known_hosts}",
            "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", f"root@{address}", shlex.join(argv)]
     return subprocess.run(ssh, capture_output=True, text=True, check=True, timeout=30).stdout
+
+
+def docker_on(the_lab: Lab, name: str, *argv: str) -> str:
+    """Run a docker command from the machine against one VM's own socket."""
+    sock = the_lab.layout.vm(the_lab.state["vms"][name]["n"]).docker_socket
+    return system.run(["docker", "-H", f"unix://{sock}", *argv]).stdout.decode()
+
+
+def states_within(the_lab: Lab, name: str, containers: list[str], expected: list[str],
+                  seconds: float) -> list[str]:
+    """Each container's State.Running, polled until it is the expected one or the time is up."""
+    deadline = time.monotonic() + seconds
+    while True:
+        states = docker_on(the_lab, name, "inspect", "--format", "{{.State.Running}}", *containers).split()
+        if states == expected or time.monotonic() > deadline:
+            return states
+        time.sleep(0.2)
 
 
 @pytest.fixture
@@ -106,6 +125,46 @@ def test_up_is_idempotent_grows_and_down_removes_everything(scratch_lab):
     assert "kob2-" not in links and "kob-lab2" not in links
     assert not SCRATCH_DIR.exists()
     assert SCRATCH_DIR.as_posix() not in Path("/proc/self/mountinfo").read_text()
+
+
+def test_a_stopped_vm_refuses_ssh_and_docker_and_comes_back_with_its_containers(lab):
+    vm2 = lab.layout.vm(2)
+    image = "kob-demo/web:1"
+    made = [docker_on(lab, "vm2", "run", "-d", "--restart", "unless-stopped", image).strip()]
+    try:
+        made.append(docker_on(lab, "vm2", "run", "-d", "--restart", "always", image, "sleep", "3600").strip())
+        made.append(docker_on(lab, "vm2", "run", "-d", image).strip())  # no restart policy: kept, not restarted
+
+        started = time.monotonic()
+        assert lab.stop_vm("vm2")
+        assert time.monotonic() - started < 8, "`sleep` as PID 1 ignores SIGTERM: the stop must not wait 10 s for it"
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection((vm2.address, 22), timeout=2).close()
+        assert vmlib.health(vm2) == {"ssh": False, "docker": False}
+        assert [(vm.name, vm.healthy, vm.stopped) for vm in lab.status()] == [
+            ("vm1", True, False), ("vm2", False, True), ("vm3", True, False)]
+        assert Path(f"/run/netns/{vm2.netns}").exists()
+        assert not lab.stop_vm("vm2")
+
+        assert lab.start_vm("vm2")
+        assert vmlib.health(vm2) == {"ssh": True, "docker": True}
+        assert in_vm(lab, "vm2", "hostname").strip() == "vm2"
+        expected = ["true", "true", "false"]  # unless-stopped and always restart with dockerd; no policy stays exited
+        assert states_within(lab, "vm2", made, expected, seconds=10) == expected
+        assert not lab.start_vm("vm2")
+    finally:
+        lab.start_vm("vm2")
+        docker_on(lab, "vm2", "rm", "-f", *made)
+
+
+def test_lab_stop_and_start_commands_say_what_they_did_or_which_vms_exist(lab):
+    where = ["--dir", str(lab.layout.dir), "--net", str(lab.layout.net)]
+    kob = [sys.executable, "-m", "kob", "lab"]
+    done = subprocess.run([*kob, "start", "vm1", *where], capture_output=True, text=True, cwd="/")
+    assert (done.returncode, done.stdout) == (0, "vm1 is already running\n")
+    done = subprocess.run([*kob, "stop", "vm9", *where], capture_output=True, text=True, cwd="/")
+    assert done.returncode == 1
+    assert done.stderr == f"kob: error: no VM 'vm9' in the lab in {lab.layout.dir}; its VMs are: vm1, vm2, vm3\n"
 
 
 def test_a_dead_vm_is_restarted_by_up(scratch_lab):
