@@ -52,8 +52,8 @@ def set_spec(path: Path, lab, image: str = "1", replicas: int = 4, extra: str = 
     path.write_text(lab.layout.inventory.read_text() + text)
 
 
-def fetch() -> str:
-    with urllib.request.urlopen(URL, timeout=5) as reply:
+def fetch(url: str = URL) -> str:
+    with urllib.request.urlopen(url, timeout=5) as reply:
         assert reply.status == 200
         return reply.read().decode()
 
@@ -61,8 +61,8 @@ def fetch() -> str:
 class LoadLoop:
     """Requests through HAProxy in a thread, bounded in count and time; counts every failure."""
 
-    def __init__(self, limit: int = 3000, seconds: float = 120):
-        self.limit, self.seconds = limit, seconds
+    def __init__(self, limit: int = 3000, seconds: float = 120, url: str = URL):
+        self.limit, self.seconds, self.url = limit, seconds, url
         self.ok, self.failures, self.bodies = 0, [], Counter()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -71,7 +71,7 @@ class LoadLoop:
         deadline = time.monotonic() + self.seconds
         while not self._stop.is_set() and self.ok + len(self.failures) < self.limit and time.monotonic() < deadline:
             try:
-                self.bodies[fetch().split(" container=")[0]] += 1
+                self.bodies[fetch(self.url).split(" container=")[0]] += 1
                 self.ok += 1
             except Exception as error:  # every kind of failure counts
                 self.failures.append(repr(error))

@@ -1,0 +1,184 @@
+"""Sampling, autoscaling, self-healing and cron on the lab: real sshd, Docker, HAProxy, etcd and cron.
+
+The Must-show list of the sampling/autoscale/self-healing issue. The service is called
+"app" and listens on 8081, so that nothing here is mistaken for the deploy tests' web.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from test_deploy import LoadLoop, fetch, kob, on_vm
+
+APP = """
+services:
+  app:
+    image: kob-demo/web:1
+    port: 80
+    healthcheck: {{http: /healthz, interval: 500ms, timeout: 1s, retries: 2}}
+    update: {{monitor: 0s}}
+{autoscale}
+lb:
+  frontends:
+    http: {{bind: 8081, default: app}}
+heal: {{down_after: 3s}}
+"""
+AUTOSCALE = "    autoscale: {{min: 2, max: 4, cpu: 30, scale_down_window: {window}s}}"
+URL = "http://198.18.3.11:8081/"
+WINDOW = 30  # the scale-down window of the test, seconds
+
+
+def write(path: Path, lab, replicas: int | None = None, window: int = WINDOW) -> None:
+    autoscale = AUTOSCALE.format(window=window) if replicas is None else f"    replicas: {replicas}"
+    path.write_text(lab.layout.inventory.read_text() + APP.format(autoscale=autoscale))
+
+
+def ok(*args: str, timeout: float = 180) -> str:
+    done = kob(*args, timeout=timeout)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def app_status(path: Path) -> dict:
+    return json.loads(ok("status", str(path), "--json"))["services"][0]
+
+
+def app_containers(lab, vm: str) -> list[str]:
+    return on_vm(lab, vm, "docker ps -q --filter label=kob.service=app").split()
+
+
+@pytest.fixture(scope="module")
+def inventory(lab, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("control") / "control.yaml"
+    write(path, lab)
+    ok("deploy", str(path), "--wait", "30")
+    yield path
+    write(path, lab, replicas=0)
+    kob("deploy", str(path), "--wait", "30")
+    kob("exec", str(path), "--hosts", "lb", "kill $(cat /run/haproxy.pid) 2>/dev/null; rm -f /etc/haproxy/haproxy.cfg")
+
+
+def test_1_top_reads_counters_of_every_host_and_container(inventory):
+    ok("top", str(inventory))  # the first run samples twice, half a second apart; this one uses its sample
+    usage = json.loads(ok("top", str(inventory), "--json"))
+    assert sorted(usage["hosts"]) == ["vm1", "vm2", "vm3"] and usage["unreachable"] == {}
+    for host in usage["hosts"].values():
+        assert 0 <= host["cpu"] <= 100 and 0 < host["mem_used"] < host["mem_total"]
+        assert 0 < host["disk_used"] < host["disk_total"] and host["ncpu"] >= 1
+    apps = [c for h in usage["hosts"].values() for c in h["containers"] if c["service"] == "app"]
+    assert sorted(c["replica"] for c in apps) == [1, 2]
+    assert all(c["cpu"] is not None and c["memory"] > 0 and c["restarts"] == 0 for c in apps)
+    table = ok("top", str(inventory)).splitlines()
+    assert [line.split()[0] for line in table[1:4]] == ["vm1", "vm2", "vm3"]
+    assert any(line.split()[:2] == ["app", "1"] for line in table)
+
+
+def burn(lab, on: bool) -> None:
+    """A busy loop in every app container (busybox sh), stopped by a file it watches."""
+    for vm in ("vm1", "vm2", "vm3"):
+        for container in app_containers(lab, vm):
+            script = "rm -f /stop; while [ ! -e /stop ]; do :; done" if on else ": > /stop"
+            on_vm(lab, vm, f"docker exec {'-d' if on else ''} {container} sh -c '{script}'")
+
+
+def test_2_cpu_load_scales_up_within_max_and_down_only_after_the_window(lab, inventory):
+    with LoadLoop(seconds=240, url=URL) as load:
+        burn(lab, on=True)
+        ok("top", str(inventory))  # cron's previous pass, in life: the rate is then one of the load
+        time.sleep(2)
+        first = time.time()
+        scaled = ok("autoscale", str(inventory))
+        assert "app: 2 → 4 (cpu " in scaled and "max 4: 4" in scaled, scaled
+        assert app_status(inventory)["healthy"] == 4
+        burn(lab, on=False)
+        ok("top", str(inventory))  # a sample after the load: the next rate is an idle one
+        time.sleep(2)
+        held = ok("autoscale", str(inventory))
+        assert time.time() < first + WINDOW - 3, "the machine was too slow to see the window hold"
+        assert f"app: stays at 4" in held and f"held by the {WINDOW}s scale-down window" in held, held
+        time.sleep(max(0.0, first + WINDOW + 1 - time.time()))
+        down = ok("autoscale", str(inventory))
+        assert "app: 4 → 2 (cpu " in down, down
+        time.sleep(0.5)
+    assert load.failures == [] and load.ok > 100
+    assert app_status(inventory)["healthy"] == 2
+    events = ok("events", str(inventory), "--kind", "autoscale")
+    assert "app: 2 → 4" in events and "app: stays at 4" in events and "app: 4 → 2" in events
+
+
+def test_3_deploy_keeps_the_autoscaled_count(lab, inventory):
+    ok("scale", str(inventory), "app=3")
+    ok("deploy", str(inventory))
+    assert app_status(inventory)["desired"] == 3
+    refused = kob("scale", str(inventory), "app=9")
+    assert refused.returncode == 1 and "app autoscales between 2 and 4" in refused.stderr
+
+
+def test_4_a_killed_replica_is_brought_back(lab, inventory):
+    before = app_status(inventory)
+    victim = before["replicas"][0]
+    on_vm(lab, victim["host"], f"docker kill $(docker ps -q --filter label=kob.service=app "
+                               f"--filter label=kob.replica={victim['replica']})")
+    assert app_status(inventory)["running"] == before["desired"] - 1
+    healed = ok("reconcile", str(inventory))
+    assert f"~ app replica {victim['replica']} on {victim['host']} (not running (exited, exit 137))" in healed
+    after = app_status(inventory)
+    assert after["running"] == after["healthy"] == before["desired"]
+    assert "(not running (exited, exit 137))" in ok("events", str(inventory), "--kind", "heal")
+
+
+def test_5_a_stopped_vm_loses_its_replicas_to_the_others_and_its_surplus_goes_when_back(lab, inventory):
+    write(inventory, lab, replicas=3)
+    ok("deploy", str(inventory))
+    assert {r["host"] for r in app_status(inventory)["replicas"]} == {"vm1", "vm2", "vm3"}
+    lab.stop_vm("vm3")
+    try:
+        waiting = ok("reconcile", str(inventory))
+        assert "app: waiting: vm3 has not answered for 0 s" in waiting, waiting
+        time.sleep(3.5)
+        moved = ok("reconcile", str(inventory))
+        assert "vm3: no answer for 3 s or more; marked down" in moved, moved
+        status = app_status(inventory)
+        assert status["running"] == status["healthy"] == 3
+        assert {r["host"] for r in status["replicas"]} <= {"vm1", "vm2"}
+        assert {fetch(URL).split("host=")[1].split()[0] for _ in range(30)} <= {"vm1", "vm2"}
+        config = ok("exec", str(inventory), "--hosts", "vm1", "cat /etc/haproxy/haproxy.cfg")
+        assert "198.18.3.13" not in config
+    finally:
+        lab.start_vm("vm3")
+    assert len(app_containers(lab, "vm3")) == 1, "docker restarts an unless-stopped replica with its daemon"
+    back = ok("reconcile", str(inventory))
+    assert "vm3: answers again after" in back and "- app replica" in back and "on vm3 (duplicate of replica" in back
+    assert app_containers(lab, "vm3") == []
+    assert app_status(inventory)["healthy"] == 3
+    events = ok("events", str(inventory), "--kind", "host-down", "--kind", "host-up")
+    assert "vm3: no answer" in events and "vm3: answers again" in events
+
+
+def test_6_the_cron_daemon_runs_the_installed_entry(lab, inventory):
+    victim = app_status(inventory)["replicas"][0]
+    on_vm(lab, victim["host"], "docker kill $(docker ps -q --filter label=kob.service=app "
+                               f"--filter label=kob.replica={victim['replica']})")
+    installed = ok("cron", "install", str(inventory), "--every", "1m", "--no-autoscale")
+    entry = Path(installed.split()[1].rstrip(":"))
+    started_cron = None
+    if "NOT running" in ok("cron", "status", str(inventory)):
+        started_cron = subprocess.Popen(["cron", "-f"])
+    try:
+        deadline = time.monotonic() + 80  # cron starts jobs on the minute
+        while time.monotonic() < deadline and "ok: reconcile: 1 action" not in ok("cron", "status", str(inventory)):
+            time.sleep(2)
+        status = ok("cron", "status", str(inventory))
+        assert "ok: reconcile: 1 action" in status, status
+        assert f"runs:   * * * * * root flock -n /run/lock/{entry.name}.lock" in status
+        assert app_status(inventory)["healthy"] == 3
+    finally:
+        ok("cron", "remove", str(inventory))
+        if started_cron:
+            started_cron.terminate()
+            started_cron.wait(10)
+    assert not entry.exists()
