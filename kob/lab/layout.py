@@ -115,4 +115,7 @@ class VmLayout:
             (self.dir / "srv", "/srv"),
             (self.dir / "etc-haproxy", "/etc/haproxy"),
             (self.dir / "var-lib-haproxy", "/var/lib/haproxy"),
+            # Its own root home: bash started by sshd reads ~/.bashrc even for `bash -c`, and the
+            # machine's (pyenv init here) forks about 100 processes per command, which no VM would.
+            (self.dir / "root", "/root"),
         ]

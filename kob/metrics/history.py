@@ -2,7 +2,7 @@
 
 Keys, under the inventory's namespace (``kob/<inventory stem>/``):
 
-    metrics/last/<host>                  {"time", "counters"}: the raw counters of the last sample
+    metrics/last/<host>                  {"time", "counters", "trimmed"}: the raw counters of the last sample
     metrics/history/<host>/<ms, 13 digits>   a HostUsage: rates and sizes at that time
 """
 
@@ -20,6 +20,10 @@ from kob.store.base import Store
 class LastSample:
     time: float
     counters: HostCounters
+    trimmed: float = 0.0  # when the history was last trimmed
+
+
+TRIM_EVERY = 300.0  # seconds: trimming lists the host's whole history, so not on every sample
 
 
 class MetricsBook:
@@ -33,17 +37,20 @@ class MetricsBook:
         if entry is None:
             return None
         data = json.loads(entry.value)
-        return LastSample(data["time"], HostCounters.from_dict(data["counters"]))
+        return LastSample(data["time"], HostCounters.from_dict(data["counters"]), data.get("trimmed", 0.0))
 
-    async def record(self, usage: HostUsage, counters: HostCounters) -> None:
+    async def record(self, usage: HostUsage, counters: HostCounters, previous: LastSample | None) -> None:
         """Keep the counters for the next rate and the usage in the history; drop what is past retention."""
-        last = {"time": usage.time, "counters": counters.to_dict()}
+        trim = previous is None or usage.time - previous.trimmed >= TRIM_EVERY
+        last = {"time": usage.time, "counters": counters.to_dict(),
+                "trimmed": usage.time if trim else previous.trimmed}
         await self.store.put(f"{self.prefix}last/{usage.host}", json.dumps(last).encode())
         await self.store.put(self._history_key(usage.host, usage.time), json.dumps(usage.to_dict()).encode())
-        cutoff = self._history_key(usage.host, usage.time - self.retention)
-        for entry in await self.store.list(f"{self.prefix}history/{usage.host}/"):
-            if entry.key < cutoff:
-                await self.store.delete(entry.key)
+        if trim:
+            cutoff = self._history_key(usage.host, usage.time - self.retention)
+            for entry in await self.store.list(f"{self.prefix}history/{usage.host}/"):
+                if entry.key < cutoff:
+                    await self.store.delete(entry.key)
 
     async def history(self, host: str, since: float = 0.0) -> list[HostUsage]:
         """The host's kept usage, oldest first."""

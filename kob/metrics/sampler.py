@@ -31,13 +31,14 @@ async def sample_cluster(pool: SshPool, inventory: Inventory, book: MetricsBook)
     lasts = await asyncio.gather(*(book.last(host.name) for host in inventory.hosts))
     outcomes = await asyncio.gather(*(_sample_host(pool, inventory, host, last)
                                       for host, last in zip(inventory.hosts, lasts)))
-    usage = ClusterUsage()
-    for host, outcome in zip(inventory.hosts, outcomes):
+    usage, records = ClusterUsage(), []
+    for host, last, outcome in zip(inventory.hosts, lasts, outcomes):
         if isinstance(outcome, str):
             usage.unreachable[host.name] = outcome
             continue
         usage.hosts[host.name], counters = outcome
-        await book.record(usage.hosts[host.name], counters)
+        records.append(book.record(usage.hosts[host.name], counters, last))
+    await asyncio.gather(*records)
     return usage
 
 
