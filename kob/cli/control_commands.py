@@ -44,38 +44,38 @@ def top_command(inventory: str, as_json: bool) -> None:
         raise SystemExit(2)
 
 
-@click.command("autoscale")
-@INVENTORY
-@click.option("--wait", type=float, default=0, help="Seconds to wait for another deploy's lock.")
-@click.pass_context
-def autoscale_command(ctx: click.Context, inventory: str, wait: float) -> None:
-    """One pass: sample, decide each autoscaled service's count, converge what changed."""
+WAIT = click.option("--wait", type=float, default=0, help="Seconds to wait for another deploy's lock.")
+
+
+def _one_pass(ctx: click.Context, inventory: str, wait: float, one_pass, unreachable_is_error: bool) -> None:
+    """Run ``one_pass(inventory, store, pool, say)`` under the deploy lock; the recap of what it deployed."""
     inv = load_inventory(inventory)
 
     async def run():
         async with open_store(inv.state_url) as store, SshPool() as pool, deploy_lock(store, inv, wait):
-            return await autoscale_pass(inv, store, pool, say=click.echo)
+            return await one_pass(inv, store, pool, say=click.echo)
 
     report = asyncio.run(run())
     if report.deploy:
-        finish_deploy(ctx, report.deploy)
+        finish_deploy(ctx, report.deploy, unreachable_is_error=unreachable_is_error)
+
+
+@click.command("autoscale")
+@INVENTORY
+@WAIT
+@click.pass_context
+def autoscale_command(ctx: click.Context, inventory: str, wait: float) -> None:
+    """One pass: sample, decide each autoscaled service's count, converge what changed."""
+    _one_pass(ctx, inventory, wait, autoscale_pass, unreachable_is_error=True)
 
 
 @click.command("reconcile")
 @INVENTORY
-@click.option("--wait", type=float, default=0, help="Seconds to wait for another deploy's lock.")
+@WAIT
 @click.pass_context
 def reconcile_command(ctx: click.Context, inventory: str, wait: float) -> None:
-    """One pass: restart what died, move replicas off hosts that are down, drop duplicates."""
-    inv = load_inventory(inventory)
-
-    async def run():
-        async with open_store(inv.state_url) as store, SshPool() as pool, deploy_lock(store, inv, wait):
-            return await reconcile_pass(inv, store, pool, say=click.echo)
-
-    report = asyncio.run(run())
-    if report.deploy:
-        finish_deploy(ctx, report.deploy, unreachable_is_error=False)
+    """One pass: replace what died, move replicas off hosts that are down, drop duplicates."""
+    _one_pass(ctx, inventory, wait, reconcile_pass, unreachable_is_error=False)
 
 
 @click.command("events")

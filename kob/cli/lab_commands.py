@@ -59,16 +59,17 @@ def status(lab_dir: Path, net: int) -> None:
         raise SystemExit(1)
 
 
+def _said(vm: str, did: bool, done: str, already: str) -> None:
+    click.echo(f"{vm} {done}" if did else f"{vm} is already {already}")
+
+
 @lab.command()
 @click.argument("vm")
 @DIR_OPTION
 @NET_OPTION
 def stop(vm: str, lab_dir: Path, net: int) -> None:
     """Stop one VM like a machine going away (its containers are kept); `kob lab start VM` boots it again."""
-    if _lab(lab_dir, net).stop_vm(vm):
-        click.echo(f"{vm} stopped")
-    else:
-        click.echo(f"{vm} is already stopped")
+    _said(vm, _lab(lab_dir, net).stop_vm(vm), "stopped", "stopped")
 
 
 @lab.command()
@@ -77,10 +78,7 @@ def stop(vm: str, lab_dir: Path, net: int) -> None:
 @NET_OPTION
 def start(vm: str, lab_dir: Path, net: int) -> None:
     """Boot a stopped VM again and wait until it answers ssh and docker."""
-    if _lab(lab_dir, net).start_vm(vm):
-        click.echo(f"{vm} started")
-    else:
-        click.echo(f"{vm} is already running")
+    _said(vm, _lab(lab_dir, net).start_vm(vm), "started", "running")
 
 
 def _print_status(vms, the_lab) -> None:
