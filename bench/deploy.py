@@ -25,6 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from common import kob  # noqa: E402
 from kob.lab.lab import Lab  # noqa: E402
 from kob.lab.layout import LabLayout  # noqa: E402
 
@@ -39,13 +40,6 @@ lb:
   frontends:
     http: {{bind: 8080, default: web}}
 """
-
-
-def kob(*args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "kob", *args], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"kob {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
-    return done.stdout
 
 
 def ssh(lab: Lab, address: str, command: str) -> None:

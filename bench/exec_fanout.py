@@ -22,11 +22,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from common import timed  # noqa: E402
 from kob.lab.lab import Lab  # noqa: E402
 from kob.lab.layout import LabLayout  # noqa: E402
 from kob.spec.inventory import load_inventory  # noqa: E402
@@ -64,12 +64,6 @@ def ssh_argv(lab: Lab, address: str) -> list[str]:
 
 def quiet(argv: list[str]) -> None:
     subprocess.run(argv, check=True, capture_output=True)
-
-
-def timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def ways_for(lab: Lab, count: int, bin_dir: Path, scratch: Path) -> dict:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from common import kob, timed  # noqa: E402
 from kob.lab.lab import Lab  # noqa: E402
 from kob.lab.layout import LabLayout  # noqa: E402
 from kob.metrics.history import MetricsBook  # noqa: E402
@@ -41,19 +42,6 @@ services:
     replicas: {replicas}
     port: 80
 """
-
-
-def kob(*args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "kob", *args], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"kob {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
-    return done.stdout
-
-
-def timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def docker_stats(lab: Lab, address: str) -> None:
