@@ -16,6 +16,7 @@ from kob.control.hosts import HostHealthBook, HostMarks
 from kob.deploy.converge import DeployReport, deploy, namespace
 from kob.deploy.observe import observe_cluster
 from kob.deploy.events import EventLog
+from kob.plan.actions import Create
 from kob.deploy.revisions import RevisionBook, deployed_services
 from kob.spec.inventory import Inventory
 from kob.store.base import Store
@@ -69,7 +70,7 @@ async def _host_events(events: EventLog, marks: HostMarks, down_after: float, sa
 async def _action_events(events: EventLog, report: DeployReport, marks: HostMarks) -> None:
     context = f" (down: {', '.join(sorted(marks.down))})" if marks.down else ""
     for action in report.plan.actions:
-        line = action.describe()
-        await events.add("heal", line + (context if line.startswith("+") else ""), service=line.split()[1])
+        where = context if isinstance(action, Create) else ""
+        await events.add("heal", action.describe() + where, service=action.service)
     if report.failure:
         await events.add("heal-failed", report.failure)

@@ -18,7 +18,7 @@ from kob.deploy.observe import ClusterObservation, observe_cluster
 from kob.deploy.revisions import RevisionBook, operator
 from kob.errors import KobError
 from kob.deploy.rollout import Rollout, RolloutFailed
-from kob.plan.actions import Remove, render_plan
+from kob.plan.actions import render_plan
 from kob.plan.diff import DesiredService, Plan, diff
 from kob.plan.preflight import image_sources, port_clashes, unplaceable
 from kob.spec.inventory import Inventory
@@ -155,8 +155,7 @@ class _NoRevision:
 async def _roll(rollout, plan, wants, book, store, inventory, seen, say, report) -> None:
     by_service: dict[str, list] = {}
     for action in plan.actions:
-        name = action.container.service if isinstance(action, Remove) else action.start.service
-        by_service.setdefault(name, []).append(action)
+        by_service.setdefault(action.service, []).append(action)
     wanted = {w.service.name: w for w in wants}
     for name, actions in by_service.items():
         want = wanted.get(name)
@@ -195,8 +194,7 @@ async def _rollback(rollout, failed: DesiredService, book, store, inventory, say
     missing = missing_images(plan, [want], seen, sources)
     if missing:
         await ship_images(rollout.pool, inventory, seen, missing, say)
-    actions = [a for a in plan.actions if (a.container.service if isinstance(a, Remove) else a.start.service)
-               == failed.service.name]
+    actions = [a for a in plan.actions if a.service == failed.service.name]
     say(f"rolling {failed.service.name} back to revision {target.number} ({target.spec.image})")
     await rollout.run_service(want, actions)
     revision = await book.record(target.spec, want.spec_hash, f"rollback from {failed.revision}")

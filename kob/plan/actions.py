@@ -22,6 +22,10 @@ class Create:
     start: Start
     reason: str = ""
 
+    @property
+    def service(self) -> str:
+        return self.start.service
+
     def describe(self) -> str:
         return f"+ {self.start.service} replica {self.start.replica} on {self.start.host}" + _why(self.reason)
 
@@ -35,6 +39,10 @@ class Replace:
     start: Start
     reason: str
 
+    @property
+    def service(self) -> str:
+        return self.start.service
+
     def describe(self) -> str:
         where = self.start.host if self.start.host == self.old_host else f"{self.old_host} → {self.start.host}"
         return f"~ {self.start.service} replica {self.start.replica} on {where}" + _why(self.reason)
@@ -45,6 +53,10 @@ class Remove:
     container: ContainerFact
     host: str
     reason: str
+
+    @property
+    def service(self) -> str:
+        return self.container.service
 
     def describe(self) -> str:
         c = self.container

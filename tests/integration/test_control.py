@@ -99,7 +99,7 @@ def test_2_cpu_load_scales_up_within_max_and_down_only_after_the_window(lab, inv
         time.sleep(2)
         held = ok("autoscale", str(inventory))
         assert time.time() < first + WINDOW - 3, "the machine was too slow to see the window hold"
-        assert f"app: stays at 4" in held and f"held by the {WINDOW}s scale-down window" in held, held
+        assert "app: stays at 4" in held and f"held by the {WINDOW}s scale-down window" in held, held
         time.sleep(max(0.0, first + WINDOW + 1 - time.time()))
         down = ok("autoscale", str(inventory))
         assert "app: 4 → 2 (cpu " in down, down
