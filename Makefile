@@ -5,7 +5,7 @@ VENV         ?= .venv
 PYTHON       ?= python3
 KOB          := $(VENV)/bin/kob
 APT_PACKAGES := docker.io openssh-server openssh-client haproxy etcd-server etcd-client \
-                iproute2 busybox-static curl cron socat python3-venv
+                iproute2 busybox-static curl cron socat python3-venv chromium
 PYTEST_ARGS  ?=
 
 .PHONY: demo test deps apt venv lab-down clean

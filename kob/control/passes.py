@@ -36,17 +36,28 @@ class PassOutcome:
 async def run_passes(inventory: Inventory, *, reconcile: bool = True, autoscale: bool = True,
                      say: Callable[[str], None] = print) -> PassOutcome:
     async with open_store(inventory.state_url) as store, SshPool() as pool:
-        started = time.time()
-        try:
-            async with deploy_lock(store, inventory):
-                summary = await _passes(inventory, store, pool, reconcile, autoscale, say)
-            outcome = PassOutcome(started, "ok", summary, operator())
-        except LockHeld as held:
-            outcome = PassOutcome(started, "skipped", f"{held}; this run is skipped", operator())
-        except KobError as error:
-            outcome = PassOutcome(started, "failed", str(error), operator())
-        await store.put(f"{namespace(inventory)}/cron/last", json.dumps(asdict(outcome)).encode())
-        return outcome
+        return await passes_on(inventory, store, pool, reconcile=reconcile, autoscale=autoscale, say=say)
+
+
+async def passes_on(inventory: Inventory, store: Store, pool: SshPool, *, reconcile: bool = True,
+                    autoscale: bool = True, say: Callable[[str], None] = print, who: str | None = None) -> PassOutcome:
+    """The passes on an open store and pool (`kob serve` keeps both open between passes)."""
+    started, who = time.time(), who or operator()
+    try:
+        async with deploy_lock(store, inventory):
+            summary = await _passes(inventory, store, pool, reconcile, autoscale, say)
+        outcome = PassOutcome(started, "ok", summary, who)
+    except LockHeld as held:
+        outcome = PassOutcome(started, "skipped", f"{held}; this run is skipped", who)
+    except KobError as error:
+        outcome = PassOutcome(started, "failed", str(error), who)
+    await store.put(f"{namespace(inventory)}/cron/last", json.dumps(asdict(outcome)).encode())
+    return outcome
+
+
+def leader_lock_name(inventory: Inventory) -> str:
+    """The lock whose holder is the one `kob serve` of an inventory that runs the passes."""
+    return f"{namespace(inventory)}/leader"
 
 
 async def last_outcome(store: Store, inventory: Inventory) -> PassOutcome | None:

@@ -90,16 +90,22 @@ class RevisionBook:
     async def replicas_for(self, spec: Service) -> int:
         """`kob scale`'s count while the inventory's own value is the one it was scaled from.
 
-        An autoscaled service keeps its last chosen count, brought within its min..max.
+        An autoscaled service keeps its last chosen count, brought within its min..max. A count
+        scaled from an inventory value that has since changed is forgotten.
         """
         scaled = await self.scale(spec.name)
-        if spec.autoscale:
-            return spec.autoscale.clamp(scaled["replicas"] if scaled else spec.replicas)
-        if scaled and scaled["inventory_replicas"] == spec.replicas:
-            return scaled["replicas"]
-        if scaled:
+        if scaled and not spec.autoscale and scaled["inventory_replicas"] != spec.replicas:
             await self.store.delete(self._key(spec.name, "scale"))
-        return spec.replicas
+        return wanted_replicas(spec, scaled)
+
+
+def wanted_replicas(spec: Service, scaled: dict[str, int] | None) -> int:
+    """The replica count of a service given what `kob scale` or autoscaling chose (pure)."""
+    if spec.autoscale:
+        return spec.autoscale.clamp(scaled["replicas"] if scaled else spec.replicas)
+    if scaled and scaled["inventory_replicas"] == spec.replicas:
+        return scaled["replicas"]
+    return spec.replicas
 
 
 async def deployed_services(book: RevisionBook, services: tuple[Service, ...], names: set[str]) -> tuple[Service, ...]:

@@ -1,0 +1,132 @@
+"""Gather the status page's data: the store's records and, with an SSH pool, what the hosts run now.
+
+A live look costs one observe and one sample command per host and one runtime-API
+command per lb host, all in parallel. Samples taken here go into the metrics history
+like any other, so the page's charts fill in without cron. Nothing else is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import deque
+from typing import Any
+
+from kob.control.overview import Live, StoreRecords, assemble, container_row
+from kob.control.hosts import HostHealthBook
+from kob.control.passes import last_outcome, leader_lock_name
+from kob.deploy.converge import namespace
+from kob.deploy.observe import lb_hosts, observe_cluster
+from kob.deploy.revisions import RevisionBook, wanted_replicas
+from kob.errors import KobError
+from kob.facts.containers import ObservationError
+from kob.facts.haproxy import ServerStat
+from kob.lb.driver import HaproxyDriver
+from kob.metrics.history import MetricsBook
+from kob.metrics.sampler import sample_cluster
+from kob.metrics.series import bucket_for, host_series, service_cpu_series
+from kob.spec.inventory import Inventory
+from kob.store.base import Event, Store
+from kob.transport.ssh import SshPool
+from kob.transport.targets import ssh_target
+
+EVENTS_SHOWN = 30
+EVENT_PAGE = 500
+
+
+class Watcher:
+    """The latest overview of one inventory, refreshed on demand."""
+
+    def __init__(self, inventory: Inventory, store: Store, pool: SshPool | None = None):
+        self.inventory, self.store, self.pool = inventory, store, pool
+        self.ns = namespace(inventory)
+        self.revisions = RevisionBook(store, self.ns)
+        self.metrics = MetricsBook(store, self.ns, inventory.control.retention)
+        self._events: deque[Event] = deque(maxlen=EVENTS_SHOWN)
+        self._after = 0
+        self.latest: dict[str, Any] | None = None
+
+    async def refresh(self) -> dict[str, Any]:
+        """Read the store, look at the hosts (with a pool), and keep the result as ``latest``."""
+        live, records = await asyncio.gather(self._live(), self._records())
+        self.latest = assemble(self.inventory, records, live, time.time())
+        return self.latest
+
+    async def service_page(self, name: str) -> dict[str, Any] | None:
+        """The overview's row of a service, its revisions and its CPU over the kept history."""
+        overview = self.latest or await self.refresh()
+        row = next((s for s in overview["services"] if s["name"] == name), None)
+        if row is None:
+            return None
+        history = await self.revisions.history(name)
+        histories = dict(zip([h.name for h in self.inventory.hosts], await asyncio.gather(
+            *(self.metrics.history(h.name) for h in self.inventory.hosts))))
+        times = [u.time for samples in histories.values() for u in samples]
+        span = max(times) - min(times) if times else 0.0
+        return {**row,
+                "revisions": [{"number": r.number, "image": r.spec.image, "who": r.who, "when": r.when,
+                               "reason": r.reason} for r in reversed(history)],
+                "cpu_series": service_cpu_series(histories, name, bucket_for(span))}
+
+    async def host_page(self, name: str) -> dict[str, Any] | None:
+        """The overview's row of a host, its containers and its CPU and memory over the kept history."""
+        overview = self.latest or await self.refresh()
+        row = next((h for h in overview["hosts"] if h["name"] == name), None)
+        if row is None:
+            return None
+        history = await self.metrics.history(name)
+        last = history[-1] if history else None
+        return {**row,
+                "container_rows": [container_row(name, c) for c in sorted(last.containers, key=lambda c: (c.service, c.replica or 0))]
+                if last else [],
+                "cpu_series": host_series(history, "cpu"), "memory_series": host_series(history, "memory")}
+
+    async def _records(self) -> StoreRecords:
+        specs = self.inventory.services
+        currents = await asyncio.gather(*(self.revisions.current(s.name) for s in specs))
+        scales = await asyncio.gather(*(self.revisions.scale(s.name) for s in specs))
+        decisions = await asyncio.gather(*(self.store.get(f"{self.ns}/services/{s.name}/autoscale") for s in specs))
+        records = StoreRecords(
+            revisions={s.name: c for s, c in zip(specs, currents)},
+            desired={s.name: wanted_replicas(s, scaled) for s, scaled in zip(specs, scales)},
+            autoscale={s.name: json.loads(d.value).get("last") for s, d in zip(specs, decisions) if d},
+            hosts=await HostHealthBook(self.store, self.ns).records(),
+            events=await self._recent_events(),
+            leader=await self.store.lock_info(leader_lock_name(self.inventory)))
+        outcome = await last_outcome(self.store, self.inventory)
+        records.last_pass = outcome.__dict__ if outcome else None
+        if self.pool is None:
+            records.usage = await self._recorded_usage()
+        return records
+
+    async def _recorded_usage(self) -> dict:
+        histories = await asyncio.gather(*(self.metrics.history(h.name, time.time() - 3600)
+                                           for h in self.inventory.hosts))
+        return {h.name: samples[-1] for h, samples in zip(self.inventory.hosts, histories) if samples}
+
+    async def _recent_events(self) -> list[Event]:
+        """This inventory's newest events, oldest first; only events not read before are fetched."""
+        while page := await self.store.events(self._after, EVENT_PAGE):
+            self._events.extend(e for e in page if e.fields.get("ns") == self.ns)
+            self._after = page[-1].seq
+        return list(self._events)
+
+    async def _live(self) -> Live | None:
+        if self.pool is None:
+            return None
+        seen, usage, lb = await asyncio.gather(observe_cluster(self.pool, self.inventory),
+                                               sample_cluster(self.pool, self.inventory, self.metrics),
+                                               self._lb_stats())
+        return Live(seen, usage.hosts, lb)
+
+    async def _lb_stats(self) -> dict[str, list[ServerStat] | str]:
+        targets = [ssh_target(self.inventory, host) for host in lb_hosts(self.inventory)]
+
+        async def one(target) -> list[ServerStat] | str:
+            try:
+                return (await HaproxyDriver(self.pool, [target]).stats())[target.name]
+            except (KobError, ObservationError) as error:
+                return str(error)
+
+        return dict(zip([t.name for t in targets], await asyncio.gather(*(one(t) for t in targets))))

@@ -1,0 +1,87 @@
+"""Run the page under waitress (`kob web`), with the control loop beside it (`kob serve`).
+
+The store and the SSH pool live on one background event loop; waitress's threads ask
+it for data. Ctrl-C or SIGTERM stops the server, then the loop: a leader gives its lock
+back on the way out, so the other `kob serve` takes over at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from dataclasses import dataclass
+from typing import Callable
+
+import waitress
+
+from kob.control.serve_loop import ServeLoop
+from kob.control.watch import Watcher
+from kob.spec.inventory import Inventory
+from kob.store import open_store
+from kob.transport.ssh import SshPool
+
+from kob.web import create_app
+from kob.web.runner import BackgroundLoop
+from kob.web.site import Site
+
+THREADS = 8
+
+
+@dataclass(frozen=True)
+class PageOptions:
+    host: str
+    port: int
+    token: str | None
+    refresh: float
+
+
+def run_page(inventory: Inventory, page: PageOptions, say: Callable[[str], None],
+             loop_options: dict | None = None) -> None:
+    """Serve until interrupted; with ``loop_options`` (ServeLoop's keywords) also run the passes."""
+    loop = BackgroundLoop()
+    store, pool = loop.call(_open(inventory))
+    stop, control_done = asyncio.Event(), None
+    try:
+        site = Site(Watcher(inventory, store, pool), page.refresh, loop)
+        if loop_options is not None:
+            control = ServeLoop(inventory, store, pool, say=say, **loop_options)
+            site.extra = control.status
+            control_done = loop.spawn(control.run(stop))
+        app = create_app(store, inventory, site=site, token=page.token)
+        server = waitress.create_server(app, host=page.host, port=page.port, threads=THREADS, ident="kob")
+        say(f"kob: serving the status page of {inventory.path.name} at {_address(page)} (Ctrl-C stops)")
+        _serve(server)
+    finally:
+        loop.loop.call_soon_threadsafe(stop.set)
+        if control_done is not None:
+            control_done.result(timeout=30)  # a leader gives its lock back here
+        loop.call(_close(store, pool), timeout=30)
+        loop.stop()
+
+
+def _address(page: PageOptions) -> str:
+    host = f"[{page.host}]" if ":" in page.host else page.host
+    return f"http://{host}:{page.port}/" + ("  (token required)" if page.token else "")
+
+
+def _serve(server) -> None:
+    def terminate(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        server.close()
+
+
+async def _open(inventory: Inventory):
+    return open_store(inventory.state_url), await SshPool().__aenter__()
+
+
+async def _close(store, pool) -> None:
+    await pool.close()
+    await store.close()

@@ -1,0 +1,57 @@
+"""What the Flask views ask for: the inventory's overview and its pages, kept fresh on the background loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from kob.control.watch import Watcher
+from kob.errors import KobError
+
+from kob.web.runner import BackgroundLoop
+
+log = logging.getLogger(__name__)
+
+
+class Site:
+    """A Watcher driven by a BackgroundLoop.
+
+    With ``refresh`` seconds, a task refreshes the overview that often and requests get
+    the latest one; with None, every request reads the store itself (tests, tiny setups).
+    """
+
+    def __init__(self, watcher: Watcher, refresh: float | None = None, loop: BackgroundLoop | None = None):
+        self.watcher, self.refresh = watcher, refresh
+        self.loop = loop or BackgroundLoop()
+        self.error: str | None = None  # why the last refresh failed, until one succeeds
+        self.extra: dict[str, Any] = {}  # set by `kob serve`: its own role
+        if refresh:
+            self.loop.spawn(self._refresh_forever(refresh))
+
+    def overview(self) -> dict[str, Any]:
+        latest = self.watcher.latest if self.refresh else None
+        if latest is None:
+            latest = self.loop.call(self.watcher.refresh())
+        return {**latest, "refresh_error": self.error, "serve": self.extra or None}
+
+    def service(self, name: str) -> dict[str, Any] | None:
+        return self.loop.call(self.watcher.service_page(name))
+
+    def host(self, name: str) -> dict[str, Any] | None:
+        return self.loop.call(self.watcher.host_page(name))
+
+    def close(self) -> None:
+        self.loop.stop()
+
+    async def _refresh_forever(self, every: float) -> None:
+        while True:
+            started = time.monotonic()
+            try:
+                await self.watcher.refresh()
+                self.error = None
+            except (KobError, OSError) as error:
+                self.error = f"{time.strftime('%H:%M:%S')}: {error}"
+                log.warning("status page refresh failed: %s", error)
+            await asyncio.sleep(max(0.0, every - (time.monotonic() - started)))
