@@ -13,6 +13,7 @@ from kob.cli.control_commands import autoscale_command, events_command, reconcil
 from kob.cli.cron_commands import cron
 from kob.cli.exec_command import exec_command
 from kob.cli.lab_commands import lab
+from kob.cli.web_commands import serve_command, web_command
 from kob.errors import KobError
 
 
@@ -29,7 +30,7 @@ cli.add_command(lab)
 cli.add_command(cron)
 cli.add_command(exec_command)
 for command in (deploy_command, status_command, scale_command, rollback_command, history_command, logs_command,
-                top_command, autoscale_command, reconcile_command, events_command):
+                top_command, autoscale_command, reconcile_command, events_command, web_command, serve_command):
     cli.add_command(command)
 
 

@@ -1,0 +1,67 @@
+"""`kob web | serve`: the status page, and the page with the control loop beside it."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from kob.errors import KobError
+from kob.spec.inventory import load_inventory
+from kob.web.auth import parse_bind
+from kob.web.serve import PageOptions, run_page
+
+INVENTORY = click.argument("inventory", type=click.Path())
+
+
+def page_options(function):
+    """--bind, --token and --refresh, shared by both commands."""
+    for option in reversed((
+        click.option("--bind", default="127.0.0.1:8080", show_default=True, metavar="HOST:PORT",
+                     help="Where to listen; beyond localhost a token is required."),
+        click.option("--token", envvar="KOB_WEB_TOKEN", metavar="TOKEN",
+                     help="Required of every request (Authorization: Bearer, or /?token= once in a browser); "
+                          "prefer KOB_WEB_TOKEN, which `ps` does not show."),
+        click.option("--refresh", type=click.FloatRange(min=0.5), default=5.0, show_default=True, metavar="S",
+                     help="Seconds between looks at the store and the hosts."),
+    )):
+        function = option(function)
+    return function
+
+
+def _page(bind: str, token: str | None, refresh: float) -> PageOptions:
+    try:
+        host, port = parse_bind(bind, token)
+    except ValueError as error:
+        raise KobError(str(error)) from None
+    return PageOptions(host, port, token or None, refresh)
+
+
+def _say(line: str) -> None:
+    click.echo(f"{time.strftime('%H:%M:%S')} {line}")
+
+
+@click.command("web")
+@INVENTORY
+@page_options
+def web_command(inventory: str, bind: str, token: str | None, refresh: float) -> None:
+    """The read-only status page of an inventory (Ctrl-C stops)."""
+    page = _page(bind, token, refresh)
+    run_page(load_inventory(inventory), page, _say)
+
+
+@click.command("serve")
+@INVENTORY
+@page_options
+@click.option("--every", type=click.FloatRange(min=1), default=30.0, show_default=True, metavar="S",
+              help="Seconds between passes (reconcile, then autoscale).")
+@click.option("--lease", type=click.FloatRange(min=2), default=10.0, show_default=True, metavar="S",
+              help="The leader's lease: a killed leader is replaced within about this long.")
+@click.option("--no-reconcile", is_flag=True, help="Do not heal or replace replicas.")
+@click.option("--no-autoscale", is_flag=True, help="Do not autoscale.")
+def serve_command(inventory: str, bind: str, token: str | None, refresh: float, every: float, lease: float,
+                  no_reconcile: bool, no_autoscale: bool) -> None:
+    """The status page plus the control loop; of several `kob serve`, only the elected leader acts."""
+    page = _page(bind, token, refresh)
+    loop = {"every": every, "lease": lease, "reconcile": not no_reconcile, "autoscale": not no_autoscale}
+    run_page(load_inventory(inventory), page, _say, loop)

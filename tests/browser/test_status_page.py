@@ -1,0 +1,141 @@
+"""The status page in headless Chromium, over a real `kob web` (waitress) watching the lab.
+
+The service is "shop" behind frontend 8082, so nothing here is mistaken for the other tests' services.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from page_process import PageProcess
+from test_deploy import kob
+
+SECRET = "hunter2-Browser-Secret"
+SHOP = """
+services:
+  shop:
+    image: kob-demo/web:1
+    replicas: {replicas}
+    port: 80
+    env_file: shop.env
+    healthcheck: {{http: /healthz, interval: 500ms, timeout: 1s, retries: 2}}
+    update: {{monitor: 0s}}
+lb:
+  frontends:
+    http: {{bind: 8082, default: shop}}
+"""
+HOSTS = ["vm1", "vm2", "vm3"]
+JS_NUMBER = "document.querySelector('tr[data-service=shop] td.{cell}').textContent.trim()"
+
+
+def write(path: Path, lab, replicas: int) -> None:
+    (path.parent / "shop.env").write_text(f"SHOP_PASSWORD={SECRET}\n")
+    path.write_text(lab.layout.inventory.read_text() + SHOP.format(replicas=replicas))
+
+
+def ok(*args: str) -> str:
+    done = kob(*args)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def inventory(lab, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("browser") / "browser.yaml"
+    write(path, lab, replicas=2)
+    ok("deploy", str(path), "--wait", "30")
+    yield path
+    write(path, lab, replicas=0)
+    kob("deploy", str(path), "--wait", "30")
+    kob("exec", str(path), "--hosts", "lb", "kill $(cat /run/haproxy.pid) 2>/dev/null; rm -f /etc/haproxy/haproxy.cfg")
+
+
+@pytest.fixture(scope="module")
+def page_server(inventory):
+    server = PageProcess("web", inventory, "--refresh", "1", log=inventory.parent / "web.log")
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        assert server.stop() == 0, server.output()
+
+
+def cell(page, cell: str) -> str:
+    return page.evaluate(JS_NUMBER.format(cell=cell))
+
+
+def test_overview_lists_every_host_and_service_with_its_replica_counts(browser, page_server, artifacts):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(page_server.url)
+    page.wait_for_function(JS_NUMBER.format(cell="healthy") + " === '2'", timeout=30_000)
+    for host in HOSTS:
+        row = page.locator(f"tr[data-host={host}]")
+        assert row.locator(".host-state").inner_text() == "up"
+        assert row.locator("meter").count() == 3  # CPU, memory, disk
+    assert [cell(page, c) for c in ("desired", "running", "healthy")] == ["2", "2", "2"]
+    assert page.locator("table.servers tbody tr").count() == 2  # HAProxy's two shop servers
+    assert page.locator("table.servers").inner_text().count("UP") == 2
+    assert SECRET not in page.content()
+    page.screenshot(path=artifacts / "overview.png", full_page=True)
+    page.close()
+
+
+def test_after_kob_scale_the_page_shows_the_new_count_without_a_reload(browser, page_server, inventory, artifacts):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(page_server.url)
+    page.wait_for_function(JS_NUMBER.format(cell="desired") + " === '2'", timeout=30_000)
+    page.evaluate("window.kobNotReloaded = true")
+    ok("scale", str(inventory), "shop=3", "--wait", "30")
+    page.wait_for_function(JS_NUMBER.format(cell="healthy") + " === '3'", timeout=30_000)
+    assert page.evaluate("window.kobNotReloaded") is True  # the same document: updated in place
+    assert [cell(page, c) for c in ("desired", "running", "healthy")] == ["3", "3", "3"]
+    assert "scaled to 3" in page.locator("#events").inner_text()
+    page.screenshot(path=artifacts / "overview-after-scale.png", full_page=True)
+    ok("scale", str(inventory), "shop=2", "--wait", "30")
+    page.close()
+
+
+def test_service_page_shows_replicas_revisions_and_a_cpu_chart(browser, page_server, artifacts):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(page_server.url)
+    page.click("tr[data-service=shop] a")
+    page.wait_for_url("**/services/shop")
+    rows = page.locator("table.replicas tbody tr")
+    assert rows.count() >= 2
+    assert all(text.split("\t")[2].isdigit() for text in rows.all_inner_texts())  # each replica's host port
+    assert page.locator("table.revisions tbody tr").count() >= 1
+    assert page.locator("svg.chart").count() == 1
+    page.screenshot(path=artifacts / "service.png", full_page=True)
+    page.click("table.replicas a")  # the first replica's host
+    page.wait_for_url("**/hosts/vm*")
+    assert page.locator("svg.chart").count() == 2  # CPU and memory
+    assert SECRET not in page.content()
+    page.close()
+
+
+def test_without_javascript_the_page_is_complete(browser, page_server):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(page_server.url)
+    assert sorted(page.locator("tr[data-host]").evaluate_all("rows => rows.map(r => r.dataset.host)")) == HOSTS
+    assert page.locator("tr[data-service=shop] td.desired").inner_text() == "2"
+    context.close()
+
+
+def test_a_page_bound_beyond_localhost_wants_its_token(browser, inventory):
+    refused = kob("web", str(inventory), "--bind", "0.0.0.0:8765", env={"KOB_WEB_TOKEN": ""})
+    assert refused.returncode == 1 and "needs a token" in refused.stderr and "Traceback" not in refused.stderr
+    server = PageProcess("web", inventory, log=inventory.parent / "token.log", bind_host="0.0.0.0",
+                         token="tok-3141")
+    try:
+        server.wait_ready()
+        page = browser.new_page()
+        assert page.goto(server.url).status == 401
+        assert page.goto(server.url + "?token=tok-3141").status == 200
+        assert page.url == server.url  # the token left the address bar; a cookie carries it
+        assert page.locator("tr[data-service=shop]").count() == 1
+        page.close()
+    finally:
+        assert server.stop() == 0, server.output()
+    assert "tok-3141" not in server.output()
