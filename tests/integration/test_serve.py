@@ -1,0 +1,76 @@
+"""Two `kob serve` on the lab's etcd: exactly one leads and runs the passes; killed, the other takes over."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from page_process import PageProcess
+from test_deploy import kob
+
+LEASE = 2  # seconds; etcd counts leases in whole seconds and expires them up to 0.5 s late
+EVERY = 1
+TAKEOVER_BOUND = LEASE + LEASE / 3 + 2.0  # the lease, one election step, etcd's expiry tick and start-up slack
+
+
+def serve(inventory: Path, name: str) -> PageProcess:
+    return PageProcess("serve", inventory, "--every", str(EVERY), "--lease", str(LEASE), "--refresh", "1",
+                       log=inventory.parent / f"{name}.log")
+
+
+def roles(servers: list[PageProcess]) -> list[dict]:
+    return [server.get("api/v1/overview") for server in servers]
+
+
+def wait_for(what, timeout: float, step: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if found := what():
+            return found
+        time.sleep(step)
+    raise AssertionError(f"not within {timeout} s")
+
+
+@pytest.fixture
+def servers(lab, tmp_path):
+    inventory = tmp_path / "serve.yaml"
+    inventory.write_text(lab.layout.inventory.read_text())
+    started = [serve(inventory, "a"), serve(inventory, "b")]
+    try:
+        for server in started:
+            server.wait_ready()
+        yield inventory, started
+    finally:
+        for server in started:
+            server.stop(signal.SIGKILL)
+
+
+def test_exactly_one_acts_and_a_killed_leader_is_replaced_in_bounded_time(servers):
+    inventory, pair = servers
+    wait_for(lambda: any(o["serve"]["role"] == "leader" for o in roles(pair)), 15)
+    for _ in range(10):  # over two seconds: always exactly one leader, and only it runs passes
+        views = roles(pair)
+        assert sorted(o["serve"]["role"] for o in views) == ["follower", "leader"]
+        time.sleep(0.2)
+    leader, follower = (pair if views[0]["serve"]["role"] == "leader" else pair[::-1])
+    wait_for(lambda: leader.get("api/v1/overview")["serve"]["passes"] >= 2, 15)
+    view = follower.get("api/v1/overview")
+    assert view["serve"]["passes"] == 0
+    assert view["control"]["last_pass"]["who"] == leader.get("api/v1/overview")["serve"]["holder"]
+    assert view["control"]["leader"]["holder"] == leader.get("api/v1/overview")["serve"]["holder"]
+
+    leader.stop(signal.SIGKILL)
+    killed = time.monotonic()
+    wait_for(lambda: follower.get("api/v1/overview")["serve"]["role"] == "leader", TAKEOVER_BOUND + 5, 0.05)
+    took = time.monotonic() - killed
+    assert took <= TAKEOVER_BOUND, f"takeover took {took:.1f} s"
+    new_holder = follower.get("api/v1/overview")["serve"]["holder"]
+    wait_for(lambda: follower.get("api/v1/overview")["control"]["last_pass"]["who"] == new_holder, 15)
+    assert "pass ok: reconcile: 0 actions" in follower.output()
+
+    assert follower.stop(signal.SIGTERM) == 0  # a clean stop gives the lock back at once
+    events = kob("events", str(inventory), "--kind", "leader").stdout
+    assert events.count("became leader") == 2 and f"{new_holder}: released" in events
+    print(f"takeover after SIGKILL of the leader: {took:.2f} s (lease {LEASE} s)")
