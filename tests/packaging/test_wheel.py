@@ -11,14 +11,20 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 USE_PACKAGED_FILES = """
+import pathlib, tempfile
 import kob.commands.haproxy as h
 import kob.web as web
+from kob.spec.inventory import load_inventory
+from kob.store.memory import MemoryStore
 config = h.render_haproxy_config([{"name": "http", "bind_port": 80, "routes": [], "default_backend": None}], [])
 assert "master-worker" in config, config
-client = web.create_app().test_client()
+path = pathlib.Path(tempfile.mkdtemp()) / "wheel.yaml"
+path.write_text("hosts: {vm1: {address: 10.0.0.1}}\\n")
+client = web.create_app(MemoryStore(), load_inventory(str(path))).test_client()
 assert client.get("/healthz").json["status"] == "ok"
-assert b"kob" in client.get("/").data
+assert b'data-host="vm1"' in client.get("/").data
 assert client.get("/static/kob.css").status_code == 200
+assert client.get("/static/kob.js").status_code == 200
 print("site-packages" in h.__file__ and "site-packages" in web.__file__)
 """
 
@@ -37,7 +43,7 @@ def fresh_venv(tmp_path_factory) -> Path:
 def test_kob_help_lists_every_command(fresh_venv):
     out = subprocess.run([str(fresh_venv / "bin/kob"), "--help"], capture_output=True, text=True, check=True,
                          cwd="/").stdout
-    for command in ("deploy", "exec", "history", "lab", "logs", "rollback", "scale", "status"):
+    for command in ("deploy", "exec", "history", "lab", "logs", "rollback", "scale", "serve", "status", "web"):
         assert f"  {command} " in out
 
 
