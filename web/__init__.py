@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, abort, jsonify, render_template, request
+from flask import Flask, abort, current_app, jsonify, render_template, request
 
 from kob import __version__
 from kob.control.watch import Watcher
@@ -64,8 +64,6 @@ def site_of(app: Flask) -> Site:
 
 
 def _site() -> Site:
-    from flask import current_app
-
     return site_of(current_app)
 
 

@@ -31,16 +31,21 @@ class Site:
             self.loop.spawn(self._refresh_forever(refresh))
 
     def overview(self) -> dict[str, Any]:
-        latest = self.watcher.latest if self.refresh else None
-        if latest is None:
-            latest = self.loop.call(self.watcher.refresh())
-        return {**latest, "refresh_error": self.error, "serve": self.extra or None}
+        return {**self._fresh(), "refresh_error": self.error, "serve": self.extra or None}
 
     def service(self, name: str) -> dict[str, Any] | None:
+        self._fresh()
         return self.loop.call(self.watcher.service_page(name))
 
     def host(self, name: str) -> dict[str, Any] | None:
+        self._fresh()
         return self.loop.call(self.watcher.host_page(name))
+
+    def _fresh(self) -> dict[str, Any]:
+        """The latest overview; read now when there is no refresh task or it has not finished once."""
+        if self.refresh and self.watcher.latest is not None:
+            return self.watcher.latest
+        return self.loop.call(self.watcher.refresh())
 
     def close(self) -> None:
         self.loop.stop()

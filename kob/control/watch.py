@@ -55,8 +55,7 @@ class Watcher:
 
     async def service_page(self, name: str) -> dict[str, Any] | None:
         """The overview's row of a service, its revisions and its CPU over the kept history."""
-        overview = self.latest or await self.refresh()
-        row = next((s for s in overview["services"] if s["name"] == name), None)
+        row = await self._row("services", name)
         if row is None:
             return None
         history = await self.revisions.history(name)
@@ -71,8 +70,7 @@ class Watcher:
 
     async def host_page(self, name: str) -> dict[str, Any] | None:
         """The overview's row of a host, its containers and its CPU and memory over the kept history."""
-        overview = self.latest or await self.refresh()
-        row = next((h for h in overview["hosts"] if h["name"] == name), None)
+        row = await self._row("hosts", name)
         if row is None:
             return None
         history = await self.metrics.history(name)
@@ -81,6 +79,10 @@ class Watcher:
                 "container_rows": [container_row(name, c) for c in sorted(last.containers, key=lambda c: (c.service, c.replica or 0))]
                 if last else [],
                 "cpu_series": host_series(history, "cpu"), "memory_series": host_series(history, "memory")}
+
+    async def _row(self, part: str, name: str) -> dict[str, Any] | None:
+        overview = self.latest or await self.refresh()
+        return next((row for row in overview[part] if row["name"] == name), None)
 
     async def _records(self) -> StoreRecords:
         specs = self.inventory.services
