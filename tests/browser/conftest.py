@@ -16,8 +16,10 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 ARTIFACTS = Path(os.environ.get("KOB_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Module-scoped: Playwright's sync API keeps an event loop running in this thread while it is open,
+    and asyncio.run() in later tests would refuse to start."""
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():

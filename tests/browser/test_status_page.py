@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from page_process import PageProcess
+from playwright.sync_api import expect
 from test_deploy import kob
 
 SECRET = "hunter2-Browser-Secret"
@@ -26,7 +27,7 @@ lb:
     http: {{bind: 8082, default: shop}}
 """
 HOSTS = ["vm1", "vm2", "vm3"]
-JS_NUMBER = "document.querySelector('tr[data-service=shop] td.{cell}').textContent.trim()"
+WAIT = 30_000  # ms
 
 
 def write(path: Path, lab, replicas: int) -> None:
@@ -61,19 +62,24 @@ def page_server(inventory):
         assert server.stop() == 0, server.output()
 
 
-def cell(page, cell: str) -> str:
-    return page.evaluate(JS_NUMBER.format(cell=cell))
+def shop(page, cell: str):
+    """A cell of the shop service's row: desired, running or healthy."""
+    return page.locator(f"tr[data-service=shop] td.{cell}")
+
+
+def counts(page) -> list[str]:
+    return [shop(page, cell).inner_text() for cell in ("desired", "running", "healthy")]
 
 
 def test_overview_lists_every_host_and_service_with_its_replica_counts(browser, page_server, artifacts):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(page_server.url)
-    page.wait_for_function(JS_NUMBER.format(cell="healthy") + " === '2'", timeout=30_000)
+    expect(shop(page, "healthy")).to_have_text("2", timeout=WAIT)
     for host in HOSTS:
         row = page.locator(f"tr[data-host={host}]")
         assert row.locator(".host-state").inner_text() == "up"
         assert row.locator("meter").count() == 3  # CPU, memory, disk
-    assert [cell(page, c) for c in ("desired", "running", "healthy")] == ["2", "2", "2"]
+    assert counts(page) == ["2", "2", "2"]
     assert page.locator("table.servers tbody tr").count() == 2  # HAProxy's two shop servers
     assert page.locator("table.servers").inner_text().count("UP") == 2
     assert SECRET not in page.content()
@@ -84,16 +90,18 @@ def test_overview_lists_every_host_and_service_with_its_replica_counts(browser, 
 def test_after_kob_scale_the_page_shows_the_new_count_without_a_reload(browser, page_server, inventory, artifacts):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(page_server.url)
-    page.wait_for_function(JS_NUMBER.format(cell="desired") + " === '2'", timeout=30_000)
+    expect(shop(page, "desired")).to_have_text("2", timeout=WAIT)
     page.evaluate("window.kobNotReloaded = true")
-    ok("scale", str(inventory), "shop=3", "--wait", "30")
-    page.wait_for_function(JS_NUMBER.format(cell="healthy") + " === '3'", timeout=30_000)
-    assert page.evaluate("window.kobNotReloaded") is True  # the same document: updated in place
-    assert [cell(page, c) for c in ("desired", "running", "healthy")] == ["3", "3", "3"]
-    assert "scaled to 3" in page.locator("#events").inner_text()
-    page.screenshot(path=artifacts / "overview-after-scale.png", full_page=True)
-    ok("scale", str(inventory), "shop=2", "--wait", "30")
-    page.close()
+    try:
+        ok("scale", str(inventory), "shop=3", "--wait", "30")
+        expect(shop(page, "healthy")).to_have_text("3", timeout=WAIT)
+        assert page.evaluate("window.kobNotReloaded") is True  # the same document: updated in place
+        assert counts(page) == ["3", "3", "3"]
+        assert "scaled to 3" in page.locator("#events").inner_text()
+        page.screenshot(path=artifacts / "overview-after-scale.png", full_page=True)
+    finally:
+        ok("scale", str(inventory), "shop=2", "--wait", "30")
+        page.close()
 
 
 def test_service_page_shows_replicas_revisions_and_a_cpu_chart(browser, page_server, artifacts):

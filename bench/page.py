@@ -1,0 +1,126 @@
+"""Benchmark: what the status page costs, beside `kob status` (the command a user would run instead).
+
+    .venv/bin/python bench/page.py [--vms 10] [--replicas 20] [--rounds 7]
+
+Brings up its own lab (network 1, /var/lib/kob-bench-lab) with the replicas running behind
+HAProxy on vm1, and takes it down. Each round, interleaved so that drift hits every way alike:
+  kob status         the baseline: the whole command (`kob status --json`)
+  page refresh       one refresh of the page's data inside a process whose SSH connections
+                     are open: observe + sample every VM, HAProxy's `show stat`, the store
+  GET /api/v1/...    one request to a running `kob web` (waitress), answered from the last refresh
+  GET /              the same for the HTML overview
+Prints medians and ratios to `kob status`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from common import kob, timed  # noqa: E402
+from kob.control.watch import Watcher  # noqa: E402
+from kob.lab.lab import Lab  # noqa: E402
+from kob.lab.layout import LabLayout  # noqa: E402
+from kob.spec.inventory import load_inventory  # noqa: E402
+from kob.store import open_store  # noqa: E402
+from kob.transport.ssh import SshPool  # noqa: E402
+
+SERVICES = """
+services:
+  web:
+    image: kob-demo/web:1
+    replicas: {replicas}
+    port: 80
+lb:
+  frontends:
+    http: {{bind: 80, default: web}}
+"""
+PORT = 18089
+
+
+async def warm_refreshes(inventory: Path, rounds: int) -> list[float]:
+    inv = load_inventory(inventory)
+    async with open_store(inv.state_url) as store, SshPool() as pool:
+        watcher = Watcher(inv, store, pool)
+        await watcher.refresh()  # connects
+        took = []
+        for _ in range(rounds):
+            start = time.perf_counter()
+            overview = await watcher.refresh()
+            took.append(time.perf_counter() - start)
+            assert not overview["problems"], overview["problems"]
+        return took
+
+
+def get(path: str) -> None:
+    with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/{path}", timeout=10) as reply:
+        reply.read()
+
+
+def start_page(inventory: Path) -> subprocess.Popen:
+    page = subprocess.Popen([sys.executable, "-m", "kob", "web", str(inventory), "--bind", f"127.0.0.1:{PORT}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(300):
+        try:
+            get("healthz")
+            get("api/v1/overview")
+            return page
+        except OSError:
+            time.sleep(0.1)
+    page.kill()
+    raise SystemExit("kob web did not come up")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--vms", type=int, default=10)
+    parser.add_argument("--replicas", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=7)
+    args = parser.parse_args()
+    lab = Lab(LabLayout(Path("/var/lib/kob-bench-lab"), net=1))
+    scratch = tempfile.TemporaryDirectory(prefix="kob-bench-page-")
+    page = None
+    try:
+        lab.up(args.vms)
+        inventory = Path(scratch.name) / "bench-page.yaml"  # not in the lab dir: `lab down` removes only its own
+        inventory.write_text(lab.layout.inventory.read_text() + SERVICES.format(replicas=args.replicas))
+        kob("deploy", str(inventory))
+        page = start_page(inventory)
+        times: dict[str, list[float]] = {"kob status": [], "page refresh": [], "GET /api/v1/overview": [],
+                                         "GET /": []}
+        for _ in range(args.rounds):
+            times["kob status"].append(timed(lambda: kob("status", str(inventory), "--json")))
+            times["page refresh"] += asyncio.run(warm_refreshes(inventory, 1))
+            times["GET /api/v1/overview"].append(timed(lambda: get("api/v1/overview")))
+            times["GET /"].append(timed(lambda: get("")))
+        report(times, args)
+    finally:
+        if page is not None:
+            page.send_signal(signal.SIGTERM)
+            page.wait(30)
+        lab.down()
+        scratch.cleanup()
+
+
+def report(times: dict[str, list[float]], args) -> None:
+    base = statistics.median(times["kob status"])
+    print(f"{args.vms} VMs, {args.replicas} replicas, {args.rounds} rounds, machine with {os.cpu_count()} CPUs")
+    print(f"{'':<22} {'median':>9}  vs kob status")
+    for name, samples in times.items():
+        median = statistics.median(samples)
+        print(f"{name:<22} {median * 1000:>7.0f} ms  x{median / base:.2f}")
+
+
+if __name__ == "__main__":
+    main()
