@@ -20,6 +20,7 @@ from typing import Any
 from flask import Flask, abort, current_app, jsonify, render_template, request
 
 from kob import __version__
+from kob.errors import KobError
 from kob.control.watch import Watcher
 from kob.spec.inventory import Inventory
 from kob.store.base import Store
@@ -85,11 +86,19 @@ def _pages(app: Flask) -> None:
     def host_page(name: str):
         return _render("host.html", host=_found(_site().host(name)))
 
+    @app.errorhandler(KobError)
+    def store_or_hosts_failed(error: KobError):
+        message = f"kob cannot read the state right now: {error}"
+        if request.path.startswith("/api/"):
+            return jsonify(error=message), 503
+        return render_template("problem.html", partial=False, message=message), 503
+
     @app.errorhandler(404)
     def not_found(error):
         if request.path.startswith("/api/"):
             return jsonify(error=f"{request.path}: not found"), 404
-        return render_template("missing.html", partial=False, path=request.path), 404
+        return render_template("problem.html", partial=False,
+                               message=f"{request.path}: no such page. The overview lists every host and service."), 404
 
 
 def _api(app: Flask) -> None:

@@ -26,12 +26,16 @@ class BackgroundLoop:
         """Start the coroutine on the loop; the caller does not wait."""
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
 
+    def cancel_tasks(self, timeout: float = 10.0) -> None:
+        """Cancel every task still running on the loop, and wait until they are done."""
+        self.call(_cancel_others(), timeout)
+
     def stop(self, timeout: float = 10.0) -> None:
         """Cancel what still runs, then stop the loop and its thread."""
         if self.loop.is_closed():
             return
         try:
-            self.call(_cancel_others(), timeout)
+            self.cancel_tasks(timeout)
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(timeout)

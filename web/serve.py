@@ -16,6 +16,7 @@ import waitress
 
 from kob.control.serve_loop import ServeLoop
 from kob.control.watch import Watcher
+from kob.errors import KobError
 from kob.spec.inventory import Inventory
 from kob.store import open_store
 from kob.transport.ssh import SshPool
@@ -48,13 +49,14 @@ def run_page(inventory: Inventory, page: PageOptions, say: Callable[[str], None]
             site.extra = control.status
             control_done = loop.spawn(control.run(stop))
         app = create_app(store, inventory, site=site, token=page.token)
-        server = waitress.create_server(app, host=page.host, port=page.port, threads=THREADS, ident="kob")
+        server = _server(app, page)
         say(f"kob: serving the status page of {inventory.path.name} at {_address(page)} (Ctrl-C stops)")
         _serve(server)
     finally:
         loop.loop.call_soon_threadsafe(stop.set)
         if control_done is not None:
             control_done.result(timeout=30)  # a leader gives its lock back here
+        loop.cancel_tasks()  # the page's refresh, before the store and pool close under it
         loop.call(_close(store, pool), timeout=30)
         loop.stop()
 
@@ -79,7 +81,15 @@ def _serve(server) -> None:
 
 
 async def _open(inventory: Inventory):
-    return open_store(inventory.state_url), await SshPool().__aenter__()
+    """The store and the pool, made on the loop that will use them."""
+    return open_store(inventory.state_url), SshPool()
+
+
+def _server(app, page: PageOptions):
+    try:
+        return waitress.create_server(app, host=page.host, port=page.port, threads=THREADS, ident="kob")
+    except OSError as error:
+        raise KobError(f"cannot listen on {page.host}:{page.port}: {error.strerror or error}") from None
 
 
 async def _close(store, pool) -> None:

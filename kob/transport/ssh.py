@@ -13,12 +13,14 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AsyncIterator, Callable, Sequence
+from typing import AsyncIterator, Awaitable, Callable, Sequence, TypeVar
 
 import asyncssh
 
 from kob.errors import AuthFailed, CommandTimeout, HostKeyRejected, HostUnreachable, TransportError
 from kob.transport.result import Result
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,8 @@ class SshPool:
             self.exec_count[target.name] += 1
             started = time.monotonic()
             try:
-                proc = await conn.run(shlex.join(argv), input=input, encoding=None, timeout=limit)
+                proc = await _refused_channels_retried(
+                    lambda: conn.run(shlex.join(argv), input=input, encoding=None, timeout=limit))
             except asyncssh.TimeoutError:
                 raise CommandTimeout(target.name, f"{shlex.join(argv)} did not finish within {limit:g} s") from None
             except (asyncssh.Error, OSError) as error:
@@ -74,7 +77,8 @@ class SshPool:
         async with self._channels[target.name]:
             self.exec_count[target.name] += 1
             try:
-                proc = await conn.create_process(shlex.join(argv), encoding="utf-8", errors="replace")
+                proc = await _refused_channels_retried(
+                    lambda: conn.create_process(shlex.join(argv), encoding="utf-8", errors="replace"))
             except (asyncssh.Error, OSError) as error:
                 raise HostUnreachable(target.name, f"connection lost while starting a command: {error}") from None
             try:
@@ -96,7 +100,8 @@ class SshPool:
             self.exec_count[sink.name] += 1
             started = time.monotonic()
             try:
-                writer = await conn.create_process(shlex.join(sink_argv), encoding=None)
+                writer = await _refused_channels_retried(
+                    lambda: conn.create_process(shlex.join(sink_argv), encoding=None))
                 moved = 0
                 async for chunk in chunks:
                     writer.stdin.write(chunk)
@@ -124,7 +129,8 @@ class SshPool:
             self.exec_count[source.name] += 1
             started = time.monotonic()
             try:
-                reader = await conn.create_process(shlex.join(source_argv), encoding=None)
+                reader = await _refused_channels_retried(
+                    lambda: conn.create_process(shlex.join(source_argv), encoding=None))
 
                 async def chunks() -> AsyncIterator[bytes]:
                     while chunk := await reader.stdout.read(1 << 16):
@@ -204,3 +210,18 @@ def _text(data: bytes | str | None) -> str:
 
 
 __all__ = ["SshPool", "SshTarget", "Result", "TransportError"]
+
+
+CHANNEL_OPEN_ATTEMPTS = 5
+
+
+async def _refused_channels_retried(open_channel: Callable[[], Awaitable[T]]) -> T:
+    """Open a channel again when the server refused it: sshd may still count a session the client saw close
+    (MaxSessions), so a refusal right after another command ended is retried a few times, 50 ms apart and up.
+    Nothing ran yet when the open is refused, so a retry never runs a command twice."""
+    for attempt in range(1, CHANNEL_OPEN_ATTEMPTS):
+        try:
+            return await open_channel()
+        except asyncssh.ChannelOpenError:
+            await asyncio.sleep(0.05 * attempt)
+    return await open_channel()

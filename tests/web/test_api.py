@@ -9,6 +9,7 @@ import time
 import pytest
 
 from kob.deploy.events import EventLog
+from kob.errors import StoreError
 from kob.deploy.revisions import RevisionBook
 from kob.control.hosts import HostHealthBook
 from kob.deploy.observe import ClusterObservation
@@ -192,3 +193,23 @@ def test_a_browser_opens_the_token_link_once_then_uses_a_cookie(guarded):
     assert "kob_token=t0ken-42" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
     assert guarded.get("/services/web").status_code == 200  # the test client keeps the cookie
     assert guarded.get("/?token=wrong").status_code == 200  # a wrong token= does not drop the good cookie
+
+
+class BrokenStore(MemoryStore):
+    async def list(self, prefix):
+        raise StoreError("etcd at 10.9.9.9:2379: cannot reach it")
+
+
+@pytest.mark.parametrize("path, kind", [("/api/v1/overview", "application/json"), ("/", "text/html"),
+                                        ("/services/web", "text/html")])
+def test_an_unreachable_store_is_a_503_saying_why(tmp_path, monkeypatch, path, kind):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "web.env").write_text("")
+    (tmp_path / "shop.yaml").write_text(INVENTORY)
+    app = create_app(BrokenStore(), load_inventory("shop.yaml"))
+    try:
+        response = app.test_client().get(path)
+        assert response.status_code == 503 and response.content_type.startswith(kind)
+        assert "cannot reach it" in response.get_data(as_text=True)
+    finally:
+        site_of(app).close()
