@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from kob.lab.lab import Lab
+from kob.lab.layout import LabLayout
 
 
 def kob(*args: str) -> str:
@@ -20,3 +27,22 @@ def timed(fn) -> float:
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
+
+
+@contextmanager
+def bench_lab(vms: int, services: str, name: str) -> Iterator[tuple[Lab, Path]]:
+    """The benchmarks' own lab (network 1) with ``services`` deployed; always taken down.
+
+    The inventory is written outside the lab dir, since `lab down` removes only its own files.
+    """
+    lab = Lab(LabLayout(Path("/var/lib/kob-bench-lab"), net=1))
+    scratch = tempfile.TemporaryDirectory(prefix=f"kob-bench-{name}-")
+    try:
+        lab.up(vms)
+        inventory = Path(scratch.name) / f"bench-{name}.yaml"
+        inventory.write_text(lab.layout.inventory.read_text() + services)
+        kob("deploy", str(inventory))
+        yield lab, inventory
+    finally:
+        lab.down()
+        scratch.cleanup()

@@ -21,17 +21,14 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common import kob, timed  # noqa: E402
+from common import bench_lab, kob, timed  # noqa: E402
 from kob.control.watch import Watcher  # noqa: E402
-from kob.lab.lab import Lab  # noqa: E402
-from kob.lab.layout import LabLayout  # noqa: E402
 from kob.spec.inventory import load_inventory  # noqa: E402
 from kob.store import open_store  # noqa: E402
 from kob.transport.ssh import SshPool  # noqa: E402
@@ -88,29 +85,22 @@ def main() -> None:
     parser.add_argument("--replicas", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
-    lab = Lab(LabLayout(Path("/var/lib/kob-bench-lab"), net=1))
-    scratch = tempfile.TemporaryDirectory(prefix="kob-bench-page-")
     page = None
-    try:
-        lab.up(args.vms)
-        inventory = Path(scratch.name) / "bench-page.yaml"  # not in the lab dir: `lab down` removes only its own
-        inventory.write_text(lab.layout.inventory.read_text() + SERVICES.format(replicas=args.replicas))
-        kob("deploy", str(inventory))
-        page = start_page(inventory)
-        times: dict[str, list[float]] = {"kob status": [], "page refresh": [], "GET /api/v1/overview": [],
-                                         "GET /": []}
-        for _ in range(args.rounds):
-            times["kob status"].append(timed(lambda: kob("status", str(inventory), "--json")))
-            times["page refresh"] += asyncio.run(warm_refreshes(inventory, 1))
-            times["GET /api/v1/overview"].append(timed(lambda: get("api/v1/overview")))
-            times["GET /"].append(timed(lambda: get("")))
-        report(times, args)
-    finally:
-        if page is not None:
-            page.send_signal(signal.SIGTERM)
-            page.wait(30)
-        lab.down()
-        scratch.cleanup()
+    with bench_lab(args.vms, SERVICES.format(replicas=args.replicas), "page") as (_, inventory):
+        try:
+            page = start_page(inventory)
+            times: dict[str, list[float]] = {"kob status": [], "page refresh": [], "GET /api/v1/overview": [],
+                                             "GET /": []}
+            for _ in range(args.rounds):
+                times["kob status"].append(timed(lambda: kob("status", str(inventory), "--json")))
+                times["page refresh"] += asyncio.run(warm_refreshes(inventory, 1))
+                times["GET /api/v1/overview"].append(timed(lambda: get("api/v1/overview")))
+                times["GET /"].append(timed(lambda: get("")))
+            report(times, args)
+        finally:
+            if page is not None:
+                page.send_signal(signal.SIGTERM)
+                page.wait(30)
 
 
 def report(times: dict[str, list[float]], args) -> None:

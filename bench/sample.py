@@ -20,15 +20,13 @@ import asyncio
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common import kob, timed  # noqa: E402
+from common import bench_lab, kob, timed  # noqa: E402
 from kob.lab.lab import Lab  # noqa: E402
-from kob.lab.layout import LabLayout  # noqa: E402
 from kob.metrics.history import MetricsBook  # noqa: E402
 from kob.metrics.sampler import sample_cluster  # noqa: E402
 from kob.spec.inventory import load_inventory  # noqa: E402
@@ -70,14 +68,7 @@ def main() -> None:
     parser.add_argument("--replicas", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
-    lab = Lab(LabLayout(Path("/var/lib/kob-bench-lab"), net=1))
-    scratch = tempfile.TemporaryDirectory(prefix="kob-bench-sample-")
-    try:
-        lab.up(args.vms)
-        inventory = Path(scratch.name) / "bench-sample.yaml"  # not in the lab dir: `lab down` removes only its own
-        base = lab.layout.inventory.read_text()
-        inventory.write_text(base + SERVICES.format(replicas=args.replicas))
-        kob("deploy", str(inventory))
+    with bench_lab(args.vms, SERVICES.format(replicas=args.replicas), "sample") as (lab, inventory):
         first_vm = next(iter(lab.state["vms"].values()))["address"]
         samples: dict[str, list[float]] = {"kob top": [], "sample, warm pool": [], "docker stats": [],
                                            "kob exec true": []}
@@ -93,12 +84,6 @@ def main() -> None:
                           ("kob exec true", f"{args.vms} VMs"), ("docker stats", "1 VM")):
             median = statistics.median(samples[way])
             print(f"  {way:<18} {what:<7} {median * 1000:7.0f} ms   x{median / baseline:5.2f} of docker stats")
-        inventory.write_text(base + SERVICES.format(replicas=0))
-        kob("deploy", str(inventory))
-    finally:
-        lab.down()
-        scratch.cleanup()
-
 
 if __name__ == "__main__":
     main()
