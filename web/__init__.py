@@ -6,7 +6,8 @@
     /                    overview: hosts, services, load balancers, events
     /services/<name>     replicas, revisions, CPU over the kept history
     /hosts/<name>        usage, containers, CPU and memory over the kept history
-    /api/v1/...          the same as JSON: overview, hosts[/<name>], services[/<name>], lb, events
+    /jobs/<id>           a batch job, its attempts and their output
+    /api/v1/...          the same as JSON: overview, hosts[/<name>], services[/<name>], lb, events, jobs[/<id>]
     /healthz             the page is up
 
 The page works without JavaScript; with it, static/kob.js swaps in the fresh <main>
@@ -86,6 +87,10 @@ def _pages(app: Flask) -> None:
     def host_page(name: str):
         return _render("host.html", host=_found(_site().host(name)))
 
+    @app.get("/jobs/<int:job_id>")
+    def job_page(job_id: int):
+        return _render("job.html", job=_found(_site().job(job_id)))
+
     @app.errorhandler(KobError)
     def store_or_hosts_failed(error: KobError):
         message = f"kob cannot read the state right now: {error}"
@@ -115,7 +120,7 @@ def _api(app: Flask) -> None:
 
     @app.get("/api/v1/<part>")
     def api_part(part: str):
-        if part not in ("hosts", "services", "lb", "events"):
+        if part not in ("hosts", "services", "lb", "events", "jobs"):
             abort(404)
         return jsonify(_site().overview()[part])
 
@@ -126,6 +131,10 @@ def _api(app: Flask) -> None:
     @app.get("/api/v1/hosts/<name>")
     def api_host(name: str):
         return jsonify(_found(_site().host(name)))
+
+    @app.get("/api/v1/jobs/<int:job_id>")
+    def api_job(job_id: int):
+        return jsonify(_found(_site().job(job_id)))
 
 
 def _found(value: dict | None) -> dict:

@@ -41,6 +41,9 @@ class Site:
         self._fresh()
         return self.loop.call(self.watcher.host_page(name))
 
+    def job(self, job_id: int) -> dict[str, Any] | None:
+        return self.loop.call(self.watcher.job_page(job_id))
+
     def _fresh(self) -> dict[str, Any]:
         """The latest overview; read now when there is no refresh task or it has not finished once."""
         if self.refresh and self.watcher.latest is not None:

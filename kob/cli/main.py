@@ -12,6 +12,7 @@ from kob.cli.deploy_commands import (deploy_command, history_command, logs_comma
 from kob.cli.control_commands import autoscale_command, events_command, reconcile_command, top_command
 from kob.cli.cron_commands import cron
 from kob.cli.exec_command import exec_command
+from kob.cli.job_commands import job
 from kob.cli.lab_commands import lab
 from kob.cli.web_commands import serve_command, web_command
 from kob.errors import KobError
@@ -28,6 +29,7 @@ def cli(ctx: click.Context, verbose: int) -> None:
 
 cli.add_command(lab)
 cli.add_command(cron)
+cli.add_command(job)
 cli.add_command(exec_command)
 for command in (deploy_command, status_command, scale_command, rollback_command, history_command, logs_command,
                 top_command, autoscale_command, reconcile_command, events_command, web_command, serve_command):

@@ -17,10 +17,14 @@ from typing import Any
 from kob.deploy.observe import ClusterObservation
 from kob.deploy.revisions import Revision
 from kob.facts.haproxy import ServerStat
+from kob.jobs.model import ACTIVE, Job
 from kob.metrics.rates import ContainerUsage, HostUsage
 from kob.spec.inventory import Host, Inventory
 from kob.spec.service_model import Service
 from kob.store.base import Event, LockInfo
+
+
+JOBS_ENDED_SHOWN = 20
 
 
 @dataclass
@@ -35,6 +39,7 @@ class StoreRecords:
     events: list[Event] = field(default_factory=list)
     last_pass: dict | None = None
     leader: LockInfo | None = None
+    jobs: list[Job] = field(default_factory=list)
 
 
 @dataclass
@@ -57,6 +62,7 @@ def assemble(inventory: Inventory, records: StoreRecords, live: Live | None, now
         "services": [_service(s, records, live, usage) for s in inventory.services],
         "lb": _balancers(inventory, live),
         "events": [_event(e) for e in reversed(records.events)],
+        "jobs": [job_row(j) for j in shown_jobs(records.jobs)],
         "control": {"leader": dataclasses.asdict(records.leader) if records.leader else None,
                     "last_pass": records.last_pass},
         "problems": sorted(live.seen.unreachable.values()) if live else [],
@@ -153,6 +159,23 @@ def _server(stat: ServerStat) -> dict[str, Any]:
     return {"backend": stat.backend, "server": stat.server, "status": stat.status, "up": stat.up,
             "sessions": stat.current_sessions, "total": stat.total_sessions, "check": stat.check_status,
             "address": stat.address}
+
+
+def shown_jobs(jobs: list[Job], ended_shown: int = JOBS_ENDED_SHOWN) -> list[Job]:
+    """Queued and running jobs, then the last ``ended_shown`` that ended, newest first."""
+    active = [j for j in jobs if j.state in ACTIVE]
+    done = [j for j in jobs if j.state not in ACTIVE][-ended_shown:]
+    return sorted(active, key=lambda j: -j.id) + sorted(done, key=lambda j: -j.id)
+
+
+def job_row(job: Job) -> dict[str, Any]:
+    last = job.attempts[-1] if job.attempts else None
+    return {"id": job.id, "name": job.name, "state": job.state, "image": job.image, "command": list(job.command),
+            "cpus": job.cpus, "memory": job.memory, "priority": job.priority, "retries": job.retries,
+            "submitted": job.submitted, "who": job.who, "tries": len(job.attempts),
+            "host": last.host if last else None, "exit_code": job.exit_code,
+            "reason": last.reason if last else "", "not_before": job.not_before or None,
+            "attempts": [dataclasses.asdict(a) for a in job.attempts]}
 
 
 def _event(event: Event) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from kob.control.reconcile import reconcile_pass
 from kob.deploy.converge import deploy_lock, namespace
 from kob.deploy.revisions import operator
 from kob.errors import KobError, LockHeld
+from kob.jobs.dispatch import Dispatcher
 from kob.spec.inventory import Inventory
 from kob.store import open_store
 from kob.store.base import Store
@@ -76,5 +77,19 @@ async def _passes(inventory, store, pool, reconcile, autoscale, say) -> str:
         scaled = await autoscale_pass(inventory, store, pool, say)
         moves = [f"{name} {d.current}→{d.desired}" for name, d in scaled.decisions.items() if d.changed]
         done.append(f"autoscale: {', '.join(moves) or 'no change'}")
+    jobs = await _dispatch(inventory, store, pool, say)
+    if jobs:
+        done.append(jobs)
     await store.trim_events(EVENTS_KEPT)
     return "; ".join(done) or "nothing to do"
+
+
+async def _dispatch(inventory, store, pool, say) -> str | None:
+    """One job dispatch pass, under the jobs lock; None when there was no job to run."""
+    dispatcher = Dispatcher(inventory, store, pool, say)
+    try:
+        async with dispatcher.book.lock(operator()):
+            report = await dispatcher.dispatch()
+    except LockHeld:
+        return "jobs: another dispatcher is running"
+    return f"jobs: {report.summary()}" if report.started or report.ended or report.active else None

@@ -13,7 +13,7 @@ import time
 from collections import deque
 from typing import Any
 
-from kob.control.overview import Live, StoreRecords, assemble, container_row
+from kob.control.overview import Live, StoreRecords, assemble, container_row, job_row
 from kob.control.hosts import HostHealthBook
 from kob.control.passes import last_outcome, leader_lock_name
 from kob.deploy.converge import namespace
@@ -22,6 +22,7 @@ from kob.deploy.revisions import RevisionBook, wanted_replicas
 from kob.errors import KobError
 from kob.facts.containers import ObservationError
 from kob.facts.haproxy import ServerStat
+from kob.jobs.book import JobBook
 from kob.lb.driver import HaproxyDriver
 from kob.metrics.history import MetricsBook
 from kob.metrics.sampler import sample_cluster
@@ -43,6 +44,7 @@ class Watcher:
         self.ns = namespace(inventory)
         self.revisions = RevisionBook(store, self.ns)
         self.metrics = MetricsBook(store, self.ns, inventory.control.retention)
+        self.jobs = JobBook(store, self.ns)
         self._events: deque[Event] = deque(maxlen=EVENTS_SHOWN)
         self._after = 0
         self.latest: dict[str, Any] | None = None
@@ -80,6 +82,14 @@ class Watcher:
                 if last else [],
                 "cpu_series": host_series(history, "cpu"), "memory_series": host_series(history, "memory")}
 
+    async def job_page(self, job_id: int) -> dict[str, Any] | None:
+        """A job, every attempt, and each attempt's kept output (the running one's is read at its end)."""
+        job = await self.jobs.find(job_id)
+        if job is None:
+            return None
+        logs = await asyncio.gather(*(self.jobs.log(job_id, a.number) for a in job.attempts))
+        return {**job_row(job), "logs": {a.number: log for a, log in zip(job.attempts, logs)}}
+
     async def _row(self, part: str, name: str) -> dict[str, Any] | None:
         overview = self.latest or await self.refresh()
         return next((row for row in overview[part] if row["name"] == name), None)
@@ -95,7 +105,8 @@ class Watcher:
             autoscale={s.name: json.loads(d.value).get("last") for s, d in zip(specs, decisions) if d},
             hosts=await HostHealthBook(self.store, self.ns).records(),
             events=await self._recent_events(),
-            leader=await self.store.lock_info(leader_lock_name(self.inventory)))
+            leader=await self.store.lock_info(leader_lock_name(self.inventory)),
+            jobs=await self.jobs.all())
         outcome = await last_outcome(self.store, self.inventory)
         records.last_pass = outcome.__dict__ if outcome else None
         if self.pool is None:

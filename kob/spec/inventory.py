@@ -16,11 +16,15 @@
         key: lab/vm1_key        # default ssh.key
         roles: [lb]             # each role is also a group of the hosts that have it
         labels: {zone: a}       # string → string; scalars taken as written
+        cpus: 2                 # optional: CPUs jobs may reserve here; a number > 0 (0.5 too)
+        memory: 2g              # optional: memory jobs may reserve here; a size like services'
+                                # resources.memory (suffix b, k, m, g; 1024-based)
       vm2: {address: 198.18.0.12}
     groups:                     # optional: name → hosts and other groups
       web: [vm1, vm2]
     services: {web: {image: nginx:1.27, port: 80}}   # optional: see kob.spec.services
     lb: {frontends: {http: {bind: 80, default: web}}}    # optional: see kob.spec.lb
+    jobs: {report: {image: kob-demo/web:1}}   # optional: job templates, see kob.spec.jobs
     metrics:                    # optional
       retention: 1h             # resource samples older than this leave the store
     heal:                       # optional
@@ -30,7 +34,7 @@ Host, group and role names share one namespace (a role is a group), except
 that a host may carry a role; 'all' is reserved. Groups may name groups,
 without cycles. Group members always come out in inventory order.
 
-To add a top-level section (jobs:): add its key to TOP_LEVEL_KEYS, a field to
+To add a top-level section: add its key to TOP_LEVEL_KEYS, a field to
 Inventory, and read it in inventory_from_record.
 """
 
@@ -40,7 +44,7 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from kob.errors import PatternError
 from kob.spec.addresses import canonical_address, resolve_state_url
@@ -48,9 +52,12 @@ from kob.spec.names import check_name
 from kob.spec.service_model import LoadBalancer, Service
 from kob.spec.yaml_source import Node, Record, did_you_mean, load_yaml
 
-TOP_LEVEL_KEYS = ("ssh", "state", "hosts", "groups", "services", "lb", "metrics", "heal")
+if TYPE_CHECKING:  # kob.spec.jobs imports kob.spec.services, which imports this module
+    from kob.spec.jobs import JobTemplate
+
+TOP_LEVEL_KEYS = ("ssh", "state", "hosts", "groups", "services", "lb", "jobs", "metrics", "heal")
 SSH_KEYS = ("user", "key", "known_hosts", "connect_timeout", "command_timeout")
-HOST_KEYS = ("address", "port", "user", "key", "roles", "labels")
+HOST_KEYS = ("address", "port", "user", "key", "roles", "labels", "cpus", "memory")
 _EXPECTED = "a mapping with hosts:"
 
 
@@ -79,7 +86,10 @@ class Control:
 
 @dataclass(frozen=True)
 class Host:
-    """One VM. ``user`` and ``key`` are the effective ones (host's, else ssh:'s)."""
+    """One VM. ``user`` and ``key`` are the effective ones (host's, else ssh:'s).
+
+    ``cpus`` and ``memory`` (bytes) are the capacity jobs may reserve; None when not declared.
+    """
 
     name: str
     address: str
@@ -88,6 +98,8 @@ class Host:
     key: Path | None = None
     roles: tuple[str, ...] = ()
     labels: Mapping[str, str] = field(default_factory=_frozen, hash=False)
+    cpus: float | None = None
+    memory: int | None = None
     line: int = field(default=0, compare=False)
 
 
@@ -102,6 +114,7 @@ class Inventory:
     state_url: str = ""
     services: tuple[Service, ...] = ()
     lb: LoadBalancer | None = None
+    jobs: tuple[JobTemplate, ...] = ()
     control: Control = field(default_factory=Control)
 
     def host(self, name: str) -> Host:
@@ -117,6 +130,16 @@ class Inventory:
                 return service
         hint = did_you_mean(name, [s.name for s in self.services])
         raise PatternError(f"no service named {name!r} in {self.path}{hint}")
+
+    def job(self, name: str) -> JobTemplate:
+        for job in self.jobs:
+            if job.name == name:
+                return job
+        if not self.jobs:
+            raise PatternError(f"no job named {name!r} in {self.path}: it has no jobs: section; add one")
+        names = [j.name for j in self.jobs]
+        hint = did_you_mean(name, names)
+        raise PatternError(f"no job named {name!r} in {self.path} (jobs: {', '.join(names)}){hint}")
 
     def with_role(self, role: str) -> tuple[Host, ...]:
         return tuple(host for host in self.hosts if role in host.roles)
@@ -143,12 +166,14 @@ def inventory_from_record(top: Record, path: Path) -> Inventory:
         state_url=_read_state(state, folder) if state else resolve_state_url(f"{path.stem}.kob.db", folder),
         control=_read_control(top.get("metrics"), top.get("heal")),
     )
-    # Imported here: both check host patterns, and kob.spec.patterns imports this module.
+    # Imported here: they check host patterns and labels, and kob.spec.patterns imports this module.
+    from kob.spec.jobs import read_jobs
     from kob.spec.lb import read_lb
     from kob.spec.services import read_services
 
     services = read_services(top.get("services"), inventory)
-    return replace(inventory, services=services, lb=read_lb(top.get("lb"), inventory, services))
+    return replace(inventory, services=services, lb=read_lb(top.get("lb"), inventory, services),
+                   jobs=read_jobs(top.get("jobs"), inventory))
 
 
 def _read_ssh(node: Node | None, folder: Path) -> SshSettings:
@@ -227,6 +252,8 @@ def _read_hosts(node: Node, ssh: SshSettings, folder: Path) -> list[_Declared]:
 
 
 def _read_host(name: str, node: Node, ssh: SshSettings, folder: Path) -> _Declared:
+    from kob.spec.services import memory_size  # imported here: kob.spec.services imports this module
+
     settings = node.record(HOST_KEYS)
     address = settings.require("address")
     try:
@@ -243,6 +270,8 @@ def _read_host(name: str, node: Node, ssh: SshSettings, folder: Path) -> _Declar
         key=settings.get_path("key", folder, default=ssh.key, what="key file"),
         roles=tuple(role.raw for role in roles),
         labels=_frozen(labels),
+        cpus=settings.get_float("cpus", default=None, above=0, expected="a positive number"),
+        memory=memory_size(settings.get("memory")),
         line=node.line,
     )
     return _Declared(host, address, roles)

@@ -137,10 +137,10 @@ def _read_service(name: str, node: Node, inventory: Inventory) -> Service:
     autoscale = _autoscale(service.get("autoscale"), resources)
     return Service(
         name=name,
-        image=_image(service.require("image")),
+        image=image_reference(service.require("image")),
         replicas=_replicas(service.get("replicas"), autoscale),
         port=port,
-        command=_command(service.get("command"), "leave command: out to run the image's own command"),
+        command=command_words(service.get("command"), "leave command: out to run the image's own command"),
         env=MappingProxyType(_env(service.get("env"))),
         env_file=service.get_path("env_file", inventory.path.parent, default=None, what="env file"),
         volumes=_volumes(service.get("volumes")),
@@ -187,7 +187,7 @@ def _autoscale(node: Node | None, resources: Resources) -> Autoscale | None:
     )
 
 
-def _image(node: Node) -> str:
+def image_reference(node: Node) -> str:
     image = node.as_str()
     if not _IMAGE.fullmatch(image):
         raise node.error(f"{image!r} is not a valid image reference; use letters, digits and . _ / : @ -, "
@@ -195,7 +195,7 @@ def _image(node: Node) -> str:
     return image
 
 
-def _command(node: Node | None, when_empty: str) -> tuple[str, ...] | None:
+def command_words(node: Node | None, when_empty: str) -> tuple[str, ...] | None:
     """A list of words, or one string split by shell rules (without running a shell)."""
     if node is None:
         return None
@@ -270,7 +270,7 @@ def _healthcheck(node: Node | None, port: int | None) -> HealthCheck | None:
     default = HealthCheck()
     return HealthCheck(
         http_path=path,
-        command=_command(command, "give the check to run"),
+        command=command_words(command, "give the check to run"),
         interval=check.get_duration("interval", default=default.interval, above=0),
         timeout=check.get_duration("timeout", default=default.timeout, above=0),
         retries=check.get_int("retries", default=default.retries, min=1),
@@ -282,10 +282,11 @@ def _resources(node: Node | None) -> Resources:
     if node is None:
         return Resources()
     resources = node.record(RESOURCES_KEYS)
-    return Resources(cpus=resources.get_float("cpus", default=None, above=0), memory=_memory(resources.get("memory")))
+    return Resources(cpus=resources.get_float("cpus", default=None, above=0),
+                     memory=memory_size(resources.get("memory")))
 
 
-def _memory(node: Node | None) -> int | None:
+def memory_size(node: Node | None) -> int | None:
     """Bytes: a plain number of bytes, or a number with a suffix b, k, m or g (1024-based)."""
     if node is None:
         return None
@@ -324,12 +325,12 @@ def _placement(node: Node | None, inventory: Inventory) -> Placement:
     return Placement(
         hosts=host_pattern(hosts, inventory) if hosts is not None else Placement.hosts,
         strategy=placement.get_str("strategy", default=Placement.strategy, choices=get_args(Strategy)),
-        constraints=_constraints(placement.get("constraints"), inventory),
+        constraints=placement_constraints(placement.get("constraints"), inventory),
         max_per_host=placement.get_int("max_per_host", default=None, min=1),
     )
 
 
-def _constraints(node: Node | None, inventory: Inventory) -> tuple[Constraint, ...]:
+def placement_constraints(node: Node | None, inventory: Inventory) -> tuple[Constraint, ...]:
     constraints = []
     for item in node.as_list(expected="a list of constraints such as zone==a") if node else []:
         text = item.as_str()

@@ -57,12 +57,14 @@ MALFORMED = [
     (
         "unknown top-level key with suggestion",
         "host:\n  vm1: {address: 198.18.0.11}\n",
-        "inventory.yaml:1: host: unknown key; did you mean 'hosts'? (allowed: ssh, state, hosts, groups, services, lb, metrics, heal)",
+        "inventory.yaml:1: host: unknown key; did you mean 'hosts'? "
+        "(allowed: ssh, state, hosts, groups, services, lb, jobs, metrics, heal)",
     ),
     (
         "unknown top-level key without suggestion",
-        HOST + "jobs: {}\n",
-        "inventory.yaml:3: jobs: unknown key (allowed: ssh, state, hosts, groups, services, lb, metrics, heal)",
+        HOST + "volumes: {}\n",
+        "inventory.yaml:3: volumes: unknown key "
+        "(allowed: ssh, state, hosts, groups, services, lb, jobs, metrics, heal)",
     ),
     (
         "no hosts",
@@ -104,7 +106,7 @@ MALFORMED = [
             adress: 198.18.0.11
         """,
         "inventory.yaml:3: hosts/vm1/adress: unknown key; did you mean 'address'? "
-        "(allowed: address, port, user, key, roles, labels)",
+        "(allowed: address, port, user, key, roles, labels, cpus, memory)",
     ),
     ("missing address", "hosts:\n  vm1: {port: 22}\n", "inventory.yaml:2: hosts/vm1: missing required key 'address'"),
     (

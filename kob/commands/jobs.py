@@ -1,0 +1,74 @@
+"""Docker commands for batch jobs as argv lists (pure).
+
+A job's container is named ``kob-job-<id>-<attempt>`` and labelled with both, so the
+hosts say which attempt of which job they run. It is not removed when it ends: kob reads
+its exit code and output first, then removes it.
+"""
+
+from __future__ import annotations
+
+from kob.commands.docker import FIELD_SEP, LABEL_SERVICE
+
+LABEL_JOB = "kob.job"
+LABEL_ATTEMPT = "kob.attempt"
+JOBS_MARK = "#kob-jobs"
+SERVICES_MARK = "#kob-services"
+CAPACITY_MARK = "#kob-capacity"
+LOG_MAX_SIZE = "10m"  # docker's own json log of a job, on the host
+
+JOB_FORMAT = FIELD_SEP.join([
+    "{{.Name}}", f'{{{{index .Config.Labels "{LABEL_JOB}"}}}}', f'{{{{index .Config.Labels "{LABEL_ATTEMPT}"}}}}',
+    "{{.State.Status}}", "{{.State.ExitCode}}", "{{.State.StartedAt}}", "{{.State.FinishedAt}}",
+    "{{.State.OOMKilled}}",
+])
+OBSERVE_SCRIPT = f"""\
+echo '{CAPACITY_MARK}'; nproc; sed -n 's/^MemTotal: *\\([0-9]*\\) kB/\\1/p' /proc/meminfo
+echo '{JOBS_MARK}'
+ids=$(docker ps -aq --filter label={LABEL_JOB}) || exit 1
+[ -z "$ids" ] || docker inspect --format '{JOB_FORMAT}' $ids || exit 1
+echo '{SERVICES_MARK}'
+docker ps -q --filter label={LABEL_SERVICE} --filter status=running | xargs -r docker inspect --format \
+'{{{{index .Config.Labels "{LABEL_SERVICE}"}}}}'
+"""
+
+
+def container_name(job_id: int, attempt: int) -> str:
+    return f"kob-job-{job_id}-{attempt}"
+
+
+def run_job_argv(job_id: int, attempt: int, image: str, command: tuple[str, ...], cpus: float | None,
+                 memory: int | None) -> list[str]:
+    """Start an attempt of a job in the background; docker prints the container ID."""
+    argv = ["docker", "run", "-d", "--name", container_name(job_id, attempt),
+            "--label", f"{LABEL_JOB}={job_id}", "--label", f"{LABEL_ATTEMPT}={attempt}",
+            "--log-opt", f"max-size={LOG_MAX_SIZE}"]
+    if cpus is not None:
+        argv += ["--cpus", f"{cpus:g}"]
+    if memory is not None:
+        argv += ["--memory", str(memory)]
+    return [*argv, image, *command]
+
+
+def observe_jobs_argv() -> list[str]:
+    """The host's CPU count and memory, every job container, and the services running there."""
+    return ["sh", "-c", OBSERVE_SCRIPT]
+
+
+def collect_argv(name: str, keep_bytes: int) -> list[str]:
+    """The end of an ended container's output (stdout and stderr), then the container removed."""
+    script = 'docker logs "$1" 2>&1 | tail -c "$2"; docker rm -f "$1" >/dev/null'
+    return ["sh", "-c", script, "sh", name, str(keep_bytes)]
+
+
+def kill_argv(name: str) -> list[str]:
+    """Stop a running attempt at once (its output stays readable until it is removed)."""
+    return ["docker", "kill", name]
+
+
+def output_argv(name: str, follow: bool = False) -> list[str]:
+    """A container's output so far (stdout and stderr together); with ``follow``, until it ends."""
+    return ["sh", "-c", f'docker logs {"-f " if follow else ""}"$1" 2>&1', "sh", name]
+
+
+def remove_argv(names: list[str]) -> list[str]:
+    return ["docker", "rm", "-f", *names]

@@ -1,0 +1,63 @@
+"""Parse what the job observation printed (pure): capacity, job containers, running service replicas."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from kob.commands.docker import FIELD_SEP
+from kob.commands.jobs import CAPACITY_MARK, JOBS_MARK, SERVICES_MARK
+from kob.facts.containers import ObservationError
+
+
+@dataclass(frozen=True)
+class JobContainer:
+    name: str
+    job_id: int
+    attempt: int
+    state: str  # created | running | exited | dead ...
+    exit_code: int
+    started_at: str
+    finished_at: str
+    oom_killed: bool
+
+    @property
+    def ended(self) -> bool:
+        return self.state in ("exited", "dead")
+
+
+@dataclass(frozen=True)
+class HostJobs:
+    host: str
+    cpus: int
+    memory: int  # bytes
+    containers: tuple[JobContainer, ...] = ()
+    services: Counter = field(default_factory=Counter)  # service → running replicas
+
+    def container(self, name: str) -> JobContainer | None:
+        return next((c for c in self.containers if c.name == name), None)
+
+
+def parse_host_jobs(host: str, output: str) -> HostJobs:
+    lines = output.splitlines()
+    if not {CAPACITY_MARK, JOBS_MARK, SERVICES_MARK} <= set(lines):
+        raise ObservationError(f"{host}: unexpected output from the job observation: {output[:200]!r}")
+    capacity = lines[lines.index(CAPACITY_MARK) + 1:lines.index(JOBS_MARK)]
+    jobs = lines[lines.index(JOBS_MARK) + 1:lines.index(SERVICES_MARK)]
+    services = lines[lines.index(SERVICES_MARK) + 1:]
+    try:
+        cpus, memory_kb = int(capacity[0]), int(capacity[1])
+    except (IndexError, ValueError):
+        raise ObservationError(f"{host}: cannot read its CPU count and memory from {capacity!r}") from None
+    return HostJobs(host, cpus, memory_kb * 1024, tuple(_container(host, line) for line in jobs if line.strip()),
+                    Counter(line.strip() for line in services if line.strip()))
+
+
+def _container(host: str, line: str) -> JobContainer:
+    fields = line.split(FIELD_SEP)
+    try:
+        name, job, attempt, state, exit_code, started, finished, oom = fields
+        return JobContainer(name.lstrip("/"), int(job), int(attempt), state, int(exit_code), started, finished,
+                            oom == "true")
+    except ValueError:
+        raise ObservationError(f"{host}: cannot read job container line {line!r}") from None

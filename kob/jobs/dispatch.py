@@ -1,0 +1,224 @@
+"""One dispatch pass: follow the running jobs to their end, then start queued ones where there is room.
+
+The caller holds the jobs lock (JobBook.lock). One SSH command per host observes every job
+container, the host's CPUs and memory and the service replicas running there; each ended
+attempt costs one more (its output, then its removal). A pass with no queued or running
+job touches no host at all.
+
+A job is saved as running before its container starts, so a dispatcher killed in between
+leaves a running job without a container, which the next pass finds lost and retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from kob.commands.jobs import collect_argv, container_name, kill_argv, observe_jobs_argv, output_argv, run_job_argv
+from kob.deploy.converge import namespace
+from kob.deploy.events import EventLog
+from kob.errors import TransportError
+from kob.facts.containers import ObservationError
+from kob.facts.jobs import HostJobs, JobContainer, parse_host_jobs
+from kob.jobs.book import LOG_KEPT, JobBook
+from kob.jobs.model import ACTIVE, Attempt, Job, answered, ended, started, unanswered
+from kob.jobs.rooms import host_rooms, queued_jobs
+from kob.policy.jobs import next_try, schedule
+from kob.spec.inventory import Host, Inventory
+from kob.store.base import Store
+from kob.transport.ssh import SshPool
+from kob.transport.targets import ssh_target
+
+
+KILLED_EXIT = 137  # 128 + SIGKILL: what docker kill leaves
+
+
+@dataclass
+class JobsSeen:
+    hosts: dict[str, HostJobs] = field(default_factory=dict)
+    unreachable: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class DispatchReport:
+    started: list[str] = field(default_factory=list)
+    ended: list[str] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)
+    unreachable: dict[str, str] = field(default_factory=dict)
+    active: int = 0  # queued or running after the pass
+
+    def summary(self) -> str:
+        return (f"{len(self.started)} started, {len(self.ended)} ended, {len(self.waiting)} waiting"
+                if self.started or self.ended or self.waiting or self.active else "no job to run")
+
+
+class Dispatcher:
+    def __init__(self, inventory: Inventory, store: Store, pool: SshPool, say: Callable[[str], None] = print):
+        self.inventory, self.pool, self.say = inventory, pool, say
+        self.book = JobBook(store, namespace(inventory))
+        self.events = EventLog(store, namespace(inventory))
+
+    async def dispatch(self) -> DispatchReport:
+        """Follow, then place and start. The caller holds the jobs lock."""
+        report = DispatchReport()
+        jobs = [j for j in await self.book.all() if j.state in ACTIVE]
+        if not jobs:
+            return report
+        seen = await self.observe(self.inventory.hosts)
+        report.unreachable = seen.unreachable
+        jobs = list(await asyncio.gather(*(self._follow(j, seen, report) if j.state == "running" else _same(j)
+                                           for j in jobs)))
+        await self._remove_orphans(seen, jobs)
+        running = [j for j in jobs if j.state == "running"]
+        plan = schedule(queued_jobs(jobs, self.inventory), host_rooms(self.inventory, seen, running), time.time())
+        by_id = {j.id: j for j in jobs}
+        await asyncio.gather(*(self._start(by_id[p.job_id], p.host, report) for p in plan.placed))
+        report.waiting = [f"job {w.job_id}: {w.reason}" for w in plan.waiting]
+        report.active = len([j for j in await self.book.all() if j.state in ACTIVE])
+        return report
+
+    async def cancel(self, job: Job) -> Job:
+        """Cancel a queued job, or stop a running one on its host now. The caller holds the jobs lock."""
+        if job.state == "queued":
+            job = Job.from_dict({**job.to_dict(), "state": "cancelled"})
+            await self.book.save(job)
+            await self.events.add("job", f"job {job.id} ({job.name}): cancelled while queued", job=job.id)
+            return job
+        job = Job.from_dict({**job.to_dict(), "cancel_requested": True})
+        await self.book.save(job)
+        host = self.inventory.host(job.current.host)
+        return await self._follow(job, await self.observe([host]), DispatchReport())
+
+    async def follow_output(self, attempt: Attempt, say: Callable[[str], None], follow: bool) -> None:
+        """A running attempt's output from its host; with ``follow``, line by line until it ends."""
+        target = ssh_target(self.inventory, self.inventory.host(attempt.host))
+        if follow:
+            async for line in self.pool.lines(target, output_argv(attempt.container, follow=True)):
+                say(line)
+        else:
+            say((await self.pool.run(target, output_argv(attempt.container))).stdout.rstrip("\n"))
+
+    async def observe(self, hosts: list[Host]) -> JobsSeen:
+        async def one(host: Host) -> HostJobs | str:
+            try:
+                result = await self.pool.run(ssh_target(self.inventory, host), observe_jobs_argv())
+                if not result.ok:
+                    return f"{host.name}: observing jobs failed (exit {result.rc}): {result.stderr.strip()[:200]}"
+                return parse_host_jobs(host.name, result.stdout)
+            except (TransportError, ObservationError) as error:
+                return str(error)
+
+        seen = JobsSeen()
+        for host, outcome in zip(hosts, await asyncio.gather(*(one(h) for h in hosts))):
+            if isinstance(outcome, HostJobs):
+                seen.hosts[host.name] = outcome
+            else:
+                seen.unreachable[host.name] = outcome
+        return seen
+
+    async def _follow(self, job: Job, seen: JobsSeen, report: DispatchReport) -> Job:
+        """A running job: ended, lost, timed out, cancelled, or still running."""
+        attempt, now = job.current, time.time()
+        if attempt.host in seen.unreachable:
+            job = unanswered(job, now)
+            silent = now - job.current.unanswered_since
+            if silent >= self.inventory.control.down_after:
+                return await self._end(job, "cancelled" if job.cancel_requested else "lost", report,
+                                       reason=f"{attempt.host} has not answered for {silent:.0f} s")
+            await self.book.save(job)
+            return job
+        job = answered(job)
+        container = seen.hosts[attempt.host].container(attempt.container)
+        if container is None:
+            return await self._end(job, "lost", report, reason=f"its container is gone from {attempt.host}")
+        stopped = None
+        if not container.ended:
+            stopped = _why_stop(job, now)
+            if stopped is None:
+                await self.book.save(job)
+                return job
+            await self._run(attempt.host, kill_argv(attempt.container))
+        return await self._collect(job, container, report, stopped)
+
+    async def _collect(self, job: Job, container: JobContainer, report: DispatchReport, stopped: str | None) -> Job:
+        """Keep the attempt's output, remove its container, record how it ended (``stopped``: kob killed it)."""
+        attempt = job.current
+        output = await self._run(attempt.host, collect_argv(attempt.container, LOG_KEPT))
+        await self.book.keep_log(job.id, attempt.number, output or "")
+        exit_code = KILLED_EXIT if stopped else container.exit_code
+        if job.cancel_requested:
+            outcome, reason = "cancelled", "cancelled while running" if stopped else f"cancelled; it had ended with exit {exit_code}"
+        elif stopped:
+            outcome, reason = "failed", stopped
+        elif exit_code == 0:
+            outcome, reason = "succeeded", "exit 0"
+        else:
+            outcome, reason = "failed", f"exit {exit_code}" + (" (out of memory)" if container.oom_killed else "")
+        return await self._end(job, outcome, report, exit_code=exit_code, reason=reason,
+                               docker_started=container.started_at,
+                               docker_finished=None if stopped else container.finished_at)
+
+    async def _end(self, job: Job, outcome: str, report: DispatchReport, **details) -> Job:
+        now = time.time()
+        retry_at = next_try(len(job.attempts), job.retries, job.backoff, now) if outcome in ("failed", "lost") else None
+        job = ended(job, outcome, now, retry_at=retry_at, **details)
+        await self.book.save(job)
+        attempt = job.attempts[-1]
+        then = f"; retry {attempt.number + 1} of {job.retries + 1} in {retry_at - now:.0f} s" if retry_at else ""
+        line = f"job {job.id} ({job.name}) on {attempt.host}: {outcome} ({attempt.reason}){then}"
+        report.ended.append(line)
+        self.say(line)
+        await self.events.add("job", line, job=job.id)
+        return job
+
+    async def _start(self, job: Job, host: str, report: DispatchReport) -> None:
+        number = len(job.attempts) + 1
+        job = started(job, host, container_name(job.id, number), time.time())
+        await self.book.save(job)  # first: a dispatcher killed now leaves a job the next pass finds lost
+        argv = run_job_argv(job.id, number, job.image, job.command, job.cpus, job.memory)
+        try:
+            result = await self.pool.run(ssh_target(self.inventory, self.inventory.host(host)), argv)
+            failure = None if result.ok else (result.stderr.strip().splitlines() or ["no output"])[-1]
+        except TransportError as error:
+            failure = str(error)
+        if failure:
+            await self._end(job, "failed", report, reason=f"docker run failed: {failure}")
+            return
+        line = f"job {job.id} ({job.name}) started on {host} (attempt {number})"
+        report.started.append(line)
+        self.say(line)
+        await self.events.add("job", line, job=job.id)
+
+    async def _remove_orphans(self, seen: JobsSeen, jobs: list[Job]) -> None:
+        """Job containers no running attempt owns (a lost attempt's host came back): keep their output, remove."""
+        owned = {(j.current.host, j.current.container) for j in jobs if j.state == "running"}
+        for host, found in seen.hosts.items():
+            for container in found.containers:
+                if (host, container.name) in owned:
+                    continue
+                output = await self._run(host, collect_argv(container.name, LOG_KEPT))
+                if output is not None and await self.book.log(container.job_id, container.attempt) is None:
+                    await self.book.keep_log(container.job_id, container.attempt, output)
+
+    async def _run(self, host: str, argv: list[str]) -> str | None:
+        """stdout of a command on a host; None when the host did not answer."""
+        try:
+            return (await self.pool.run(ssh_target(self.inventory, self.inventory.host(host)), argv)).stdout
+        except TransportError as error:
+            self.say(f"! {error}")
+            return None
+
+
+def _why_stop(job: Job, now: float) -> str | None:
+    """Why a running attempt must be stopped now, if it must."""
+    if job.cancel_requested:
+        return "cancelled"
+    if job.timeout is not None and now - job.current.started > job.timeout:
+        return f"timed out after {job.timeout:g} s"
+    return None
+
+
+async def _same(job: Job) -> Job:
+    return job

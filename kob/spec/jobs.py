@@ -1,0 +1,78 @@
+"""The inventory's jobs: templates of batch jobs, each run to completion on one host.
+
+    jobs:                           # optional; job name -> template, kept in file order
+      report:                       # like a service name: lowercase letters, digits, '-'
+        image: kob-demo/web:1       # required; as services' image:
+        command: [sh, -c, "echo hi"]    # a list, or one string split like a shell would;
+                                    # absent: the image's own command
+        cpus: 1                     # > 0; reserved on the host (its cpus:) and docker --cpus
+        memory: 256m                # a size as services' resources.memory; reserved and docker --memory
+        retries: 2                  # >= 0: how often a failed or lost run is tried again; default 0
+        timeout: 10m                # a duration > 0; default none
+        backoff: 5s                 # a duration >= 0 before the first retry, doubling each retry
+        priority: 10                # an integer; higher runs first; default 0
+        constraints: [zone==a]      # as services' placement.constraints
+
+Jobs get no environment in this version: env: and env_file: are refused, so
+that nobody takes a secret put there for one that is passed on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kob.spec.inventory import Inventory
+from kob.spec.service_model import Constraint
+from kob.spec.services import check_service_name, command_words, image_reference, memory_size, placement_constraints
+from kob.spec.yaml_source import Node
+
+JOB_KEYS = ("image", "command", "cpus", "memory", "retries", "timeout", "backoff", "priority", "constraints")
+_NO_ENV = ("env", "env_file")
+
+
+@dataclass(frozen=True)
+class JobTemplate:
+    """How to run one kind of job. Durations in seconds, memory in bytes; None: no limit."""
+
+    name: str
+    image: str
+    command: tuple[str, ...] = ()  # empty: the image's own command
+    cpus: float | None = None
+    memory: int | None = None
+    retries: int = 0
+    timeout: float | None = None
+    backoff: float = 5.0
+    priority: int = 0
+    constraints: tuple[Constraint, ...] = ()
+    line: int = field(default=0, compare=False)
+
+
+def read_jobs(node: Node | None, inventory: Inventory) -> tuple[JobTemplate, ...]:
+    """The jobs: section, in file order; ``inventory`` already holds the hosts (for constraints)."""
+    if node is None:
+        return ()
+    entries = node.entries(expected="a mapping of job names to their settings")
+    return tuple(_read_job(name, value, inventory) for name, value in entries)
+
+
+def _read_job(name: str, node: Node, inventory: Inventory) -> JobTemplate:
+    check_service_name(node, name, "job")
+    for key, value in node.entries():
+        if key in _NO_ENV:
+            raise value.error(f"{key} is not supported for jobs yet: kob passes no environment variables or secrets "
+                              "to jobs in this version; remove it")
+    job = node.record(JOB_KEYS)
+    default = JobTemplate(name=name, image="")
+    return JobTemplate(
+        name=name,
+        image=image_reference(job.require("image")),
+        command=command_words(job.get("command"), "leave command: out to run the image's own command") or (),
+        cpus=job.get_float("cpus", default=None, above=0, expected="a positive number"),
+        memory=memory_size(job.get("memory")),
+        retries=job.get_int("retries", default=default.retries, min=0),
+        timeout=job.get_duration("timeout", default=None, above=0),
+        backoff=job.get_duration("backoff", default=default.backoff, min=0),
+        priority=job.get_int("priority", default=default.priority),
+        constraints=placement_constraints(job.get("constraints"), inventory),
+        line=node.line,
+    )

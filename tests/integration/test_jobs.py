@@ -1,0 +1,126 @@
+"""Batch jobs on the lab: real sshd, Docker and etcd (the Must-show list of the jobs issue).
+
+The lab's VMs are declared with 2 CPUs each; every job reserves one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from test_deploy import kob, on_vm
+
+JOBS = """
+heal: {down_after: 3s}
+jobs:
+  wave:
+    image: kob-demo/web:1
+    command: [sh, -c, "echo start on $(hostname); sleep 3; echo done"]
+    cpus: 1
+"""
+CAPACITY = 6  # 3 VMs x 2 CPUs
+
+
+def ok(*args: str, timeout: float = 180) -> str:
+    done = kob(*args, timeout=timeout)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def jobs(inventory: Path) -> dict[int, dict]:
+    return {j["id"]: j for j in json.loads(ok("job", "ls", str(inventory), "--all", "--json"))}
+
+
+def submit(inventory: Path, *args: str) -> int:
+    return int(re.match(r"job (\d+) queued", ok("job", "submit", str(inventory), *args))[1])
+
+
+def until_done(inventory: Path, timeout: float = 120) -> str:
+    return ok("job", "dispatch", str(inventory), "--until-done", "--every", "0.5", timeout=timeout)
+
+
+def job_containers(lab, vm: str) -> list[str]:
+    return on_vm(lab, vm, "docker ps -a --filter label=kob.job --format '{{.Names}}'").split()
+
+
+@pytest.fixture(scope="module")
+def inventory(lab, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("jobs") / "jobs.yaml"
+    hosts = re.sub(r"^(  vm\d+: \{)", r"\1cpus: 2, ", lab.layout.inventory.read_text(), flags=re.M)
+    path.write_text(hosts + JOBS)
+    return path
+
+
+def _instant(text: str) -> float:
+    return datetime.fromisoformat(re.sub(r"(\.\d{6})\d*", r"\1", text).replace("Z", "+00:00")).timestamp()
+
+
+def most_at_once(spans: list[tuple[float, float]]) -> int:
+    return max(sum(1 for start, end in spans if start <= moment < end) for moment, _ in spans)
+
+
+def test_twelve_one_cpu_jobs_never_exceed_the_capacity_and_all_succeed(inventory):
+    ids = [submit(inventory, "--template", "wave") for _ in range(12)]
+    until_done(inventory)
+    found = jobs(inventory)
+    assert [found[i]["state"] for i in ids] == ["succeeded"] * 12
+    attempts = [found[i]["attempts"][-1] for i in ids]
+    spans = [(_instant(a["docker_started"]), _instant(a["docker_finished"])) for a in attempts]
+    assert most_at_once(spans) == CAPACITY  # the first wave filled every CPU, and never more
+    for host in ("vm1", "vm2", "vm3"):
+        mine = [span for span, a in zip(spans, attempts) if a["host"] == host]
+        assert mine and most_at_once(mine) <= 2, host
+    for job_id in ids:
+        log = ok("job", "logs", str(inventory), str(job_id))
+        assert log.startswith("start on ") and log.rstrip().endswith("done")
+
+
+def test_a_failing_job_is_retried_then_failed_with_its_exit_code(inventory):
+    job_id = submit(inventory, "--image", "kob-demo/web:1", "--retries", "1", "--backoff", "1s", "--name", "broken",
+                    "--", "sh", "-c", "echo trying; exit 3")
+    until_done(inventory)
+    job = jobs(inventory)[job_id]
+    assert job["state"] == "failed" and job["exit_code"] == 3
+    assert [(a["outcome"], a["exit_code"]) for a in job["attempts"]] == [("failed", 3), ("failed", 3)]
+    assert job["attempts"][0]["host"] != job["attempts"][1]["host"]  # a retry goes elsewhere when it can
+    assert ok("job", "logs", str(inventory), str(job_id), "--attempt", "1") == "trying\n"
+    assert "exit 3" in ok("job", "show", str(inventory), str(job_id))
+
+
+def test_a_cancelled_running_job_stops_on_its_host(lab, inventory):
+    job_id = submit(inventory, "--image", "kob-demo/web:1", "--name", "sleeper", "--", "sleep", "300")
+    ok("job", "dispatch", str(inventory))
+    host = jobs(inventory)[job_id]["host"]
+    assert f"kob-job-{job_id}-1" in job_containers(lab, host)
+    assert ok("job", "cancel", str(inventory), str(job_id)).splitlines()[-1] == f"job {job_id}: cancelled"
+    assert f"kob-job-{job_id}-1" not in job_containers(lab, host)
+    assert jobs(inventory)[job_id]["attempts"][0]["outcome"] == "cancelled"
+    done = kob("job", "cancel", str(inventory), str(job_id))
+    assert done.returncode == 1 and "already ended: cancelled" in done.stderr
+
+
+def test_a_job_on_a_stopped_vm_is_lost_and_retried_elsewhere(lab, inventory):
+    job_id = submit(inventory, "--image", "kob-demo/web:1", "--name", "survivor", "--retries", "1", "--backoff", "0s",
+                    "--", "sh", "-c", "sleep 6; echo survived on $(hostname)")
+    ok("job", "dispatch", str(inventory))
+    first = jobs(inventory)[job_id]["host"]
+    lab.stop_vm(first)
+    try:
+        until_done(inventory)
+        job = jobs(inventory)[job_id]
+        assert [a["outcome"] for a in job["attempts"]] == ["lost", "succeeded"]
+        assert "has not answered" in job["attempts"][0]["reason"]
+        assert job["attempts"][1]["host"] != first and job["state"] == "succeeded"
+        assert "survived on" in ok("job", "logs", str(inventory), str(job_id))
+    finally:
+        lab.start_vm(first)
+    submit(inventory, "--template", "wave")  # any pass with work to do tidies the returned VM
+    until_done(inventory)
+    assert job_containers(lab, first) == []  # the lost attempt's container was removed when its VM came back
+    events = ok("events", str(inventory), "--kind", "job", "-n", "200")
+    assert f"job {job_id} (survivor) on {first}: lost" in events
+    assert Counter(j["state"] for j in jobs(inventory).values())["running"] == 0
