@@ -7,5 +7,6 @@
     service_model Service, LoadBalancer and their parts (frozen dataclasses)
     services      the inventory's services: section (read by load_inventory)
     lb            the inventory's lb: section (read by load_inventory)
+    jobs          the inventory's jobs: section, templates of batch jobs
     patterns      select_hosts(inventory, "web:!vm3")
 """

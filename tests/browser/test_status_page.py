@@ -147,3 +147,19 @@ def test_a_page_bound_beyond_localhost_wants_its_token(browser, inventory):
     finally:
         assert server.stop() == 0, server.output()
     assert "tok-3141" not in server.output()
+
+
+def test_a_job_shows_in_the_jobs_table_and_its_page_shows_its_log(browser, page_server, inventory, artifacts):
+    queued = ok("job", "submit", str(inventory), "--image", "kob-demo/web:1", "--name", "hello", "--",
+                "sh", "-c", "echo hello from the job")
+    job_id = queued.split()[1]
+    ok("job", "dispatch", str(inventory), "--until-done", "--every", "0.5")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(page_server.url)
+    row = page.locator(f"tr[data-job='{job_id}']")
+    expect(row.locator(".job-state")).to_have_text("succeeded", timeout=WAIT)
+    row.locator("a").click()
+    page.wait_for_url(f"**/jobs/{job_id}")
+    assert page.locator("pre.log").inner_text() == "hello from the job\n"
+    page.screenshot(path=artifacts / "job.png", full_page=True)
+    page.close()

@@ -18,3 +18,16 @@ def assert_loads(folder: Path, text: str, look, expected) -> None:
         assert str(got) == expected.format(dir=folder)
     else:
         assert got == expected
+
+
+def assert_refused(folder: Path, text: str, message: str) -> None:
+    """Write ``text`` as inventory.yaml in ``folder`` (the cwd); loading it fails with exactly ``message``."""
+    from kob.errors import SpecError
+
+    (folder / "inventory.yaml").write_text(text)
+    try:
+        load_inventory("inventory.yaml")
+    except SpecError as error:
+        assert str(error) == message
+    else:
+        raise AssertionError(f"loaded, but expected: {message}")

@@ -1,10 +1,9 @@
 """Declared host capacity (hosts' cpus: and memory:): the values read, and each mistake with its message."""
 
 import pytest
-from loading import assert_loads
+from loading import assert_loads, assert_refused
 
-from kob.errors import SpecError
-from kob.spec.inventory import Host, load_inventory
+from kob.spec.inventory import Host
 
 GIB = 1024**3
 MIB = 1024**2
@@ -109,10 +108,7 @@ def test_declared_capacity_is_read(folder, text, expected):
 
 @pytest.mark.parametrize("text, message", [case[1:] for case in MALFORMED], ids=[case[0] for case in MALFORMED])
 def test_bad_capacity_is_refused_with_location(folder, text, message):
-    (folder / "inventory.yaml").write_text(text)
-    with pytest.raises(SpecError) as caught:
-        load_inventory("inventory.yaml")
-    assert str(caught.value) == message
+    assert_refused(folder, text, message)
 
 
 def test_case_ids_are_unique():

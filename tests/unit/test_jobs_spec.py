@@ -3,9 +3,9 @@
 import textwrap
 
 import pytest
-from loading import assert_loads
+from loading import assert_loads, assert_refused
 
-from kob.errors import PatternError, SpecError
+from kob.errors import PatternError
 from kob.spec.inventory import load_inventory
 from kob.spec.jobs import JobTemplate
 from kob.spec.service_model import Constraint
@@ -190,10 +190,7 @@ def test_valid_jobs(folder, text, look, expected):
 
 @pytest.mark.parametrize("text, message", [case[1:] for case in MALFORMED], ids=[case[0] for case in MALFORMED])
 def test_malformed_jobs_are_refused_with_location(folder, text, message):
-    (folder / "inventory.yaml").write_text(text)
-    with pytest.raises(SpecError) as caught:
-        load_inventory("inventory.yaml")
-    assert str(caught.value) == message
+    assert_refused(folder, text, message)
 
 
 def test_case_ids_are_unique():

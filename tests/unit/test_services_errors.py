@@ -3,9 +3,8 @@
 import textwrap
 
 import pytest
+from loading import assert_refused
 
-from kob.errors import SpecError
-from kob.spec.inventory import load_inventory
 
 # Lines 1-4; services: is line 5, the service's name line 6, its first key line 7.
 HOSTS = """\
@@ -591,10 +590,7 @@ def folder(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("text, message", [case[1:] for case in MALFORMED], ids=[case[0] for case in MALFORMED])
 def test_malformed_services_are_refused_with_location(folder, text, message):
-    (folder / "inventory.yaml").write_text(text)
-    with pytest.raises(SpecError) as caught:
-        load_inventory("inventory.yaml")
-    assert str(caught.value) == message
+    assert_refused(folder, text, message)
 
 
 def test_case_ids_are_unique():

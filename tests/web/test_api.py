@@ -10,6 +10,8 @@ import pytest
 
 from kob.deploy.events import EventLog
 from kob.errors import StoreError
+from kob.jobs.book import JobBook
+from kob.jobs.model import Job, ended, started
 from kob.deploy.revisions import RevisionBook
 from kob.control.hosts import HostHealthBook
 from kob.deploy.observe import ClusterObservation
@@ -70,6 +72,13 @@ async def _fill(store: MemoryStore, inventory) -> None:
                                          "reason": "cpu 90% of 50% target on 1 replica: 2"}}).encode())
     seen = ClusterObservation(hosts={"vm1": HostObservation("vm1", ())}, unreachable={"vm2": "vm2: no route"})
     await HostHealthBook(store, ns).update(seen, 60, 50.0)
+    jobs = JobBook(store, ns)
+    done = await jobs.submit(Job(0, "report", "busybox:1", ("sh", "-c", "echo hi"), time.time() - 60, "me@here"))
+    done = ended(started(done, "vm1", "kob-job-1-1", time.time() - 50), "succeeded", time.time() - 40, exit_code=0,
+                 reason="exit 0")
+    await jobs.save(done)
+    await jobs.keep_log(done.id, 1, "hi <b>there</b>\n")
+    await jobs.submit(Job(0, "later", "busybox:1", ("true",), time.time(), "me@here", priority=5))
     metrics = MetricsBook(store, ns, 3600)
     for host in ("vm1", "vm2"):
         for minute in range(3):
@@ -112,6 +121,9 @@ def test_overview_lists_hosts_services_and_this_inventorys_events(client):
     ("/api/v1/hosts/vm1", lambda d: [round(v) for _, v in d["memory_series"]], [25, 25, 25]),
     ("/api/v1/hosts/vm1", lambda d: [(c["service"], c["replica"]) for c in d["container_rows"]], [("web", 1)]),
     ("/healthz", lambda d: d["status"], "ok"),
+    ("/api/v1/jobs", lambda d: [(j["id"], j["state"], j["host"]) for j in d], [(2, "queued", None),
+                                                                               (1, "succeeded", "vm1")]),
+    ("/api/v1/jobs/1", lambda d: (d["exit_code"], d["logs"]), (0, {"1": "hi <b>there</b>\n"})),
 ])
 def test_api_parts(client, path, look, expected):
     response = client.get(path)
@@ -120,11 +132,11 @@ def test_api_parts(client, path, look, expected):
 
 
 @pytest.mark.parametrize("path", ["/api/v1/services/nope", "/api/v1/hosts/nope", "/api/v1/nope", "/services/nope",
-                                  "/hosts/nope", "/nope"])
+                                  "/hosts/nope", "/nope", "/jobs/99", "/api/v1/jobs/99"])
 def test_unknown_names_are_404(client, path):
     response = client.get(path)
     assert response.status_code == 404
-    assert "nope" in response.get_data(as_text=True)
+    assert path.rsplit("/", 1)[1] in response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("path", ["/", "/services/web", "/services/worker", "/hosts/vm1", "/hosts/vm2",
@@ -213,3 +225,11 @@ def test_an_unreachable_store_is_a_503_saying_why(tmp_path, monkeypatch, path, k
         assert "cannot reach it" in response.get_data(as_text=True)
     finally:
         site_of(app).close()
+
+
+def test_the_jobs_table_and_a_job_page_with_its_escaped_log(client):
+    overview = client.get("/").get_data(as_text=True)
+    assert '<tr data-job="1">' in overview and '<tr data-job="2">' in overview
+    page = client.get("/jobs/1").get_data(as_text=True)
+    assert '<pre class="log">hi &lt;b&gt;there&lt;/b&gt;' in page and "<b>there" not in page
+    assert "Not started yet." in client.get("/jobs/2").get_data(as_text=True)
