@@ -88,8 +88,8 @@ class Dispatcher:
             return job
         job = Job.from_dict({**job.to_dict(), "cancel_requested": True})
         await self.book.save(job)
-        host = self.inventory.host(job.current.host)
-        return await self._follow(job, await self.observe([host]), DispatchReport())
+        hosts = [h for h in self.inventory.hosts if h.name == job.current.host]
+        return await self._follow(job, await self.observe(hosts), DispatchReport())
 
     async def follow_output(self, attempt: Attempt, say: Callable[[str], None], follow: bool) -> None:
         """A running attempt's output from its host; with ``follow``, line by line until it ends."""
@@ -121,6 +121,8 @@ class Dispatcher:
     async def _follow(self, job: Job, seen: JobsSeen, report: DispatchReport) -> Job:
         """A running job: ended, lost, timed out, cancelled, or still running."""
         attempt, now = job.current, time.time()
+        if attempt.host not in seen.hosts and attempt.host not in seen.unreachable:
+            return await self._end(job, "lost", report, reason=f"{attempt.host} is no longer in the inventory")
         if attempt.host in seen.unreachable:
             job = unanswered(job, now)
             silent = now - job.current.unanswered_since

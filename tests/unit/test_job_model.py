@@ -106,3 +106,17 @@ def test_submit_options_override_the_template(inventory):
 def test_submit_mistakes_are_one_line(inventory, template, options, error, message):
     with pytest.raises(error, match=message):
         job_spec(inventory, template, None, (), {"constraints": (), **options})
+
+
+async def test_a_job_on_a_host_gone_from_the_inventory_is_lost_and_queued_again(inventory):
+    from kob.jobs.book import JobBook
+    from kob.jobs.dispatch import DispatchReport, Dispatcher
+    from kob.store.memory import MemoryStore
+
+    store, said = MemoryStore(), []
+    dispatcher = Dispatcher(inventory, store, pool=None, say=said.append)
+    job = await dispatcher.book.submit(started(JOB, "vm9", "kob-job-1-1", 1.0))
+    after = await dispatcher._follow(job, JobsSeen(), DispatchReport())
+    assert after.state == "queued" and after.attempts[-1].outcome == "lost"
+    assert said == ["job 1 (report) on vm9: lost (vm9 is no longer in the inventory); retry 2 of 2 in 5 s"]
+    assert (await JobBook(store, "kob/jobs").get(1)) == after
