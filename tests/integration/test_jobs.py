@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -77,6 +79,20 @@ def test_twelve_one_cpu_jobs_never_exceed_the_capacity_and_all_succeed(inventory
     for job_id in ids:
         log = ok("job", "logs", str(inventory), str(job_id))
         assert log.startswith("start on ") and log.rstrip().endswith("done")
+
+
+def test_concurrent_dispatchers_start_each_job_once(inventory):
+    ids = [submit(inventory, "--image", "kob-demo/web:1", "--cpus", "0.5", "--", "sh", "-c", "sleep 1; echo once")
+           for _ in range(6)]
+    runs = [subprocess.Popen([sys.executable, "-m", "kob", "job", "dispatch", str(inventory), "--until-done",
+                              "--every", "0.3"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            for _ in range(3)]
+    outputs = [run.communicate(timeout=120)[0] for run in runs]
+    assert all(run.returncode == 0 for run in runs), outputs
+    found = jobs(inventory)
+    assert [(found[i]["state"], found[i]["tries"]) for i in ids] == [("succeeded", 1)] * 6
+    started_lines = [line for out in outputs for line in out.splitlines() if " started on " in line]
+    assert sorted(int(line.split()[1]) for line in started_lines) == ids  # each job started by exactly one of them
 
 
 def test_a_failing_job_is_retried_then_failed_with_its_exit_code(inventory):
