@@ -3,10 +3,10 @@
     .venv/bin/python bench/jobs.py [--vms 10] [--jobs 20] [--rounds 5]
 
 Brings up its own lab (network 1, /var/lib/kob-bench-lab) and takes it down. Each round:
-  kob job dispatch   `kob job dispatch --until-done` for N queued jobs of `true` (1 CPU each)
+  kob job dispatch   `kob job dispatch --until-done` for N queued jobs of `sh -c :` (1 CPU each)
                      until all succeeded: placement, start, follow, output kept, removal
-  kob job submit xN  the N submissions before it, one `kob job submit` process each
-  ssh, by hand       the baseline: the same N `docker run --rm IMG true`, one OpenSSH client
+  kob job submit     the N submissions before it: `kob job submit --count N`
+  ssh, by hand       the baseline: the same N `docker run --rm IMG sh -c :`, one OpenSSH client
                      per VM at a time (N / VMs rounds), no queue, no output kept
   dispatch pass      one pass in a process whose SSH connections are open, with one job
                      running on every VM and nothing to change: what kob serve pays per tick
@@ -41,15 +41,14 @@ def by_hand(lab: Lab, count: int) -> None:
     for first in range(0, count, len(addresses)):
         clients = [subprocess.Popen(["ssh", "-i", str(lab.layout.client_key), "-o",
                                      f"UserKnownHostsFile={lab.layout.known_hosts}", "-o", "BatchMode=yes",
-                                     f"root@{address}", f"docker run --rm {IMAGE} true"],
+                                     f"root@{address}", f"docker run --rm {IMAGE} sh -c :"],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                    for address in addresses[:count - first]]
         assert all(client.wait() == 0 for client in clients)
 
 
 def submit(inventory: Path, count: int) -> None:
-    for _ in range(count):
-        kob("job", "submit", str(inventory), "--image", IMAGE, "--cpus", "1", "--", "true")
+    kob("job", "submit", str(inventory), "--count", str(count), "--image", IMAGE, "--cpus", "1", "--", "sh", "-c", ":")
 
 
 def run_queue(inventory: Path) -> None:
@@ -58,8 +57,7 @@ def run_queue(inventory: Path) -> None:
 
 async def warm_passes(inventory: Path, rounds: int, vms: int) -> list[float]:
     inv = load_inventory(inventory)
-    for _ in range(vms):
-        kob("job", "submit", str(inventory), "--image", IMAGE, "--cpus", "1", "--", "sleep", "600")
+    kob("job", "submit", str(inventory), "--count", str(vms), "--image", IMAGE, "--cpus", "1", "--", "sleep", "600")
     async with open_store(inv.state_url) as store, SshPool() as pool:
         dispatcher = Dispatcher(inv, store, pool, say=lambda line: None)
         await dispatcher.dispatch()  # connects, starts one sleeper per VM
@@ -82,14 +80,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     with bench_lab(args.vms, NO_SERVICES, "jobs") as (lab, inventory):
-        times: dict[str, list[float]] = {"ssh, by hand": [], "kob job dispatch": [], "kob job submit xN": []}
+        times: dict[str, list[float]] = {"ssh, by hand": [], "kob job dispatch": [], "kob job submit": []}
         for _ in range(args.rounds):
             times["ssh, by hand"].append(timed(lambda: by_hand(lab, args.jobs)))
-            times["kob job submit xN"].append(timed(lambda: submit(inventory, args.jobs)))
+            times["kob job submit"].append(timed(lambda: submit(inventory, args.jobs)))
             times["kob job dispatch"].append(timed(lambda: run_queue(inventory)))
         times["dispatch pass, warm"] = asyncio.run(warm_passes(inventory, args.rounds, args.vms))
     base = statistics.median(times["ssh, by hand"])
-    print(f"{args.jobs} jobs of `true` on {args.vms} VMs, {args.rounds} rounds, median wall time")
+    print(f"{args.jobs} jobs of `sh -c :` on {args.vms} VMs, {args.rounds} rounds, median wall time")
     for name, samples in times.items():
         median = statistics.median(samples)
         print(f"  {name:<22} {median * 1000:8.0f} ms   x{median / base:5.2f} of ssh by hand")

@@ -46,8 +46,9 @@ def job() -> None:
 @click.option("--backoff", help="Wait before the first retry (doubling each retry): 5s.")
 @click.option("--priority", type=int, help="Higher runs first (default 0).")
 @click.option("--constraint", "constraints", multiple=True, help="LABEL==VALUE or LABEL!=VALUE, as services.")
+@click.option("--count", type=click.IntRange(min=1), default=1, show_default=True, help="Queue this many alike.")
 @click.argument("command", nargs=-1)
-def submit_command(inventory: str, template: str | None, name: str | None, command: tuple[str, ...],
+def submit_command(inventory: str, template: str | None, name: str | None, command: tuple[str, ...], count: int,
                    **options: str | None) -> None:
     """Queue a job: kob job submit INVENTORY --image IMG [--cpus N] ... -- CMD ARGS..."""
     inv = load_inventory(inventory)
@@ -58,13 +59,15 @@ def submit_command(inventory: str, template: str | None, name: str | None, comma
 
     async def run():
         async with open_store(inv.state_url) as store:
-            submitted = await JobBook(store, namespace(inv)).submit(job)
-            await EventLog(store, namespace(inv)).add("job", f"job {submitted.id} ({submitted.name}): submitted",
-                                                      job=submitted.id)
-            return submitted
+            book, events, queued = JobBook(store, namespace(inv)), EventLog(store, namespace(inv)), []
+            for _ in range(count):
+                queued.append(await book.submit(job))
+                await events.add("job", f"job {queued[-1].id} ({job.name}): submitted", job=queued[-1].id)
+            return queued
 
-    submitted = asyncio.run(run())
-    click.echo(f"job {submitted.id} queued; `kob job dispatch {inventory}` (or kob serve, or cron) starts it")
+    queued = asyncio.run(run())
+    ids = f"job {queued[0].id}" if count == 1 else f"jobs {queued[0].id}-{queued[-1].id}"
+    click.echo(f"{ids} queued; `kob job dispatch {inventory}` (or kob serve, or cron) starts {'it' if count == 1 else 'them'}")
 
 
 def job_spec(inv: Inventory, template: str | None, name: str | None, command: tuple[str, ...],

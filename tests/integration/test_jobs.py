@@ -38,7 +38,7 @@ def jobs(inventory: Path) -> dict[int, dict]:
 
 
 def submit(inventory: Path, *args: str) -> int:
-    return int(re.match(r"job (\d+) queued", ok("job", "submit", str(inventory), *args))[1])
+    return int(re.match(r"jobs? (\d+)(?:-\d+)? queued", ok("job", "submit", str(inventory), *args))[1])
 
 
 def until_done(inventory: Path, timeout: float = 120) -> str:
@@ -66,7 +66,8 @@ def most_at_once(spans: list[tuple[float, float]]) -> int:
 
 
 def test_twelve_one_cpu_jobs_never_exceed_the_capacity_and_all_succeed(inventory):
-    ids = [submit(inventory, "--template", "wave") for _ in range(12)]
+    first = submit(inventory, "--template", "wave", "--count", "12")
+    ids = list(range(first, first + 12))
     until_done(inventory)
     found = jobs(inventory)
     assert [found[i]["state"] for i in ids] == ["succeeded"] * 12
