@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,3 +48,12 @@ def bench_lab(vms: int, services: str, name: str) -> Iterator[tuple[Lab, Path]]:
     finally:
         lab.down()
         scratch.cleanup()
+
+
+def print_medians(title: str, times: dict[str, list[float]], baseline: str) -> None:
+    """Each way's median, and its ratio to the baseline's median."""
+    base = statistics.median(times[baseline])
+    print(f"{title}; machine with {os.cpu_count()} CPUs; median wall time")
+    for name, samples in times.items():
+        median = statistics.median(samples)
+        print(f"  {name:<22} {median * 1000:8.0f} ms   x{median / base:5.2f} of {baseline}")

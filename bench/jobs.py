@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common import bench_lab, kob, timed  # noqa: E402
+from common import bench_lab, kob, print_medians, timed  # noqa: E402
 from kob.jobs.dispatch import Dispatcher  # noqa: E402
 from kob.lab.lab import Lab  # noqa: E402
 from kob.spec.inventory import load_inventory  # noqa: E402
@@ -86,11 +85,7 @@ def main() -> None:
             times["kob job submit"].append(timed(lambda: submit(inventory, args.jobs)))
             times["kob job dispatch"].append(timed(lambda: run_queue(inventory)))
         times["dispatch pass, warm"] = asyncio.run(warm_passes(inventory, args.rounds, args.vms))
-    base = statistics.median(times["ssh, by hand"])
-    print(f"{args.jobs} jobs of `sh -c :` on {args.vms} VMs, {args.rounds} rounds, median wall time")
-    for name, samples in times.items():
-        median = statistics.median(samples)
-        print(f"  {name:<22} {median * 1000:8.0f} ms   x{median / base:5.2f} of ssh by hand")
+    print_medians(f"{args.jobs} jobs of `sh -c :` on {args.vms} VMs, {args.rounds} rounds", times, "ssh, by hand")
 
 
 if __name__ == "__main__":

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
-import statistics
 import subprocess
 import sys
 import time
@@ -27,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common import bench_lab, kob, timed  # noqa: E402
+from common import bench_lab, kob, print_medians, timed  # noqa: E402
 from kob.control.watch import Watcher  # noqa: E402
 from kob.spec.inventory import load_inventory  # noqa: E402
 from kob.store import open_store  # noqa: E402
@@ -96,20 +94,11 @@ def main() -> None:
                 times["page refresh"] += asyncio.run(warm_refreshes(inventory, 1))
                 times["GET /api/v1/overview"].append(timed(lambda: get("api/v1/overview")))
                 times["GET /"].append(timed(lambda: get("")))
-            report(times, args)
+            print_medians(f"{args.vms} VMs, {args.replicas} replicas, {args.rounds} rounds", times, "kob status")
         finally:
             if page is not None:
                 page.send_signal(signal.SIGTERM)
                 page.wait(30)
-
-
-def report(times: dict[str, list[float]], args) -> None:
-    base = statistics.median(times["kob status"])
-    print(f"{args.vms} VMs, {args.replicas} replicas, {args.rounds} rounds, machine with {os.cpu_count()} CPUs")
-    print(f"{'':<22} {'median':>9}  vs kob status")
-    for name, samples in times.items():
-        median = statistics.median(samples)
-        print(f"{name:<22} {median * 1000:>7.0f} ms  x{median / base:.2f}")
 
 
 if __name__ == "__main__":
