@@ -17,10 +17,11 @@ import os
 from contextlib import AbstractAsyncContextManager
 
 from kob.errors import KobError
-from kob.jobs.model import Job
+from kob.jobs.model import FINAL, Job
 from kob.store.base import Lock, Store
 
 LOG_KEPT = 64 * 1024  # bytes of each attempt's output kept: the end, where the error usually is
+ENDED_KEPT = 1000  # jobs that ended kept (with their output); older ones are forgotten
 LOCK_TTL = 15.0
 
 
@@ -68,6 +69,16 @@ class JobBook:
     async def log(self, job_id: int, attempt: int) -> str | None:
         entry = await self.store.get(f"{self.prefix}logs/{job_id:08d}/{attempt}")
         return entry.value.decode(errors="replace") if entry else None
+
+    async def forget_old(self, keep: int = ENDED_KEPT) -> int:
+        """Drop the oldest ended jobs and their output beyond the newest ``keep``; how many were dropped."""
+        ended = [job for job in await self.all() if job.state in FINAL]
+        old = ended[:max(0, len(ended) - keep)]
+        for job in old:
+            for attempt in job.attempts:
+                await self.store.delete(f"{self.prefix}logs/{job.id:08d}/{attempt.number}")
+            await self.store.delete(self._key(job.id))
+        return len(old)
 
     def _key(self, job_id: int) -> str:
         return f"{self.prefix}queue/{job_id:08d}"

@@ -77,6 +77,8 @@ class Dispatcher:
         await asyncio.gather(*(self._start(by_id[p.job_id], p.host, report) for p in plan.placed))
         report.waiting = [f"job {w.job_id}: {w.reason}" for w in plan.waiting]
         report.active = len([j for j in await self.book.all() if j.state in ACTIVE])
+        if report.ended:
+            await self.book.forget_old()
         return report
 
     async def cancel(self, job: Job) -> Job:

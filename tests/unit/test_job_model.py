@@ -120,3 +120,17 @@ async def test_a_job_on_a_host_gone_from_the_inventory_is_lost_and_queued_again(
     assert after.state == "queued" and after.attempts[-1].outcome == "lost"
     assert said == ["job 1 (report) on vm9: lost (vm9 is no longer in the inventory); retry 2 of 2 in 5 s"]
     assert (await JobBook(store, "kob/jobs").get(1)) == after
+
+
+async def test_only_the_newest_ended_jobs_are_kept_with_their_output():
+    from kob.jobs.book import JobBook
+    from kob.store.memory import MemoryStore
+
+    book = JobBook(MemoryStore(), "kob/jobs")
+    for n in range(5):
+        job = await book.submit(started(JOB, "vm1", f"c{n}", 1.0))
+        await book.save(ended(job, "succeeded", 2.0, exit_code=0) if n != 1 else job)  # job 2 still runs
+        await book.keep_log(job.id, 1, f"out {job.id}")
+    assert await book.forget_old(keep=2) == 2
+    assert [(j.id, j.state) for j in await book.all()] == [(2, "running"), (4, "succeeded"), (5, "succeeded")]
+    assert [await book.log(n, 1) for n in (1, 3, 4)] == [None, None, "out 4"]
