@@ -14,6 +14,7 @@ from kob.cli.cron_commands import cron
 from kob.cli.exec_command import exec_command
 from kob.cli.job_commands import job
 from kob.cli.lab_commands import lab
+from kob.cli.run_command import run_command
 from kob.cli.web_commands import serve_command, web_command
 from kob.errors import KobError
 
@@ -32,7 +33,8 @@ cli.add_command(cron)
 cli.add_command(job)
 cli.add_command(exec_command)
 for command in (deploy_command, status_command, scale_command, rollback_command, history_command, logs_command,
-                top_command, autoscale_command, reconcile_command, events_command, web_command, serve_command):
+                top_command, autoscale_command, reconcile_command, events_command, web_command, serve_command,
+                run_command):
     cli.add_command(command)
 
 

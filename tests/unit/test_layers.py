@@ -23,6 +23,7 @@ FORBIDDEN = {
                "kob.lab"),
     "metrics": ("kob.deploy", "kob.control", "kob.cron", "kob.cli", "kob.lab", "kob.adhoc"),
     "control": ("kob.cli", "kob.lab", "kob.adhoc", "kob.cron"),
+    "playbook": ("kob.cli", "kob.lab", "kob.adhoc", "kob.control", "kob.cron", "kob.jobs"),
     "jobs": ("kob.control", "kob.cron", "kob.cli", "kob.lab", "kob.adhoc"),
     "cron": ("kob.transport", "kob.lb", "kob.deploy", "kob.metrics", "kob.control", "kob.cli", "kob.lab"),
 }

@@ -1,0 +1,98 @@
+"""Shell scripts of `kob run`'s host modules as argv lists (pure).
+
+Each script ends its output with one line ``#kob-result changed`` or ``#kob-result ok``
+(or ``#kob-result failed <why>``); in check mode (``check`` = 1) it only looks. Every
+user value reaches the script as a positional argument, never inside the script text.
+"""
+
+from __future__ import annotations
+
+RESULT_MARK = "#kob-result"
+OLD_BEGIN, OLD_END = "#kob-old-begin", "#kob-old-end"
+
+_ATTRIBUTES = f"""\
+if [ "$state" != absent ] && [ -e "$p" ]; then
+  if [ -n "$mode" ] && [ "$(stat -c %a -- "$p")" != "$mode" ]; then c=1; [ "$check" = 1 ] || chmod "$mode" -- "$p"; fi
+  if [ -n "$owner" ] && [ "$(stat -c %U -- "$p")" != "$owner" ]; then c=1; [ "$check" = 1 ] || chown "$owner" -- "$p"; fi
+  if [ -n "$group" ] && [ "$(stat -c %G -- "$p")" != "$group" ]; then c=1; [ "$check" = 1 ] || chgrp "$group" -- "$p"; fi
+fi
+[ "$c" = 1 ] && echo '{RESULT_MARK} changed' || echo '{RESULT_MARK} ok'
+"""
+
+FILE_SCRIPT = f"""\
+p=$1 state=$2 mode=$3 owner=$4 group=$5 check=$6 c=0
+case $state in
+  directory) [ -d "$p" ] || {{ c=1; [ "$check" = 1 ] || mkdir -p -- "$p" || exit 1; }} ;;
+  absent) if [ -e "$p" ] || [ -L "$p" ]; then c=1; [ "$check" = 1 ] || rm -rf -- "$p" || exit 1; fi ;;
+  touch) [ -e "$p" ] || {{ c=1; [ "$check" = 1 ] || touch -- "$p" || exit 1; }} ;;
+  file) [ -f "$p" ] || {{ echo "{RESULT_MARK} failed $p is not a regular file (state: file does not create one)"; exit 0; }} ;;
+esac
+{_ATTRIBUTES}"""
+
+COPY_SCRIPT = f"""\
+p=$1 sum=$2 mode=$3 owner=$4 group=$5 check=$6 diff=$7 state=present c=0
+[ -d "$p" ] && {{ cat >/dev/null; echo "{RESULT_MARK} failed $p is a directory; give the file's own path as dest"; exit 0; }}
+now=$(sha256sum -- "$p" 2>/dev/null | cut -d' ' -f1)
+if [ "$now" = "$sum" ]; then
+  cat >/dev/null
+else
+  c=1
+  if [ "$diff" = 1 ]; then echo '{OLD_BEGIN}'; [ -f "$p" ] && base64 -- "$p"; echo '{OLD_END}'; fi
+  if [ "$check" = 1 ]; then cat >/dev/null; else
+    tmp=$(mktemp "$p.kob.XXXXXX") || exit 1
+    cat >"$tmp" || {{ rm -f "$tmp"; exit 1; }}
+    if [ -e "$p" ]; then chmod --reference="$p" "$tmp"; else chmod "$(printf %o $((0666 & ~$(umask))))" "$tmp"; fi
+    mv -f -- "$tmp" "$p" || exit 1
+  fi
+fi
+[ "$check" = 1 ] && [ ! -e "$p" ] && state=absent
+{_ATTRIBUTES}"""
+
+FACTS_SCRIPT = """\
+hostname
+. /etc/os-release 2>/dev/null; echo "${ID:-unknown}"; echo "${VERSION_ID:-}"
+nproc
+sed -n 's/^MemTotal: *\\([0-9]*\\) kB/\\1/p' /proc/meminfo
+docker version --format '{{.Server.Version}}' 2>/dev/null || echo
+"""
+
+
+def file_argv(path: str, state: str, mode: str, owner: str, group: str, check: bool) -> list[str]:
+    return ["sh", "-c", FILE_SCRIPT, "sh", path, state, mode, owner, group, _flag(check)]
+
+
+def copy_argv(path: str, sha256: str, mode: str, owner: str, group: str, check: bool, diff: bool) -> list[str]:
+    """The new content goes on stdin."""
+    return ["sh", "-c", COPY_SCRIPT, "sh", path, sha256, mode, owner, group, _flag(check), _flag(diff)]
+
+
+def exists_argv(path: str) -> list[str]:
+    return ["test", "-e", path]
+
+
+def command_argv(words: list[str], chdir: str | None) -> list[str]:
+    """A program and its arguments, without a shell."""
+    return ["sh", "-c", 'cd "$1" && shift && exec "$@"', "sh", chdir, *words] if chdir else list(words)
+
+
+def shell_argv(script: str, chdir: str | None) -> list[str]:
+    """The user's shell script, as one argument of sh -c."""
+    return ["sh", "-c", 'cd "$1" && exec sh -c "$2"', "sh", chdir, script] if chdir else ["sh", "-c", script]
+
+
+def facts_argv() -> list[str]:
+    return ["sh", "-c", FACTS_SCRIPT]
+
+
+def octal_mode(mode: str | int | None) -> str:
+    """'0644' or 644 as stat prints it ('644'); '' when not given. Digits are octal, written or not with a 0."""
+    if mode is None or mode == "":
+        return ""
+    text = str(mode)
+    if not text.isdigit() or any(digit in text for digit in "89"):
+        raise ValueError(f"mode {mode!r} should be octal, like 0644")
+    return format(int(text, 8), "o")
+
+
+def _flag(value: bool) -> str:
+    return "1" if value else "0"

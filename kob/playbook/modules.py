@@ -1,0 +1,164 @@
+"""The modules `kob run` carries out: each says honestly whether it changed the host.
+
+Host modules run one SSH command (copy with its content on stdin); debug, set_fact,
+fail and assert run on the manager. In check mode nothing on a host changes: file and
+copy only look, command and shell are skipped.
+"""
+
+from __future__ import annotations
+
+import base64
+import difflib
+import hashlib
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Mapping
+
+from kob.commands.tasks import (OLD_BEGIN, OLD_END, RESULT_MARK, command_argv, copy_argv, exists_argv, file_argv,
+                                octal_mode, shell_argv)
+from kob.playbook.templating import TemplateError, evaluate, holds
+from kob.transport.result import Result
+
+IMPLEMENTED = ("command", "shell", "copy", "file", "debug", "set_fact", "fail", "assert")
+
+
+@dataclass
+class Outcome:
+    status: str  # ok | changed | failed | skipped
+    result: dict[str, Any] = field(default_factory=dict)  # what `register` keeps
+    facts: dict[str, Any] = field(default_factory=dict)  # set_fact
+    diff: str = ""
+
+
+@dataclass
+class HostContext:
+    host: str
+    run: Callable[..., Awaitable[Result]]  # run(argv, input=bytes | None) -> Result on this host
+    check: bool
+    diff: bool
+    playbook_dir: Path
+
+
+async def run_module(name: str, args: Mapping[str, Any], ctx: HostContext, variables: Mapping[str, Any]) -> Outcome:
+    return await _MODULES[name](args, ctx, variables)
+
+
+async def _debug(args, ctx, variables) -> Outcome:
+    if "var" in args:
+        name = str(args["var"])
+        try:
+            return Outcome("ok", {name: evaluate(name, variables)})
+        except TemplateError:
+            return Outcome("ok", {name: "VARIABLE IS NOT DEFINED!"})
+    return Outcome("ok", {"msg": args.get("msg", "Hello world!")})
+
+
+async def _set_fact(args, ctx, variables) -> Outcome:
+    return Outcome("ok", {"ansible_facts": dict(args)}, facts=dict(args))
+
+
+async def _fail(args, ctx, variables) -> Outcome:
+    return Outcome("failed", {"msg": args.get("msg", "Failed as requested from task")})
+
+
+async def _assert(args, ctx, variables) -> Outcome:
+    that = args.get("that", ())
+    for expression in [that] if isinstance(that, str) else that:
+        if not holds((str(expression),), variables):
+            return Outcome("failed", {"msg": args.get("fail_msg", f"Assertion failed: {expression}"),
+                                      "assertion": expression})
+    return Outcome("ok", {"msg": args.get("success_msg", "All assertions passed")})
+
+
+async def _command(args, ctx, variables, shell: bool = False) -> Outcome:
+    guard = await _guard(args, ctx)
+    if guard:
+        return Outcome("ok", {"msg": guard, "changed": False, "rc": 0, "stdout": "", "stderr": ""})
+    if ctx.check:
+        return Outcome("skipped", {"msg": "skipped in check mode: a command's effect cannot be foreseen"})
+    text = args.get("_raw") or args.get("cmd")
+    if shell:
+        argv = shell_argv(str(text), args.get("chdir"))
+    else:
+        words = [str(w) for w in args["argv"]] if args.get("argv") else shlex.split(str(text))
+        argv = command_argv(words, args.get("chdir"))
+    stdin = args.get("stdin")
+    result = await ctx.run(argv, input=None if stdin is None else (str(stdin) + "\n").encode())
+    registered = {"rc": result.rc, "stdout": result.stdout.rstrip("\n"), "stderr": result.stderr.rstrip("\n"),
+                  "stdout_lines": result.stdout.splitlines(), "cmd": text or args.get("argv")}
+    if result.rc != 0:
+        return Outcome("failed", {**registered, "msg": f"non-zero return code {result.rc}"})
+    return Outcome("changed", registered)
+
+
+async def _shell(args, ctx, variables) -> Outcome:
+    return await _command(args, ctx, variables, shell=True)
+
+
+async def _guard(args, ctx) -> str | None:
+    """creates: / removes: say the command already did its work."""
+    if args.get("creates") and (await ctx.run(exists_argv(str(args["creates"])))).rc == 0:
+        return f"skipped, since {args['creates']} exists"
+    if args.get("removes") and (await ctx.run(exists_argv(str(args["removes"])))).rc != 0:
+        return f"skipped, since {args['removes']} does not exist"
+    return None
+
+
+async def _file(args, ctx, variables) -> Outcome:
+    path = str(args.get("path") or args.get("dest") or "")
+    state = str(args.get("state", "file"))
+    result = await ctx.run(file_argv(path, state, octal_mode(args.get("mode")), str(args.get("owner", "")),
+                                     str(args.get("group", "")), ctx.check))
+    return _scripted(result, {"path": path, "state": state})
+
+
+async def _copy(args, ctx, variables) -> Outcome:
+    dest = str(args["dest"])
+    content = _content(args, ctx.playbook_dir)
+    argv = copy_argv(dest, hashlib.sha256(content).hexdigest(), octal_mode(args.get("mode")),
+                     str(args.get("owner", "")), str(args.get("group", "")), ctx.check, ctx.diff)
+    result = await ctx.run(argv, input=content)
+    outcome = _scripted(result, {"dest": dest, "checksum": hashlib.sha256(content).hexdigest()})
+    if ctx.diff and OLD_BEGIN in result.stdout:
+        outcome.diff = _unified(dest, _old_content(result.stdout), content)
+    return outcome
+
+
+def _content(args, playbook_dir: Path) -> bytes:
+    if "content" in args:
+        return str(args["content"]).encode()
+    src = Path(str(args["src"]))
+    for candidate in (src, playbook_dir / src, playbook_dir / "files" / src):
+        if candidate.is_file():
+            return candidate.read_bytes()
+    raise FileNotFoundError(f"copy: src {src} is not a file here, in {playbook_dir} or in {playbook_dir / 'files'}")
+
+
+def _scripted(result: Result, registered: dict) -> Outcome:
+    last = result.stdout.rstrip("\n").rsplit("\n", 1)[-1]
+    if result.rc != 0 or not last.startswith(RESULT_MARK):
+        why = (result.stderr.strip().splitlines() or [f"exit {result.rc}"])[-1]
+        return Outcome("failed", {**registered, "msg": why, "rc": result.rc})
+    verdict = last[len(RESULT_MARK):].strip()
+    if verdict.startswith("failed"):
+        return Outcome("failed", {**registered, "msg": verdict[len("failed"):].strip()})
+    return Outcome(verdict, {**registered, "changed": verdict == "changed"})
+
+
+def _old_content(stdout: str) -> bytes:
+    inside = stdout.split(OLD_BEGIN, 1)[1].split(OLD_END, 1)[0]
+    return base64.b64decode("".join(inside.split()))
+
+
+def _unified(path: str, old: bytes, new: bytes) -> str:
+    lines = difflib.unified_diff(old.decode(errors="replace").splitlines(keepends=True),
+                                 new.decode(errors="replace").splitlines(keepends=True),
+                                 fromfile=f"before: {path}", tofile=f"after: {path}")
+    return "".join(lines)
+
+
+_MODULES: dict[str, Callable[..., Awaitable[Outcome]]] = {
+    "command": _command, "shell": _shell, "copy": _copy, "file": _file,
+    "debug": _debug, "set_fact": _set_fact, "fail": _fail, "assert": _assert,
+}

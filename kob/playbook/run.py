@@ -1,0 +1,252 @@
+"""Run plays the way Ansible's linear strategy does: each task on every host at once, then the next.
+
+A host that fails (without ignore_errors) or cannot be reached stops; the others go on.
+Handlers run at the end of a play on the hosts where a task that notified them changed
+something. Variables, lowest first: host facts and inventory data, play vars, vars_files,
+registered values and set_fact, task vars, then -e extra vars.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from kob.commands.tasks import facts_argv
+from kob.errors import TransportError
+from kob.playbook.modules import HostContext, Outcome, run_module
+from kob.playbook.templating import TemplateError, holds, render
+from kob.spec.inventory import Host, Inventory
+from kob.spec.patterns import select_hosts
+from kob.spec.playbook import Play, Task
+from kob.transport.ssh import SshPool
+from kob.transport.targets import ssh_target
+
+WIDTH = 72
+
+
+@dataclass
+class Tally:
+    ok: int = 0
+    changed: int = 0
+    unreachable: int = 0
+    failed: int = 0
+    skipped: int = 0
+    ignored: int = 0
+
+
+@dataclass
+class RunOptions:
+    check: bool = False
+    diff: bool = False
+    limit: str | None = None
+    tags: tuple[str, ...] = ()
+    extra_vars: dict[str, Any] = field(default_factory=dict)
+
+
+class PlaybookRun:
+    def __init__(self, inventory: Inventory, plays: tuple[Play, ...], playbook: Path, pool: SshPool,
+                 options: RunOptions, say: Callable[[str], None] = print):
+        self.inventory, self.plays, self.pool, self.options, self.say = inventory, plays, pool, options, say
+        self.playbook_dir = playbook.resolve().parent
+        self.tally: dict[str, Tally] = {}
+        self.host_vars: dict[str, dict[str, Any]] = {}
+        self.stopped: set[str] = set()  # failed or unreachable: no more tasks
+
+    async def run(self) -> dict[str, Tally]:
+        for play in self.plays:
+            await self._play(play)
+        self._recap()
+        return self.tally
+
+    async def _play(self, play: Play) -> None:
+        hosts = self._hosts(play)
+        self._header(f"PLAY [{play.name or play.hosts}]")
+        if not hosts:
+            self.say("skipping: no hosts matched")
+            return
+        for first in range(0, len(hosts), play.serial or len(hosts)):
+            batch = hosts[first:first + (play.serial or len(hosts))]
+            if play.gather_facts:
+                await self._gather(batch)
+            notified: dict[str, set[str]] = {h.name: set() for h in batch}
+            for task in play.tasks:
+                if self._selected(task, play):
+                    await self._task(task, play, batch, notified)
+            for handler in play.handlers:
+                targets = [h for h in batch if handler.name in notified[h.name]]
+                if targets:
+                    await self._task(handler, play, targets, {}, heading="RUNNING HANDLER")
+
+    def _hosts(self, play: Play) -> list[Host]:
+        hosts = select_hosts(self.inventory, play.hosts)
+        if self.options.limit:
+            allowed = {h.name for h in select_hosts(self.inventory, self.options.limit)}
+            hosts = [h for h in hosts if h.name in allowed]
+        for host in hosts:
+            self.tally.setdefault(host.name, Tally())
+            self.host_vars.setdefault(host.name, {"inventory_hostname": host.name, "ansible_host": host.address,
+                                                  "group_names": sorted(host.roles), "labels": dict(host.labels)})
+        return hosts
+
+    def _selected(self, task: Task, play: Play) -> bool:
+        tags = set(task.tags) | set(play.tags)
+        if "never" in tags and "never" not in self.options.tags:
+            return False
+        return not self.options.tags or bool(tags & (set(self.options.tags) | {"always"}))
+
+    async def _gather(self, hosts: list[Host]) -> None:
+        self._header("TASK [Gathering Facts]")
+        results = await asyncio.gather(*(self._facts(h) for h in self._live(hosts)))
+        for host, facts in results:
+            if isinstance(facts, dict):
+                self.host_vars[host.name].update(facts, ansible_facts=facts)
+                self._count(host.name, "ok")
+                self.say(f"ok: [{host.name}]")
+            else:
+                self._unreachable(host.name, facts)
+
+    async def _facts(self, host: Host) -> tuple[Host, dict | str]:
+        try:
+            result = await self.pool.run(ssh_target(self.inventory, host), facts_argv())
+        except TransportError as error:
+            return host, str(error)
+        lines = (result.stdout.splitlines() + [""] * 6)[:6]
+        return host, {"ansible_hostname": lines[0], "ansible_distribution": lines[1].capitalize(),
+                      "ansible_distribution_version": lines[2], "ansible_processor_vcpus": int(lines[3] or 0),
+                      "ansible_memtotal_mb": int(lines[4] or 0) // 1024, "kob_docker_version": lines[5]}
+
+    async def _task(self, task: Task, play: Play, hosts: list[Host], notified: dict[str, set[str]],
+                    heading: str = "TASK") -> None:
+        live = self._live(hosts)
+        if not live:
+            return
+        self._header(f"{heading} [{task.name or task.module}]")
+        reports = await asyncio.gather(*(self._on_host(task, play, h) for h in live))
+        for host, (lines, status) in zip(live, reports):
+            for line in lines:
+                self.say(line)
+            if status == "changed" and host.name in notified:
+                notified[host.name].update(task.notify)
+
+    async def _on_host(self, task: Task, play: Play, host: Host) -> tuple[list[str], str]:
+        """Run the task (each loop item) on one host; the lines to print and how it went."""
+        variables = self._variables(task, play, host)
+        try:
+            items = render(task.loop, variables) if task.loop is not None else None
+            if items is not None and not isinstance(items, list):
+                raise TemplateError(f"loop should give a list, got {type(items).__name__}")
+            runs = [(None, variables)] if items is None else [(i, {**variables, "item": i}) for i in items]
+            done = [(item, await self._once(task, host, item_vars)) for item, item_vars in runs]
+        except TransportError as error:
+            self._count(host.name, "unreachable")
+            self.stopped.add(host.name)
+            return [f"fatal: [{host.name}]: UNREACHABLE! => {json.dumps({'msg': str(error)})}"], "unreachable"
+        except TemplateError as error:
+            done = [(None, Outcome("failed", {"msg": f"{task.file}:{task.line}: {error}"}))]
+        return self._settle(task, host, done)
+
+    async def _once(self, task: Task, host: Host, variables: dict[str, Any]) -> Outcome:
+        if task.when and not holds(task.when, variables):
+            return Outcome("skipped", {"skipped": True, "msg": "Conditional result was False"})
+        args = render(dict(task.args), variables)
+        context = HostContext(host.name, self._runner(host), self.options.check, self.options.diff,
+                              self.playbook_dir)
+        try:
+            outcome = await run_module(task.module, args, context, variables)
+        except (KeyError, ValueError, FileNotFoundError) as error:
+            outcome = Outcome("failed", {"msg": f"{task.file}:{task.line}: {task.module}: {error}"})
+        return self._judged(task, outcome, variables)
+
+    def _judged(self, task: Task, outcome: Outcome, variables: dict[str, Any]) -> Outcome:
+        """changed_when / failed_when, evaluated with the result under the register name."""
+        if outcome.status == "skipped":
+            return outcome
+        seen = {**variables, **({task.register: outcome.result} if task.register else {})}
+        if task.changed_when is not None and outcome.status != "failed":
+            outcome.status = "changed" if holds(task.changed_when, seen) else "ok"
+        if task.failed_when is not None:
+            failed = holds(task.failed_when, seen)
+            outcome.status = "failed" if failed else ("ok" if outcome.status == "failed" else outcome.status)
+        return outcome
+
+    def _settle(self, task: Task, host: Host, done: list[tuple[Any, Outcome]]) -> tuple[list[str], str]:
+        """Count, register, set facts, and say what happened."""
+        lines, statuses = [], [o.status for _, o in done]
+        for item, outcome in done:
+            self.host_vars[host.name].update(outcome.facts)
+            lines += self._lines(task, host.name, item, outcome)
+        status = ("failed" if "failed" in statuses else "changed" if "changed" in statuses
+                  else "ok" if "ok" in statuses else "skipped")
+        if task.register:
+            self.host_vars[host.name][task.register] = self._registered(done, status)
+        if status == "failed" and task.ignore_errors:
+            self._count(host.name, "ignored")
+            lines.append("...ignoring")
+        elif status == "failed":
+            self._count(host.name, "failed")
+            self.stopped.add(host.name)
+        else:
+            self._count(host.name, status)
+        return lines, status
+
+    def _lines(self, task: Task, host: str, item: Any, outcome: Outcome) -> list[str]:
+        if outcome.status == "failed":
+            where = f"failed: [{host}] (item={item})" if item is not None else f"fatal: [{host}]: FAILED!"
+            lines = [f"{where} => {json.dumps(_brief(outcome.result))}"]
+        else:
+            shown = "skipping" if outcome.status == "skipped" else outcome.status
+            label = f" => (item={item})" if item is not None else ""
+            detail = " => " + json.dumps(outcome.result) if task.module == "debug" else ""
+            lines = [f"{shown}: [{host}]{label}{detail}"]
+        if outcome.diff:
+            lines.append(outcome.diff.rstrip("\n"))
+        return lines
+
+    @staticmethod
+    def _registered(done: list[tuple[Any, Outcome]], status: str) -> dict[str, Any]:
+        flags = {"changed": status == "changed", "failed": status == "failed", "skipped": status == "skipped"}
+        if len(done) == 1 and done[0][0] is None:
+            return {**done[0][1].result, **flags}
+        return {"results": [{**o.result, "item": i, "changed": o.status == "changed", "failed": o.status == "failed",
+                             "skipped": o.status == "skipped"} for i, o in done], **flags}
+
+    def _variables(self, task: Task, play: Play, host: Host) -> dict[str, Any]:
+        return {**play.vars, **self.host_vars[host.name], **task.vars, **self.options.extra_vars}
+
+    def _runner(self, host: Host):
+        target = ssh_target(self.inventory, host)
+
+        async def run(argv, input: bytes | None = None):
+            return await self.pool.run(target, argv, input=input)
+
+        return run
+
+    def _live(self, hosts: list[Host]) -> list[Host]:
+        return [h for h in hosts if h.name not in self.stopped]
+
+    def _unreachable(self, host: str, why: str) -> None:
+        self._count(host, "unreachable")
+        self.stopped.add(host)
+        self.say(f"fatal: [{host}]: UNREACHABLE! => {json.dumps({'msg': why})}")
+
+    def _count(self, host: str, status: str) -> None:
+        tally = self.tally[host]
+        setattr(tally, status, getattr(tally, status) + 1)
+        if status == "changed":
+            tally.ok += 1  # Ansible counts a changed task in ok= too
+
+    def _header(self, title: str) -> None:
+        self.say(f"\n{title} {'*' * max(3, WIDTH - len(title))}")
+
+    def _recap(self) -> None:
+        self._header("PLAY RECAP")
+        for host, t in self.tally.items():
+            self.say(f"{host:<14}: ok={t.ok:<4} changed={t.changed:<4} unreachable={t.unreachable:<4} "
+                     f"failed={t.failed:<4} skipped={t.skipped:<4} rescued=0    ignored={t.ignored}")
+
+
+def _brief(result: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in result.items() if k in ("msg", "rc", "stdout", "stderr", "cmd", "assertion")}

@@ -1,0 +1,126 @@
+"""`kob run` on the lab: real sshd on every VM (the playbook issue, first part).
+
+Files live under /root/kobrun, which each lab VM has to itself.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from test_deploy import kob
+
+PLAYBOOK = """\
+- name: prepare
+  hosts: all
+  vars:
+    motd: "{motd}"
+    dirs: [/root/kobrun/a, /root/kobrun/b]
+  tasks:
+    - name: directories
+      file: {{path: "{{{{ item }}}}", state: directory, mode: "0750"}}
+      loop: "{{{{ dirs }}}}"
+    - name: motd
+      copy:
+        content: "{{{{ motd }}}} on {{{{ inventory_hostname }}}}\\n"
+        dest: /root/kobrun/motd
+        mode: "0640"
+      notify: announce
+    - name: read it
+      command: cat /root/kobrun/motd
+      register: shown
+      changed_when: false
+    - assert:
+        that: ["shown.stdout == motd ~ ' on ' ~ inventory_hostname"]
+    - name: once
+      shell:
+        cmd: hostname > /root/kobrun/once
+        creates: /root/kobrun/once
+      when: inventory_hostname != 'vm3'
+    - name: a stray file goes
+      file: {{path: /root/kobrun/stray, state: absent}}
+  handlers:
+    - name: announce
+      shell: echo announced >> /root/kobrun/handler.log
+"""
+
+
+def run(playbook: Path, inventory: Path, *options: str):
+    return kob("run", str(playbook), "-i", str(inventory), *options)
+
+
+def recap(output: str) -> dict[str, dict[str, int]]:
+    found = {}
+    for line in output.split("PLAY RECAP", 1)[1].splitlines()[1:]:
+        host, _, counts = line.partition(":")
+        found[host.strip()] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", counts)}
+    return found
+
+
+def on_vm(lab, vm: str, command: str) -> str:
+    done = kob("exec", str(lab.layout.inventory), command, "--hosts", vm)
+    return done.stdout
+
+
+@pytest.fixture
+def playbook(tmp_path, lab) -> Path:
+    kob("exec", str(lab.layout.inventory), "rm -rf /root/kobrun; mkdir -p /root/kobrun; touch /root/kobrun/stray")
+    path = tmp_path / "site.yaml"
+    path.write_text(PLAYBOOK.format(motd="hello"))
+    yield path
+    kob("exec", str(lab.layout.inventory), "rm -rf /root/kobrun")
+
+
+def test_changed_on_the_first_run_ok_on_the_second(lab, playbook):
+    first = run(playbook, lab.layout.inventory)
+    assert first.returncode == 0, first.stdout + first.stderr
+    counts = recap(first.stdout)
+    # 2 directories (one task), motd, once (not on vm3), stray removed, and the handler
+    assert {h: c["changed"] for h, c in counts.items()} == {"vm1": 5, "vm2": 5, "vm3": 4}
+    assert "RUNNING HANDLER [announce]" in first.stdout
+    second = run(playbook, lab.layout.inventory)
+    assert second.returncode == 0 and "RUNNING HANDLER" not in second.stdout
+    assert {h: c["changed"] for h, c in recap(second.stdout).items()} == {"vm1": 0, "vm2": 0, "vm3": 0}
+    state = kob("exec", str(lab.layout.inventory), "cat /root/kobrun/motd; stat -c %a /root/kobrun/motd /root/kobrun/a;"
+                " cat /root/kobrun/handler.log; ls /root/kobrun", "--json").stdout
+    assert '"hello on vm2\\n640\\n750\\nannounced\\n' in state
+    assert "stray" not in state and state.count("once") == 2  # vm3 skipped `once`
+
+
+def test_check_and_diff_change_nothing_and_show_the_file_diff(lab, playbook):
+    assert run(playbook, lab.layout.inventory).returncode == 0
+    playbook.write_text(PLAYBOOK.format(motd="changed"))
+    checked = run(playbook, lab.layout.inventory, "--check", "--diff", "--limit", "vm1", "--tags", "never-matches")
+    assert "TASK [motd]" not in checked.stdout  # --tags selects nothing here
+    checked = run(playbook, lab.layout.inventory, "--check", "--diff", "--limit", "vm1")
+    assert "-hello on vm1\n+changed on vm1" in checked.stdout and "[vm2]" not in checked.stdout
+    assert "hello on vm1" in on_vm(lab, "vm1", "cat /root/kobrun/motd")  # nothing was written
+
+
+def test_a_failed_host_stops_alone_and_the_exit_code_says_so(lab, playbook, tmp_path):
+    failing = tmp_path / "fail.yaml"
+    failing.write_text("""\
+- hosts: all
+  gather_facts: false
+  tasks:
+    - command: "false"
+      when: inventory_hostname == 'vm2'
+    - shell: echo after
+      register: after
+    - debug: {var: after.stdout}
+""")
+    done = run(failing, lab.layout.inventory)
+    assert done.returncode == 2
+    assert re.search(r"fatal: \[vm2\]: FAILED! => .*non-zero return code 1", done.stdout)
+    counts = recap(done.stdout)
+    assert counts["vm2"]["failed"] == 1 and counts["vm1"]["failed"] == 0 and counts["vm1"]["changed"] == 1
+    assert '"after.stdout": "after"' in done.stdout and done.stdout.count('"after.stdout"') == 2
+
+
+def test_an_unknown_module_is_refused_before_anything_runs(lab, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("- hosts: all\n  tasks:\n    - shell: touch /root/kobrun-never\n    - shel: echo\n")
+    done = run(bad, lab.layout.inventory)
+    assert done.returncode == 1 and done.stderr.startswith(f"kob: error: {bad}:4:") and "shell" in done.stderr
+    assert "kobrun-never" not in kob("exec", str(lab.layout.inventory), "ls /root").stdout

@@ -1,0 +1,279 @@
+"""Playbooks for kob run: what load_playbook returns, and each mistake with its exact one-line message."""
+
+import textwrap
+
+import pytest
+
+from kob.errors import SpecError
+from kob.spec.playbook import MODULES, Play, Task, load_playbook
+
+
+def tasks(body: str, handlers: str = "") -> str:
+    """A one-play playbook whose tasks start on line 3 (and handlers follow them)."""
+    text = "- hosts: all\n  tasks:\n" + textwrap.indent(textwrap.dedent(body), "    ")
+    if handlers:
+        text += "  handlers:\n" + textwrap.indent(textwrap.dedent(handlers), "    ")
+    return text
+
+
+def task(look):
+    """Look at the first task of the first play."""
+    return lambda plays: look(plays[0].tasks[0])
+
+
+FULL = textwrap.dedent("""\
+    - name: web servers
+      hosts: web:!vm3
+      vars: {port: 8080, ratio: 0.5, debug: false, mode: 0644, answer: yes, list: [1, a], nested: {k: v}}
+      vars_files: vars/common.yml
+      gather_facts: false
+      serial: 2
+      tags: [web]
+      become: true
+      become_user: root
+      tasks:
+        - name: install nginx
+          apt: {name: nginx, state: present, update_cache: true}
+          notify: restart nginx
+        - shell: echo {{ port }} > /tmp/port
+          when: [port > 80, "{{ debug }}"]
+          register: port_file
+          tags: setup
+          ignore_errors: true
+          changed_when: false
+          failed_when: port_file.rc > 1
+          vars: {extra: 1}
+          become: true
+      handlers:
+        - name: restart nginx
+          ansible.builtin.service: {name: nginx, state: restarted}
+          notify: [reload haproxy]
+        - name: reload haproxy
+          command: systemctl reload haproxy
+    - hosts: db
+    """)
+
+# (id, playbook text, what to look at, expected)
+VALID = [
+    ("a whole play", FULL, lambda plays: plays[0],
+     Play(hosts="web:!vm3", name="web servers",
+          vars={"port": 8080, "ratio": 0.5, "debug": False, "mode": "0644", "answer": "yes", "list": [1, "a"],
+                "nested": {"k": "v"}, "region": "eu", "common": True},
+          vars_files=("vars/common.yml",), gather_facts=False, serial=2, tags=("web",), become=True, line=1,
+          tasks=(Task(module="apt", args={"name": "nginx", "state": "present", "update_cache": True},
+                      name="install nginx", notify=("restart nginx",), file="playbook.yml", line=11),
+                 Task(module="shell", args={"_raw": "echo {{ port }} > /tmp/port"}, when=("port > 80", "debug"),
+                      register="port_file", tags=("setup",), ignore_errors=True, changed_when=("False",),
+                      failed_when=("port_file.rc > 1",), vars={"extra": 1}, file="playbook.yml", line=14)),
+          handlers=(Task(module="service", args={"name": "nginx", "state": "restarted"}, name="restart nginx",
+                         notify=("reload haproxy",), file="playbook.yml", line=24),
+                    Task(module="command", args={"_raw": "systemctl reload haproxy"}, name="reload haproxy",
+                         file="playbook.yml", line=27)))),
+    ("play defaults", FULL, lambda plays: plays[1], Play(hosts="db", line=29)),
+    ("hosts as a list", "- hosts: [web, db]\n", lambda plays: plays[0].hosts, "web,db"),
+    ("plays in file order", FULL, lambda plays: [p.hosts for p in plays], ["web:!vm3", "db"]),
+    # -- module arguments ------------------------------------------------------------
+    ("free-form command", tasks("- command: ls -l '/tmp/a b'\n"), task(lambda t: (t.module, t.args)),
+     ("command", {"_raw": "ls -l '/tmp/a b'"})),
+    ("command with cmd and chdir", tasks("- command: {cmd: make, chdir: /src, creates: /src/a.out}\n"),
+     task(lambda t: t.args), {"cmd": "make", "chdir": "/src", "creates": "/src/a.out"}),
+    ("command with argv", tasks("- command: {argv: [echo, 'a b']}\n"), task(lambda t: t.args),
+     {"argv": ["echo", "a b"]}),
+    ("key=value args split like a shell", tasks("- copy: src=a.conf dest='/etc/a b.conf' mode=0644\n"),
+     task(lambda t: t.args), {"src": "a.conf", "dest": "/etc/a b.conf", "mode": "0644"}),
+    ("key=value args with an empty value", tasks("- debug: msg=\n"), task(lambda t: t.args), {"msg": ""}),
+    ("module without arguments", tasks("- debug:\n"), task(lambda t: (t.module, t.args)), ("debug", {})),
+    ("set_fact takes any keys", tasks("- set_fact: {anything: 1, other: [x]}\n"), task(lambda t: t.args),
+     {"anything": 1, "other": ["x"]}),
+    ("set_fact as key=value", tasks("- set_fact: a=1 b=two\n"), task(lambda t: t.args), {"a": "1", "b": "two"}),
+    ("templated state is left to run time", tasks("- file: {path: /a, state: '{{ wanted }}'}\n"),
+     task(lambda t: t.args["state"]), "{{ wanted }}"),
+    ("values keep their types", tasks("- debug: {msg: [1, -2, 1.5, 1e3, true, FALSE, no, '7', 007, ~]}\n"),
+     task(lambda t: t.args["msg"]), [1, -2, 1.5, 1000.0, True, False, "no", "7", "007", None]),
+    # -- aliases -----------------------------------------------------------------------
+    ("ansible.builtin alias", tasks("- ansible.builtin.shell: uptime\n"), task(lambda t: (t.module, t.args)),
+     ("shell", {"_raw": "uptime"})),
+    ("ansible.legacy alias", tasks("- ansible.legacy.file: path=/a state=touch\n"),
+     task(lambda t: (t.module, t.args)), ("file", {"path": "/a", "state": "touch"})),
+    # -- conditions ----------------------------------------------------------------------
+    ("when as a string", tasks("- debug:\n  when: x is defined\n"), task(lambda t: t.when), ("x is defined",)),
+    ("when wrapped in braces", tasks("- debug:\n  when: '{{ x }}'\n"), task(lambda t: t.when), ("x",)),
+    ("when as a list", tasks("- debug:\n  when: [a, b == 1]\n"), task(lambda t: t.when), ("a", "b == 1")),
+    ("when true", tasks("- debug:\n  when: true\n"), task(lambda t: t.when), ("True",)),
+    ("when false in a list", tasks("- debug:\n  when: [false, a]\n"), task(lambda t: t.when), ("False", "a")),
+    ("changed_when true", tasks("- debug:\n  changed_when: true\n"), task(lambda t: t.changed_when), ("True",)),
+    ("no conditions", tasks("- debug:\n"), task(lambda t: (t.when, t.changed_when, t.failed_when)), ((), None, None)),
+    # -- loops, notify, tags -------------------------------------------------------------------
+    ("loop as a list", tasks("- debug: {msg: '{{ item }}'}\n  loop: [a, 2]\n"), task(lambda t: t.loop), ["a", 2]),
+    ("loop as a template", tasks("- debug:\n  loop: '{{ users }}'\n"), task(lambda t: t.loop), "{{ users }}"),
+    ("with_items is loop", tasks("- debug:\n  with_items: [{name: a}]\n"), task(lambda t: t.loop), [{"name": "a"}]),
+    ("notify as a list", tasks("- debug:\n  notify: [a, b]\n", "- {name: a, debug: }\n- {name: b, debug: }\n"),
+     task(lambda t: t.notify), ("a", "b")),
+    ("a handler notified by a later one", tasks("- debug:\n",
+                                                "- {name: a, debug: , notify: b}\n- {name: b, debug: }\n"),
+     lambda plays: [h.notify for h in plays[0].handlers], [("b",), ()]),
+    ("tags as a string", tasks("- debug:\n  tags: deploy\n"), task(lambda t: t.tags), ("deploy",)),
+    # -- vars_files --------------------------------------------------------------------------------
+    ("later vars files win", "- hosts: all\n  vars_files: [vars/common.yml, vars/override.yml]\n",
+     lambda plays: plays[0].vars, {"region": "us", "common": True, "extra": [1]}),
+    ("vars files win over play vars", "- hosts: all\n  vars: {region: local, own: 1}\n  vars_files: vars/common.yml\n",
+     lambda plays: plays[0].vars, {"region": "eu", "own": 1, "common": True}),
+]
+
+ALLOWED_COPY = "(copy takes: content, src, dest, mode, owner, group)"
+UNSUPPORTED = "is not supported by kob run (yet); remove it or use kob's own commands"
+MODULE_LIST = ", ".join(MODULES)
+
+MALFORMED = [
+    # -- the playbook and its plays --------------------------------------------------------
+    ("empty file", "", "playbook.yml: empty file; expected a list of plays"),
+    ("empty list", "[]\n", "playbook.yml:1: a playbook needs at least one play, e.g. - hosts: all"),
+    ("a mapping instead of a list", "hosts: all\n",
+     "playbook.yml:1: should be a list of plays, each a mapping with hosts: and tasks:, got a mapping"),
+    ("a play as a string", "- all\n", "playbook.yml:1: [0]: should be a play: a mapping with hosts: and tasks:, "
+     "got 'all'"),
+    ("play without hosts", "- name: x\n  tasks: []\n", "playbook.yml:1: [0]: missing required key 'hosts'"),
+    ("missing hosts is found before a bad task", "- tasks: [{shel: ls}]\n",
+     "playbook.yml:1: [0]: missing required key 'hosts'"),
+    ("second play without hosts", "- hosts: all\n- name: x\n", "playbook.yml:2: [1]: missing required key 'hosts'"),
+    ("unknown play key", "- hosts: all\n  task: []\n",
+     "playbook.yml:2: [0]/task: unknown key; did you mean 'tasks'? (allowed: hosts, name, vars, vars_files, tasks, "
+     "handlers, gather_facts, serial, tags, become, become_user)"),
+    ("roles", "- hosts: all\n  roles: [web]\n", f"playbook.yml:2: [0]/roles: roles {UNSUPPORTED}"),
+    ("import_playbook", "- import_playbook: other.yml\n",
+     f"playbook.yml:1: [0]/import_playbook: import_playbook {UNSUPPORTED}"),
+    ("serial zero", "- hosts: all\n  serial: 0\n", "playbook.yml:2: [0]/serial: should be at least 1, got 0"),
+    ("serial a percentage", "- hosts: all\n  serial: 30%\n",
+     "playbook.yml:2: [0]/serial: should be an integer, got '30%'"),
+    ("gather_facts yes", "- hosts: all\n  gather_facts: yes\n",
+     "playbook.yml:2: [0]/gather_facts: should be true or false, got 'yes'"),
+    ("tasks as a mapping", "- hosts: all\n  tasks: {shell: ls}\n",
+     "playbook.yml:2: [0]/tasks: should be a list of tasks, got a mapping"),
+    # -- vars_files ------------------------------------------------------------------------------
+    ("missing vars file", "- hosts: all\n  vars_files: [vars/common.yml, vars/nope.yml]\n",
+     "playbook.yml:2: [0]/vars_files[1]: vars file vars/nope.yml not found "
+     "(relative paths start at the folder of this file)"),
+    ("vars file not a mapping", "- hosts: all\n  vars_files: vars/list.yml\n",
+     "vars/list.yml:1: should be a mapping of variables, got a list"),
+    # -- modules ------------------------------------------------------------------------------------
+    ("no module", tasks("- name: nothing\n  when: x\n"),
+     "playbook.yml:3: [0]/tasks[0]: a task needs one module, e.g. shell: or copy:"),
+    ("two modules", tasks("- shell: ls\n  copy: {src: a, dest: b}\n"),
+     "playbook.yml:4: [0]/tasks[0]/copy: a task has one module, but shell: is given too (line 3); "
+     "split it into two tasks"),
+    ("unknown module with suggestion", tasks("- shel: ls\n"),
+     "playbook.yml:3: [0]/tasks[0]/shel: unknown module or task key; did you mean 'shell'?"),
+    ("misspelt task key", tasks("- shell: ls\n  regster: out\n"),
+     "playbook.yml:4: [0]/tasks[0]/regster: unknown module or task key; did you mean 'register'?"),
+    ("unknown aliased module keeps its prefix", tasks("- ansible.builtin.templat: {src: a, dest: b}\n"),
+     "playbook.yml:3: [0]/tasks[0]/ansible.builtin.templat: unknown module or task key; "
+     "did you mean 'ansible.builtin.template'?"),
+    ("unknown module without suggestion", tasks("- yum: {name: x}\n"),
+     f"playbook.yml:3: [0]/tasks[0]/yum: unknown module or task key (modules: {MODULE_LIST})"),
+    ("unknown module argument", tasks("- copy: {src: a, dst: b}\n"),
+     f"playbook.yml:3: [0]/tasks[0]/copy/dst: unknown argument of copy; did you mean 'dest'? {ALLOWED_COPY}"),
+    ("unknown key=value argument", tasks("- copy: src=a backup=yes\n"),
+     f"playbook.yml:3: [0]/tasks[0]/copy: unknown argument of copy {ALLOWED_COPY}"),
+    ("free form for a module without one", tasks("- copy: a.conf\n"),
+     "playbook.yml:3: [0]/tasks[0]/copy: 'a.conf' is not key=value; write copy's arguments as key=value pairs "
+     "or a mapping"),
+    ("key=value given twice", tasks("- file: path=a path=b\n"),
+     "playbook.yml:3: [0]/tasks[0]/file: path= is given twice; remove one"),
+    ("key=value with an open quote", tasks("- file: path='a\n"),
+     "playbook.yml:3: [0]/tasks[0]/file: cannot split \"path='a\" into key=value pairs (No closing quotation); "
+     "fix the quoting"),
+    ("_raw is not written by hand", tasks("- shell: {_raw: ls}\n"),
+     "playbook.yml:3: [0]/tasks[0]/shell/_raw: unknown argument of shell "
+     "(shell takes: cmd, chdir, creates, removes, stdin)"),
+    ("arguments as a list", tasks("- apt: [nginx]\n"),
+     "playbook.yml:3: [0]/tasks[0]/apt: should be apt's arguments, got a list"),
+    ("unknown state", tasks("- service: {name: nginx, state: restart}\n"),
+     "playbook.yml:3: [0]/tasks[0]/service/state: state should be one of started, stopped, restarted, reloaded, "
+     "got 'restart'; did you mean 'restarted'?"),
+    ("unknown key=value state", tasks("- apt: name=nginx state=installed\n"),
+     "playbook.yml:3: [0]/tasks[0]/apt: state should be one of present, absent, latest, got 'installed'"),
+    # -- unsupported keys ------------------------------------------------------------------------------
+    ("block", tasks("- block:\n    - shell: ls\n"), f"playbook.yml:3: [0]/tasks[0]/block: block {UNSUPPORTED}"),
+    ("include_tasks", tasks("- include_tasks: more.yml\n"),
+     f"playbook.yml:3: [0]/tasks[0]/include_tasks: include_tasks {UNSUPPORTED}"),
+    ("import_tasks as an alias", tasks("- ansible.builtin.import_tasks: more.yml\n"),
+     f"playbook.yml:3: [0]/tasks[0]/ansible.builtin.import_tasks: ansible.builtin.import_tasks {UNSUPPORTED}"),
+    ("delegate_to next to a module", tasks("- shell: ls\n  delegate_to: vm1\n"),
+     f"playbook.yml:4: [0]/tasks[0]/delegate_to: delegate_to {UNSUPPORTED}"),
+    # -- task keys ------------------------------------------------------------------------------------------
+    ("task as a string", tasks("- shell ls\n"),
+     "playbook.yml:3: [0]/tasks[0]: should be a task: a mapping such as {name: ..., shell: ...}, got 'shell ls'"),
+    ("loop and with_items", tasks("- debug:\n  loop: [a]\n  with_items: [b]\n"),
+     "playbook.yml:5: [0]/tasks[0]/with_items: give loop: or with_items:, not both"),
+    ("loop as a mapping", tasks("- debug:\n  loop: {a: 1}\n"),
+     "playbook.yml:4: [0]/tasks[0]/loop: should be a list or a string such as '{{ items }}', got a mapping"),
+    ("register not a name", tasks("- debug:\n  register: my-result\n"),
+     "playbook.yml:4: [0]/tasks[0]/register: should be a variable name such as result, got 'my-result'"),
+    ("ignore_errors yes", tasks("- debug:\n  ignore_errors: yes\n"),
+     "playbook.yml:4: [0]/tasks[0]/ignore_errors: should be true or false, got 'yes'"),
+    ("when as a mapping", tasks("- debug:\n  when: {a: 1}\n"),
+     "playbook.yml:4: [0]/tasks[0]/when: should be a string or a list of strings, got a mapping"),
+    # -- handlers ---------------------------------------------------------------------------------------------
+    ("notify of an unknown handler", tasks("- debug:\n  notify: [restart ngnix]\n",
+                                           "- {name: restart nginx, debug: }\n"),
+     "playbook.yml:4: [0]/tasks[0]/notify[0]: no handler named 'restart ngnix' in this play; "
+     "did you mean 'restart nginx'? (handlers: restart nginx)"),
+    ("notify without handlers", tasks("- debug:\n  notify: restart\n"),
+     "playbook.yml:4: [0]/tasks[0]/notify: no handler named 'restart' in this play; add it under handlers:"),
+    ("handler without a name", tasks("- debug:\n", "- service: name=x state=started\n"),
+     "playbook.yml:5: [0]/handlers[0]: a handler needs a name: so that notify: can name it"),
+    ("handler defined twice", tasks("- debug:\n", "- {name: a, debug: }\n- {name: a, debug: }\n"),
+     "playbook.yml:6: [0]/handlers[1]/name: handler 'a' is defined twice in this play (first at line 5); rename one"),
+    ("handler notifying an unknown handler", tasks("- debug:\n", "- {name: a, debug: , notify: b}\n"),
+     "playbook.yml:5: [0]/handlers[0]/notify: no handler named 'b' in this play (handlers: a)"),
+]
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "vars").mkdir()
+    (tmp_path / "vars" / "common.yml").write_text("region: eu\ncommon: true\n")
+    (tmp_path / "vars" / "override.yml").write_text("region: us\nextra: [1]\n")
+    (tmp_path / "vars" / "list.yml").write_text("- a\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize("text, look, expected", [case[1:] for case in VALID], ids=[case[0] for case in VALID])
+def test_valid_playbooks(folder, text, look, expected):
+    (folder / "playbook.yml").write_text(text)
+    assert look(load_playbook("playbook.yml")) == expected
+
+
+@pytest.mark.parametrize("text, message", [case[1:] for case in MALFORMED], ids=[case[0] for case in MALFORMED])
+def test_malformed_playbooks_are_refused_with_location(folder, text, message):
+    (folder / "playbook.yml").write_text(text)
+    with pytest.raises(SpecError) as caught:
+        load_playbook("playbook.yml")
+    assert str(caught.value) == message
+
+
+def test_case_ids_are_unique():
+    ids = [case[0] for case in VALID + MALFORMED]
+    assert len(ids) == len(set(ids))
+
+
+def test_vars_files_are_relative_to_the_playbook_folder(folder):
+    (folder / "site").mkdir()
+    (folder / "site" / "vars.yml").write_text("where: site\n")
+    (folder / "site" / "play.yml").write_text("- hosts: all\n  vars_files: [vars.yml]\n")
+    assert load_playbook(folder / "site" / "play.yml")[0].vars == {"where": "site"}
+
+
+def test_a_missing_playbook_is_a_spec_error(folder):
+    with pytest.raises(SpecError, match=r"^nope\.yml: no such file$"):
+        load_playbook("nope.yml")
+
+
+def test_model_is_frozen(folder):
+    (folder / "playbook.yml").write_text(FULL)
+    play = load_playbook("playbook.yml")[0]
+    with pytest.raises(AttributeError):
+        play.hosts = "all"  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        play.tasks[0].module = "shell"  # type: ignore[misc]
