@@ -96,3 +96,31 @@ def octal_mode(mode: str | int | None) -> str:
 
 def _flag(value: bool) -> str:
     return "1" if value else "0"
+
+
+WAIT_SCRIPT = f"""\
+kind=$1 what=$2 host=$3 state=$4 timeout=$5 delay=$6
+sleep "$delay"
+end=$(( $(date +%s) + timeout ))
+while :; do
+  if [ "$kind" = port ]; then
+    timeout 1 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$host" "$what" 2>/dev/null && found=1 || found=0
+  else
+    [ -e "$what" ] && found=1 || found=0
+  fi
+  case $state in started|present) [ "$found" = 1 ] && break ;; *) [ "$found" = 0 ] && break ;; esac
+  [ "$(date +%s)" -ge "$end" ] && {{ echo "{RESULT_MARK} failed timeout: $kind $what not $state after $timeout s"; exit 0; }}
+  sleep 0.5
+done
+echo '{RESULT_MARK} ok'
+"""
+
+
+def wait_argv(kind: str, what: str, host: str, state: str, timeout: int, delay: int) -> list[str]:
+    """Wait until a TCP port answers (or stops), or a path appears (or goes); never a change."""
+    return ["sh", "-c", WAIT_SCRIPT, "sh", kind, what, host, state, str(timeout), str(delay)]
+
+
+def read_argv(path: str) -> list[str]:
+    """A file's content, base64 (exit 3 when it does not exist)."""
+    return ["sh", "-c", '[ -e "$1" ] || exit 3; base64 -- "$1"', "sh", path]

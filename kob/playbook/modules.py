@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, Mapping
 
 from kob.commands.tasks import (OLD_BEGIN, OLD_END, RESULT_MARK, command_argv, copy_argv, exists_argv, file_argv,
-                                octal_mode, shell_argv)
-from kob.playbook.templating import TemplateError, evaluate, holds
+                                octal_mode, read_argv, shell_argv, wait_argv)
+from kob.playbook.lines import edit_lines
+from kob.playbook.templating import TemplateError, evaluate, holds, render_file
 from kob.transport.result import Result
 
-IMPLEMENTED = ("command", "shell", "copy", "file", "debug", "set_fact", "fail", "assert")
+IMPLEMENTED = ("command", "shell", "copy", "template", "file", "lineinfile", "wait_for", "debug", "set_fact", "fail",
+               "assert")
 
 
 @dataclass
@@ -34,7 +36,7 @@ class Outcome:
 @dataclass
 class HostContext:
     host: str
-    run: Callable[..., Awaitable[Result]]  # run(argv, input=bytes | None) -> Result on this host
+    run: Callable[..., Awaitable[Result]]  # run(argv, input=None, timeout=None) -> Result on this host
     check: bool
     diff: bool
     playbook_dir: Path
@@ -113,9 +115,43 @@ async def _file(args, ctx, variables) -> Outcome:
     return _scripted(result, {"path": path, "state": state})
 
 
-async def _copy(args, ctx, variables) -> Outcome:
+async def _template(args, ctx, variables) -> Outcome:
+    source = _local_file(str(args["src"]), ctx.playbook_dir, "templates")
+    content = render_file(source.read_text(), variables).encode()
+    return await _copy({**args, "content": None}, ctx, variables, content)
+
+
+async def _lineinfile(args, ctx, variables) -> Outcome:
+    path = str(args["path"])
+    read = await ctx.run(read_argv(path))
+    if read.rc == 3 and not args.get("create"):
+        return Outcome("failed", {"msg": f"{path} does not exist (create: true makes it)", "path": path})
+    if read.rc not in (0, 3):
+        return Outcome("failed", {"msg": (read.stderr.strip().splitlines() or [f"exit {read.rc}"])[-1]})
+    old = base64.b64decode("".join(read.stdout.split())).decode(errors="replace") if read.rc == 0 else ""
+    line = None if args.get("line") is None else str(args["line"])
+    new = edit_lines(old, line, args.get("regexp"), str(args.get("state", "present")))
+    if new == old and read.rc == 0:
+        return await _file({"path": path, "state": "file", **_attributes(args)}, ctx, variables)
+    return await _copy({**_attributes(args), "dest": path}, ctx, variables, new.encode())
+
+
+async def _wait_for(args, ctx, variables) -> Outcome:
+    kind, what = ("port", str(args["port"])) if "port" in args else ("path", str(args["path"]))
+    state = str(args.get("state", "started" if kind == "port" else "present"))
+    timeout = int(args.get("timeout", 300))
+    result = await ctx.run(wait_argv(kind, what, str(args.get("host", "127.0.0.1")), state, timeout,
+                                     int(args.get("delay", 0))), timeout=timeout + 30)
+    return _scripted(result, {kind: what, "state": state})
+
+
+def _attributes(args) -> dict:
+    return {key: args[key] for key in ("mode", "owner", "group") if key in args}
+
+
+async def _copy(args, ctx, variables, content: bytes | None = None) -> Outcome:
     dest = str(args["dest"])
-    content = _content(args, ctx.playbook_dir)
+    content = _content(args, ctx.playbook_dir) if content is None else content
     argv = copy_argv(dest, hashlib.sha256(content).hexdigest(), octal_mode(args.get("mode")),
                      str(args.get("owner", "")), str(args.get("group", "")), ctx.check, ctx.diff)
     result = await ctx.run(argv, input=content)
@@ -128,11 +164,15 @@ async def _copy(args, ctx, variables) -> Outcome:
 def _content(args, playbook_dir: Path) -> bytes:
     if "content" in args:
         return str(args["content"]).encode()
-    src = Path(str(args["src"]))
-    for candidate in (src, playbook_dir / src, playbook_dir / "files" / src):
+    return _local_file(str(args["src"]), playbook_dir, "files").read_bytes()
+
+
+def _local_file(name: str, playbook_dir: Path, folder: str) -> Path:
+    """A file on the manager: as given, beside the playbook, or in its files/ or templates/ folder."""
+    for candidate in (Path(name), playbook_dir / name, playbook_dir / folder / name):
         if candidate.is_file():
-            return candidate.read_bytes()
-    raise FileNotFoundError(f"copy: src {src} is not a file here, in {playbook_dir} or in {playbook_dir / 'files'}")
+            return candidate
+    raise FileNotFoundError(f"{name} is not a file here, in {playbook_dir} or in {playbook_dir / folder}")
 
 
 def _scripted(result: Result, registered: dict) -> Outcome:
@@ -159,6 +199,7 @@ def _unified(path: str, old: bytes, new: bytes) -> str:
 
 
 _MODULES: dict[str, Callable[..., Awaitable[Outcome]]] = {
-    "command": _command, "shell": _shell, "copy": _copy, "file": _file,
+    "command": _command, "shell": _shell, "copy": _copy, "template": _template, "file": _file,
+    "lineinfile": _lineinfile, "wait_for": _wait_for,
     "debug": _debug, "set_fact": _set_fact, "fail": _fail, "assert": _assert,
 }

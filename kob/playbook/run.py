@@ -219,8 +219,8 @@ class PlaybookRun:
     def _runner(self, host: Host):
         target = ssh_target(self.inventory, host)
 
-        async def run(argv, input: bytes | None = None):
-            return await self.pool.run(target, argv, input=input)
+        async def run(argv, input: bytes | None = None, timeout: float | None = None):
+            return await self.pool.run(target, argv, input=input, timeout=timeout)
 
         return run
 

@@ -30,6 +30,14 @@ def render(value: Any, variables: Mapping[str, Any]) -> Any:
     return value
 
 
+def render_file(text: str, variables: Mapping[str, Any]) -> str:
+    """A template file's text rendered (always a string)."""
+    try:
+        return _ENV.from_string(text).render(**variables)
+    except jinja2.TemplateError as error:
+        raise TemplateError(str(error)) from None
+
+
 def holds(expressions: tuple[str, ...], variables: Mapping[str, Any]) -> bool:
     """True when every expression is true (`when`, `changed_when`, `failed_when`)."""
     return all(bool(evaluate(expression, variables)) for expression in expressions)

@@ -43,7 +43,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "copy": ("content", "src", "dest", "mode", "owner", "group"),
     "template": ("src", "dest", "mode", "owner", "group"),
     "file": ("path", "state", "mode", "owner", "group"),
-    "lineinfile": ("path", "line", "regexp", "state", "create"),
+    "lineinfile": ("path", "line", "regexp", "state", "create", "mode", "owner", "group"),
     "apt": ("name", "state", "update_cache"),
     "service": ("name", "state", "enabled"),
     "systemd": ("name", "state", "enabled"),
@@ -75,12 +75,12 @@ ALIAS_PREFIXES = ("ansible.builtin.", "ansible.legacy.")
 PLAY_KEYS = ("hosts", "name", "vars", "vars_files", "tasks", "handlers", "gather_facts", "serial", "tags", "become",
              "become_user")
 TASK_KEYS = ("name", "when", "loop", "with_items", "register", "notify", "tags", "ignore_errors", "changed_when",
-             "failed_when", "vars", "become", "become_user")
+             "failed_when", "vars", "become", "become_user", "args")
 UNSUPPORTED = (
     "import_playbook", "import_tasks", "include_tasks", "include", "import_role", "include_role", "include_vars",
     "roles", "pre_tasks", "post_tasks", "block", "rescue", "always", "listen", "delegate_to", "local_action",
     "run_once", "async", "poll", "until", "retries", "delay", "loop_control", "with_dict", "with_fileglob",
-    "with_together", "with_sequence", "with_nested", "with_subelements", "environment", "args", "no_log",
+    "with_together", "with_sequence", "with_nested", "with_subelements", "environment", "no_log",
     "check_mode", "diff", "connection", "remote_user", "strategy", "vars_prompt", "any_errors_fatal",
     "max_fail_percentage", "module_defaults", "collections", "throttle", "become_method", "raw", "script",
 )
@@ -218,7 +218,7 @@ def _read_task(node: Node, handlers: dict[str, int]) -> Task:
     get = fields.get
     return Task(
         module=module[0],
-        args=_module_args(*module),
+        args=_task_args(module, get("args")),
         name=get("name").as_str() if "name" in fields else None,
         when=_conditions(get("when")) or (),
         loop=_loop(get("loop") or get("with_items")),
@@ -254,6 +254,16 @@ def _module_name(key: str, value: Node) -> str:
     hint = did_you_mean(key, [prefix + m for m in MODULES] + ([] if prefix else list(TASK_KEYS)))
     listed = "" if hint else f" (modules: {', '.join(MODULES)})"
     raise value.error(f"unknown module or task key{hint}{listed}")
+
+
+def _task_args(module: tuple[str, Node], extra: Node | None) -> dict[str, Any]:
+    """The module's own arguments, and those of an args: mapping (which win, as in Ansible)."""
+    args = _module_args(*module)
+    if extra is None:
+        return args
+    if extra.kind != "mapping":
+        raise extra.error(f"args should be a mapping of {module[0]}'s arguments, e.g. {{creates: /path}}")
+    return {**args, **_module_args(module[0], extra)}
 
 
 def _module_args(module: str, node: Node) -> dict[str, Any]:

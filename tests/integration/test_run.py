@@ -124,3 +124,28 @@ def test_an_unknown_module_is_refused_before_anything_runs(lab, tmp_path):
     done = run(bad, lab.layout.inventory)
     assert done.returncode == 1 and done.stderr.startswith(f"kob: error: {bad}:4:") and "shell" in done.stderr
     assert "kobrun-never" not in kob("exec", str(lab.layout.inventory), "ls /root").stdout
+
+
+def test_template_lineinfile_and_wait_for(lab, playbook, tmp_path):
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates/app.j2").write_text("host {{ inventory_hostname }}\n{% for d in dirs %}dir {{ d }}\n{% endfor %}")
+    more = tmp_path / "more.yaml"
+    more.write_text("""\
+- hosts: vm1
+  gather_facts: false
+  vars: {dirs: [a, b]}
+  tasks:
+    - template: {src: app.j2, dest: /root/kobrun/app.conf, mode: "0600"}
+    - lineinfile: {path: /root/kobrun/settings, line: "port=8080", regexp: "^port=", create: true}
+    - lineinfile: {path: /root/kobrun/settings, line: "debug=off"}
+    - wait_for: {path: /root/kobrun/settings, timeout: 5}
+    - wait_for: {port: 22, host: "{{ ansible_host }}", timeout: 5}
+""")
+    first, second = run(more, lab.layout.inventory), run(more, lab.layout.inventory)
+    assert recap(first.stdout)["vm1"]["changed"] == 3 and recap(second.stdout)["vm1"]["changed"] == 0
+    state = on_vm(lab, "vm1", "cat /root/kobrun/app.conf /root/kobrun/settings; stat -c %a /root/kobrun/app.conf")
+    assert "host vm1\ndir a\ndir b\nport=8080\ndebug=off\n600" in state.replace("vm1 | ", "")
+    closed = tmp_path / "closed.yaml"
+    closed.write_text("- hosts: vm1\n  gather_facts: false\n  tasks:\n    - wait_for: {port: 1, timeout: 1}\n")
+    done = run(closed, lab.layout.inventory)
+    assert done.returncode == 2 and "timeout: port 1 not started after 1 s" in done.stdout

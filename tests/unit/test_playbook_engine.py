@@ -7,6 +7,7 @@ import pytest
 from kob.cli.run_command import extra_vars
 from kob.commands.tasks import RESULT_MARK, command_argv, copy_argv, file_argv, octal_mode, shell_argv
 from kob.errors import KobError
+from kob.playbook.lines import edit_lines
 from kob.playbook.modules import _scripted
 from kob.playbook.templating import TemplateError, holds, render
 from kob.transport.result import Result
@@ -93,3 +94,21 @@ def test_extra_vars(texts, expected):
 def test_bad_extra_vars(text):
     with pytest.raises(KobError, match="^-e "):
         extra_vars((text,))
+
+
+@pytest.mark.parametrize("text, line, regexp, state, expected", [
+    ("a\nb\n", "c", None, "present", "a\nb\nc\n"),  # appended
+    ("a\nc\n", "c", None, "present", "a\nc\n"),  # already there: unchanged
+    ("port=1\nx\n", "port=2", r"^port=", "present", "port=2\nx\n"),  # the match replaced
+    ("port=1\nport=3\n", "port=2", r"^port=", "present", "port=1\nport=2\n"),  # the last match
+    ("port=2\n", "port=2", r"^port=", "present", "port=2\n"),
+    ("x\n", "port=2", r"^port=", "present", "x\nport=2\n"),  # no match: appended
+    ("", "first", None, "present", "first\n"),  # an empty (or new) file
+    ("a\nb\na\n", "a", None, "absent", "b\n"),
+    ("k=1\nj=2\n", None, r"^k=", "absent", "j=2\n"),
+    ("a\n", "z", None, "absent", "a\n"),
+    ("only\n", "only", None, "absent", ""),
+    ("no newline", "no newline", None, "present", "no newline"),
+])
+def test_edit_lines(text, line, regexp, state, expected):
+    assert edit_lines(text, line, regexp, state) == expected

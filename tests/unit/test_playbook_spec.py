@@ -55,6 +55,8 @@ FULL = textwrap.dedent("""\
 
 # (id, playbook text, what to look at, expected)
 VALID = [
+    ("args: merged into the module's", tasks("- command: touch /x\n  args: {creates: /x, chdir: /tmp}\n"),
+     task(lambda t: dict(t.args)), {"_raw": "touch /x", "creates": "/x", "chdir": "/tmp"}),
     ("a whole play", FULL, lambda plays: plays[0],
      Play(hosts="web:!vm3", name="web servers",
           vars={"port": 8080, "ratio": 0.5, "debug": False, "mode": "0644", "answer": "yes", "list": [1, "a"],
@@ -125,6 +127,8 @@ UNSUPPORTED = "is not supported by kob run (yet); remove it or use kob's own com
 MODULE_LIST = ", ".join(MODULES)
 
 MALFORMED = [
+    ("args: not a mapping", tasks("- command: ls\n  args: creates=/x\n"),
+     "playbook.yml:4: [0]/tasks[0]/args: args should be a mapping of command's arguments, e.g. {creates: /path}"),
     # -- the playbook and its plays --------------------------------------------------------
     ("empty file", "", "playbook.yml: empty file; expected a list of plays"),
     ("empty list", "[]\n", "playbook.yml:1: a playbook needs at least one play, e.g. - hosts: all"),

@@ -1,0 +1,99 @@
+"""Benchmark: one idempotent 10-task playbook on N VMs, `kob run` against `ansible-playbook`.
+
+    .venv/bin/python bench/playbook.py [--vms 10] [--rounds 5]
+
+Brings up its own lab (network 1, /var/lib/kob-bench-lab) and takes it down. Ansible (ansible-core)
+comes from the benchmark venv of bench/exec_fanout.py, installed on first use. Both tools run the
+very same playbook file (facts off in both), each in its own directory on the VMs; the first run of
+each converges, then every round times a run that finds nothing to change:
+  kob run            `kob run PLAYBOOK -i INVENTORY`
+  ansible-playbook   forks = N, pipelining on, ControlPersist as Ansible sets it by default
+Prints medians and the ratio to ansible-playbook. pyinfra is not compared yet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from common import bench_lab, print_medians, timed  # noqa: E402
+from exec_fanout import tools_venv, write_tool_inventories  # noqa: E402
+from kob.spec.inventory import load_inventory  # noqa: E402
+
+PLAYBOOK = """\
+- hosts: all
+  gather_facts: false
+  vars: {workers: 4}
+  tasks:
+    - name: base directory
+      file: {path: "{{ base }}", state: directory, mode: "0755"}
+    - name: config directory
+      file: {path: "{{ base }}/conf", state: directory, mode: "0750"}
+    - name: motd
+      copy: {content: "managed by a playbook\\n", dest: "{{ base }}/motd", mode: "0644"}
+    - name: app config
+      template: {src: app.conf.j2, dest: "{{ base }}/conf/app.conf", mode: "0640"}
+    - name: settings port
+      lineinfile: {path: "{{ base }}/conf/settings", line: "port=8080", regexp: "^port=", create: true}
+    - name: settings debug
+      lineinfile: {path: "{{ base }}/conf/settings", line: "debug=off"}
+    - name: initialise once
+      command: touch {{ base }}/initialised
+      args: {creates: "{{ base }}/initialised"}
+    - name: look
+      shell: ls {{ base }} | wc -l
+      register: count
+      changed_when: false
+    - name: data directory
+      file: {path: "{{ base }}/data", state: directory, mode: "0700"}
+    - name: readme
+      copy: {content: "{{ workers }} workers\\n", dest: "{{ base }}/data/README", mode: "0600"}
+"""
+TEMPLATE = "# {{ inventory_hostname }}\nworkers = {{ workers }}\n"
+
+
+def run(argv: list[str], env: dict | None = None) -> None:
+    done = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, **(env or {})})
+    if done.returncode != 0:
+        raise SystemExit(f"{argv[0]} failed:\n{done.stdout[-3000:]}{done.stderr[-2000:]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--vms", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    bin_dir = tools_venv()
+    work = Path(tempfile.mkdtemp(prefix="kob-bench-playbook-"))
+    (work / "templates").mkdir()
+    (work / "templates/app.conf.j2").write_text(TEMPLATE)
+    playbook = work / "site.yaml"
+    playbook.write_text(PLAYBOOK)
+    with bench_lab(args.vms, "\n", "playbook") as (lab, inventory):
+        hosts = load_inventory(inventory).hosts
+        ini, _ = write_tool_inventories(lab, [h.name for h in hosts], [h.address for h in hosts], work)
+        ansible_env = {"ANSIBLE_PIPELINING": "True", "ANSIBLE_FORKS": str(args.vms),
+                       "ANSIBLE_HOST_KEY_CHECKING": "True", "ANSIBLE_STDOUT_CALLBACK": "default"}
+        ways = {
+            "kob run": lambda: run([sys.executable, "-m", "kob", "run", str(playbook), "-i", str(inventory),
+                                    "-e", "base=/root/bench-kob"]),
+            "ansible-playbook": lambda: run([str(bin_dir / "ansible-playbook"), "-i", str(ini), str(playbook),
+                                             "-e", "base=/root/bench-ansible"], ansible_env),
+        }
+        for converge in ways.values():
+            converge()
+        times: dict[str, list[float]] = {name: [] for name in ways}
+        for _ in range(args.rounds):
+            for name, way in ways.items():
+                times[name].append(timed(way))
+    print_medians(f"a 10-task idempotent playbook on {args.vms} VMs, {args.rounds} rounds", times, "ansible-playbook")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""The same playbook under ansible-playbook (on vm1) and `kob run` (on vm2) leaves the same end state.
+
+ansible-core is installed into the tests' own venv (/var/lib/kob-test-ansible) on first use, from PyPI.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_deploy import kob
+
+ANSIBLE_VENV = Path(os.environ.get("KOB_TEST_ANSIBLE_VENV", "/var/lib/kob-test-ansible"))
+PLAYBOOK = """\
+- hosts: all
+  gather_facts: false
+  vars: {base: /root/compare, workers: 3}
+  tasks:
+    - name: directories
+      file: {path: "{{ base }}/{{ item }}", state: directory, mode: "0750"}
+      loop: [conf, data]
+    - name: config
+      template: {src: app.conf.j2, dest: "{{ base }}/conf/app.conf", mode: "0640"}
+      notify: reloaded
+    - name: motd
+      copy: {content: "hello\\n", dest: "{{ base }}/motd", mode: "0644"}
+    - name: settings
+      lineinfile: {path: "{{ base }}/conf/settings", line: "port=8080", regexp: "^port=", create: true, mode: "0600"}
+    - name: once
+      shell: echo initialised > {{ base }}/data/once
+      args: {creates: "{{ base }}/data/once"}
+    - name: nothing stray
+      file: {path: "{{ base }}/stray", state: absent}
+  handlers:
+    - name: reloaded
+      shell: echo reloaded >> {{ base }}/handler.log
+"""
+TEMPLATE = "workers = {{ workers }}\n{% for n in range(workers) %}worker{{ n }} = on\n{% endfor %}"
+STATE = "cd /root/compare && find . -printf '%p %y %m\\n' | sort && find . -type f | sort | xargs sha256sum"
+
+
+@pytest.fixture(scope="module")
+def ansible_playbook() -> Path:
+    if not (ANSIBLE_VENV / "bin/ansible-playbook").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(ANSIBLE_VENV)], check=True)
+        subprocess.run([str(ANSIBLE_VENV / "bin/pip"), "install", "-q", "ansible-core"], check=True, timeout=600)
+    return ANSIBLE_VENV / "bin/ansible-playbook"
+
+
+def vm_state(lab, vm: str) -> str:
+    done = kob("exec", str(lab.layout.inventory), STATE, "--hosts", vm)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return "\n".join(line.split("| ", 1)[1] for line in done.stdout.splitlines() if "| " in line)
+
+
+def test_the_same_playbook_leaves_the_same_end_state(lab, ansible_playbook, tmp_path):
+    kob("exec", str(lab.layout.inventory), "rm -rf /root/compare; mkdir -p /root/compare; touch /root/compare/stray")
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates/app.conf.j2").write_text(TEMPLATE)
+    playbook = tmp_path / "site.yaml"
+    playbook.write_text(PLAYBOOK)
+    ini = tmp_path / "hosts.ini"
+    ini.write_text(f"vm1 ansible_host={lab.state['vms']['vm1']['address']} ansible_user=root "
+                   f"ansible_ssh_private_key_file={lab.layout.client_key} "
+                   f"ansible_ssh_common_args='-o UserKnownHostsFile={lab.layout.known_hosts}'\n")
+    env = {**os.environ, "ANSIBLE_PIPELINING": "True", "ANSIBLE_HOST_KEY_CHECKING": "True"}
+    try:
+        for _ in range(2):  # the second run changes nothing, under both
+            ansible = subprocess.run([str(ansible_playbook), "-i", str(ini), str(playbook)], capture_output=True,
+                                     text=True, env=env, timeout=300)
+            assert ansible.returncode == 0, ansible.stdout + ansible.stderr
+            ours = kob("run", str(playbook), "-i", str(lab.layout.inventory), "--limit", "vm2")
+            assert ours.returncode == 0, ours.stdout + ours.stderr
+        assert "changed=0" in ansible.stdout.split("PLAY RECAP")[1]
+        assert "changed=0" in ours.stdout.split("PLAY RECAP")[1]
+        theirs, mine = vm_state(lab, "vm1"), vm_state(lab, "vm2")
+        assert "./handler.log f 644" in theirs and "./conf/settings f 600" in theirs
+        assert mine == theirs
+    finally:
+        kob("exec", str(lab.layout.inventory), "rm -rf /root/compare")
