@@ -124,3 +124,102 @@ def wait_argv(kind: str, what: str, host: str, state: str, timeout: int, delay: 
 def read_argv(path: str) -> list[str]:
     """A file's content, base64 (exit 3 when it does not exist)."""
     return ["sh", "-c", '[ -e "$1" ] || exit 3; base64 -- "$1"', "sh", path]
+
+
+DOCKER_IMAGE_SCRIPT = f"""\
+name=$1 state=$2 check=$3
+if docker image inspect "$name" >/dev/null 2>&1; then have=1; else have=0; fi
+if [ "$state" = present ] && [ "$have" = 0 ]; then
+  [ "$check" = 1 ] || docker pull -q "$name" >/dev/null || {{ echo "{RESULT_MARK} failed cannot pull $name"; exit 0; }}
+  echo '{RESULT_MARK} changed'
+elif [ "$state" = absent ] && [ "$have" = 1 ]; then
+  [ "$check" = 1 ] || docker rmi "$name" >/dev/null || exit 1
+  echo '{RESULT_MARK} changed'
+else
+  echo '{RESULT_MARK} ok'
+fi
+"""
+
+# $1 name, $2 state, $3 spec digest, $4 check; then the `docker run` arguments after the name
+DOCKER_CONTAINER_SCRIPT = f"""\
+name=$1 state=$2 digest=$3 check=$4; shift 4
+found=$(docker inspect --format '{{{{index .Config.Labels "kob.task-spec"}}}} {{{{.State.Running}}}}' "$name" 2>/dev/null) \
+  || found=""
+spec=${{found% *}} running=${{found#* }}
+c=0
+if [ "$state" = absent ]; then
+  [ -n "$found" ] && {{ c=1; [ "$check" = 1 ] || docker rm -f "$name" >/dev/null || exit 1; }}
+elif [ -z "$found" ] || [ "$spec" != "$digest" ]; then
+  c=1
+  if [ "$check" != 1 ]; then
+    [ -n "$found" ] && {{ docker rm -f "$name" >/dev/null || exit 1; }}
+    docker run -d --name "$name" --label "kob.task-spec=$digest" "$@" >/dev/null || exit 1
+    [ "$state" = stopped ] && {{ docker stop "$name" >/dev/null || exit 1; }}
+  fi
+elif [ "$state" = started ] && [ "$running" != true ]; then
+  c=1; [ "$check" = 1 ] || docker start "$name" >/dev/null || exit 1
+elif [ "$state" = stopped ] && [ "$running" = true ]; then
+  c=1; [ "$check" = 1 ] || docker stop "$name" >/dev/null || exit 1
+fi
+[ "$c" = 1 ] && echo '{RESULT_MARK} changed' || echo '{RESULT_MARK} ok'
+"""
+
+SERVICE_SCRIPT = f"""\
+name=$1 state=$2 enabled=$3 check=$4 c=0
+command -v systemctl >/dev/null && [ -d /run/systemd/system ] \
+  || {{ echo "{RESULT_MARK} failed this host does not run systemd"; exit 0; }}
+act() {{ c=1; [ "$check" = 1 ] || systemctl "$1" "$name" || exit 1; }}
+case $state in
+  started) systemctl is-active --quiet "$name" || act start ;;
+  stopped) ! systemctl is-active --quiet "$name" || act stop ;;
+  restarted|reloaded) act "${{state%ed}}" ;;
+esac
+case $enabled in
+  true) systemctl is-enabled --quiet "$name" || act enable ;;
+  false) ! systemctl is-enabled --quiet "$name" || act disable ;;
+esac
+[ "$c" = 1 ] && echo '{RESULT_MARK} changed' || echo '{RESULT_MARK} ok'
+"""
+
+APT_SCRIPT = f"""\
+set -f
+state=$1 update=$2 check=$3; shift 3
+missing="" present=""
+for p in "$@"; do
+  if dpkg-query -W -f='${{Status}}' "$p" 2>/dev/null | grep -q 'install ok installed'; then present="$present $p"
+  else missing="$missing $p"; fi
+done
+export DEBIAN_FRONTEND=noninteractive
+case $state in
+  present) todo=$missing ;;
+  absent) todo=$present ;;
+  latest) up=$(apt list --upgradable 2>/dev/null | cut -d/ -f1); todo=$missing
+          for p in $present; do echo "$up" | grep -qx -- "$p" && todo="$todo $p"; done ;;
+esac
+todo=$(echo $todo)
+[ -z "$todo" ] && {{ echo '{RESULT_MARK} ok'; exit 0; }}
+if [ "$check" != 1 ]; then
+  [ "$update" = 1 ] && {{ apt-get update -qq || exit 1; }}
+  if [ "$state" = absent ]; then apt-get remove -y -qq $todo || exit 1
+  else apt-get install -y -qq --no-install-recommends $todo || exit 1; fi
+fi
+echo "{RESULT_MARK} changed"
+"""
+
+
+def docker_image_argv(name: str, state: str, check: bool) -> list[str]:
+    return ["sh", "-c", DOCKER_IMAGE_SCRIPT, "sh", name, state, _flag(check)]
+
+
+def docker_container_argv(name: str, state: str, digest: str, run_args: list[str], check: bool) -> list[str]:
+    """``run_args``: what follows `docker run -d --name NAME` (options, the image, its command)."""
+    return ["sh", "-c", DOCKER_CONTAINER_SCRIPT, "sh", name, state, digest, _flag(check), *run_args]
+
+
+def service_argv(name: str, state: str, enabled: bool | None, check: bool) -> list[str]:
+    flag = "" if enabled is None else ("true" if enabled else "false")
+    return ["sh", "-c", SERVICE_SCRIPT, "sh", name, state, flag, _flag(check)]
+
+
+def apt_argv(packages: list[str], state: str, update_cache: bool, check: bool) -> list[str]:
+    return ["sh", "-c", APT_SCRIPT, "sh", state, _flag(update_cache), _flag(check), *packages]

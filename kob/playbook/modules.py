@@ -7,22 +7,27 @@ copy only look, command and shell are skipped.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import difflib
 import hashlib
+import json
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Mapping
 
-from kob.commands.tasks import (OLD_BEGIN, OLD_END, RESULT_MARK, command_argv, copy_argv, exists_argv, file_argv,
-                                octal_mode, read_argv, shell_argv, wait_argv)
+from kob.commands.tasks import (OLD_BEGIN, OLD_END, RESULT_MARK, apt_argv, command_argv, copy_argv,
+                                docker_container_argv, docker_image_argv, exists_argv, file_argv, octal_mode, read_argv,
+                                service_argv, shell_argv, wait_argv)
+from kob.deploy.converge import deploy
 from kob.playbook.lines import edit_lines
 from kob.playbook.templating import TemplateError, evaluate, holds, render_file
+from kob.spec.inventory import Inventory, load_inventory
 from kob.transport.result import Result
 
-IMPLEMENTED = ("command", "shell", "copy", "template", "file", "lineinfile", "wait_for", "debug", "set_fact", "fail",
-               "assert")
+IMPLEMENTED = ("command", "shell", "copy", "template", "file", "lineinfile", "wait_for", "apt", "service", "systemd",
+               "docker_image", "docker_container", "kob_deploy", "debug", "set_fact", "fail", "assert")
 
 
 @dataclass
@@ -40,6 +45,8 @@ class HostContext:
     check: bool
     diff: bool
     playbook_dir: Path
+    inventory: Inventory | None = None  # the run's (kob_deploy's default)
+    shared: dict[str, Any] = field(default_factory=dict)  # one task's state shared by its hosts (kob_deploy)
 
 
 async def run_module(name: str, args: Mapping[str, Any], ctx: HostContext, variables: Mapping[str, Any]) -> Outcome:
@@ -145,6 +152,68 @@ async def _wait_for(args, ctx, variables) -> Outcome:
     return _scripted(result, {kind: what, "state": state})
 
 
+async def _docker_image(args, ctx, variables) -> Outcome:
+    name, state = str(args["name"]), str(args.get("state", "present"))
+    return _scripted(await ctx.run(docker_image_argv(name, state, ctx.check), timeout=600), {"image": name})
+
+
+async def _docker_container(args, ctx, variables) -> Outcome:
+    name, state = str(args["name"]), str(args.get("state", "started"))
+    run_args = container_run_args(args) if state != "absent" else []
+    digest = hashlib.sha256(json.dumps(run_args).encode()).hexdigest()[:16]
+    result = await ctx.run(docker_container_argv(name, state, digest, run_args, ctx.check), timeout=600)
+    return _scripted(result, {"container": name, "state": state})
+
+
+def container_run_args(args: Mapping[str, Any]) -> list[str]:
+    """What follows `docker run -d --name NAME`: ports, env, restart policy, the image and its command."""
+    words: list[str] = []
+    for port in args.get("ports") or ():
+        words += ["-p", str(port)]
+    for key, value in sorted((args.get("env") or {}).items()):
+        words += ["-e", f"{key}={value}"]
+    if args.get("restart_policy"):
+        words += ["--restart", str(args["restart_policy"])]
+    command = args.get("command")
+    command_words = shlex.split(command) if isinstance(command, str) else [str(w) for w in command or ()]
+    return [*words, str(args["image"]), *command_words]
+
+
+async def _service(args, ctx, variables) -> Outcome:
+    enabled = args.get("enabled")
+    result = await ctx.run(service_argv(str(args["name"]), str(args.get("state", "")),
+                                        None if enabled is None else bool(enabled), ctx.check))
+    return _scripted(result, {"name": args["name"]})
+
+
+async def _apt(args, ctx, variables) -> Outcome:
+    names = args.get("name") or []
+    packages = [str(n) for n in ([names] if isinstance(names, str) else names)]
+    result = await ctx.run(apt_argv(packages, str(args.get("state", "present")), bool(args.get("update_cache")),
+                                    ctx.check), timeout=1800)
+    return _scripted(result, {"packages": packages})
+
+
+async def _kob_deploy(args, ctx, variables) -> Outcome:
+    """Converge one service of a kob inventory: once per task, whatever the number of hosts."""
+    if "deploy" not in ctx.shared:
+        ctx.shared["deploy"] = asyncio.ensure_future(_converge(args, ctx))
+    return await asyncio.shield(ctx.shared["deploy"])
+
+
+async def _converge(args, ctx) -> Outcome:
+    inventory = load_inventory(_local_file(str(args["inventory"]), ctx.playbook_dir, ".")) \
+        if args.get("inventory") else ctx.inventory
+    service = str(args["service"])
+    inventory.service(service)
+    lines: list[str] = []
+    report = await deploy(inventory, check=ctx.check, only={service}, say=lines.append)
+    registered = {"service": service, "plan": [str(a) for a in report.plan.actions], "output": lines}
+    if report.failure or report.observation.unreachable:
+        return Outcome("failed", {**registered, "msg": report.failure or "; ".join(report.observation.unreachable.values())})
+    return Outcome("changed" if report.plan.actions else "ok", registered)
+
+
 def _attributes(args) -> dict:
     return {key: args[key] for key in ("mode", "owner", "group") if key in args}
 
@@ -200,6 +269,7 @@ def _unified(path: str, old: bytes, new: bytes) -> str:
 
 _MODULES: dict[str, Callable[..., Awaitable[Outcome]]] = {
     "command": _command, "shell": _shell, "copy": _copy, "template": _template, "file": _file,
-    "lineinfile": _lineinfile, "wait_for": _wait_for,
+    "lineinfile": _lineinfile, "wait_for": _wait_for, "apt": _apt, "service": _service, "systemd": _service,
+    "docker_image": _docker_image, "docker_container": _docker_container, "kob_deploy": _kob_deploy,
     "debug": _debug, "set_fact": _set_fact, "fail": _fail, "assert": _assert,
 }

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from kob.commands.tasks import facts_argv
-from kob.errors import TransportError
+from kob.errors import KobError, TransportError
 from kob.playbook.modules import HostContext, Outcome, run_module
 from kob.playbook.templating import TemplateError, holds, render
 from kob.spec.inventory import Host, Inventory
@@ -124,14 +124,15 @@ class PlaybookRun:
         if not live:
             return
         self._header(f"{heading} [{task.name or task.module}]")
-        reports = await asyncio.gather(*(self._on_host(task, play, h) for h in live))
+        shared: dict[str, Any] = {}  # what the task's hosts share (a kob_deploy runs once)
+        reports = await asyncio.gather(*(self._on_host(task, play, h, shared) for h in live))
         for host, (lines, status) in zip(live, reports):
             for line in lines:
                 self.say(line)
             if status == "changed" and host.name in notified:
                 notified[host.name].update(task.notify)
 
-    async def _on_host(self, task: Task, play: Play, host: Host) -> tuple[list[str], str]:
+    async def _on_host(self, task: Task, play: Play, host: Host, shared: dict[str, Any]) -> tuple[list[str], str]:
         """Run the task (each loop item) on one host; the lines to print and how it went."""
         variables = self._variables(task, play, host)
         try:
@@ -139,7 +140,7 @@ class PlaybookRun:
             if items is not None and not isinstance(items, list):
                 raise TemplateError(f"loop should give a list, got {type(items).__name__}")
             runs = [(None, variables)] if items is None else [(i, {**variables, "item": i}) for i in items]
-            done = [(item, await self._once(task, host, item_vars)) for item, item_vars in runs]
+            done = [(item, await self._once(task, host, item_vars, shared)) for item, item_vars in runs]
         except TransportError as error:
             self._count(host.name, "unreachable")
             self.stopped.add(host.name)
@@ -148,15 +149,17 @@ class PlaybookRun:
             done = [(None, Outcome("failed", {"msg": f"{task.file}:{task.line}: {error}"}))]
         return self._settle(task, host, done)
 
-    async def _once(self, task: Task, host: Host, variables: dict[str, Any]) -> Outcome:
+    async def _once(self, task: Task, host: Host, variables: dict[str, Any], shared: dict[str, Any]) -> Outcome:
         if task.when and not holds(task.when, variables):
             return Outcome("skipped", {"skipped": True, "msg": "Conditional result was False"})
         args = render(dict(task.args), variables)
         context = HostContext(host.name, self._runner(host), self.options.check, self.options.diff,
-                              self.playbook_dir)
+                              self.playbook_dir, self.inventory, shared)
         try:
             outcome = await run_module(task.module, args, context, variables)
-        except (KeyError, ValueError, FileNotFoundError) as error:
+        except TransportError:
+            raise  # the host is unreachable: _on_host says so
+        except (KeyError, ValueError, FileNotFoundError, KobError) as error:
             outcome = Outcome("failed", {"msg": f"{task.file}:{task.line}: {task.module}: {error}"})
         return self._judged(task, outcome, variables)
 

@@ -149,3 +149,80 @@ def test_template_lineinfile_and_wait_for(lab, playbook, tmp_path):
     closed.write_text("- hosts: vm1\n  gather_facts: false\n  tasks:\n    - wait_for: {port: 1, timeout: 1}\n")
     done = run(closed, lab.layout.inventory)
     assert done.returncode == 2 and "timeout: port 1 not started after 1 s" in done.stdout
+
+
+DOCKER = """\
+- hosts: vm3
+  gather_facts: false
+  tasks:
+    - docker_image: {{name: kob-demo/web:1}}
+    - docker_container:
+        name: kobrun-web
+        image: kob-demo/web:1
+        state: {state}
+        ports: ["18091:80"]
+        env: {{GREETING: "{greeting}"}}
+        restart_policy: unless-stopped
+"""
+
+
+def test_docker_modules_are_idempotent_and_recreate_on_change(lab, tmp_path):
+    play = tmp_path / "docker.yaml"
+
+    def converge(state: str, greeting: str = "hi") -> list[int]:
+        play.write_text(DOCKER.format(state=state, greeting=greeting))
+        return [recap(run(play, lab.layout.inventory).stdout)["vm3"]["changed"] for _ in range(2)]
+
+    def container() -> str:
+        return on_vm(lab, "vm3", "docker ps -a --filter name=kobrun-web --format '{{.State}} {{.Ports}}'")
+
+    try:
+        assert converge("started") == [1, 0]  # the image was there already: only the container changed
+        assert "running" in container() and "18091->80" in container()
+        assert converge("started", greeting="hello") == [1, 0]  # env changed: recreated once
+        env = on_vm(lab, "vm3", "docker inspect --format '{{.Config.Env}}' kobrun-web")
+        assert "GREETING=hello" in env
+        assert converge("stopped", greeting="hello") == [1, 0] and "exited" in container()
+        assert converge("absent") == [1, 0] and "kobrun-web" not in on_vm(lab, "vm3", "docker ps -a")
+    finally:
+        kob("exec", str(lab.layout.inventory), "docker rm -f kobrun-web", "--hosts", "vm3")
+
+
+def test_service_without_systemd_fails_clearly_and_apt_check_installs_nothing(lab, tmp_path):
+    play = tmp_path / "system.yaml"
+    play.write_text("""\
+- hosts: vm1
+  gather_facts: false
+  tasks:
+    - apt: {name: [curl, sl], state: present}
+    - service: {name: ssh, state: started}
+""")
+    done = run(play, lab.layout.inventory, "--check")
+    assert "changed: [vm1]" in done.stdout  # sl is not installed: it would be
+    assert "this host does not run systemd" in done.stdout and done.returncode == 2
+    assert "sl" not in on_vm(lab, "vm1", "dpkg-query -W -f='${Package}\\n' sl 2>/dev/null; true").split()
+
+
+def test_kob_deploy_converges_a_service_once_for_all_hosts(lab, tmp_path):
+    inventory = tmp_path / "svc.yaml"
+    inventory.write_text(lab.layout.inventory.read_text() + """
+services:
+  echo:
+    image: kob-demo/web:1
+    replicas: {replicas}
+    port: 80
+""".replace("{replicas}", "2"))
+    play = tmp_path / "deploy.yaml"
+    play.write_text("- hosts: all\n  gather_facts: false\n  tasks:\n"
+                    "    - kob_deploy: {service: echo, inventory: svc.yaml}\n      register: deployed\n")
+    try:
+        first = run(play, inventory)
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert {h: c["changed"] for h, c in recap(first.stdout).items()} == {"vm1": 1, "vm2": 1, "vm3": 1}
+        status = kob("status", str(inventory), "--json").stdout
+        assert '"healthy": 2' in status
+        second = run(play, inventory)
+        assert {h: c["changed"] for h, c in recap(second.stdout).items()} == {"vm1": 0, "vm2": 0, "vm3": 0}
+    finally:
+        inventory.write_text(inventory.read_text().replace("replicas: 2", "replicas: 0"))
+        kob("deploy", str(inventory), "--wait", "30")

@@ -66,7 +66,9 @@ def test_the_same_playbook_leaves_the_same_end_state(lab, ansible_playbook, tmp_
     ini.write_text(f"vm1 ansible_host={lab.state['vms']['vm1']['address']} ansible_user=root "
                    f"ansible_ssh_private_key_file={lab.layout.client_key} "
                    f"ansible_ssh_common_args='-o UserKnownHostsFile={lab.layout.known_hosts}'\n")
-    env = {**os.environ, "ANSIBLE_PIPELINING": "True", "ANSIBLE_HOST_KEY_CHECKING": "True"}
+    # No ControlPersist: a master connection left open for 60 s would outlive the test (and show in later ones).
+    env = {**os.environ, "ANSIBLE_PIPELINING": "True", "ANSIBLE_HOST_KEY_CHECKING": "True",
+           "ANSIBLE_SSH_ARGS": "-o ControlMaster=no -o ControlPersist=no"}
     try:
         for _ in range(2):  # the second run changes nothing, under both
             ansible = subprocess.run([str(ansible_playbook), "-i", str(ini), str(playbook)], capture_output=True,

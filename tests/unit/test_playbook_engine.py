@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from kob.cli.run_command import extra_vars
-from kob.commands.tasks import RESULT_MARK, command_argv, copy_argv, file_argv, octal_mode, shell_argv
+from kob.commands.tasks import (RESULT_MARK, apt_argv, command_argv, copy_argv, docker_container_argv, docker_image_argv,
+                               file_argv, octal_mode, service_argv, shell_argv)
 from kob.errors import KobError
 from kob.playbook.lines import edit_lines
-from kob.playbook.modules import _scripted
+from kob.playbook.modules import _scripted, container_run_args
 from kob.playbook.templating import TemplateError, holds, render
 from kob.transport.result import Result
 
@@ -112,3 +113,26 @@ def test_bad_extra_vars(text):
 ])
 def test_edit_lines(text, line, regexp, state, expected):
     assert edit_lines(text, line, regexp, state) == expected
+
+
+@pytest.mark.parametrize("args, expected", [
+    ({"image": "nginx:1"}, ["nginx:1"]),
+    ({"image": "nginx:1", "command": "sh -c 'sleep 5'"}, ["nginx:1", "sh", "-c", "sleep 5"]),
+    ({"image": "img", "command": ["a", 1]}, ["img", "a", "1"]),
+    ({"image": "img", "ports": ["8080:80", 9000], "env": {"B": "2", "A": "x y"}, "restart_policy": "always"},
+     ["-p", "8080:80", "-p", "9000", "-e", "A=x y", "-e", "B=2", "--restart", "always", "img"]),
+])
+def test_container_run_args(args, expected):
+    assert container_run_args(args) == expected
+
+
+@pytest.mark.parametrize("built, tail", [
+    (docker_image_argv("nginx:1", "present", False), ["sh", "nginx:1", "present", "0"]),
+    (docker_container_argv("web", "started", "abc", ["-p", "1:2", "img"], True),
+     ["sh", "web", "started", "abc", "1", "-p", "1:2", "img"]),
+    (service_argv("nginx", "started", True, False), ["sh", "nginx", "started", "true", "0"]),
+    (service_argv("nginx", "", None, True), ["sh", "nginx", "", "", "1"]),
+    (apt_argv(["curl", "jq"], "present", True, False), ["sh", "present", "1", "0", "curl", "jq"]),
+])
+def test_more_host_module_argv(built, tail):
+    assert built[:2] == ["sh", "-c"] and built[3:] == tail
