@@ -1,4 +1,4 @@
-"""Benchmark: one idempotent 10-task playbook on N VMs, `kob run` against `ansible-playbook`.
+"""Benchmark: one idempotent 10-task playbook on N VMs, `kob run` against `ansible-playbook` and pyinfra.
 
     .venv/bin/python bench/playbook.py [--vms 10] [--rounds 5]
 
@@ -8,7 +8,8 @@ very same playbook file (facts off in both), each in its own directory on the VM
 each converges, then every round times a run that finds nothing to change:
   kob run            `kob run PLAYBOOK -i INVENTORY`
   ansible-playbook   forks = N, pipelining on, ControlPersist as Ansible sets it by default
-Prints medians and the ratio to ansible-playbook. pyinfra is not compared yet.
+  pyinfra            the equivalent deploy.py (10 operations), `pyinfra INVENTORY.py deploy.py -y --parallel N`
+Prints medians and the ratio to ansible-playbook.
 """
 
 from __future__ import annotations
@@ -56,10 +57,29 @@ PLAYBOOK = """\
       copy: {content: "{{ workers }} workers\\n", dest: "{{ base }}/data/README", mode: "0600"}
 """
 TEMPLATE = "# {{ inventory_hostname }}\nworkers = {{ workers }}\n"
+PYINFRA_DEPLOY = """\
+from io import StringIO
+
+from pyinfra import host
+from pyinfra.operations import files, server
+
+base = "/root/bench-pyinfra"
+files.directory(name="base directory", path=base, mode="755")
+files.directory(name="config directory", path=f"{base}/conf", mode="750")
+files.put(name="motd", src=StringIO("managed by a playbook\\n"), dest=f"{base}/motd", mode="644")
+files.template(name="app config", src="templates/app.conf.j2", dest=f"{base}/conf/app.conf", mode="640",
+               workers=4, inventory_hostname=host.name)
+files.file(name="settings file", path=f"{base}/conf/settings", present=True)
+files.line(name="settings port", path=f"{base}/conf/settings", line="^port=.*", replace="port=8080")
+files.line(name="settings debug", path=f"{base}/conf/settings", line="debug=off")
+server.shell(name="initialise once", commands=[f"test -e {base}/initialised || touch {base}/initialised"])
+files.directory(name="data directory", path=f"{base}/data", mode="700")
+files.put(name="readme", src=StringIO("4 workers\\n"), dest=f"{base}/data/README", mode="600")
+"""
 
 
-def run(argv: list[str], env: dict | None = None) -> None:
-    done = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, **(env or {})})
+def run(argv: list[str], env: dict | None = None, cwd: Path | None = None) -> None:
+    done = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, **(env or {})}, cwd=cwd)
     if done.returncode != 0:
         raise SystemExit(f"{argv[0]} failed:\n{done.stdout[-3000:]}{done.stderr[-2000:]}")
 
@@ -75,9 +95,11 @@ def main() -> None:
     (work / "templates/app.conf.j2").write_text(TEMPLATE)
     playbook = work / "site.yaml"
     playbook.write_text(PLAYBOOK)
+    (work / "deploy.py").write_text(PYINFRA_DEPLOY)
     with bench_lab(args.vms, "\n", "playbook") as (lab, inventory):
         hosts = load_inventory(inventory).hosts
-        ini, _ = write_tool_inventories(lab, [h.name for h in hosts], [h.address for h in hosts], work)
+        ini, pyinfra_inventory = write_tool_inventories(lab, [h.name for h in hosts], [h.address for h in hosts],
+                                                        work)
         ansible_env = {"ANSIBLE_PIPELINING": "True", "ANSIBLE_FORKS": str(args.vms),
                        "ANSIBLE_HOST_KEY_CHECKING": "True", "ANSIBLE_STDOUT_CALLBACK": "default"}
         ways = {
@@ -85,6 +107,8 @@ def main() -> None:
                                     "-e", "base=/root/bench-kob"]),
             "ansible-playbook": lambda: run([str(bin_dir / "ansible-playbook"), "-i", str(ini), str(playbook),
                                              "-e", "base=/root/bench-ansible"], ansible_env),
+            "pyinfra": lambda: run([str(bin_dir / "pyinfra"), str(pyinfra_inventory), "deploy.py", "-y",
+                                    "--parallel", str(args.vms)], cwd=work),
         }
         for converge in ways.values():
             converge()

@@ -226,3 +226,42 @@ services:
     finally:
         inventory.write_text(inventory.read_text().replace("replicas: 2", "replicas: 0"))
         kob("deploy", str(inventory), "--wait", "30")
+
+
+def test_every_other_module_changes_once_then_not(lab, playbook, tmp_path):
+    """command (creates), docker_image (absent on an alias), apt (a tiny package, then removed again),
+    set_fact, serial and -e."""
+    play = tmp_path / "rest.yaml"
+    play.write_text("""\
+- hosts: vm1,vm2
+  serial: 1
+  gather_facts: false
+  tasks:
+    - command: touch /root/kobrun/commanded
+      args: {creates: /root/kobrun/commanded}
+    - shell: docker tag kob-demo/web:1 kobrun/alias:1
+      changed_when: false
+      when: tag_it is defined
+    - docker_image: {name: kobrun/alias:1, state: absent}
+    - set_fact: {greeting: "{{ word }} from {{ inventory_hostname }}"}
+    - copy: {content: "{{ greeting }}\\n", dest: /root/kobrun/greeting}
+""")
+    first = run(play, lab.layout.inventory, "-e", "word=hi tag_it=1")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert first.stdout.count("TASK [command]") == 2  # serial: 1 runs the play host by host
+    assert {h: c["changed"] for h, c in recap(first.stdout).items()} == {"vm1": 3, "vm2": 3}
+    assert "hi from vm2" in on_vm(lab, "vm2", "cat /root/kobrun/greeting")
+    second = run(play, lab.layout.inventory, "-e", "word=hi")
+    assert {h: c["changed"] for h, c in recap(second.stdout).items()} == {"vm1": 0, "vm2": 0}
+
+
+def test_apt_finds_nothing_to_do_for_installed_or_absent_packages(lab, tmp_path):
+    """The lab VMs cannot reach a Debian mirror: a real install is shown only in check mode (above)."""
+    play = tmp_path / "apt.yaml"
+    play.write_text("- hosts: vm1\n  gather_facts: false\n  tasks:\n"
+                    "    - apt: {name: [curl, openssh-client], state: present}\n"
+                    "    - apt: {name: sl, state: absent}\n")
+    done = run(play, lab.layout.inventory)
+    assert done.returncode == 0, done.stdout
+    assert recap(done.stdout)["vm1"] == {"ok": 2, "changed": 0, "unreachable": 0, "failed": 0, "skipped": 0,
+                                         "rescued": 0, "ignored": 0}
