@@ -80,29 +80,32 @@ async def _assert(args, ctx, variables) -> Outcome:
     return Outcome("ok", {"msg": args.get("success_msg", "All assertions passed")})
 
 
-async def _command(args, ctx, variables, shell: bool = False) -> Outcome:
+async def _command(args, ctx, variables) -> Outcome:
+    """A program and its words, no shell: the words reach it exactly as written."""
+    words = [str(w) for w in args["argv"]] if args.get("argv") else shlex.split(str(args.get("_raw") or args["cmd"]))
+    return await _execute(args, ctx, command_argv(words, args.get("chdir")))
+
+
+async def _shell(args, ctx, variables) -> Outcome:
+    """The user's script, given to the host's sh -c as one word (the module's purpose)."""
+    return await _execute(args, ctx, shell_argv(str(args.get("_raw") or args["cmd"]), args.get("chdir")))
+
+
+async def _execute(args, ctx, argv: list[str]) -> Outcome:
+    """command and shell: honour creates/removes and check mode, run, and report changed or failed."""
     guard = await _guard(args, ctx)
     if guard:
         return Outcome("ok", {"msg": guard, "changed": False, "rc": 0, "stdout": "", "stderr": ""})
     if ctx.check:
         return Outcome("skipped", {"msg": "skipped in check mode: a command's effect cannot be foreseen"})
-    text = args.get("_raw") or args.get("cmd")
-    if shell:
-        argv = shell_argv(str(text), args.get("chdir"))
-    else:
-        words = [str(w) for w in args["argv"]] if args.get("argv") else shlex.split(str(text))
-        argv = command_argv(words, args.get("chdir"))
     stdin = args.get("stdin")
     result = await ctx.run(argv, input=None if stdin is None else (str(stdin) + "\n").encode())
     registered = {"rc": result.rc, "stdout": result.stdout.rstrip("\n"), "stderr": result.stderr.rstrip("\n"),
-                  "stdout_lines": result.stdout.splitlines(), "cmd": text or args.get("argv")}
+                  "stdout_lines": result.stdout.splitlines(),
+                  "cmd": args.get("_raw") or args.get("cmd") or args.get("argv")}
     if result.rc != 0:
         return Outcome("failed", {**registered, "msg": f"non-zero return code {result.rc}"})
     return Outcome("changed", registered)
-
-
-async def _shell(args, ctx, variables) -> Outcome:
-    return await _command(args, ctx, variables, shell=True)
 
 
 async def _guard(args, ctx) -> str | None:
