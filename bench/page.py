@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from common import bench_lab, kob, print_medians, timed  # noqa: E402
-from kob.control.watch import Watcher  # noqa: E402
+from kob.view.watch import Watcher  # noqa: E402
 from kob.spec.inventory import load_inventory  # noqa: E402
 from kob.store import open_store  # noqa: E402
 from kob.transport.ssh import SshPool  # noqa: E402

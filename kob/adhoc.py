@@ -8,7 +8,7 @@ from typing import Sequence
 
 from kob.errors import TransportError
 from kob.transport.result import Result
-from kob.transport.ssh import SshPool, SshTarget
+from kob.transport.base import SshTarget, Transport
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class HostOutcome:
         return data
 
 
-async def run_everywhere(pool: SshPool, targets: Sequence[SshTarget], argv: Sequence[str]) -> list[HostOutcome]:
+async def run_everywhere(pool: Transport, targets: Sequence[SshTarget], argv: Sequence[str]) -> list[HostOutcome]:
     """Run argv on every target in parallel; outcomes in the targets' order."""
     async def one(target: SshTarget) -> HostOutcome:
         try:

@@ -22,10 +22,10 @@ from flask import Flask, abort, current_app, jsonify, render_template, request
 
 from kob import __version__
 from kob.errors import KobError
-from kob.control.watch import Watcher
+from kob.view.watch import Watcher
 from kob.spec.inventory import Inventory
 from kob.store.base import Store
-from kob.transport.ssh import SshPool
+from kob.transport.base import Transport
 
 from kob.web.auth import require_token
 from kob.web.charts import svg_line_chart
@@ -41,7 +41,7 @@ SECURITY_HEADERS = {
 }
 
 
-def create_app(store: Store, inventory: Inventory, *, pool: SshPool | None = None, refresh: float | None = None,
+def create_app(store: Store, inventory: Inventory, *, pool: Transport | None = None, refresh: float | None = None,
                token: str | None = None, site: Site | None = None) -> Flask:
     """The page of ``inventory``; ``pool`` adds live observation, ``token`` is required of every request."""
     app = Flask(__name__)

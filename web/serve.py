@@ -14,8 +14,8 @@ from typing import Callable
 
 import waitress
 
-from kob.control.serve_loop import ServeLoop
-from kob.control.watch import Watcher
+from kob.passes.serve_loop import ServeLoop
+from kob.view.watch import Watcher
 from kob.errors import KobError
 from kob.spec.inventory import Inventory
 from kob.store import open_store

@@ -7,7 +7,7 @@ import logging
 import time
 from typing import Any
 
-from kob.control.watch import Watcher
+from kob.view.watch import Watcher
 from kob.errors import KobError
 
 from kob.web.runner import BackgroundLoop

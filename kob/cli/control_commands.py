@@ -9,10 +9,10 @@ import time
 import click
 
 from kob.cli.deploy_commands import finish_deploy
-from kob.control.autoscale import autoscale_pass
-from kob.control.reconcile import reconcile_pass
+from kob.passes.autoscale import autoscale_pass
+from kob.passes.reconcile import reconcile_pass
 from kob.deploy.events import EventLog
-from kob.deploy.converge import deploy_lock, namespace
+from kob.identity import deploy_lock, namespace
 from kob.metrics.history import MetricsBook
 from kob.metrics.sampler import sample_cluster
 from kob.metrics.top import render_top

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from kob.control.passes import last_outcome, run_passes
+from kob.passes.periodic import last_outcome, run_passes
 from kob.cron.entry import PASSES
 from kob.cron.install import cron_state, install, log_path, remove
 from kob.errors import KobError

@@ -9,7 +9,8 @@ import time
 
 import click
 
-from kob.deploy.converge import DeployReport, deploy, namespace
+from kob.deploy.converge import DeployReport, deploy
+from kob.identity import namespace
 from kob.deploy.logs import service_logs
 from kob.deploy.observe import observe_cluster
 from kob.deploy.events import EventLog

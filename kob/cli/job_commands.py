@@ -9,10 +9,9 @@ import time
 import click
 import yaml
 
-from kob.control.overview import job_row
-from kob.deploy.converge import namespace
+from kob.view.overview import job_row
+from kob.identity import namespace, operator
 from kob.deploy.events import EventLog
-from kob.deploy.revisions import operator
 from kob.errors import KobError, LockHeld
 from kob.jobs.book import JobBook
 from kob.jobs.dispatch import Dispatcher

@@ -5,7 +5,7 @@ from __future__ import annotations
 from kob.deploy.observe import ClusterObservation
 from kob.deploy.rollout import Balancer
 from kob.spec.inventory import Inventory
-from kob.transport.ssh import SshPool
+from kob.transport.base import Transport
 
 
 class NullBalancer(Balancer):
@@ -27,7 +27,7 @@ class NullBalancer(Balancer):
         return {}
 
 
-def balancer_for(pool: SshPool, inventory: Inventory, seen: ClusterObservation) -> Balancer:
+def balancer_for(pool: Transport, inventory: Inventory, seen: ClusterObservation) -> Balancer:
     if inventory.lb is None:
         return NullBalancer()
     from kob.deploy.haproxy_balancer import HaproxyBalancer

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
 from collections import Counter
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -15,8 +14,9 @@ from kob.deploy.desired import desired_service
 from kob.deploy.events import EventLog
 from kob.deploy.images import manager_image_ids, missing_images, ship_images
 from kob.deploy.observe import ClusterObservation, observe_cluster
-from kob.deploy.revisions import RevisionBook, operator
+from kob.deploy.revisions import RevisionBook
 from kob.errors import KobError
+from kob.identity import deploy_lock, namespace
 from kob.deploy.rollout import Rollout, RolloutFailed
 from kob.plan.actions import render_plan
 from kob.plan.diff import DesiredService, Plan, diff
@@ -25,9 +25,6 @@ from kob.spec.inventory import Inventory
 from kob.store import open_store
 from kob.store.base import Store
 from kob.transport.ssh import SshPool
-
-LOCK_TTL = 10.0  # a killed deploy blocks the next one this long at most
-
 
 @dataclass
 class DeployReport:
@@ -42,21 +39,12 @@ class DeployReport:
     outcome: dict[str, Counter] = field(default_factory=dict)  # service → created / replaced / removed
 
 
-def namespace(inventory: Inventory) -> str:
-    return f"kob/{inventory.path.stem}"
-
-
 @dataclass(frozen=True)
 class Scope:
     """What a deploy may touch: ``only`` those services (None: all); replicas on ``avoid`` hosts lose ties."""
 
     only: set[str] | None = None
     avoid: frozenset[str] = frozenset()
-
-
-def deploy_lock(store: Store, inventory: Inventory, wait: float = 0):
-    """The lock every change to the inventory's services takes (deploy, scale, autoscale, reconcile)."""
-    return store.lock(f"{namespace(inventory)}/deploy", f"{operator()} pid {os.getpid()}", LOCK_TTL, wait)
 
 
 async def deploy(inventory: Inventory, *, check: bool = False, diff_lb: bool = False, wait: float = 0,

@@ -15,7 +15,7 @@ from kob.lb.driver import config_step
 from kob.plan.actions import Create, Remove, Replace
 from kob.plan.diff import DesiredService, Plan
 from kob.spec.inventory import Inventory
-from kob.transport.ssh import SshPool, SshTarget
+from kob.transport.base import SshTarget, Transport
 from kob.transport.targets import ssh_target
 
 PREVIEW = {"unchanged": "unchanged", "reload": "would reload", "install": "would write"}
@@ -24,7 +24,7 @@ PREVIEW = {"unchanged": "unchanged", "reload": "would reload", "install": "would
 class HaproxyBalancer(Balancer):
     """HAProxy on those of the inventory's lb hosts that answered the observation."""
 
-    def __init__(self, pool: SshPool, inventory: Inventory, seen: ClusterObservation):
+    def __init__(self, pool: Transport, inventory: Inventory, seen: ClusterObservation):
         self.pool, self.inventory = pool, inventory
         self.targets = [ssh_target(inventory, h) for h in lb_hosts(inventory) if h.name in seen.hosts]
         self.driver = HaproxyDriver(pool, self.targets)

@@ -18,7 +18,7 @@ from kob.plan.actions import Create, Replace
 from kob.plan.diff import DesiredService, Plan
 from kob.plan.preflight import MANAGER, ImageSource
 from kob.spec.inventory import Inventory
-from kob.transport.ssh import SshPool
+from kob.transport.base import Transport
 from kob.transport.targets import ssh_target
 
 LOOKUP_TIMEOUT = 10.0
@@ -59,7 +59,7 @@ def missing_images(plan: Plan, wants: list[DesiredService], seen: ClusterObserva
     return {host: images for host, images in missing.items() if images}
 
 
-async def ship_images(pool: SshPool, inventory: Inventory, seen: ClusterObservation,
+async def ship_images(pool: Transport, inventory: Inventory, seen: ClusterObservation,
                       missing: dict[str, list[ImageSource]], say: Callable[[str], None]) -> dict[str, int]:
     """Send each missing image to its host, all hosts in parallel; host → bytes sent."""
     sent: dict[str, int] = {}
@@ -87,7 +87,7 @@ async def ship_images(pool: SshPool, inventory: Inventory, seen: ClusterObservat
     return sent
 
 
-async def _from_manager(pool: SshPool, ref: str, sink, progress):
+async def _from_manager(pool: Transport, ref: str, sink, progress):
     proc = await asyncio.create_subprocess_exec(*save_argv(ref), stdout=asyncio.subprocess.PIPE,
                                                 stderr=asyncio.subprocess.PIPE)
 

@@ -10,11 +10,11 @@ from kob.deploy.observe import observe_cluster
 from kob.errors import KobError
 from kob.facts.containers import ContainerFact, LogLine, parse_log_lines
 from kob.spec.inventory import Inventory
-from kob.transport.ssh import SshPool
+from kob.transport.base import Transport
 from kob.transport.targets import ssh_target
 
 
-async def service_logs(pool: SshPool, inventory: Inventory, service: str, emit: Callable[[str], None], *,
+async def service_logs(pool: Transport, inventory: Inventory, service: str, emit: Callable[[str], None], *,
                        tail: int | None = None, since: str | None = None, follow: bool = False,
                        timestamps: bool = False) -> None:
     """Print the service's log lines: merged by time, or as they come with ``follow`` (until cancelled)."""

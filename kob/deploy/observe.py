@@ -11,7 +11,7 @@ from kob.errors import TransportError
 from kob.facts.containers import HostObservation, ObservationError, parse_observation
 from kob.spec.inventory import Host, Inventory
 from kob.spec.patterns import select_hosts
-from kob.transport.ssh import SshPool
+from kob.transport.base import Transport
 from kob.transport.targets import ssh_target
 
 
@@ -25,7 +25,7 @@ def lb_hosts(inventory: Inventory) -> list[Host]:
     return select_hosts(inventory, inventory.lb.hosts) if inventory.lb else []
 
 
-async def observe_cluster(pool: SshPool, inventory: Inventory) -> ClusterObservation:
+async def observe_cluster(pool: Transport, inventory: Inventory) -> ClusterObservation:
     balancers = {host.name for host in lb_hosts(inventory)}
 
     async def one(host: Host) -> tuple[str, HostObservation | str]:

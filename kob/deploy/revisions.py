@@ -9,15 +9,13 @@ Keys, under the inventory's namespace (``kob/<inventory stem>/``):
 from __future__ import annotations
 
 import dataclasses
-import getpass
 import json
-import os
-import socket
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from kob.errors import KobError
+from kob.identity import operator
 from kob.spec.service_codec import service_from_dict, service_to_dict
 from kob.spec.service_model import Service
 from kob.store.base import Store
@@ -32,15 +30,6 @@ class Revision:
     who: str
     when: float
     reason: str
-
-
-def operator() -> str:
-    """Who is acting: user@machine, for revisions, events and locks."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = str(os.getuid())
-    return f"{user}@{socket.gethostname()}"
 
 
 class RevisionBook:

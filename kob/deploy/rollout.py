@@ -15,7 +15,7 @@ from kob.facts.containers import parse_health
 from kob.plan.actions import Create, Remove, Replace, Start
 from kob.plan.diff import DesiredService
 from kob.spec.inventory import Inventory
-from kob.transport.ssh import SshPool
+from kob.transport.base import Transport
 from kob.transport.targets import ssh_target
 
 POLL = 0.5
@@ -52,7 +52,7 @@ class NoBalancer(Balancer):
 
 
 class Rollout:
-    def __init__(self, pool: SshPool, inventory: Inventory, balancer: Balancer, say: Callable[[str], None]):
+    def __init__(self, pool: Transport, inventory: Inventory, balancer: Balancer, say: Callable[[str], None]):
         self.pool, self.inventory, self.balancer, self.say = pool, inventory, balancer, say
         self.changed: dict[str, int] = {}  # host → containers started or removed there
         self.outcome: dict[str, Counter] = {}  # service → created / replaced / removed

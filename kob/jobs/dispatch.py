@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from kob.commands.jobs import collect_argv, container_name, kill_argv, observe_jobs_argv, output_argv, run_job_argv
-from kob.deploy.converge import namespace
+from kob.identity import namespace
 from kob.deploy.events import EventLog
 from kob.errors import TransportError
 from kob.facts.containers import ObservationError
@@ -28,7 +28,7 @@ from kob.jobs.rooms import host_rooms, queued_jobs
 from kob.policy.jobs import next_try, schedule
 from kob.spec.inventory import Host, Inventory
 from kob.store.base import Store
-from kob.transport.ssh import SshPool
+from kob.transport.base import Transport
 from kob.transport.targets import ssh_target
 
 
@@ -55,7 +55,7 @@ class DispatchReport:
 
 
 class Dispatcher:
-    def __init__(self, inventory: Inventory, store: Store, pool: SshPool, say: Callable[[str], None] = print):
+    def __init__(self, inventory: Inventory, store: Store, pool: Transport, say: Callable[[str], None] = print):
         self.inventory, self.pool, self.say = inventory, pool, say
         self.book = JobBook(store, namespace(inventory))
         self.events = EventLog(store, namespace(inventory))

@@ -13,7 +13,7 @@ from kob.facts.haproxy import (ADDED, ALREADY_THERE, DELETED, NO_SUCH_SERVER, Se
                                runtime_refusals)
 from kob.lb.errors import LbConfigInvalid, LbError, LbNotApplied, LbRuntimeRefused
 from kob.lb.model import LbConfig, LbServer
-from kob.transport.ssh import SshPool, SshTarget
+from kob.transport.base import SshTarget, Transport
 
 T = TypeVar("T")
 FATAL = "Fatal errors found in configuration."  # HAProxy's summary after its real alerts
@@ -23,7 +23,7 @@ DELETE_ATTEMPTS = 5  # a server whose sessions were just cut may need a moment b
 class HaproxyDriver:
     """Install configs and switch servers on every lb host, all hosts in parallel."""
 
-    def __init__(self, pool: SshPool, targets: Sequence[SshTarget], *, config_path: str = cmd.CONFIG_PATH,
+    def __init__(self, pool: Transport, targets: Sequence[SshTarget], *, config_path: str = cmd.CONFIG_PATH,
                  pidfile: str = cmd.PIDFILE, admin_socket: str = cmd.ADMIN_SOCKET):
         self.pool, self.targets = pool, tuple(targets)
         self.config_path, self.pidfile, self.admin_socket = config_path, pidfile, admin_socket

@@ -13,7 +13,7 @@ from kob.facts.samples import HostCounters, parse_samples
 from kob.metrics.history import LastSample, MetricsBook
 from kob.metrics.rates import HostUsage, host_usage
 from kob.spec.inventory import Host, Inventory
-from kob.transport.ssh import SshPool
+from kob.transport.base import Transport
 from kob.transport.targets import ssh_target
 
 MAX_RATE_AGE = 900.0  # an older previous sample is not used for rates: the host samples twice instead
@@ -26,7 +26,7 @@ class ClusterUsage:
     unreachable: dict[str, str] = field(default_factory=dict)  # host → why
 
 
-async def sample_cluster(pool: SshPool, inventory: Inventory, book: MetricsBook) -> ClusterUsage:
+async def sample_cluster(pool: Transport, inventory: Inventory, book: MetricsBook) -> ClusterUsage:
     """Every host's usage now; each sample is recorded in the store's history."""
     lasts = await asyncio.gather(*(book.last(host.name) for host in inventory.hosts))
     outcomes = await asyncio.gather(*(_sample_host(pool, inventory, host, last)
@@ -42,7 +42,7 @@ async def sample_cluster(pool: SshPool, inventory: Inventory, book: MetricsBook)
     return usage
 
 
-async def _sample_host(pool: SshPool, inventory: Inventory, host: Host,
+async def _sample_host(pool: Transport, inventory: Inventory, host: Host,
                        last: LastSample | None) -> tuple[HostUsage, HostCounters] | str:
     now = time.time()
     recent = last if last and 0 < now - last.time <= MAX_RATE_AGE else None

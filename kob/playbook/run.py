@@ -21,7 +21,7 @@ from kob.playbook.templating import TemplateError, holds, render
 from kob.spec.inventory import Host, Inventory
 from kob.spec.patterns import select_hosts
 from kob.spec.playbook import Play, Task
-from kob.transport.ssh import SshPool
+from kob.transport.base import Transport
 from kob.transport.targets import ssh_target
 
 WIDTH = 72
@@ -47,7 +47,7 @@ class RunOptions:
 
 
 class PlaybookRun:
-    def __init__(self, inventory: Inventory, plays: tuple[Play, ...], playbook: Path, pool: SshPool,
+    def __init__(self, inventory: Inventory, plays: tuple[Play, ...], playbook: Path, pool: Transport,
                  options: RunOptions, say: Callable[[str], None] = print):
         self.inventory, self.plays, self.pool, self.options, self.say = inventory, plays, pool, options, say
         self.playbook_dir = playbook.resolve().parent

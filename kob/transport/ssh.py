@@ -11,34 +11,19 @@ import asyncio
 import shlex
 import time
 from collections import Counter
-from dataclasses import dataclass
-from pathlib import Path
 from typing import AsyncIterator, Awaitable, Callable, Sequence, TypeVar
 
 import asyncssh
 
 from kob.errors import AuthFailed, CommandTimeout, HostKeyRejected, HostUnreachable, TransportError
+from kob.transport.base import SshTarget
 from kob.transport.result import Result
 
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class SshTarget:
-    """Everything needed to reach one host."""
-
-    name: str
-    address: str
-    port: int
-    user: str
-    key: Path | None
-    known_hosts: Path
-    connect_timeout: float
-    command_timeout: float
-
-
 class SshPool:
-    """Run commands on hosts over reused SSH connections."""
+    """The Transport over SSH: commands on hosts over reused asyncssh connections."""
 
     def __init__(self, max_channels: int = 8, max_connects: int = 16):
         self.max_channels = max_channels

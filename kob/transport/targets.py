@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kob.spec.inventory import Host, Inventory
-from kob.transport.ssh import SshTarget
+from kob.transport.base import SshTarget
 
 
 def ssh_target(inventory: Inventory, host: Host) -> SshTarget:

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from kob.control.leader import Leadership
+from kob.passes.leader import Leadership
 
 pytest_plugins = ["store_fixtures"]
 pytestmark = [pytest.mark.etcd, pytest.mark.parametrize("backend", ["etcd"], indirect=True)]

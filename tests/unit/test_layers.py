@@ -18,14 +18,15 @@ FORBIDDEN = {
     "facts": ("kob.plan", "kob.transport", "kob.store", "kob.lb", "kob.deploy", "kob.cli", "kob.lab"),
     "plan": ("kob.transport", "kob.store", "kob.lb", "kob.deploy", "kob.cli", "kob.lab"),
     "lb": ("kob.store", "kob.deploy", "kob.cli", "kob.lab", "kob.adhoc"),
-    "deploy": ("kob.cli", "kob.lab", "kob.adhoc", "kob.control", "kob.cron"),
-    "policy": ("kob.transport", "kob.store", "kob.lb", "kob.deploy", "kob.metrics", "kob.control", "kob.cli",
+    "deploy": ("kob.cli", "kob.lab", "kob.adhoc", "kob.passes", "kob.view", "kob.cron"),
+    "policy": ("kob.transport", "kob.store", "kob.lb", "kob.deploy", "kob.metrics", "kob.passes", "kob.view", "kob.cli",
                "kob.lab"),
-    "metrics": ("kob.deploy", "kob.control", "kob.cron", "kob.cli", "kob.lab", "kob.adhoc"),
-    "control": ("kob.cli", "kob.lab", "kob.adhoc", "kob.cron"),
-    "playbook": ("kob.cli", "kob.lab", "kob.adhoc", "kob.control", "kob.cron", "kob.jobs"),
-    "jobs": ("kob.control", "kob.cron", "kob.cli", "kob.lab", "kob.adhoc"),
-    "cron": ("kob.transport", "kob.lb", "kob.deploy", "kob.metrics", "kob.control", "kob.cli", "kob.lab"),
+    "metrics": ("kob.deploy", "kob.passes", "kob.view", "kob.cron", "kob.cli", "kob.lab", "kob.adhoc"),
+    "passes": ("kob.cli", "kob.lab", "kob.adhoc", "kob.cron", "kob.view"),
+    "view": ("kob.cli", "kob.lab", "kob.adhoc", "kob.cron"),
+    "playbook": ("kob.cli", "kob.lab", "kob.adhoc", "kob.passes", "kob.view", "kob.cron", "kob.jobs"),
+    "jobs": ("kob.passes", "kob.view", "kob.cron", "kob.cli", "kob.lab", "kob.adhoc"),
+    "cron": ("kob.transport", "kob.lb", "kob.deploy", "kob.metrics", "kob.passes", "kob.view", "kob.cli", "kob.lab"),
 }
 
 

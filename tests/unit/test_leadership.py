@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from kob.control import leader as leader_module
-from kob.control.leader import Leadership
+from kob.passes import leader as leader_module
+from kob.passes.leader import Leadership
 from kob.errors import StoreError
 from kob.store.memory import MemoryLock, MemoryStore
 
@@ -20,7 +20,7 @@ BECAME = f"became leader (lock {LOCK}, ttl {TTL:g} s)"
 
 
 class FakeClock:
-    """Stands in for time.monotonic in kob.control.leader; the store keeps real time."""
+    """Stands in for time.monotonic in kob.passes.leader; the store keeps real time."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch):
         self.now = 1000.0
@@ -156,7 +156,7 @@ async def test_a_store_error_means_not_leading_with_a_warning_and_is_not_raised(
         break_refresh(monkeypatch)
     else:
         monkeypatch.setattr(store, "acquire_lock", refuse)
-    with caplog.at_level(logging.WARNING, logger="kob.control.leader"):
+    with caplog.at_level(logging.WARNING, logger="kob.passes.leader"):
         assert await side.step() is False
     assert side.leading is False
     assert [r.getMessage() for r in caplog.records] == [f"leader election on {LOCK}: refresh refused"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kob.control.overview import Live, host_state
+from kob.view.overview import Live, host_state
 from kob.deploy.observe import ClusterObservation
 from kob.facts.containers import HostObservation
 from kob.web.formats import ago, share

@@ -12,15 +12,16 @@ import dataclasses
 import time
 from typing import Callable
 
-from kob.control.hosts import HostHealthBook, HostMarks
-from kob.deploy.converge import DeployReport, deploy, namespace
+from kob.passes.host_health import HostHealthBook, HostMarks
+from kob.deploy.converge import DeployReport, deploy
+from kob.identity import namespace
 from kob.deploy.observe import observe_cluster
 from kob.deploy.events import EventLog
 from kob.plan.actions import Create
 from kob.deploy.revisions import RevisionBook, deployed_services
 from kob.spec.inventory import Inventory
 from kob.store.base import Store
-from kob.transport.ssh import SshPool
+from kob.transport.base import Transport
 
 
 @dataclasses.dataclass
@@ -30,9 +31,9 @@ class ReconcileReport:
     deploy: DeployReport | None = None
 
 
-async def reconcile_pass(inventory: Inventory, store: Store, pool: SshPool,
+async def reconcile_pass(inventory: Inventory, store: Store, pool: Transport,
                          say: Callable[[str], None] = print) -> ReconcileReport:
-    """The caller holds the deploy lock (kob.deploy.converge.deploy_lock)."""
+    """The caller holds the deploy lock (kob.identity.deploy_lock)."""
     ns = namespace(inventory)
     seen = await observe_cluster(pool, inventory)
     marks = await HostHealthBook(store, ns).update(seen, inventory.control.down_after, time.time())

@@ -12,7 +12,8 @@ import json
 import time
 from typing import Callable
 
-from kob.deploy.converge import DeployReport, deploy, namespace
+from kob.deploy.converge import DeployReport, deploy
+from kob.identity import namespace
 from kob.deploy.events import EventLog
 from kob.deploy.revisions import RevisionBook, deployed_services
 from kob.metrics.history import MetricsBook
@@ -22,7 +23,7 @@ from kob.policy.autoscale import Decision, Recommendation, decide, kept_history
 from kob.spec.inventory import Inventory
 from kob.spec.service_model import Service
 from kob.store.base import Store
-from kob.transport.ssh import SshPool
+from kob.transport.base import Transport
 
 
 @dataclasses.dataclass
@@ -32,9 +33,9 @@ class AutoscaleReport:
     deploy: DeployReport | None = None
 
 
-async def autoscale_pass(inventory: Inventory, store: Store, pool: SshPool,
+async def autoscale_pass(inventory: Inventory, store: Store, pool: Transport,
                          say: Callable[[str], None] = print) -> AutoscaleReport:
-    """The caller holds the deploy lock (kob.deploy.converge.deploy_lock)."""
+    """The caller holds the deploy lock (kob.identity.deploy_lock)."""
     ns = namespace(inventory)
     book = RevisionBook(store, ns)
     report = AutoscaleReport(usage=await sample_cluster(pool, inventory, MetricsBook(store, ns,

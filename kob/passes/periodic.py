@@ -12,10 +12,9 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Callable
 
-from kob.control.autoscale import autoscale_pass
-from kob.control.reconcile import reconcile_pass
-from kob.deploy.converge import deploy_lock, namespace
-from kob.deploy.revisions import operator
+from kob.passes.autoscale import autoscale_pass
+from kob.passes.reconcile import reconcile_pass
+from kob.identity import deploy_lock, namespace, operator
 from kob.errors import KobError, LockHeld
 from kob.jobs.dispatch import Dispatcher
 from kob.spec.inventory import Inventory

@@ -13,10 +13,10 @@ import time
 from collections import deque
 from typing import Any
 
-from kob.control.overview import Live, StoreRecords, assemble, container_row, job_row
-from kob.control.hosts import HostHealthBook
-from kob.control.passes import last_outcome, leader_lock_name
-from kob.deploy.converge import namespace
+from kob.view.overview import Live, StoreRecords, assemble, container_row, job_row
+from kob.passes.host_health import HostHealthBook
+from kob.passes.periodic import last_outcome, leader_lock_name
+from kob.identity import namespace
 from kob.deploy.observe import lb_hosts, observe_cluster
 from kob.deploy.revisions import RevisionBook, wanted_replicas
 from kob.errors import KobError
@@ -29,7 +29,7 @@ from kob.metrics.sampler import sample_cluster
 from kob.metrics.series import bucket_for, host_series, service_cpu_series
 from kob.spec.inventory import Inventory
 from kob.store.base import Event, Store
-from kob.transport.ssh import SshPool
+from kob.transport.base import Transport
 from kob.transport.targets import ssh_target
 
 EVENTS_SHOWN = 30
@@ -39,7 +39,7 @@ EVENT_PAGE = 500
 class Watcher:
     """The latest overview of one inventory, refreshed on demand."""
 
-    def __init__(self, inventory: Inventory, store: Store, pool: SshPool | None = None):
+    def __init__(self, inventory: Inventory, store: Store, pool: Transport | None = None):
         self.inventory, self.store, self.pool = inventory, store, pool
         self.ns = namespace(inventory)
         self.revisions = RevisionBook(store, self.ns)

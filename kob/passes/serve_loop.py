@@ -1,7 +1,7 @@
 """`kob serve`'s control loop: the reconcile and autoscale passes every few seconds, run by the leader only.
 
 Every `kob serve` of an inventory competes for the store lock ``<namespace>/leader``
-(kob.control.leader); the holder runs the passes, the others serve the page and wait.
+(kob.passes.leader); the holder runs the passes, the others serve the page and wait.
 With etcd the lock sits on a lease, so a killed leader's lock is gone within the
 lease time and a follower takes over on its next election step (every lease/3 s).
 The passes still take the deploy lock, so they never overlap a `kob deploy` or cron.
@@ -14,19 +14,18 @@ import os
 import time
 from typing import Any, Callable
 
-from kob.control.leader import Leadership
-from kob.control.passes import leader_lock_name, passes_on
-from kob.deploy.converge import namespace
+from kob.passes.leader import Leadership
+from kob.passes.periodic import leader_lock_name, passes_on
+from kob.identity import namespace, operator
 from kob.deploy.events import EventLog
-from kob.deploy.revisions import operator
 from kob.errors import StoreError
 from kob.spec.inventory import Inventory
 from kob.store.base import Store
-from kob.transport.ssh import SshPool
+from kob.transport.base import Transport
 
 
 class ServeLoop:
-    def __init__(self, inventory: Inventory, store: Store, pool: SshPool, *, every: float, lease: float,
+    def __init__(self, inventory: Inventory, store: Store, pool: Transport, *, every: float, lease: float,
                  reconcile: bool = True, autoscale: bool = True, say: Callable[[str], None] = print):
         self.inventory, self.store, self.pool, self.say = inventory, store, pool, say
         self.every, self.reconcile, self.autoscale = every, reconcile, autoscale

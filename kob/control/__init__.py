@@ -1,1 +1,0 @@
-"""Passes that keep the cluster as wanted: reconcile (self-healing) and autoscale."""
