@@ -13,6 +13,7 @@ non-zero; tracebacks only with ``-v``.
     │   ├── HostKeyRejected
     │   ├── CommandTimeout
     │   └── CommandFailed    non-zero exit where success was required
+    ├── ObservationError     a host printed what kob cannot read; names the host
     ├── StoreError
     │   └── LockHeld         names the holder and since when
     └── LabError
@@ -70,6 +71,10 @@ class CommandFailed(TransportError):
         detail = (result.stderr or result.stdout).strip().splitlines()
         last = detail[-1] if detail else "no output"
         super().__init__(result.host, f"{result.command_line} exited {result.rc}: {last}")
+
+
+class ObservationError(KobError):
+    """A host printed something kob cannot read (a different docker, or a broken shell); names the host."""
 
 
 class StoreError(KobError):

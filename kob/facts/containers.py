@@ -9,10 +9,9 @@ from typing import Mapping
 
 from kob.commands.docker import (CONTAINERS_MARK, FIELD_SEP, HAPROXY_MARK, IMAGES_MARK, LABEL_IMAGE, LABEL_PORT, LABEL_REPLICA,
                                  LABEL_REVISION, LABEL_SERVICE, LABEL_SPEC)
-
-
-class ObservationError(ValueError):
-    """The host printed something kob cannot read (a different docker, or a broken shell)."""
+from kob.commands.docker import observe_argv
+from kob.errors import ObservationError
+from kob.facts.base import Fact
 
 
 @dataclass(frozen=True)
@@ -69,6 +68,11 @@ class HostObservation:
 
     def has_image(self, image_id: str) -> bool:
         return image_id in self.images.values()
+
+
+def observation_fact(haproxy: tuple[str, str] | None = None) -> Fact[HostObservation]:
+    """Every kob container and image on a host; with ``haproxy`` = (config path, pid file), its load balancer too."""
+    return Fact("observing", tuple(observe_argv(haproxy=haproxy)), parse_observation)
 
 
 def parse_observation(host: str, output: str) -> HostObservation:

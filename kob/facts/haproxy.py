@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 
-from kob.facts.containers import ObservationError
+from kob.errors import ObservationError
 
 SERVER_TYPE = "2"  # the `type` column: 0 frontend, 1 backend, 2 server, 3 listener
 

@@ -6,8 +6,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from kob.commands.docker import FIELD_SEP
-from kob.commands.jobs import CAPACITY_MARK, JOBS_MARK, SERVICES_MARK
-from kob.facts.containers import ObservationError
+from kob.commands.jobs import CAPACITY_MARK, JOBS_MARK, SERVICES_MARK, observe_jobs_argv
+from kob.errors import ObservationError
+from kob.facts.base import Fact
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,11 @@ class HostJobs:
 
     def container(self, name: str) -> JobContainer | None:
         return next((c for c in self.containers if c.name == name), None)
+
+
+def jobs_fact() -> Fact[HostJobs]:
+    """A host's CPUs and memory, its job containers and the service replicas running there."""
+    return Fact("observing jobs", tuple(observe_jobs_argv()), parse_host_jobs)
 
 
 def parse_host_jobs(host: str, output: str) -> HostJobs:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from kob.commands.metrics import SAMPLE_MARK
-from kob.facts.containers import ObservationError
+from kob.commands.metrics import SAMPLE_MARK, sample_argv
+from kob.errors import ObservationError
+from kob.facts.base import Fact
 
 UNLIMITED = 1 << 62  # cgroup v1 reports "no memory limit" as a huge number near 2**63
 
@@ -42,6 +43,11 @@ class HostCounters:
     def from_dict(cls, data: dict) -> "HostCounters":
         containers = tuple(ContainerCounters(**c) for c in data.get("containers", ()))
         return cls(**{**data, "load": tuple(data["load"]), "containers": containers})
+
+
+def samples_fact(gap: float = 0.0) -> Fact[list[HostCounters]]:
+    """One sample of a host's counters; two, ``gap`` seconds apart, when ``gap`` > 0."""
+    return Fact("sampling", tuple(sample_argv(gap)), parse_samples)
 
 
 def parse_samples(host: str, text: str) -> list[HostCounters]:

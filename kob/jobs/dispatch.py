@@ -16,12 +16,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from kob.commands.jobs import collect_argv, container_name, kill_argv, observe_jobs_argv, output_argv, run_job_argv
+from kob.commands.jobs import collect_argv, container_name, kill_argv, output_argv, run_job_argv
 from kob.identity import namespace
 from kob.deploy.events import EventLog
 from kob.errors import TransportError
-from kob.facts.containers import ObservationError
-from kob.facts.jobs import HostJobs, JobContainer, parse_host_jobs
+from kob.facts.jobs import HostJobs, JobContainer, jobs_fact
 from kob.jobs.book import LOG_KEPT, JobBook
 from kob.jobs.model import ACTIVE, Attempt, Job, answered, ended, started, unanswered
 from kob.jobs.rooms import host_rooms, queued_jobs
@@ -29,16 +28,14 @@ from kob.policy.jobs import next_try, schedule
 from kob.spec.inventory import Host, Inventory
 from kob.store.base import Store
 from kob.transport.base import Transport
+from kob.transport.gather import Gathered, gather
 from kob.transport.targets import ssh_target
 
 
 KILLED_EXIT = 137  # 128 + SIGKILL: what docker kill leaves
 
 
-@dataclass
-class JobsSeen:
-    hosts: dict[str, HostJobs] = field(default_factory=dict)
-    unreachable: dict[str, str] = field(default_factory=dict)
+JobsSeen = Gathered[HostJobs]
 
 
 @dataclass
@@ -103,22 +100,7 @@ class Dispatcher:
             say((await self.pool.run(target, output_argv(attempt.container))).stdout.rstrip("\n"))
 
     async def observe(self, hosts: list[Host]) -> JobsSeen:
-        async def one(host: Host) -> HostJobs | str:
-            try:
-                result = await self.pool.run(ssh_target(self.inventory, host), observe_jobs_argv())
-                if not result.ok:
-                    return f"{host.name}: observing jobs failed (exit {result.rc}): {result.stderr.strip()[:200]}"
-                return parse_host_jobs(host.name, result.stdout)
-            except (TransportError, ObservationError) as error:
-                return str(error)
-
-        seen = JobsSeen()
-        for host, outcome in zip(hosts, await asyncio.gather(*(one(h) for h in hosts))):
-            if isinstance(outcome, HostJobs):
-                seen.hosts[host.name] = outcome
-            else:
-                seen.unreachable[host.name] = outcome
-        return seen
+        return await gather(self.pool, self.inventory, jobs_fact(), hosts)
 
     async def _follow(self, job: Job, seen: JobsSeen, report: DispatchReport) -> Job:
         """A running job: ended, lost, timed out, cancelled, or still running."""

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from kob.facts.jobs import HostJobs
 from kob.jobs.model import Job
 from kob.policy.jobs import HostRoom, QueuedJob
 from kob.spec.inventory import Inventory
 from kob.spec.service_model import Constraint
-
-if TYPE_CHECKING:
-    from kob.jobs.dispatch import JobsSeen
+from kob.transport.gather import Gathered
 
 
 def constraint_text(constraint: Constraint) -> str:
@@ -34,7 +31,7 @@ def queued_jobs(jobs: list[Job], inventory: Inventory) -> list[QueuedJob]:
             for j in jobs if j.state == "queued"]
 
 
-def host_rooms(inventory: Inventory, seen: "JobsSeen", running: list[Job]) -> list[HostRoom]:
+def host_rooms(inventory: Inventory, seen: Gathered[HostJobs], running: list[Job]) -> list[HostRoom]:
     """Every answering host: its declared (else observed) CPUs and memory, and what jobs and replicas reserve."""
     rooms = []
     for host in inventory.hosts:

@@ -4,54 +4,40 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, field
 
-from kob.commands.metrics import sample_argv
-from kob.errors import TransportError
-from kob.facts.containers import ObservationError
-from kob.facts.samples import HostCounters, parse_samples
+from kob.facts.samples import HostCounters, samples_fact
 from kob.metrics.history import LastSample, MetricsBook
 from kob.metrics.rates import HostUsage, host_usage
 from kob.spec.inventory import Host, Inventory
 from kob.transport.base import Transport
-from kob.transport.targets import ssh_target
+from kob.transport.gather import Gathered, gather
 
 MAX_RATE_AGE = 900.0  # an older previous sample is not used for rates: the host samples twice instead
 TWO_SAMPLE_GAP = 0.5  # seconds between the two samples of a host without a recent one
 
-
-@dataclass
-class ClusterUsage:
-    hosts: dict[str, HostUsage] = field(default_factory=dict)
-    unreachable: dict[str, str] = field(default_factory=dict)  # host → why
+ClusterUsage = Gathered[HostUsage]
 
 
-async def sample_cluster(pool: Transport, inventory: Inventory, book: MetricsBook) -> ClusterUsage:
+async def sample_cluster(transport: Transport, inventory: Inventory, book: MetricsBook) -> ClusterUsage:
     """Every host's usage now; each sample is recorded in the store's history."""
-    lasts = await asyncio.gather(*(book.last(host.name) for host in inventory.hosts))
-    outcomes = await asyncio.gather(*(_sample_host(pool, inventory, host, last)
-                                      for host, last in zip(inventory.hosts, lasts)))
-    usage, records = ClusterUsage(), []
-    for host, last, outcome in zip(inventory.hosts, lasts, outcomes):
-        if isinstance(outcome, str):
-            usage.unreachable[host.name] = outcome
-            continue
-        usage.hosts[host.name], counters = outcome
-        records.append(book.record(usage.hosts[host.name], counters, last))
-    await asyncio.gather(*records)
+    now = time.time()
+    lasts = dict(zip([h.name for h in inventory.hosts],
+                     await asyncio.gather(*(book.last(host.name) for host in inventory.hosts))))
+    recent = {name: last for name, last in lasts.items() if last and 0 < now - last.time <= MAX_RATE_AGE}
+
+    def fact(host: Host):
+        return samples_fact(0 if host.name in recent else TWO_SAMPLE_GAP)
+
+    sampled = await gather(transport, inventory, fact)
+    usage = ClusterUsage(unreachable=sampled.unreachable)
+    for name, samples in sampled.hosts.items():
+        usage.hosts[name] = _usage(name, samples, recent.get(name))
+    await asyncio.gather(*(book.record(usage.hosts[name], samples[-1], lasts[name])
+                           for name, samples in sampled.hosts.items()))
     return usage
 
 
-async def _sample_host(pool: Transport, inventory: Inventory, host: Host,
-                       last: LastSample | None) -> tuple[HostUsage, HostCounters] | str:
-    now = time.time()
-    recent = last if last and 0 < now - last.time <= MAX_RATE_AGE else None
-    try:
-        result = await pool.run(ssh_target(inventory, host), sample_argv(0 if recent else TWO_SAMPLE_GAP))
-        if not result.ok:
-            return f"{host.name}: sampling failed (exit {result.rc}): {result.stderr.strip()[:200]}"
-        samples = parse_samples(host.name, result.stdout)
-    except (TransportError, ObservationError) as error:
-        return str(error)
+def _usage(host: str, samples: list[HostCounters], recent: LastSample | None) -> HostUsage:
+    """Rates from the host's two samples, or from its last one and the recent one in the store."""
     previous = samples[-2] if len(samples) > 1 else (recent.counters if recent else None)
-    return host_usage(host.name, time.time(), previous, samples[-1]), samples[-1]
+    return host_usage(host, time.time(), previous, samples[-1])

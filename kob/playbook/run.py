@@ -14,14 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from kob.commands.tasks import facts_argv
 from kob.errors import KobError, TransportError
+from kob.facts.host_facts import host_facts_fact
 from kob.playbook.modules import HostContext, Outcome, run_module
 from kob.playbook.templating import TemplateError, holds, render
 from kob.spec.inventory import Host, Inventory
 from kob.spec.patterns import select_hosts
 from kob.spec.playbook import Play, Task
 from kob.transport.base import Transport
+from kob.transport.gather import gather
 from kob.transport.targets import ssh_target
 
 WIDTH = 72
@@ -99,24 +100,16 @@ class PlaybookRun:
 
     async def _gather(self, hosts: list[Host]) -> None:
         self._header("TASK [Gathering Facts]")
-        results = await asyncio.gather(*(self._facts(h) for h in self._live(hosts)))
-        for host, facts in results:
-            if isinstance(facts, dict):
-                self.host_vars[host.name].update(facts, ansible_facts=facts)
-                self._count(host.name, "ok")
-                self.say(f"ok: [{host.name}]")
-            else:
-                self._unreachable(host.name, facts)
-
-    async def _facts(self, host: Host) -> tuple[Host, dict | str]:
-        try:
-            result = await self.pool.run(ssh_target(self.inventory, host), facts_argv())
-        except TransportError as error:
-            return host, str(error)
-        lines = (result.stdout.splitlines() + [""] * 6)[:6]
-        return host, {"ansible_hostname": lines[0], "ansible_distribution": lines[1].capitalize(),
-                      "ansible_distribution_version": lines[2], "ansible_processor_vcpus": int(lines[3] or 0),
-                      "ansible_memtotal_mb": int(lines[4] or 0) // 1024, "kob_docker_version": lines[5]}
+        live = self._live(hosts)
+        found = await gather(self.pool, self.inventory, host_facts_fact(), live)
+        for host in live:
+            facts = found.hosts.get(host.name)
+            if facts is None:
+                self._unreachable(host.name, found.unreachable[host.name])
+                continue
+            self.host_vars[host.name].update(facts, ansible_facts=facts)
+            self._count(host.name, "ok")
+            self.say(f"ok: [{host.name}]")
 
     async def _task(self, task: Task, play: Play, hosts: list[Host], notified: dict[str, set[str]],
                     heading: str = "TASK") -> None:

@@ -20,7 +20,6 @@ from kob.identity import namespace
 from kob.deploy.observe import lb_hosts, observe_cluster
 from kob.deploy.revisions import RevisionBook, wanted_replicas
 from kob.errors import KobError
-from kob.facts.containers import ObservationError
 from kob.facts.haproxy import ServerStat
 from kob.jobs.book import JobBook
 from kob.lb.driver import HaproxyDriver
@@ -139,7 +138,7 @@ class Watcher:
         async def one(target) -> list[ServerStat] | str:
             try:
                 return (await HaproxyDriver(self.pool, [target]).stats())[target.name]
-            except (KobError, ObservationError) as error:
+            except KobError as error:
                 return str(error)
 
         return dict(zip([t.name for t in targets], await asyncio.gather(*(one(t) for t in targets))))
