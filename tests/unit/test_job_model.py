@@ -109,17 +109,22 @@ def test_submit_mistakes_are_one_line(inventory, template, options, error, messa
 
 
 async def test_a_job_on_a_host_gone_from_the_inventory_is_lost_and_queued_again(inventory):
+    from kob.commands.jobs import CAPACITY_MARK, JOBS_MARK, SERVICES_MARK
     from kob.jobs.book import JobBook
-    from kob.jobs.dispatch import DispatchReport, Dispatcher
+    from kob.jobs.dispatch import Dispatcher
     from kob.store.memory import MemoryStore
+    from tests.helpers.fake_transport import Reply, ScriptedTransport
 
-    store, said = MemoryStore(), []
-    dispatcher = Dispatcher(inventory, store, pool=None, say=said.append)
-    job = await dispatcher.book.submit(started(JOB, "vm9", "kob-job-1-1", 1.0))
-    after = await dispatcher._follow(job, JobsSeen(), DispatchReport())
+    empty_host = Reply(stdout=f"{CAPACITY_MARK}\n2\n1048576\n{JOBS_MARK}\n{SERVICES_MARK}\n")
+    store, said, fake = MemoryStore(), [], ScriptedTransport([("*", JOBS_MARK, empty_host)], default=None)
+    dispatcher = Dispatcher(inventory, store, fake, say=said.append)
+    await dispatcher.book.submit(started(JOB, "vm9", "kob-job-1-1", 1.0))
+    report = await dispatcher.dispatch()
+    after = await JobBook(store, "kob/jobs").get(1)
     assert after.state == "queued" and after.attempts[-1].outcome == "lost"
     assert said == ["job 1 (report) on vm9: lost (vm9 is no longer in the inventory); retry 2 of 2 in 5 s"]
-    assert (await JobBook(store, "kob/jobs").get(1)) == after
+    assert report.ended == said and not report.started  # the retry waits for its backoff
+    assert sorted(s.host for s in fake.sent) == ["vm1", "vm2", "vm3"]  # one observation per host, nothing else
 
 
 async def test_only_the_newest_ended_jobs_are_kept_with_their_output():
