@@ -2,7 +2,9 @@
 
     yaml_source   the reader every loader uses (Node, Record, load_yaml)
     names         host/group/role name rules
-    addresses     address and state-URL checks
+    addresses     host address checks
+    state_url     the state: URL (parse_state_url), read by the loader and by open_store
+    inventory_model  Inventory, Host, SshSettings, Control, JobTemplate (frozen dataclasses)
     inventory     load_inventory() → Inventory, Host, SshSettings
     service_model Service, LoadBalancer and their parts (frozen dataclasses)
     services      the inventory's services: section (read by load_inventory)

@@ -6,8 +6,9 @@
       known_hosts: lab/known_hosts    # must exist if given; default ~/.ssh/known_hosts
       connect_timeout: 10       # a duration (10, 10s, 1m), > 0
       command_timeout: 300      # a duration, > 0
-    state: etcd://198.18.0.1:2379   # or http://host:port, sqlite:///path, a path;
-                                    # absent: sqlite file "<stem>.kob.db" beside this file
+    state: etcd://198.18.0.1:2379   # or a file path (its folder must exist), sqlite:///path,
+                                    # etcd://host[:port][,host[:port]][/namespace], http://...;
+                                    # see kob.spec.state_url. Absent: "<stem>.kob.db" beside this file
     hosts:                      # required; at least one
       vm1:
         address: 198.18.0.11    # required: IPv4, IPv6 or DNS name
@@ -41,108 +42,22 @@ Inventory, and read it in inventory_from_record.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Mapping
 
-from kob.errors import PatternError
-from kob.spec.addresses import canonical_address, resolve_state_url
+from kob.spec.addresses import canonical_address
 from kob.spec.names import check_name
-from kob.spec.service_model import LoadBalancer, Service
+from kob.spec.inventory_model import Control, Host, Inventory, SshSettings, frozen_mapping
+from kob.spec.jobs import read_jobs
+from kob.spec.lb import read_lb
+from kob.spec.services import memory_size, read_services
+from kob.spec.state_url import StateUrl, parse_state_url
 from kob.spec.yaml_source import Node, Record, did_you_mean, load_yaml
-
-if TYPE_CHECKING:  # kob.spec.jobs imports kob.spec.services, which imports this module
-    from kob.spec.jobs import JobTemplate
 
 TOP_LEVEL_KEYS = ("ssh", "state", "hosts", "groups", "services", "lb", "jobs", "metrics", "heal")
 SSH_KEYS = ("user", "key", "known_hosts", "connect_timeout", "command_timeout")
 HOST_KEYS = ("address", "port", "user", "key", "roles", "labels", "cpus", "memory")
 _EXPECTED = "a mapping with hosts:"
-
-
-def _frozen(mapping: Mapping | None = None) -> Mapping:
-    return MappingProxyType(dict(mapping or {}))
-
-
-@dataclass(frozen=True)
-class SshSettings:
-    """How kob logs in, unless a host says otherwise. Timeouts in seconds."""
-
-    user: str = "root"
-    key: Path | None = None
-    known_hosts: Path = field(default_factory=lambda: Path("~/.ssh/known_hosts").expanduser())
-    connect_timeout: float = 10.0
-    command_timeout: float = 300.0
-
-
-@dataclass(frozen=True)
-class Control:
-    """How kob watches the cluster: how long samples are kept, when a silent host counts as down (seconds)."""
-
-    retention: float = 3600.0
-    down_after: float = 60.0
-
-
-@dataclass(frozen=True)
-class Host:
-    """One VM. ``user`` and ``key`` are the effective ones (host's, else ssh:'s).
-
-    ``cpus`` and ``memory`` (bytes) are the capacity jobs may reserve; None when not declared.
-    """
-
-    name: str
-    address: str
-    port: int = 22
-    user: str = "root"
-    key: Path | None = None
-    roles: tuple[str, ...] = ()
-    labels: Mapping[str, str] = field(default_factory=_frozen, hash=False)
-    cpus: float | None = None
-    memory: int | None = None
-    line: int = field(default=0, compare=False)
-
-
-@dataclass(frozen=True)
-class Inventory:
-    """A loaded inventory. ``path`` is as the user gave it (for messages)."""
-
-    path: Path
-    hosts: tuple[Host, ...]
-    groups: Mapping[str, tuple[str, ...]] = field(default_factory=_frozen, hash=False)
-    ssh: SshSettings = field(default_factory=SshSettings)
-    state_url: str = ""
-    services: tuple[Service, ...] = ()
-    lb: LoadBalancer | None = None
-    jobs: tuple[JobTemplate, ...] = ()
-    control: Control = field(default_factory=Control)
-
-    def host(self, name: str) -> Host:
-        for host in self.hosts:
-            if host.name == name:
-                return host
-        hint = did_you_mean(name, [h.name for h in self.hosts])
-        raise PatternError(f"no host named {name!r} in {self.path}{hint}")
-
-    def service(self, name: str) -> Service:
-        for service in self.services:
-            if service.name == name:
-                return service
-        hint = did_you_mean(name, [s.name for s in self.services])
-        raise PatternError(f"no service named {name!r} in {self.path}{hint}")
-
-    def job(self, name: str) -> JobTemplate:
-        for job in self.jobs:
-            if job.name == name:
-                return job
-        if not self.jobs:
-            raise PatternError(f"no job named {name!r} in {self.path}: it has no jobs: section; add one")
-        names = [j.name for j in self.jobs]
-        hint = did_you_mean(name, names)
-        raise PatternError(f"no job named {name!r} in {self.path} (jobs: {', '.join(names)}){hint}")
-
-    def with_role(self, role: str) -> tuple[Host, ...]:
-        return tuple(host for host in self.hosts if role in host.roles)
 
 
 def load_inventory(path: str | os.PathLike[str]) -> Inventory:
@@ -161,15 +76,11 @@ def inventory_from_record(top: Record, path: Path) -> Inventory:
     inventory = Inventory(
         path=path,
         hosts=hosts,
-        groups=_frozen(groups),
+        groups=frozen_mapping(groups),
         ssh=ssh,
-        state_url=_read_state(state, folder) if state else resolve_state_url(f"{path.stem}.kob.db", folder),
+        state_url=(_read_state(state, folder) if state else parse_state_url(f"{path.stem}.kob.db", folder)).url,
         control=_read_control(top.get("metrics"), top.get("heal")),
     )
-    # Imported here: they check host patterns and labels, and kob.spec.patterns imports this module.
-    from kob.spec.jobs import read_jobs
-    from kob.spec.lb import read_lb
-    from kob.spec.services import read_services
 
     services = read_services(top.get("services"), inventory)
     return replace(inventory, services=services, lb=read_lb(top.get("lb"), inventory, services),
@@ -209,11 +120,29 @@ def _user(record: Record, default: str) -> str:
     return user
 
 
-def _read_state(node: Node, folder: Path) -> str:
+def _read_state(node: Node, folder: Path) -> StateUrl:
+    """The state: value, parsed; a SQLite file's folder must exist now, not fail at the first command."""
+    written = node.as_str()
     try:
-        return resolve_state_url(node.as_str(), folder)
+        state = parse_state_url(written, folder)
     except ValueError as error:
         raise node.error(str(error)) from None
+    if state.kind == "memory":
+        raise node.error("memory:// keeps state inside one process, so every kob command would start empty; "
+                         "use a file path or etcd://host:port")
+    if state.path is not None:
+        relative = "://" not in written and not Path(written).expanduser().is_absolute()
+        _check_state_folder(node, state.path, relative)
+    return state
+
+
+def _check_state_folder(node: Node, path: Path, relative: bool) -> None:
+    where = " (relative paths start at the folder of this file)" if relative else ""
+    if path.is_dir():
+        raise node.error(f"state file {path} is a folder; name the database file in it, like {path / 'kob.db'}")
+    if not path.parent.is_dir():
+        raise node.error(f"folder {path.parent} of the state file does not exist{where}; "
+                         f"create it (mkdir -p {path.parent}) or pick another path")
 
 
 @dataclass(frozen=True)
@@ -252,7 +181,6 @@ def _read_hosts(node: Node, ssh: SshSettings, folder: Path) -> list[_Declared]:
 
 
 def _read_host(name: str, node: Node, ssh: SshSettings, folder: Path) -> _Declared:
-    from kob.spec.services import memory_size  # imported here: kob.spec.services imports this module
 
     settings = node.record(HOST_KEYS)
     address = settings.require("address")
@@ -269,7 +197,7 @@ def _read_host(name: str, node: Node, ssh: SshSettings, folder: Path) -> _Declar
         user=_user(settings, ssh.user),
         key=settings.get_path("key", folder, default=ssh.key, what="key file"),
         roles=tuple(role.raw for role in roles),
-        labels=_frozen(labels),
+        labels=frozen_mapping(labels),
         cpus=settings.get_float("cpus", default=None, above=0, expected="a positive number"),
         memory=memory_size(settings.get("memory")),
         line=node.line,

@@ -19,32 +19,12 @@ that nobody takes a secret put there for one that is passed on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from kob.spec.inventory import Inventory
-from kob.spec.service_model import Constraint
+from kob.spec.inventory_model import Inventory, JobTemplate
 from kob.spec.services import check_service_name, command_words, image_reference, memory_size, placement_constraints
 from kob.spec.yaml_source import Node
 
 JOB_KEYS = ("image", "command", "cpus", "memory", "retries", "timeout", "backoff", "priority", "constraints")
 _NO_ENV = ("env", "env_file")
-
-
-@dataclass(frozen=True)
-class JobTemplate:
-    """How to run one kind of job. Durations in seconds, memory in bytes; None: no limit."""
-
-    name: str
-    image: str
-    command: tuple[str, ...] = ()  # empty: the image's own command
-    cpus: float | None = None
-    memory: int | None = None
-    retries: int = 0
-    timeout: float | None = None
-    backoff: float = 5.0
-    priority: int = 0
-    constraints: tuple[Constraint, ...] = ()
-    line: int = field(default=0, compare=False)
 
 
 def read_jobs(node: Node | None, inventory: Inventory) -> tuple[JobTemplate, ...]:

@@ -23,7 +23,7 @@ import re
 from typing import Mapping, get_args
 
 from kob.errors import PatternError
-from kob.spec.inventory import Inventory
+from kob.spec.inventory_model import Inventory
 from kob.spec.patterns import select_hosts
 from kob.spec.service_model import HOST_PORTS, Balance, Frontend, LoadBalancer, Route, Service
 from kob.spec.services import check_service_name, host_pattern, url_path

@@ -16,7 +16,7 @@ from __future__ import annotations
 from fnmatch import fnmatchcase
 
 from kob.errors import PatternError
-from kob.spec.inventory import Host, Inventory
+from kob.spec.inventory_model import Host, Inventory
 from kob.spec.yaml_source import did_you_mean
 
 _GLOB = set("*?[")

@@ -57,7 +57,7 @@ from types import MappingProxyType
 from typing import get_args
 
 from kob.errors import PatternError
-from kob.spec.inventory import Inventory
+from kob.spec.inventory_model import Inventory
 from kob.spec.patterns import select_hosts
 from kob.spec.service_model import (
     Autoscale, Constraint, FailureAction, HealthCheck, Placement, Resources, Service, Strategy, UpdateOrder, UpdatePolicy, Volume,

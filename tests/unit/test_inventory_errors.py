@@ -357,11 +357,6 @@ MALFORMED = [
         "http://host:port, sqlite:///absolute/path or a file path",
     ),
     (
-        "etcd without a port",
-        "state: etcd://198.18.0.1:2379,198.18.0.2\n" + HOST,
-        "inventory.yaml:1: state: state URL endpoint '198.18.0.2' needs a port, like 198.18.0.2:2379",
-    ),
-    (
         "etcd with a bad port",
         "state: etcd://198.18.0.1:99999\n" + HOST,
         "inventory.yaml:1: state: state URL endpoint '198.18.0.1:99999' has a bad port; use a number from 1 to 65535",
