@@ -1,3 +1,6 @@
+"""`python -m kob`: the same as the `kob` command."""
+
 from kob.cli.main import main
 
-main()
+if __name__ == "__main__":
+    main()

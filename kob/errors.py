@@ -1,8 +1,11 @@
-"""Every error a user can see.
+"""Every error a user can see: one tree, all defined here.
 
 Each one carries a one-line message that names the file:line and key path,
 or the host, and says what to do. The CLI prints ``str(error)`` and exits
-non-zero; tracebacks only with ``-v``.
+non-zero; tracebacks only with ``-v``. Code that raises a bare ValueError,
+RuntimeError or Exception where a user would see it fails
+tests/unit/test_error_tree.py, which also checks this drawing against the
+classes. A module in parentheses re-exports the class for the code that raises it.
 
     KobError
     ├── SpecError            file:line: key/path: what is wrong
@@ -14,6 +17,14 @@ non-zero; tracebacks only with ``-v``.
     │   ├── CommandTimeout
     │   └── CommandFailed    non-zero exit where success was required
     ├── ObservationError     a host printed what kob cannot read; names the host
+    ├── DeployError          a change to what runs cannot be planned or carried out
+    │   ├── NoFreePort       no host port left for a new replica; names the host
+    │   └── RolloutFailed    a new replica did not become healthy; the old ones keep serving (kob.deploy.rollout)
+    ├── LbError              HAProxy on one lb host; names the host (kob.lb)
+    │   ├── LbConfigInvalid  haproxy -c refused the new config; the old one keeps serving
+    │   ├── LbNotApplied     HAProxy did not start, or a reload did not take (e.g. a port in use)
+    │   └── LbRuntimeRefused the runtime API refused a command (add/drain/del server)
+    ├── TemplateError        a playbook template or expression that cannot be rendered (kob.playbook.templating)
     ├── StoreError
     │   └── LockHeld         names the holder and since when
     └── LabError
@@ -75,6 +86,55 @@ class CommandFailed(TransportError):
 
 class ObservationError(KobError):
     """A host printed something kob cannot read (a different docker, or a broken shell); names the host."""
+
+
+class DeployError(KobError):
+    """A change to what runs could not be planned or carried out."""
+
+
+class NoFreePort(DeployError):
+    """Every host port kob publishes replicas on is taken on one host."""
+
+    def __init__(self, host: str, ports: range):
+        self.host = host
+        super().__init__(f"{host}: every host port kob uses ({ports.start}-{ports.stop - 1}) is taken; "
+                         "run fewer replicas there (placement.max_per_host) or add hosts")
+
+
+class RolloutFailed(DeployError):
+    """A new replica did not become healthy; what ran before keeps serving."""
+
+
+class LbError(KobError):
+    """Something went wrong with HAProxy on one lb host."""
+
+    def __init__(self, host: str, message: str):
+        self.host = host
+        super().__init__(f"{host}: {message}")
+
+
+class LbConfigInvalid(LbError):
+    """HAProxy's own check refused the config kob rendered."""
+
+    def __init__(self, host: str, errors: list[str]):
+        self.errors = errors
+        super().__init__(host, "HAProxy refused the new config (the old one keeps serving): " + "; ".join(errors))
+
+
+class LbNotApplied(LbError):
+    """The config is valid, but HAProxy did not start or reload with it."""
+
+
+class LbRuntimeRefused(LbError):
+    """The runtime API answered a command with an error."""
+
+    def __init__(self, host: str, command: str, errors: list[str]):
+        self.command, self.errors = command, errors
+        super().__init__(host, f"HAProxy's runtime API refused `{command}`: {'; '.join(errors[:3])}")
+
+
+class TemplateError(KobError):
+    """A playbook template or expression that cannot be rendered; the message says why."""
 
 
 class StoreError(KobError):

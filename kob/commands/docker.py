@@ -89,7 +89,7 @@ def observe_argv(haproxy: tuple[str, str] | None = None) -> list[str]:
     return ["sh", "-c", "\n".join(lines)]
 
 
-def run_argv(replica: Replica, env_names: tuple[str, ...] = (), env_from_stdin: bool = False) -> list[str]:
+def run_argv(replica: Replica, *, env_from_stdin: bool = False) -> list[str]:
     """`docker run` for one replica; secret values come on stdin (--env-file /dev/stdin), never in argv."""
     service = replica.service
     argv = ["docker", "run", "-d", "--name", replica.container_name]

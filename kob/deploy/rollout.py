@@ -10,7 +10,7 @@ from typing import Callable
 
 from kob.commands.docker import Replica, health_argv, remove_argv, run_argv
 from kob.deploy.desired import read_secrets
-from kob.errors import KobError
+from kob.errors import RolloutFailed
 from kob.facts.containers import parse_health
 from kob.plan.actions import Create, Remove, Replace, Start
 from kob.plan.diff import DesiredService
@@ -19,10 +19,6 @@ from kob.transport.base import Transport
 from kob.transport.targets import ssh_target
 
 POLL = 0.5
-
-
-class RolloutFailed(KobError):
-    """A new replica did not become healthy; what ran before keeps serving."""
 
 
 @dataclass(frozen=True)
@@ -34,21 +30,13 @@ class Started:
 
 
 class Balancer:
-    """What a rollout needs of the load balancer; NoBalancer when there is none."""
+    """What a rollout needs of the load balancer; kob.deploy.balancer.NullBalancer when there is none."""
 
     async def add(self, service: str, replicas: list[tuple[str, str, int | None]]) -> None:
         """Put healthy new replicas, (host, container name, host port) each, in service."""
 
     async def remove(self, service: str, host: str, name: str, port: int | None) -> None:
         """Drain a replica and take it out, before it is stopped."""
-
-
-class NoBalancer(Balancer):
-    async def add(self, service, replicas) -> None:
-        return None
-
-    async def remove(self, service, host, name, port) -> None:
-        return None
 
 
 class Rollout:
@@ -82,8 +70,8 @@ class Rollout:
         first = olds if stop_first else [a for a in olds if not a.old.serving]
         await asyncio.gather(*(self._retire(a.old_host, a.old.id, a.old.name, a.old.service, a.old.host_port)
                                for a in first))
-        started = await asyncio.gather(*(self._start(want, a.start) for a in batch))
-        await self._await_health(want, list(started))
+        started = await self._start_all(want, batch)
+        await self._await_health(want, started)
         await self.balancer.add(want.service.name, [(s.host, s.name, s.host_port) for s in started])
         for action, new in zip(batch, started):
             self.say(f"{action.describe()[0]} {want.service.name} replica {action.start.replica} on {new.host}: healthy")
@@ -91,6 +79,16 @@ class Rollout:
             self.outcome.setdefault(want.service.name, Counter())[kind] += 1
         await asyncio.gather(*(self._retire(a.old_host, a.old.id, a.old.name, a.old.service, a.old.host_port)
                                for a in olds if a not in first))
+
+    async def _start_all(self, want: DesiredService, batch: list) -> list[Started]:
+        """Start the batch's new replicas; if one fails to start, the others are removed again before it is raised."""
+        outcomes = await asyncio.gather(*(self._start(want, a.start) for a in batch), return_exceptions=True)
+        started = [o for o in outcomes if isinstance(o, Started)]
+        failures = [o for o in outcomes if isinstance(o, BaseException)]
+        if failures:
+            await self._discard(started)
+            raise failures[0]
+        return started
 
     async def _start(self, want: DesiredService, start: Start) -> Started:
         replica = Replica(want.service, start.replica, want.revision, want.spec_hash, start.host, start.host_port)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from kob.errors import LabError
+
 MAX_VMS = 60
-MAX_NET = 3
-DEFAULT_DIR = Path("/var/lib/kob-lab")
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class LabLayout:
 
     def vm(self, n: int) -> "VmLayout":
         if not 1 <= n <= MAX_VMS:
-            raise ValueError(f"VM number {n} outside 1..{MAX_VMS}")
+            raise LabError(f"VM number {n} is outside 1..{MAX_VMS}; is {self.state_file} damaged?")
         return VmLayout(self, n)
 
 

@@ -8,10 +8,10 @@ import re
 from typing import Awaitable, Callable, Mapping, Sequence, TypeVar
 
 from kob.commands import haproxy as cmd
+from kob.errors import LbConfigInvalid, LbError, LbNotApplied, LbRuntimeRefused
 from kob.facts.containers import HaproxyFact
 from kob.facts.haproxy import (ADDED, ALREADY_THERE, DELETED, NO_SUCH_SERVER, ServerStat, parse_show_stat,
                                runtime_refusals)
-from kob.lb.errors import LbConfigInvalid, LbError, LbNotApplied, LbRuntimeRefused
 from kob.lb.model import LbConfig, LbServer
 from kob.transport.base import SshTarget, Transport
 

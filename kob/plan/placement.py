@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Mapping
 
+from kob.errors import NoFreePort
 from kob.facts.containers import HostObservation
 from kob.spec.service_model import HOST_PORTS, Placement
-
 
 
 class HostBook:
@@ -50,4 +50,4 @@ class HostBook:
             if port not in used:
                 used.add(port)
                 return port
-        raise RuntimeError(f"{host}: no free port left in {HOST_PORTS.start}-{HOST_PORTS.stop - 1}")
+        raise NoFreePort(host, HOST_PORTS)

@@ -1,7 +1,8 @@
 """Jinja2 for playbooks (pure): values rendered with the run's variables, `when` expressions evaluated.
 
-Undefined variables are errors (StrictUndefined), as a typo should be. A value that is
-exactly one ``{{ expression }}`` keeps its type (a list stays a list), as in Ansible.
+Undefined variables are errors (StrictUndefined), as a typo should be; every failure is a
+kob.errors.TemplateError (re-exported here). A value that is exactly one ``{{ expression }}``
+keeps its type (a list stays a list), as in Ansible.
 """
 
 from __future__ import annotations
@@ -11,12 +12,10 @@ from typing import Any, Mapping
 
 import jinja2
 
+from kob.errors import TemplateError
+
 _ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 _WHOLE = re.compile(r"^\{\{\s*(.*?)\s*\}\}$", re.S)
-
-
-class TemplateError(Exception):
-    """A template or expression that cannot be rendered; the message says why."""
 
 
 def render(value: Any, variables: Mapping[str, Any]) -> Any:

@@ -306,9 +306,6 @@ class Record:
     def get_bool(self, key: str, default: Any = REQUIRED) -> Any:
         return self._read(key, default, Node.as_bool, {})
 
-    def get_str_list(self, key: str, default: Any = REQUIRED, **options: Any) -> Any:
-        return self._read(key, default, Node.as_str_list, options)
-
     def get_str_map(self, key: str, default: Any = REQUIRED, **options: Any) -> Any:
         return self._read(key, default, Node.as_str_map, options)
 

@@ -46,6 +46,11 @@ def test_secrets_come_on_stdin_not_in_argv():
     assert argv[len(BASE):] == ["--env-file", "/dev/stdin", "kob-demo/web:1"]
 
 
+def test_secrets_are_asked_for_by_keyword_only():
+    with pytest.raises(TypeError):
+        run_argv(replica(), ("TOKEN",))  # no list of env names: their values come on stdin, never their names
+
+
 def test_restart_policy_and_no_port_without_a_container_port():
     service = Service(name="worker", image="busybox", restart="on-failure:3")
     argv = run_argv(Replica(service, 1, 1, "0123456789", "vm1", None))
