@@ -19,7 +19,7 @@ from kob.view.watch import Watcher
 from kob.errors import KobError
 from kob.spec.inventory import Inventory
 from kob.store import open_store
-from kob.transport.ssh import SshPool
+from kob.transport.base import Transport
 
 from kob.web import create_app
 from kob.web.runner import BackgroundLoop
@@ -37,10 +37,13 @@ class PageOptions:
 
 
 def run_page(inventory: Inventory, page: PageOptions, say: Callable[[str], None],
-             loop_options: dict | None = None) -> None:
-    """Serve until interrupted; with ``loop_options`` (ServeLoop's keywords) also run the passes."""
+             loop_options: dict | None = None, *, open_transport: Callable[[], Transport]) -> None:
+    """Serve until interrupted; with ``loop_options`` (ServeLoop's keywords) also run the passes.
+
+    ``open_transport`` makes the transport (kob.cli.runner's); it is called on the background loop.
+    """
     loop = BackgroundLoop()
-    store, pool = loop.call(_open(inventory))
+    store, pool = loop.call(_open(inventory, open_transport))
     stop, control_done = asyncio.Event(), None
     try:
         site = Site(Watcher(inventory, store, pool), page.refresh, loop)
@@ -80,9 +83,9 @@ def _serve(server) -> None:
         server.close()
 
 
-async def _open(inventory: Inventory):
+async def _open(inventory: Inventory, open_transport: Callable[[], Transport]):
     """The store and the pool, made on the loop that will use them."""
-    return open_store(inventory.state_url), SshPool()
+    return open_store(inventory.state_url), open_transport()
 
 
 def _server(app, page: PageOptions):

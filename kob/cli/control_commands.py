@@ -1,40 +1,31 @@
-"""`kob top | autoscale | reconcile`: watch the cluster and keep it as wanted."""
+"""`kob top | autoscale | reconcile | events`: watch the cluster and keep it as wanted."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 
 import click
 
-from kob.cli.deploy_commands import finish_deploy
-from kob.passes.autoscale import autoscale_pass
-from kob.passes.reconcile import reconcile_pass
-from kob.deploy.events import EventLog
-from kob.identity import deploy_lock, namespace
-from kob.metrics.history import MetricsBook
-from kob.metrics.sampler import sample_cluster
-from kob.metrics.top import render_top
-from kob.spec.inventory import load_inventory
-from kob.store import open_store
-from kob.transport.ssh import SshPool
-
-INVENTORY = click.argument("inventory", type=click.Path())
+from kob.cli.options import INVENTORY, JSON, WAIT
+from kob.cli.recap import finish_deploy
+from kob.cli.runner import run_with
 
 
 @click.command("top")
 @INVENTORY
-@click.option("--json", "as_json", is_flag=True, help="One JSON document.")
+@JSON
 def top_command(inventory: str, as_json: bool) -> None:
     """CPU, load, memory and disk per host; CPU, memory and restarts per container."""
+    from kob.identity import namespace
+    from kob.metrics.history import MetricsBook
+    from kob.metrics.sampler import sample_cluster
+    from kob.metrics.top import render_top
+    from kob.spec.inventory import load_inventory
+
     inv = load_inventory(inventory)
-
-    async def run():
-        async with open_store(inv.state_url) as store, SshPool() as pool:
-            return await sample_cluster(pool, inv, MetricsBook(store, namespace(inv), inv.control.retention))
-
-    usage = asyncio.run(run())
+    usage = run_with(inv, lambda store, pool: sample_cluster(
+        pool, inv, MetricsBook(store, namespace(inv), inv.control.retention)))
     if as_json:
         click.echo(json.dumps({"hosts": {h: u.to_dict() for h, u in usage.hosts.items()},
                                "unreachable": usage.unreachable}))
@@ -44,18 +35,18 @@ def top_command(inventory: str, as_json: bool) -> None:
         raise SystemExit(2)
 
 
-WAIT = click.option("--wait", type=float, default=0, help="Seconds to wait for another deploy's lock.")
-
-
 def _one_pass(ctx: click.Context, inventory: str, wait: float, one_pass, unreachable_is_error: bool) -> None:
     """Run ``one_pass(inventory, store, pool, say)`` under the deploy lock; the recap of what it deployed."""
+    from kob.identity import deploy_lock
+    from kob.spec.inventory import load_inventory
+
     inv = load_inventory(inventory)
 
-    async def run():
-        async with open_store(inv.state_url) as store, SshPool() as pool, deploy_lock(store, inv, wait):
+    async def locked(store, pool):
+        async with deploy_lock(store, inv, wait):
             return await one_pass(inv, store, pool, say=click.echo)
 
-    report = asyncio.run(run())
+    report = run_with(inv, locked)
     if report.deploy:
         finish_deploy(ctx, report.deploy, unreachable_is_error=unreachable_is_error)
 
@@ -66,6 +57,8 @@ def _one_pass(ctx: click.Context, inventory: str, wait: float, one_pass, unreach
 @click.pass_context
 def autoscale_command(ctx: click.Context, inventory: str, wait: float) -> None:
     """One pass: sample, decide each autoscaled service's count, converge what changed."""
+    from kob.passes.autoscale import autoscale_pass
+
     _one_pass(ctx, inventory, wait, autoscale_pass, unreachable_is_error=True)
 
 
@@ -75,6 +68,8 @@ def autoscale_command(ctx: click.Context, inventory: str, wait: float) -> None:
 @click.pass_context
 def reconcile_command(ctx: click.Context, inventory: str, wait: float) -> None:
     """One pass: replace what died, move replicas off hosts that are down, drop duplicates."""
+    from kob.passes.reconcile import reconcile_pass
+
     _one_pass(ctx, inventory, wait, reconcile_pass, unreachable_is_error=False)
 
 
@@ -84,12 +79,13 @@ def reconcile_command(ctx: click.Context, inventory: str, wait: float) -> None:
 @click.option("--kind", "kinds", multiple=True, help="Only these kinds (deploy, autoscale, heal, host-down ...).")
 def events_command(inventory: str, limit: int, kinds: tuple[str, ...]) -> None:
     """The inventory's recent events: deploys, scaling decisions, heals, hosts down and back."""
+    from kob.deploy.events import EventLog
+    from kob.identity import namespace
+    from kob.spec.inventory import load_inventory
+
     inv = load_inventory(inventory)
-
-    async def run():
-        async with open_store(inv.state_url) as store:
-            return await EventLog(store, namespace(inv)).recent(limit, set(kinds) or None)
-
-    for event in asyncio.run(run()):
+    events = run_with(inv, lambda store, _: EventLog(store, namespace(inv)).recent(limit, set(kinds) or None),
+                      transport=False)
+    for event in events:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(event.time))
         click.echo(f"{when}  {event.kind:<14} {event.message}")

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 
 import click
 
-from kob.passes.periodic import last_outcome, run_passes
-from kob.cron.entry import PASSES
-from kob.cron.install import cron_state, install, log_path, remove
+from kob.cli.options import INVENTORY
+from kob.cli.runner import run_with
 from kob.errors import KobError
-from kob.spec.inventory import load_inventory
-from kob.store import open_store
-
-INVENTORY = click.argument("inventory", type=click.Path())
 
 
 @click.group("cron")
@@ -30,6 +24,10 @@ def cron() -> None:
 @click.option("--autoscale/--no-autoscale", default=True, help="Autoscale services that have autoscale:.")
 def install_command(inventory: str, every: str, reconcile: bool, autoscale: bool) -> None:
     """Write a cron.d entry that runs `kob cron run INVENTORY` every so often."""
+    from kob.cron.entry import PASSES
+    from kob.cron.install import install, log_path
+    from kob.spec.inventory import load_inventory
+
     load_inventory(inventory)  # refuse a broken inventory now, not in a log a minute later
     passes = tuple(name for name, on in zip(PASSES, (reconcile, autoscale)) if on)
     if not passes:
@@ -42,6 +40,8 @@ def install_command(inventory: str, every: str, reconcile: bool, autoscale: bool
 @INVENTORY
 def remove_command(inventory: str) -> None:
     """Delete the inventory's cron.d entry."""
+    from kob.cron.install import remove
+
     if remove(Path(inventory)):
         click.echo(f"removed the cron entry of {inventory}")
     else:
@@ -52,18 +52,17 @@ def remove_command(inventory: str) -> None:
 @INVENTORY
 def status_command(inventory: str) -> None:
     """The entry, whether cron runs, the last pass and the end of its log."""
+    from kob.cron.install import cron_state
+    from kob.passes.periodic import last_outcome
+    from kob.spec.inventory import load_inventory
+
     inv = load_inventory(inventory)
     state = cron_state(Path(inventory))
     click.echo(f"entry:  {state.entry}" + ("" if state.schedule_line else " (not installed)"))
     if state.schedule_line:
         click.echo(f"runs:   {state.schedule_line}")
     click.echo(f"cron:   {'running, pid ' + str(state.daemon_pid) if state.daemon_pid else 'NOT running'}")
-
-    async def last():
-        async with open_store(inv.state_url) as store:
-            return await last_outcome(store, inv)
-
-    outcome = asyncio.run(last())
+    outcome = run_with(inv, lambda store, _: last_outcome(store, inv), transport=False)
     if outcome:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(outcome.time))
         click.echo(f"last:   {when} {outcome.outcome}: {outcome.summary} ({outcome.who})")
@@ -79,10 +78,13 @@ def status_command(inventory: str) -> None:
 @click.option("--autoscale/--no-autoscale", default=True)
 def run_command(inventory: str, reconcile: bool, autoscale: bool) -> None:
     """One reconcile pass, then one autoscale pass; skipped while another run holds the lock."""
+    from kob.passes.periodic import passes_on
+    from kob.spec.inventory import load_inventory
+
     inv = load_inventory(inventory)
     stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-    outcome = asyncio.run(run_passes(inv, reconcile=reconcile, autoscale=autoscale,
-                                     say=lambda line: click.echo(f"{stamp} {line}")))
+    outcome = run_with(inv, lambda store, pool: passes_on(inv, store, pool, reconcile=reconcile, autoscale=autoscale,
+                                                          say=lambda line: click.echo(f"{stamp} {line}")))
     click.echo(f"{stamp} {outcome.outcome}: {outcome.summary}")
     if outcome.outcome == "failed":
         raise SystemExit(1)

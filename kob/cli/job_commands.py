@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 
 import click
-import yaml
 
-from kob.view.overview import job_row
-from kob.identity import namespace, operator
-from kob.deploy.events import EventLog
-from kob.errors import KobError, LockHeld
-from kob.jobs.book import JobBook
-from kob.jobs.dispatch import Dispatcher
-from kob.jobs.model import ACTIVE, Job
-from kob.jobs.rooms import constraint_text
-from kob.spec.inventory import Inventory, load_inventory
-from kob.spec.jobs import JobTemplate, read_jobs
-from kob.spec.yaml_source import parse_yaml
-from kob.store import open_store
-from kob.transport.ssh import SshPool
+from kob.cli.options import INVENTORY, JSON
+from kob.cli.runner import run_with
 
-INVENTORY = click.argument("inventory", type=click.Path())
 JOB_ID = click.argument("job_id", type=int)
-LOCK_WAIT = 30.0  # seconds a command waits for a dispatch pass to finish
 
 
 @click.group("job")
@@ -50,66 +35,29 @@ def job() -> None:
 def submit_command(inventory: str, template: str | None, name: str | None, command: tuple[str, ...], count: int,
                    **options: str | None) -> None:
     """Queue a job: kob job submit INVENTORY --image IMG [--cpus N] ... -- CMD ARGS..."""
+    from kob.jobs.submit import job_spec, submit_jobs
+    from kob.spec.inventory import load_inventory
+
     inv = load_inventory(inventory)
     spec = job_spec(inv, template, name, command, options)
-    job = Job(0, spec.name, spec.image, spec.command, time.time(), operator(), spec.cpus, spec.memory,
-              spec.retries, spec.timeout, spec.backoff, spec.priority,
-              tuple(constraint_text(c) for c in spec.constraints))
-
-    async def run():
-        async with open_store(inv.state_url) as store:
-            book, events, queued = JobBook(store, namespace(inv)), EventLog(store, namespace(inv)), []
-            for _ in range(count):
-                queued.append(await book.submit(job))
-                await events.add("job", f"job {queued[-1].id} ({job.name}): submitted", job=queued[-1].id)
-            return queued
-
-    queued = asyncio.run(run())
+    queued = run_with(inv, lambda store, _: submit_jobs(store, inv, spec, count), transport=False)
     ids = f"job {queued[0].id}" if count == 1 else f"jobs {queued[0].id}-{queued[-1].id}"
     click.echo(f"{ids} queued; `kob job dispatch {inventory}` (or kob serve, or cron) starts {'it' if count == 1 else 'them'}")
-
-
-def job_spec(inv: Inventory, template: str | None, name: str | None, command: tuple[str, ...],
-             options: dict[str, str | None]) -> JobTemplate:
-    """The template (if any) with the command line's values over it, checked like the inventory's jobs:."""
-    fields: dict = _template_fields(inv.job(template)) if template else {}
-    fields.update({key: _number_or_text(value) for key, value in options.items() if value not in (None, ())})
-    if options.get("constraints"):
-        fields["constraints"] = list(options["constraints"])
-    if command:
-        fields["command"] = list(command)
-    if "image" not in fields:
-        raise KobError("kob job submit: give --image IMAGE, or --template NAME of the inventory's jobs:")
-    label = name or template or "job"
-    return read_jobs(parse_yaml(yaml.safe_dump({label: fields}), "command line"), inv)[0]
-
-
-def _number_or_text(value):
-    """A bare number given for a duration or size is that number (seconds, bytes), as in YAML."""
-    if isinstance(value, str):
-        try:
-            return float(value) if "." in value else int(value)
-        except ValueError:
-            return value
-    return value
-
-
-def _template_fields(spec: JobTemplate) -> dict:
-    fields = {"image": spec.image, "retries": spec.retries, "backoff": spec.backoff, "priority": spec.priority,
-              "constraints": [constraint_text(c) for c in spec.constraints]}
-    optional = {"command": list(spec.command), "cpus": spec.cpus, "memory": spec.memory, "timeout": spec.timeout}
-    return {**fields, **{key: value for key, value in optional.items() if value}}
 
 
 @job.command("ls")
 @INVENTORY
 @click.option("-a", "--all", "show_all", is_flag=True, help="Also the jobs that ended (default: the last 20).")
-@click.option("--json", "as_json", is_flag=True, help="One JSON document.")
+@JSON
 def ls_command(inventory: str, show_all: bool, as_json: bool) -> None:
     """The jobs: queued and running ones, then those that ended."""
-    jobs = _jobs(load_inventory(inventory))
+    from kob.jobs.model import ACTIVE
+
+    jobs = _read_book(inventory, lambda book: book.all())
     shown = jobs if show_all else [j for j in jobs if j.state in ACTIVE] + [j for j in jobs if j.state not in ACTIVE][-20:]
     if as_json:
+        from kob.view.overview import job_row
+
         click.echo(json.dumps([job_row(j) for j in shown]))
         return
     click.echo(f"{'ID':>5}  {'NAME':<14} {'STATE':<10} {'HOST':<8} {'TRIES':>5} {'EXIT':>4}  {'SUBMITTED':<19}  COMMAND")
@@ -125,7 +73,7 @@ def ls_command(inventory: str, show_all: bool, as_json: bool) -> None:
 @JOB_ID
 def show_command(inventory: str, job_id: int) -> None:
     """One job: what it runs, its state, and every attempt."""
-    job = _job(load_inventory(inventory), job_id)
+    job = _read_book(inventory, lambda book: book.get(job_id))
     click.echo(f"job {job.id} ({job.name}): {job.state}")
     click.echo(f"  image {job.image}, command {' '.join(job.command) or '(image default)'}")
     click.echo(f"  cpus {job.cpus or '1 reserved'}, memory {job.memory or '-'}, retries {job.retries}, "
@@ -146,23 +94,12 @@ def show_command(inventory: str, job_id: int) -> None:
 @click.option("--attempt", type=int, help="Which attempt (default: the last).")
 def logs_command(inventory: str, job_id: int, follow: bool, attempt: int | None) -> None:
     """A job's output: kept in the store once it ended, read from its host while it runs."""
+    from kob.jobs.operations import job_output
+    from kob.spec.inventory import load_inventory
+
     inv = load_inventory(inventory)
-
-    async def run():
-        async with open_store(inv.state_url) as store, SshPool() as pool:
-            job = await JobBook(store, namespace(inv)).get(job_id)
-            number = attempt or len(job.attempts)
-            current = job.current
-            if current and current.number == number:
-                await Dispatcher(inv, store, pool).follow_output(current, click.echo, follow)
-                return
-            kept = await JobBook(store, namespace(inv)).log(job_id, number) if number else None
-            if kept is None:
-                raise KobError(f"job {job_id} has no output kept for attempt {number or 1} (state {job.state})")
-            click.echo(kept, nl=False)
-
     try:
-        asyncio.run(run())
+        run_with(inv, lambda store, pool: job_output(inv, store, pool, job_id, attempt, follow, click.echo))
     except KeyboardInterrupt:
         pass
 
@@ -172,18 +109,11 @@ def logs_command(inventory: str, job_id: int, follow: bool, attempt: int | None)
 @JOB_ID
 def cancel_command(inventory: str, job_id: int) -> None:
     """Cancel a queued job, or stop a running one on its host."""
+    from kob.jobs.operations import cancel_job
+    from kob.spec.inventory import load_inventory
+
     inv = load_inventory(inventory)
-
-    async def run():
-        async with open_store(inv.state_url) as store, SshPool() as pool:
-            book = JobBook(store, namespace(inv))
-            async with book.lock(operator(), wait=LOCK_WAIT):
-                job = await book.get(job_id)
-                if job.state not in ACTIVE:
-                    raise KobError(f"job {job_id} already ended: {job.state}")
-                return await Dispatcher(inv, store, pool, say=click.echo).cancel(job)
-
-    job = asyncio.run(run())
+    job = run_with(inv, lambda store, pool: cancel_job(inv, store, pool, job_id, click.echo))
     click.echo(f"job {job.id}: {job.state}" + ("" if job.state == "cancelled" else " (cancelled when its host answers)"))
 
 
@@ -194,43 +124,26 @@ def cancel_command(inventory: str, job_id: int) -> None:
               help="Seconds between passes with --until-done.")
 def dispatch_command(inventory: str, until_done: bool, every: float) -> None:
     """One pass (cron-friendly): follow running jobs, start queued ones where there is room."""
+    from kob.jobs.operations import dispatch_passes
+    from kob.spec.inventory import load_inventory
+
     inv = load_inventory(inventory)
-
-    async def run():
-        async with open_store(inv.state_url) as store, SshPool() as pool:
-            dispatcher = Dispatcher(inv, store, pool, say=click.echo)
-            while True:
-                try:
-                    async with dispatcher.book.lock(operator()):
-                        report = await dispatcher.dispatch()
-                except LockHeld as held:
-                    click.echo(f"{held}; this pass is skipped")
-                    report = None
-                if not until_done or (report is not None and not report.active):
-                    return report
-                await asyncio.sleep(every)
-
-    report = asyncio.run(run())
+    report = run_with(inv, lambda store, pool: dispatch_passes(inv, store, pool, until_done=until_done, every=every,
+                                                               say=click.echo))
     if report is not None:
         for line in report.waiting:
             click.echo(line)
         click.echo(report.summary())
 
 
-def _jobs(inv: Inventory) -> list[Job]:
-    async def run():
-        async with open_store(inv.state_url) as store:
-            return await JobBook(store, namespace(inv)).all()
+def _read_book(inventory: str, read):
+    """``read(book)`` on the inventory's job book: the store only, no host."""
+    from kob.identity import namespace
+    from kob.jobs.book import JobBook
+    from kob.spec.inventory import load_inventory
 
-    return asyncio.run(run())
-
-
-def _job(inv: Inventory, job_id: int) -> Job:
-    async def run():
-        async with open_store(inv.state_url) as store:
-            return await JobBook(store, namespace(inv)).get(job_id)
-
-    return asyncio.run(run())
+    inv = load_inventory(inventory)
+    return run_with(inv, lambda store, _: read(JobBook(store, namespace(inv))), transport=False)
 
 
 def _when(t: float | None) -> str:

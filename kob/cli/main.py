@@ -1,25 +1,73 @@
-"""The `kob` command: thin wrappers that parse arguments, call the layers and print."""
+"""The `kob` command: a group that imports a command's module only when that command is asked for.
+
+Layout of kob.cli:
+
+    main.py             this group, -v, and how an error ends the process
+    options.py          the arguments and options several commands share (INVENTORY, --wait, --json)
+    runner.py           run_with: open the store and the transport, run the command's coroutine, close both
+    recap.py            what every command that deploys prints at its end
+    <area>_commands.py  the commands of one area, each importing what it needs when it runs
+
+Command modules import only click, kob.errors and the shared modules at their top, never each
+other; the rest inside the command that uses it. So `kob --version` imports no command module,
+and `kob --help` none of the machinery (asyncssh, the store's backends, the page, the playbook engine).
+"""
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
 
 from kob import __version__
-from kob.cli.deploy_commands import (deploy_command, history_command, logs_command, rollback_command,
-                                     scale_command, status_command)
-from kob.cli.control_commands import autoscale_command, events_command, reconcile_command, top_command
-from kob.cli.cron_commands import cron
-from kob.cli.exec_command import exec_command
-from kob.cli.job_commands import job
-from kob.cli.lab_commands import lab
-from kob.cli.run_command import run_command
-from kob.cli.web_commands import serve_command, web_command
 from kob.errors import KobError
 
+# command name → "module:attribute" in kob.cli
+COMMANDS = {
+    "autoscale": "control_commands:autoscale_command",
+    "cron": "cron_commands:cron",
+    "deploy": "deploy_commands:deploy_command",
+    "events": "control_commands:events_command",
+    "exec": "adhoc_commands:exec_command",
+    "history": "deploy_commands:history_command",
+    "job": "job_commands:job",
+    "lab": "lab_commands:lab",
+    "logs": "deploy_commands:logs_command",
+    "reconcile": "control_commands:reconcile_command",
+    "rollback": "deploy_commands:rollback_command",
+    "run": "playbook_commands:run_command",
+    "scale": "deploy_commands:scale_command",
+    "serve": "web_commands:serve_command",
+    "status": "deploy_commands:status_command",
+    "top": "control_commands:top_command",
+    "web": "web_commands:web_command",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class KobGroup(click.Group):
+    """Commands loaded on demand; a KobError ends in one line (a traceback with -v)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, _, attribute = COMMANDS[name].partition(":")
+        return getattr(importlib.import_module(f"kob.cli.{module}"), attribute)
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except KobError as error:
+            if ctx.params["verbose"]:
+                raise
+            click.echo(f"kob: error: {error}", err=True)
+            raise SystemExit(1) from None
+
+
+@click.group(cls=KobGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kob")
 @click.option("-v", "--verbose", count=True, help="More detail; tracebacks on errors.")
 @click.pass_context
@@ -28,28 +76,7 @@ def cli(ctx: click.Context, verbose: int) -> None:
     ctx.obj = {"verbose": verbose}
 
 
-cli.add_command(lab)
-cli.add_command(cron)
-cli.add_command(job)
-cli.add_command(exec_command)
-for command in (deploy_command, status_command, scale_command, rollback_command, history_command, logs_command,
-                top_command, autoscale_command, reconcile_command, events_command, web_command, serve_command,
-                run_command):
-    cli.add_command(command)
-
-
-def _verbose_flag(args: list[str]) -> bool:
-    """-v given before the subcommand (later words may belong to a user's command)."""
-    for arg in args:
-        if not arg.startswith("-"):
-            return False
-        if arg in ("--verbose",) or (arg.startswith("-") and not arg.startswith("--") and "v" in arg):
-            return True
-    return False
-
-
 def main() -> None:
-    verbose = _verbose_flag(sys.argv[1:])
     try:
         cli(standalone_mode=False)
     except click.exceptions.Abort:
@@ -60,11 +87,6 @@ def main() -> None:
         sys.exit(error.exit_code)
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
-    except KobError as error:
-        if verbose:
-            raise
-        click.echo(f"kob: error: {error}", err=True)
-        sys.exit(1)
     except KeyboardInterrupt:
         click.echo("kob: interrupted", err=True)
         sys.exit(130)

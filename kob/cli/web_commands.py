@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import click
 
+from kob.cli.options import INVENTORY
+from kob.cli.runner import open_transport
 from kob.errors import KobError
-from kob.spec.inventory import load_inventory
-from kob.web.auth import parse_bind
-from kob.web.serve import PageOptions, run_page
 
-INVENTORY = click.argument("inventory", type=click.Path())
+if TYPE_CHECKING:
+    from kob.web.serve import PageOptions
 
 
 def page_options(function):
@@ -30,6 +31,9 @@ def page_options(function):
 
 
 def _page(bind: str, token: str | None, refresh: float) -> PageOptions:
+    from kob.web.auth import parse_bind
+    from kob.web.serve import PageOptions
+
     try:
         host, port = parse_bind(bind, token)
     except ValueError as error:
@@ -46,8 +50,11 @@ def _say(line: str) -> None:
 @page_options
 def web_command(inventory: str, bind: str, token: str | None, refresh: float) -> None:
     """The read-only status page of an inventory (Ctrl-C stops)."""
+    from kob.spec.inventory import load_inventory
+    from kob.web.serve import run_page
+
     page = _page(bind, token, refresh)
-    run_page(load_inventory(inventory), page, _say)
+    run_page(load_inventory(inventory), page, _say, open_transport=open_transport)
 
 
 @click.command("serve")
@@ -62,6 +69,9 @@ def web_command(inventory: str, bind: str, token: str | None, refresh: float) ->
 def serve_command(inventory: str, bind: str, token: str | None, refresh: float, every: float, lease: float,
                   no_reconcile: bool, no_autoscale: bool) -> None:
     """The status page plus the control loop; of several `kob serve`, only the elected leader acts."""
+    from kob.spec.inventory import load_inventory
+    from kob.web.serve import run_page
+
     page = _page(bind, token, refresh)
     loop = {"every": every, "lease": lease, "reconcile": not no_reconcile, "autoscale": not no_autoscale}
-    run_page(load_inventory(inventory), page, _say, loop)
+    run_page(load_inventory(inventory), page, _say, loop, open_transport=open_transport)

@@ -22,9 +22,8 @@ from kob.plan.actions import render_plan
 from kob.plan.diff import DesiredService, Plan, diff
 from kob.plan.preflight import image_sources, port_clashes, unplaceable
 from kob.spec.inventory import Inventory
-from kob.store import open_store
 from kob.store.base import Store
-from kob.transport.ssh import SshPool
+from kob.transport.base import Transport
 
 @dataclass
 class DeployReport:
@@ -47,21 +46,17 @@ class Scope:
     avoid: frozenset[str] = frozenset()
 
 
-async def deploy(inventory: Inventory, *, check: bool = False, diff_lb: bool = False, wait: float = 0,
-                 say: Callable[[str], None] = print, store: Store | None = None,
-                 only: set[str] | None = None, pool: SshPool | None = None,
+async def deploy(inventory: Inventory, *, store: Store, pool: Transport, check: bool = False, diff_lb: bool = False,
+                 wait: float = 0, say: Callable[[str], None] = print, only: set[str] | None = None,
                  seen: ClusterObservation | None = None, locked: bool = False,
                  avoid: frozenset[str] = frozenset()) -> DeployReport:
     """Converge the inventory's services (or ``only`` those) and its load balancer.
 
     ``check``: print the plan, change nothing; ``diff_lb``: also print each HAProxy config diff.
     ``locked``: the caller holds deploy_lock; ``seen``: an observation just made with ``pool``.
+    ``store`` and ``pool`` are the caller's, who closes them.
     """
     async with AsyncExitStack() as stack:
-        if store is None:
-            store = await stack.enter_async_context(open_store(inventory.state_url))
-        if pool is None:
-            pool = await stack.enter_async_context(SshPool())
         if not (check or locked):
             await stack.enter_async_context(deploy_lock(store, inventory, wait))
         book = RevisionBook(store, namespace(inventory))

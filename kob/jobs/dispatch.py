@@ -45,6 +45,7 @@ class DispatchReport:
     waiting: list[str] = field(default_factory=list)
     unreachable: dict[str, str] = field(default_factory=dict)
     active: int = 0  # queued or running after the pass
+    collected: set[tuple[str, str]] = field(default_factory=set)  # (host, container) whose output this pass kept
 
     def summary(self) -> str:
         return (f"{len(self.started)} started, {len(self.ended)} ended, {len(self.waiting)} waiting"
@@ -67,7 +68,7 @@ class Dispatcher:
         report.unreachable = seen.unreachable
         jobs = list(await asyncio.gather(*(self._follow(j, seen, report) if j.state == "running" else _same(j)
                                            for j in jobs)))
-        await self._remove_orphans(seen, jobs)
+        await self._remove_orphans(seen, jobs, report.collected)
         running = [j for j in jobs if j.state == "running"]
         plan = schedule(queued_jobs(jobs, self.inventory), host_rooms(self.inventory, seen, running), time.time())
         by_id = {j.id: j for j in jobs}
@@ -106,7 +107,8 @@ class Dispatcher:
         """A running job: ended, lost, timed out, cancelled, or still running."""
         attempt, now = job.current, time.time()
         if attempt.host not in seen.hosts and attempt.host not in seen.unreachable:
-            return await self._end(job, "lost", report, reason=f"{attempt.host} is no longer in the inventory")
+            return await self._end(job, "cancelled" if job.cancel_requested else "lost", report,
+                                   reason=f"{attempt.host} is no longer in the inventory")
         if attempt.host in seen.unreachable:
             job = unanswered(job, now)
             silent = now - job.current.unanswered_since
@@ -118,7 +120,8 @@ class Dispatcher:
         job = answered(job)
         container = seen.hosts[attempt.host].container(attempt.container)
         if container is None:
-            return await self._end(job, "lost", report, reason=f"its container is gone from {attempt.host}")
+            return await self._end(job, "cancelled" if job.cancel_requested else "lost", report,
+                                   reason=f"its container is gone from {attempt.host}")
         stopped = None
         if not container.ended:
             stopped = _why_stop(job, now)
@@ -132,6 +135,7 @@ class Dispatcher:
         """Keep the attempt's output, remove its container, record how it ended (``stopped``: kob killed it)."""
         attempt = job.current
         output = await self._run(attempt.host, collect_argv(attempt.container, LOG_KEPT))
+        report.collected.add((attempt.host, attempt.container))
         await self.book.keep_log(job.id, attempt.number, output or "")
         exit_code = KILLED_EXIT if stopped else container.exit_code
         if job.cancel_requested:
@@ -177,9 +181,11 @@ class Dispatcher:
         self.say(line)
         await self.events.add("job", line, job=job.id)
 
-    async def _remove_orphans(self, seen: JobsSeen, jobs: list[Job]) -> None:
-        """Job containers no running attempt owns (a lost attempt's host came back): keep their output, remove."""
-        owned = {(j.current.host, j.current.container) for j in jobs if j.state == "running"}
+    async def _remove_orphans(self, seen: JobsSeen, jobs: list[Job], collected: set[tuple[str, str]]) -> None:
+        """Job containers no running attempt owns (a lost attempt's host came back): keep their output, remove.
+
+        ``collected``: (host, container) of attempts that ended in this pass; their output is kept already."""
+        owned = {(j.current.host, j.current.container) for j in jobs if j.state == "running"} | collected
         for host, found in seen.hosts.items():
             for container in found.containers:
                 if (host, container.name) in owned:

@@ -18,9 +18,8 @@ from kob.identity import deploy_lock, namespace, operator
 from kob.errors import KobError, LockHeld
 from kob.jobs.dispatch import Dispatcher
 from kob.spec.inventory import Inventory
-from kob.store import open_store
 from kob.store.base import Store
-from kob.transport.ssh import SshPool
+from kob.transport.base import Transport
 
 EVENTS_KEPT = 5000
 
@@ -33,15 +32,9 @@ class PassOutcome:
     who: str
 
 
-async def run_passes(inventory: Inventory, *, reconcile: bool = True, autoscale: bool = True,
-                     say: Callable[[str], None] = print) -> PassOutcome:
-    async with open_store(inventory.state_url) as store, SshPool() as pool:
-        return await passes_on(inventory, store, pool, reconcile=reconcile, autoscale=autoscale, say=say)
-
-
-async def passes_on(inventory: Inventory, store: Store, pool: SshPool, *, reconcile: bool = True,
+async def passes_on(inventory: Inventory, store: Store, pool: Transport, *, reconcile: bool = True,
                     autoscale: bool = True, say: Callable[[str], None] = print, who: str | None = None) -> PassOutcome:
-    """The passes on an open store and pool (`kob serve` keeps both open between passes)."""
+    """The passes on an open store and pool: `kob cron run` opens both for one run, `kob serve` keeps them."""
     started, who = time.time(), who or operator()
     try:
         async with deploy_lock(store, inventory):

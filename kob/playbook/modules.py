@@ -24,6 +24,8 @@ from kob.deploy.converge import deploy
 from kob.playbook.lines import edit_lines
 from kob.playbook.templating import TemplateError, evaluate, holds, render_file
 from kob.spec.inventory import Inventory, load_inventory
+from kob.store import open_store
+from kob.transport.base import Transport
 from kob.transport.result import Result
 
 IMPLEMENTED = ("command", "shell", "copy", "template", "file", "lineinfile", "wait_for", "apt", "service", "systemd",
@@ -46,6 +48,7 @@ class HostContext:
     diff: bool
     playbook_dir: Path
     inventory: Inventory | None = None  # the run's (kob_deploy's default)
+    transport: Transport | None = None  # the run's (kob_deploy deploys through it)
     shared: dict[str, Any] = field(default_factory=dict)  # one task's state shared by its hosts (kob_deploy)
 
 
@@ -210,7 +213,9 @@ async def _converge(args, ctx) -> Outcome:
     service = str(args["service"])
     inventory.service(service)
     lines: list[str] = []
-    report = await deploy(inventory, check=ctx.check, only={service}, say=lines.append)
+    async with open_store(inventory.state_url) as store:
+        report = await deploy(inventory, store=store, pool=ctx.transport, check=ctx.check, only={service},
+                              say=lines.append)
     registered = {"service": service, "plan": [str(a) for a in report.plan.actions], "output": lines}
     if report.failure or report.observation.unreachable:
         return Outcome("failed", {**registered, "msg": report.failure or "; ".join(report.observation.unreachable.values())})

@@ -20,7 +20,7 @@ from kob.playbook.modules import HostContext, Outcome, run_module
 from kob.playbook.templating import TemplateError, holds, render
 from kob.spec.inventory import Host, Inventory
 from kob.spec.patterns import select_hosts
-from kob.spec.playbook import Play, Task
+from kob.playbook.loader import Play, Task
 from kob.transport.base import Transport
 from kob.transport.gather import gather
 from kob.transport.targets import ssh_target
@@ -147,7 +147,7 @@ class PlaybookRun:
             return Outcome("skipped", {"skipped": True, "msg": "Conditional result was False"})
         args = render(dict(task.args), variables)
         context = HostContext(host.name, self._runner(host), self.options.check, self.options.diff,
-                              self.playbook_dir, self.inventory, shared)
+                              self.playbook_dir, self.inventory, self.pool, shared)
         try:
             outcome = await run_module(task.module, args, context, variables)
         except TransportError:

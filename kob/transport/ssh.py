@@ -28,8 +28,8 @@ class SshPool:
     def __init__(self, max_channels: int = 8, max_connects: int = 16):
         self.max_channels = max_channels
         self._connects = asyncio.Semaphore(max_connects)
-        self._connections: dict[str, asyncio.Task] = {}
-        self._channels: dict[str, asyncio.Semaphore] = {}
+        self._connections: dict[tuple, asyncio.Task] = {}  # by _where(target)
+        self._channels: dict[tuple, asyncio.Semaphore] = {}
         self.exec_count: Counter[str] = Counter()
 
     async def __aenter__(self) -> "SshPool":
@@ -43,7 +43,7 @@ class SshPool:
         """Run argv (each word quoted for the remote shell); never raises for a non-zero exit."""
         conn = await self._connection(target)
         limit = timeout or target.command_timeout
-        async with self._channels[target.name]:
+        async with self._channels[_where(target)]:
             self.exec_count[target.name] += 1
             started = time.monotonic()
             try:
@@ -59,7 +59,7 @@ class SshPool:
     async def lines(self, target: SshTarget, argv: Sequence[str]) -> AsyncIterator[str]:
         """The output lines of a long-running command (stdout), as they come; stopping the iteration ends it."""
         conn = await self._connection(target)
-        async with self._channels[target.name]:
+        async with self._channels[_where(target)]:
             self.exec_count[target.name] += 1
             try:
                 proc = await _refused_channels_retried(
@@ -81,7 +81,7 @@ class SshPool:
         ``progress`` hears the running total after every chunk.
         """
         conn = await self._connection(sink)
-        async with self._channels[sink.name]:
+        async with self._channels[_where(sink)]:
             self.exec_count[sink.name] += 1
             started = time.monotonic()
             try:
@@ -110,7 +110,7 @@ class SshPool:
         Returns both results and the bytes moved; ``progress`` hears the running total.
         """
         conn = await self._connection(source)
-        async with self._channels[source.name]:
+        async with self._channels[_where(source)]:
             self.exec_count[source.name] += 1
             started = time.monotonic()
             try:
@@ -132,11 +132,11 @@ class SshPool:
         return sent, loaded, moved
 
     async def _connection(self, target: SshTarget) -> asyncssh.SSHClientConnection:
-        task = self._connections.get(target.name)
+        task = self._connections.get(_where(target))
         if task is None:  # one attempt per host per run: a failure is raised again, not retried
             task = asyncio.ensure_future(self._connect(target))
-            self._connections[target.name] = task
-            self._channels[target.name] = asyncio.Semaphore(self.max_channels)
+            self._connections[_where(target)] = task
+            self._channels[_where(target)] = asyncio.Semaphore(self.max_channels)
         return await asyncio.shield(task)
 
     async def _connect(self, target: SshTarget) -> asyncssh.SSHClientConnection:
@@ -178,6 +178,11 @@ def connect_error(target: SshTarget, error: BaseException) -> BaseException:
         reason = getattr(error, "strerror", None) or getattr(error, "reason", None) or str(error)
         return HostUnreachable(target.name, f"cannot connect to {where}: {reason}")
     return error
+
+
+def _where(target: SshTarget) -> tuple[str, str, int, str]:
+    """What one connection serves: two inventories may give one name to different machines or users."""
+    return target.name, target.address, target.port, target.user
 
 
 def _returncode(proc: asyncssh.SSHCompletedProcess) -> int:

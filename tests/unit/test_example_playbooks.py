@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kob.playbook.modules import IMPLEMENTED
-from kob.spec.playbook import load_playbook
+from kob.playbook.loader import load_playbook
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "playbooks").glob("*.yaml"))
 

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from kob.cli.job_commands import job_spec
+from kob.jobs.submit import job_spec
 from kob.errors import KobError, SpecError
 from kob.facts.jobs import HostJobs
 from kob.jobs.dispatch import JobsSeen

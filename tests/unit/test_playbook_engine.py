@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kob.cli.run_command import extra_vars
+from kob.playbook.invocation import extra_vars
 from kob.commands.tasks import (RESULT_MARK, apt_argv, command_argv, copy_argv, docker_container_argv, docker_image_argv,
                                file_argv, octal_mode, service_argv, shell_argv)
 from kob.errors import KobError

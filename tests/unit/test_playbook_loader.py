@@ -5,7 +5,7 @@ import textwrap
 import pytest
 
 from kob.errors import SpecError
-from kob.spec.playbook import MODULES, Play, Task, load_playbook
+from kob.playbook.loader import MODULES, Play, Task, load_playbook
 
 
 def tasks(body: str, handlers: str = "") -> str:

@@ -2,28 +2,33 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
+from typing import TYPE_CHECKING
 
 import click
 
-from kob.adhoc import HostOutcome, run_everywhere, shell_argv
-from kob.spec.inventory import load_inventory
-from kob.spec.patterns import select_hosts
-from kob.transport.ssh import SshPool
-from kob.transport.targets import ssh_target
+from kob.cli.options import INVENTORY
+from kob.cli.runner import run_with
+
+if TYPE_CHECKING:
+    from kob.adhoc import HostOutcome
 
 
 @click.command("exec")
-@click.argument("inventory", type=click.Path(dir_okay=True))
+@INVENTORY
 @click.argument("command")
 @click.option("--hosts", "pattern", default="all", show_default=True, help="Host pattern: all, a group, names, globs.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per host.")
 def exec_command(inventory: str, command: str, pattern: str, as_json: bool) -> None:
     """Run a shell command on matching hosts in parallel."""
+    from kob.adhoc import run_everywhere, shell_argv
+    from kob.spec.inventory import load_inventory
+    from kob.spec.patterns import select_hosts
+    from kob.transport.targets import ssh_target
+
     inv = load_inventory(inventory)
     targets = [ssh_target(inv, host) for host in select_hosts(inv, pattern)]
-    outcomes = asyncio.run(_run(targets, command))
+    outcomes = run_with(inv, lambda _, pool: run_everywhere(pool, targets, shell_argv(command)), store=False)
     if as_json:
         for outcome in outcomes:
             click.echo(json.dumps(outcome.as_json()))
@@ -31,11 +36,6 @@ def exec_command(inventory: str, command: str, pattern: str, as_json: bool) -> N
         _print(outcomes)
     if any(outcome.status != "ok" for outcome in outcomes):
         raise SystemExit(2)
-
-
-async def _run(targets, command: str) -> list[HostOutcome]:
-    async with SshPool() as pool:
-        return await run_everywhere(pool, targets, shell_argv(command))
 
 
 def _print(outcomes: list[HostOutcome]) -> None:

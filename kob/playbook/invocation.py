@@ -1,0 +1,52 @@
+"""What a `kob run` is asked, checked before anything runs: the plays against the inventory, and -e values."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from typing import Any
+
+from kob.errors import KobError
+from kob.playbook.loader import Play, load_playbook
+from kob.playbook.modules import IMPLEMENTED
+from kob.spec.inventory import Inventory
+from kob.spec.patterns import select_hosts
+
+
+def checked_plays(inventory: Inventory, playbook: str, limit: str | None) -> tuple[Play, ...]:
+    """The playbook's plays; every host pattern must match and every module be one kob runs."""
+    plays = load_playbook(playbook)
+    for play in plays:
+        select_hosts(inventory, play.hosts)
+        for task in (*play.tasks, *play.handlers):
+            if task.module not in IMPLEMENTED:
+                raise KobError(f"{task.file}:{task.line}: module {task.module} is not available in kob run yet "
+                               f"(available: {', '.join(IMPLEMENTED)})")
+    if limit:
+        select_hosts(inventory, limit)
+    return plays
+
+
+def extra_vars(texts: tuple[str, ...]) -> dict[str, Any]:
+    """-e values: key=value words, or one JSON mapping."""
+    found: dict[str, Any] = {}
+    for text in texts:
+        if text.lstrip().startswith("{"):
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError as error:
+                raise KobError(f"-e {text!r}: not a JSON mapping: {error}") from None
+            if not isinstance(value, dict):
+                raise KobError(f"-e {text!r}: not a JSON mapping")
+            found.update(value)
+            continue
+        try:
+            words = shlex.split(text)
+        except ValueError as error:  # an unclosed quote
+            raise KobError(f"-e {text!r}: {error}; write key=value (or a JSON mapping)") from None
+        for word in words:
+            key, sep, value = word.partition("=")
+            if not sep or not key.isidentifier():
+                raise KobError(f"-e {word!r}: write key=value (or a JSON mapping)")
+            found[key] = value
+    return found
