@@ -1,4 +1,10 @@
-"""What the benchmarks share: running kob as a user would, and timing a call."""
+"""What the benchmarks share: running kob as a user would, and timing a call.
+
+Each benchmark is a script run with the virtualenv's Python, where kob is installed
+(`make test` installs it), from any folder: `.venv/bin/python bench/deploy.py --help`.
+Python puts a script's own folder first on sys.path, so `from common import ...`
+finds this file; nothing edits sys.path.
+"""
 
 from __future__ import annotations
 

@@ -18,16 +18,13 @@ import argparse
 import re
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from common import kob  # noqa: E402
-from kob.lab.lab import Lab  # noqa: E402
-from kob.lab.layout import LabLayout  # noqa: E402
+from common import kob
+from kob.lab.lab import Lab
+from kob.lab.layout import LabLayout
 
 SERVICES = """
 services:

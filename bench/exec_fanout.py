@@ -24,14 +24,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from common import timed  # noqa: E402
-from kob.lab.lab import Lab  # noqa: E402
-from kob.lab.layout import LabLayout  # noqa: E402
-from kob.spec.inventory import load_inventory  # noqa: E402
-from kob.transport.ssh import SshPool  # noqa: E402
-from kob.transport.targets import ssh_target  # noqa: E402
+from common import timed
+from kob.lab.lab import Lab
+from kob.lab.layout import LabLayout
+from kob.spec.inventory import load_inventory
+from kob.transport.ssh import SshPool
+from kob.transport.targets import ssh_target
 
 TOOLS_VENV = Path("/var/lib/kob-bench-venv")
 

@@ -18,18 +18,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from common import bench_lab, kob, print_medians, timed  # noqa: E402
-from kob.jobs.dispatch import Dispatcher  # noqa: E402
-from kob.lab.lab import Lab  # noqa: E402
-from kob.spec.inventory import load_inventory  # noqa: E402
-from kob.store import open_store  # noqa: E402
-from kob.transport.ssh import SshPool  # noqa: E402
+from common import bench_lab, kob, print_medians, timed
+from kob.jobs.dispatch import Dispatcher
+from kob.lab.lab import Lab
+from kob.spec.inventory import load_inventory
+from kob.store import open_store
+from kob.transport.ssh import SshPool
 
 IMAGE = "kob-demo/web:1"
 NO_SERVICES = "\n"

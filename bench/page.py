@@ -23,13 +23,11 @@ import time
 import urllib.request
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from common import bench_lab, kob, print_medians, timed  # noqa: E402
-from kob.view.watch import Watcher  # noqa: E402
-from kob.spec.inventory import load_inventory  # noqa: E402
-from kob.store import open_store  # noqa: E402
-from kob.transport.ssh import SshPool  # noqa: E402
+from common import bench_lab, kob, print_medians, timed
+from kob.view.watch import Watcher
+from kob.spec.inventory import load_inventory
+from kob.store import open_store
+from kob.transport.ssh import SshPool
 
 SERVICES = """
 services:

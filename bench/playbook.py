@@ -21,11 +21,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from common import bench_lab, print_medians, timed  # noqa: E402
-from exec_fanout import tools_venv, write_tool_inventories  # noqa: E402
-from kob.spec.inventory import load_inventory  # noqa: E402
+from common import bench_lab, print_medians, timed
+from exec_fanout import tools_venv, write_tool_inventories
+from kob.spec.inventory import load_inventory
 
 PLAYBOOK = """\
 - hosts: all

@@ -19,19 +19,16 @@ import argparse
 import asyncio
 import statistics
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from common import bench_lab, kob, timed  # noqa: E402
-from kob.lab.lab import Lab  # noqa: E402
-from kob.metrics.history import MetricsBook  # noqa: E402
-from kob.metrics.sampler import sample_cluster  # noqa: E402
-from kob.spec.inventory import load_inventory  # noqa: E402
-from kob.store import open_store  # noqa: E402
-from kob.transport.ssh import SshPool  # noqa: E402
+from common import bench_lab, kob, timed
+from kob.lab.lab import Lab
+from kob.metrics.history import MetricsBook
+from kob.metrics.sampler import sample_cluster
+from kob.spec.inventory import load_inventory
+from kob.store import open_store
+from kob.transport.ssh import SshPool
 
 SERVICES = """
 services:

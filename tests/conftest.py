@@ -1,4 +1,11 @@
-"""Session fixtures: the test lab of real VMs, brought up once and always taken down."""
+"""Session fixtures: the test lab of real VMs, brought up once and always taken down; and the `lab` marker.
+
+`pytest -m "not lab"` runs, as any user and offline, every test that needs neither root, nor the lab,
+nor the Debian packages `make test` installs, nor the network. A test is marked `lab` here when it uses
+the `lab` fixture (also through other fixtures), a real etcd server (the `etcd_url` fixture, or the
+`etcd` marker of a store backend) or the `browser` fixture; a module that needs root, those packages
+or the network in another way says so itself with ``pytestmark = pytest.mark.lab``.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +17,14 @@ import pytest
 TEST_LAB_DIR = Path(os.environ.get("KOB_TEST_LAB_DIR", "/var/lib/kob-test-lab"))
 TEST_LAB_NET = 3  # 198.18.3.0/24: never the default lab's network
 TEST_LAB_VMS = 3
+NEEDS_THE_LAB = {"lab", "etcd_url", "browser"}  # fixtures: the lab, a real etcd server, Debian's Chromium
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if NEEDS_THE_LAB & set(getattr(item, "fixturenames", ())) or item.get_closest_marker("etcd"):
+            item.add_marker(pytest.mark.lab)
 
 
 @pytest.fixture(scope="session")

@@ -8,9 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from page_process import PageProcess
 from playwright.sync_api import expect
-from test_deploy import kob
+
+from tests.helpers.lab_services import kob
+from tests.helpers.page_process import PageProcess
 
 SECRET = "hunter2-Browser-Secret"
 SHOP = """
@@ -67,21 +68,23 @@ def shop(page, cell: str):
     return page.locator(f"tr[data-service=shop] td.{cell}")
 
 
-def counts(page) -> list[str]:
-    return [shop(page, cell).inner_text() for cell in ("desired", "running", "healthy")]
+def expect_counts(page, count: int) -> None:
+    """The shop row shows ``count`` desired, running and healthy (the page refreshes itself: waited for)."""
+    for cell in ("desired", "running", "healthy"):
+        expect(shop(page, cell)).to_have_text(str(count), timeout=WAIT)
 
 
 def test_overview_lists_every_host_and_service_with_its_replica_counts(browser, page_server, artifacts):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(page_server.url)
-    expect(shop(page, "healthy")).to_have_text("2", timeout=WAIT)
+    expect_counts(page, 2)
     for host in HOSTS:
         row = page.locator(f"tr[data-host={host}]")
-        assert row.locator(".host-state").inner_text() == "up"
-        assert row.locator("meter").count() == 3  # CPU, memory, disk
-    assert counts(page) == ["2", "2", "2"]
-    assert page.locator("table.servers tbody tr").count() == 2  # HAProxy's two shop servers
-    assert page.locator("table.servers").inner_text().count("UP") == 2
+        expect(row.locator(".host-state")).to_have_text("up", timeout=WAIT)
+        expect(row.locator("meter")).to_have_count(3, timeout=WAIT)  # CPU, memory, disk
+    servers = page.locator("table.servers tbody tr")
+    expect(servers).to_have_count(2, timeout=WAIT)  # HAProxy's two shop servers
+    expect(servers.filter(has=page.locator(".state-up"))).to_have_count(2, timeout=WAIT)  # once checked healthy
     assert SECRET not in page.content()
     page.screenshot(path=artifacts / "overview.png", full_page=True)
     page.close()
@@ -94,10 +97,9 @@ def test_after_kob_scale_the_page_shows_the_new_count_without_a_reload(browser, 
     page.evaluate("window.kobNotReloaded = true")
     try:
         ok("scale", str(inventory), "shop=3", "--wait", "30")
-        expect(shop(page, "healthy")).to_have_text("3", timeout=WAIT)
+        expect_counts(page, 3)
+        expect(page.locator("#events")).to_contain_text("scaled to 3", timeout=WAIT)
         assert page.evaluate("window.kobNotReloaded") is True  # the same document: updated in place
-        assert counts(page) == ["3", "3", "3"]
-        assert "scaled to 3" in page.locator("#events").inner_text()
         page.screenshot(path=artifacts / "overview-after-scale.png", full_page=True)
     finally:
         ok("scale", str(inventory), "shop=2", "--wait", "30")

@@ -7,12 +7,14 @@ The Must-show list of the sampling/autoscale/self-healing issue. The service is 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from test_deploy import LoadLoop, fetch, kob, on_vm
+
+from tests.helpers.lab_services import LoadLoop, fetch, kob, on_vm
 
 APP = """
 services:
@@ -27,12 +29,13 @@ lb:
     http: {{bind: 8081, default: app}}
 heal: {{down_after: 3s}}
 """
-AUTOSCALE = "    autoscale: {{min: 2, max: 4, cpu: 30, scale_down_window: {window}s}}"
+AUTOSCALE = "    autoscale: {{min: 2, max: 4, cpu: 10, scale_down_window: {window}s}}"
 URL = "http://198.18.3.11:8081/"
-WINDOW = 30  # the scale-down window of the test, seconds
+HOLD_WINDOW = 600  # s: a scale-down window that no machine, however slow, sees end during the test
+SHORT_WINDOW = 5  # s: the window shortened, once the hold is seen, so that it ends while the test waits
 
 
-def write(path: Path, lab, replicas: int | None = None, window: int = WINDOW) -> None:
+def write(path: Path, lab, replicas: int | None = None, window: int = HOLD_WINDOW) -> None:
     autoscale = AUTOSCALE.format(window=window) if replicas is None else f"    replicas: {replicas}"
     path.write_text(lab.layout.inventory.read_text() + APP.format(autoscale=autoscale))
 
@@ -77,37 +80,52 @@ def test_1_top_reads_counters_of_every_host_and_container(inventory):
     assert any(line.split()[:2] == ["app", "1"] for line in table)
 
 
-def burn(lab, on: bool) -> None:
-    """A busy loop in every app container (busybox sh), stopped by a file it watches."""
+def burn(lab, on: bool, loops: int = 2) -> None:
+    """Busy loops in every app container (busybox sh), stopped by a file they watch.
+
+    Two per container: on a machine that other work keeps busy, a container still gets well over
+    the 10 % target (one loop got 12 % of a CPU on a machine loaded by a 10-VM benchmark)."""
     for vm in ("vm1", "vm2", "vm3"):
         for container in app_containers(lab, vm):
-            script = "rm -f /stop; while [ ! -e /stop ]; do :; done" if on else ": > /stop"
-            on_vm(lab, vm, f"docker exec {'-d' if on else ''} {container} sh -c '{script}'")
+            if not on:
+                on_vm(lab, vm, f"docker exec {container} sh -c ': > /stop'")
+                continue
+            on_vm(lab, vm, f"docker exec {container} busybox rm -f /stop")
+            for _ in range(loops):
+                on_vm(lab, vm, f"docker exec -d {container} sh -c 'while [ ! -e /stop ]; do :; done'")
+
+
+def scaled_to(output: str, service: str, current: int) -> int:
+    """The count one `kob autoscale` moved ``service`` to from ``current``."""
+    moved = re.search(rf"\b{service}: {current} → (\d+) ", output)
+    assert moved, output
+    return int(moved[1])
 
 
 def test_2_cpu_load_scales_up_within_max_and_down_only_after_the_window(lab, inventory):
-    with LoadLoop(seconds=240, url=URL) as load:
+    """How far up depends on the CPU the busy loops got on this machine (more than 2, never beyond max 4);
+    the outcome is asserted, not the numbers in the reason. The hold is seen with a window no machine
+    outlasts; the window is then shortened and waited out, so the scale down is seen too."""
+    with LoadLoop(URL, seconds=240, pause=0.05) as load:  # not too many: idle replicas must stay under 5 %
         burn(lab, on=True)
         ok("top", str(inventory))  # cron's previous pass, in life: the rate is then one of the load
         time.sleep(2)
-        first = time.time()
-        scaled = ok("autoscale", str(inventory))
-        assert "app: 2 → 4 (cpu " in scaled and "max 4: 4" in scaled, scaled
-        assert app_status(inventory)["healthy"] == 4
+        up = scaled_to(ok("autoscale", str(inventory)), "app", 2)
+        assert 2 < up <= 4
+        assert app_status(inventory)["healthy"] == up
         burn(lab, on=False)
         ok("top", str(inventory))  # a sample after the load: the next rate is an idle one
         time.sleep(2)
         held = ok("autoscale", str(inventory))
-        assert time.time() < first + WINDOW - 3, "the machine was too slow to see the window hold"
-        assert "app: stays at 4" in held and f"held by the {WINDOW}s scale-down window" in held, held
-        time.sleep(max(0.0, first + WINDOW + 1 - time.time()))
-        down = ok("autoscale", str(inventory))
-        assert "app: 4 → 2 (cpu " in down, down
+        assert f"app: stays at {up} " in held and f"held by the {HOLD_WINDOW}s scale-down window" in held, held
+        write(inventory, lab, window=SHORT_WINDOW)
+        time.sleep(SHORT_WINDOW + 1)  # every high recommendation is now older than the window
+        assert scaled_to(ok("autoscale", str(inventory)), "app", up) == 2
         time.sleep(0.5)
-    assert load.failures == [] and load.ok > 100
+    assert load.failures == [] and load.ok > 20  # requests went on all along, and none failed
     assert app_status(inventory)["healthy"] == 2
     events = ok("events", str(inventory), "--kind", "autoscale")
-    assert "app: 2 → 4" in events and "app: stays at 4" in events and "app: 4 → 2" in events
+    assert f"app: 2 → {up}" in events and f"app: stays at {up}" in events and f"app: {up} → 2" in events
 
 
 def test_3_deploy_keeps_the_autoscaled_count(lab, inventory):
@@ -169,7 +187,7 @@ def test_6_the_cron_daemon_runs_the_installed_entry(lab, inventory):
     if "NOT running" in ok("cron", "status", str(inventory)):
         started_cron = subprocess.Popen(["cron", "-f"])
     try:
-        deadline = time.monotonic() + 80  # cron starts jobs on the minute
+        deadline = time.monotonic() + 180  # cron starts jobs on the minute; the run itself may be slow
         while time.monotonic() < deadline and "ok: reconcile: 1 action" not in ok("cron", "status", str(inventory)):
             time.sleep(2)
         status = ok("cron", "status", str(inventory))

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
-import threading
 import time
-import urllib.request
 from collections import Counter
 from pathlib import Path
 
 import pytest
+
+from tests.helpers.lab_services import LoadLoop, fetch, kob, on_vm
 
 SERVICES = """
 services:
@@ -28,11 +27,6 @@ lb:
     http: {{bind: 8080, default: web}}
 """
 URL = "http://198.18.3.11:8080/"
-
-
-def kob(*args: str, timeout: float = 180, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kob", *args], capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})})
 
 
 @pytest.fixture(scope="module")
@@ -52,40 +46,6 @@ def set_spec(path: Path, lab, image: str = "1", replicas: int = 4, extra: str = 
     path.write_text(lab.layout.inventory.read_text() + text)
 
 
-def fetch(url: str = URL) -> str:
-    with urllib.request.urlopen(url, timeout=5) as reply:
-        assert reply.status == 200
-        return reply.read().decode()
-
-
-class LoadLoop:
-    """Requests through HAProxy in a thread, bounded in count and time; counts every failure."""
-
-    def __init__(self, limit: int = 3000, seconds: float = 120, url: str = URL):
-        self.limit, self.seconds, self.url = limit, seconds, url
-        self.ok, self.failures, self.bodies = 0, [], Counter()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        deadline = time.monotonic() + self.seconds
-        while not self._stop.is_set() and self.ok + len(self.failures) < self.limit and time.monotonic() < deadline:
-            try:
-                self.bodies[fetch(self.url).split(" container=")[0]] += 1
-                self.ok += 1
-            except Exception as error:  # every kind of failure counts
-                self.failures.append(repr(error))
-            time.sleep(0.01)
-
-    def __enter__(self) -> "LoadLoop":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
 def deploy_ok(path: Path, *extra: str) -> subprocess.CompletedProcess:
     done = kob("deploy", str(path), "--wait", "30", *extra)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -94,7 +54,7 @@ def deploy_ok(path: Path, *extra: str) -> subprocess.CompletedProcess:
 
 def test_1_four_replicas_on_three_vms_all_reached_through_haproxy(lab, inventory):
     deploy_ok(inventory)
-    replicas = Counter(fetch().split("replica=")[1].split()[0] for _ in range(40))
+    replicas = Counter(fetch(URL).split("replica=")[1].split()[0] for _ in range(40))
     assert sorted(replicas) == ["1", "2", "3", "4"]
 
 
@@ -107,35 +67,35 @@ def test_2_unchanged_redeploy_changes_nothing_with_one_ssh_command_per_host(inve
 
 def test_3_image_change_under_load_loses_no_request(lab, inventory):
     set_spec(inventory, lab, image="2")
-    with LoadLoop() as load:
+    with LoadLoop(URL) as load:
         deploy_ok(inventory)
         time.sleep(0.5)
     assert load.failures == [] and load.ok > 50
-    assert {fetch().split()[1] for _ in range(20)} == {"2"}
+    assert {fetch(URL).split()[1] for _ in range(20)} == {"2"}
 
 
 def test_4_a_failing_health_check_stops_and_rolls_back(lab, inventory):
     set_spec(inventory, lab, image="broken")
-    with LoadLoop() as load:
+    with LoadLoop(URL) as load:
         done = kob("deploy", str(inventory), "--wait", "30")
     assert done.returncode == 1
     assert "is unhealthy; rolled back to revision" in done.stderr
     assert load.failures == []
     status = kob("status", str(inventory), "--json")
     assert '"image": "kob-demo/web:2"' in status.stdout and '"healthy": 4' in status.stdout
-    assert {fetch().split()[1] for _ in range(12)} == {"2"}
+    assert {fetch(URL).split()[1] for _ in range(12)} == {"2"}
 
 
 def test_5_rollback_and_scaling_lose_no_request(lab, inventory):
     set_spec(inventory, lab, image="2")
-    with LoadLoop() as load:
+    with LoadLoop(URL) as load:
         assert kob("rollback", str(inventory), "web", "--to", "1").returncode == 0
         assert kob("scale", str(inventory), "web=6").returncode == 0
         assert kob("scale", str(inventory), "web=2").returncode == 0
         time.sleep(0.5)
     assert load.failures == []
-    assert {fetch().split()[1] for _ in range(10)} == {"1"}
-    assert sorted({fetch().split("replica=")[1].split()[0] for _ in range(20)}) == ["1", "2"]
+    assert {fetch(URL).split()[1] for _ in range(10)} == {"1"}
+    assert sorted({fetch(URL).split("replica=")[1].split()[0] for _ in range(20)}) == ["1", "2"]
 
 
 @pytest.mark.parametrize("kill_after", [0.7, 2.0, 4.0])
@@ -152,15 +112,6 @@ def test_6_a_killed_deploy_leaves_no_duplicates_and_its_lock_expires(lab, invent
     assert (web["running"], web["healthy"]) == (3, 3)
     assert sorted(r["replica"] for r in web["replicas"]) == [1, 2, 3], "a duplicate or missing replica"
     assert {r["image"] for r in web["replicas"]} == {f"kob-demo/web:{image}"}
-
-
-def on_vm(lab, vm: str, script: str) -> str:
-    """A shell script run against a VM's own Docker Engine (from the machine, as a manager would)."""
-    docker_host = f"unix://{lab.layout.vm(int(vm[2:])).docker_socket}"
-    done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "DOCKER_HOST": docker_host, "DOCKER_BUILDKIT": "0"})
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 def build_variant(lab, vm: str, ref: str) -> str:
@@ -205,7 +156,7 @@ def test_8_the_managers_docker_is_the_source_and_a_known_id_is_only_tagged(lab, 
 
 
 def test_9_logs_merge_every_replica_prefixed_with_replica_and_host(inventory):
-    [fetch() for _ in range(6)]
+    [fetch(URL) for _ in range(6)]
     done = kob("logs", str(inventory), "web")
     assert done.returncode == 0, done.stderr
     prefixes = {line.split(" | ")[0].strip() for line in done.stdout.splitlines()}

@@ -32,7 +32,7 @@ async def test_a_started_replica_is_observed_with_its_labels_health_and_image(la
     async with SshPool() as pool:
         (await pool.run(vm, run_argv(replica, env_from_stdin=True), input=b"SECRET_TOKEN=s3cr3t\n")).check()
         try:
-            deadline = time.monotonic() + 20
+            deadline = time.monotonic() + 60
             while True:
                 seen = await observe(pool, vm)
                 (fact,) = seen.of_service("probe")

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
-
-def kob(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kob", *args], capture_output=True, text=True, timeout=120)
+from tests.helpers.lab_services import kob
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,8 @@ import pytest
 
 from kob.commands.haproxy import check_config_argv, render_haproxy_config
 
+pytestmark = pytest.mark.lab  # Debian's haproxy checks the configs
+
 WEB = {"name": "web", "balance": "roundrobin", "health_path": "/healthz",
        "servers": [{"name": "web-1", "address": "198.18.0.12", "port": 20001, "disabled": False},
                    {"name": "web-2", "address": "198.18.0.13", "port": 20001, "disabled": True}]}

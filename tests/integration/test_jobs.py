@@ -14,14 +14,15 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from test_deploy import kob, on_vm
+
+from tests.helpers.lab_services import kob, on_vm
 
 JOBS = """
 heal: {down_after: 3s}
 jobs:
   wave:
     image: kob-demo/web:1
-    command: [sh, -c, "echo start on $(hostname); sleep 3; echo done"]
+    command: [sh, -c, "echo start on $(hostname); sleep 6; echo done"]
     cpus: 1
 """
 CAPACITY = 6  # 3 VMs x 2 CPUs
@@ -73,7 +74,7 @@ def test_twelve_one_cpu_jobs_never_exceed_the_capacity_and_all_succeed(inventory
     assert [found[i]["state"] for i in ids] == ["succeeded"] * 12
     attempts = [found[i]["attempts"][-1] for i in ids]
     spans = [(_instant(a["docker_started"]), _instant(a["docker_finished"])) for a in attempts]
-    assert most_at_once(spans) == CAPACITY  # the first wave filled every CPU, and never more
+    assert most_at_once(spans) == CAPACITY  # the first wave filled every CPU (6 s is room to start it), never more
     for host in ("vm1", "vm2", "vm3"):
         mine = [span for span, a in zip(spans, attempts) if a["host"] == host]
         assert mine and most_at_once(mine) <= 2, host
@@ -122,7 +123,7 @@ def test_a_cancelled_running_job_stops_on_its_host(lab, inventory):
 
 def test_a_job_on_a_stopped_vm_is_lost_and_retried_elsewhere(lab, inventory):
     job_id = submit(inventory, "--image", "kob-demo/web:1", "--name", "survivor", "--retries", "1", "--backoff", "0s",
-                    "--", "sh", "-c", "sleep 6; echo survived on $(hostname)")
+                    "--", "sh", "-c", "sleep 15; echo survived on $(hostname)")  # still running when its VM stops
     ok("job", "dispatch", str(inventory))
     first = jobs(inventory)[job_id]["host"]
     lab.stop_vm(first)

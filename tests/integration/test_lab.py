@@ -17,6 +17,7 @@ from kob.lab import demo_image, system, vm as vmlib
 from kob.lab.lab import Lab
 from kob.lab.layout import LabLayout
 
+pytestmark = pytest.mark.lab  # root: a scratch lab of its own, and setpriv
 SCRATCH_DIR = Path("/var/lib/kob-test-lab-scratch")
 
 
@@ -137,7 +138,8 @@ def test_a_stopped_vm_refuses_ssh_and_docker_and_comes_back_with_its_containers(
 
         started = time.monotonic()
         assert lab.stop_vm("vm2")
-        assert time.monotonic() - started < 8, "`sleep` as PID 1 ignores SIGTERM: the stop must not wait 10 s for it"
+        took = time.monotonic() - started  # about CONTAINER_GRACE (3 s) on an idle machine
+        assert took < 10, f"{took:.1f} s: `sleep` as PID 1 ignores SIGTERM; the stop must not wait docker's 10 s for it"
         with pytest.raises(ConnectionRefusedError):
             socket.create_connection((vm2.address, 22), timeout=2).close()
         assert vmlib.health(vm2) == {"ssh": False, "docker": False}
@@ -150,7 +152,7 @@ def test_a_stopped_vm_refuses_ssh_and_docker_and_comes_back_with_its_containers(
         assert vmlib.health(vm2) == {"ssh": True, "docker": True}
         assert in_vm(lab, "vm2", "hostname").strip() == "vm2"
         expected = ["true", "true", "false"]  # unless-stopped and always restart with dockerd; no policy stays exited
-        assert states_within(lab, "vm2", made, expected, seconds=10) == expected
+        assert states_within(lab, "vm2", made, expected, seconds=60) == expected
         assert not lab.start_vm("vm2")
     finally:
         lab.start_vm("vm2")

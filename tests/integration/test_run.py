@@ -9,7 +9,8 @@ import re
 from pathlib import Path
 
 import pytest
-from test_deploy import kob
+
+from tests.helpers.lab_services import kob
 
 PLAYBOOK = """\
 - name: prepare

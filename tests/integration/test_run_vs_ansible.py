@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_deploy import kob
+
+from tests.helpers.lab_services import kob
 
 ANSIBLE_VENV = Path(os.environ.get("KOB_TEST_ANSIBLE_VENV", "/var/lib/kob-test-ansible"))
 PLAYBOOK = """\

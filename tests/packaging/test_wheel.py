@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.lab  # the network: pip fetches the build backend and kob's dependencies
 ROOT = Path(__file__).resolve().parents[2]
 
 USE_PACKAGED_FILES = """

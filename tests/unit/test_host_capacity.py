@@ -1,9 +1,9 @@
 """Declared host capacity (hosts' cpus: and memory:): the values read, and each mistake with its message."""
 
 import pytest
-from loading import assert_loads, assert_refused
 
 from kob.spec.inventory import Host
+from tests.helpers.inventory_loading import assert_loads, assert_refused
 
 GIB = 1024**3
 MIB = 1024**2

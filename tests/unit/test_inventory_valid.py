@@ -4,10 +4,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from loading import assert_loads
 
 from kob.errors import PatternError
 from kob.spec.inventory import Host, Inventory, SshSettings, load_inventory
+from tests.helpers.inventory_loading import assert_loads
 
 MINIMAL = "hosts:\n  vm1: {address: 198.18.0.11}\n"
 
@@ -87,7 +87,7 @@ VALID = [
     ("etcd IPv6 state", "state: 'etcd://[fd00::1]:2379'\n" + MINIMAL, lambda inv: inv.state_url, "etcd://[fd00::1]:2379"),
     ("absolute sqlite state", "state: sqlite:///var/lib/kob.db\n" + MINIMAL, lambda inv: inv.state_url,
      "sqlite:///var/lib/kob.db"),
-    ("relative path state", "state: data/state.db\n" + MINIMAL, lambda inv: inv.state_url, "sqlite://{dir}/data/state.db"),
+    ("relative path state", "state: lab/state.db\n" + MINIMAL, lambda inv: inv.state_url, "sqlite://{dir}/lab/state.db"),
     ("absolute path state", "state: /srv/kob.db\n" + MINIMAL, lambda inv: inv.state_url, "sqlite:///srv/kob.db"),
     (
         "durations as numbers",

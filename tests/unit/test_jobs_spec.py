@@ -3,12 +3,12 @@
 import textwrap
 
 import pytest
-from loading import assert_loads, assert_refused
 
 from kob.errors import PatternError
 from kob.spec.inventory import load_inventory
 from kob.spec.jobs import JobTemplate
 from kob.spec.service_model import Constraint
+from tests.helpers.inventory_loading import assert_loads, assert_refused
 
 MIB = 1024**2
 

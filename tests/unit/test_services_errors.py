@@ -3,7 +3,8 @@
 import textwrap
 
 import pytest
-from loading import assert_refused
+
+from tests.helpers.inventory_loading import assert_refused
 
 
 # Lines 1-4; services: is line 5, the service's name line 6, its first key line 7.

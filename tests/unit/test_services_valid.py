@@ -4,13 +4,13 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from loading import assert_loads
 
 from kob.errors import PatternError
 from kob.spec.inventory import load_inventory
 from kob.spec.service_model import (
     Autoscale, Constraint, Frontend, HealthCheck, LoadBalancer, Placement, Resources, Route, Service, UpdatePolicy, Volume,
 )
+from tests.helpers.inventory_loading import assert_loads
 
 HOSTS = """\
 hosts:

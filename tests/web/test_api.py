@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 
@@ -20,9 +19,7 @@ from kob.facts.samples import ContainerCounters, HostCounters
 from kob.metrics.history import MetricsBook
 from kob.metrics.rates import ContainerUsage, HostUsage
 from kob.plan.spec_hash import spec_hash
-from kob.spec.inventory import load_inventory
 from kob.store.memory import MemoryStore
-from kob.web import create_app, site_of
 
 SECRET = "s3cr3t-Value-9f2"
 INVENTORY = f"""\
@@ -85,17 +82,12 @@ async def _fill(store: MemoryStore, inventory) -> None:
             await metrics.record(_usage(host, time.time() - 300 + 60 * minute, 10.0 * (minute + 1)), _counters(), None)
 
 
+ENV_FILE = {"web.env": f"DB_PASSWORD={SECRET}\n"}
+
+
 @pytest.fixture
-def client(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "web.env").write_text(f"DB_PASSWORD={SECRET}\n")
-    (tmp_path / "shop.yaml").write_text(INVENTORY)
-    inventory = load_inventory("shop.yaml")
-    store = MemoryStore()
-    asyncio.run(_fill(store, inventory))
-    app = create_app(store, inventory)
-    yield app.test_client()
-    site_of(app).close()
+def client(make_client):
+    return make_client(INVENTORY, files=ENV_FILE, fill=_fill)
 
 
 def test_overview_lists_hosts_services_and_this_inventorys_events(client):
@@ -175,13 +167,8 @@ def test_the_page_is_read_only(client):
 
 
 @pytest.fixture
-def guarded(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "web.env").write_text("")
-    (tmp_path / "shop.yaml").write_text(INVENTORY)
-    app = create_app(MemoryStore(), load_inventory("shop.yaml"), token="t0ken-42")
-    yield app.test_client()
-    site_of(app).close()
+def guarded(make_client):
+    return make_client(INVENTORY, files=ENV_FILE, token="t0ken-42")
 
 
 @pytest.mark.parametrize("path", ["/", "/healthz", "/api/v1/overview", "/services/web", "/static/kob.css"])
@@ -214,17 +201,10 @@ class BrokenStore(MemoryStore):
 
 @pytest.mark.parametrize("path, kind", [("/api/v1/overview", "application/json"), ("/", "text/html"),
                                         ("/services/web", "text/html")])
-def test_an_unreachable_store_is_a_503_saying_why(tmp_path, monkeypatch, path, kind):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "web.env").write_text("")
-    (tmp_path / "shop.yaml").write_text(INVENTORY)
-    app = create_app(BrokenStore(), load_inventory("shop.yaml"))
-    try:
-        response = app.test_client().get(path)
-        assert response.status_code == 503 and response.content_type.startswith(kind)
-        assert "cannot reach it" in response.get_data(as_text=True)
-    finally:
-        site_of(app).close()
+def test_an_unreachable_store_is_a_503_saying_why(make_client, path, kind):
+    response = make_client(INVENTORY, BrokenStore(), files=ENV_FILE).get(path)
+    assert response.status_code == 503 and response.content_type.startswith(kind)
+    assert "cannot reach it" in response.get_data(as_text=True)
 
 
 def test_the_jobs_table_and_a_job_page_with_its_escaped_log(client):

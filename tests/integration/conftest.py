@@ -1,8 +1,9 @@
-"""Fixtures for the store tests: a real etcd server and a store per backend.
+"""Fixtures of the integration tests: a real etcd server and a store per backend (the lab's are in tests/conftest.py).
 
-Load with ``pytest_plugins = ["store_fixtures"]``. The etcd server is
-started once per session on free ports with a fast heartbeat (so 1 s leases
-are allowed), and is killed and its data dir removed at the end.
+A store test parametrizes ``backend`` indirectly with "memory", "sqlite" or "etcd".
+The etcd server is started once per session, only when a test asks for it, on free
+ports with a fast heartbeat (so 1 s leases are allowed), and is killed and its
+data dir removed at the end.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import ctypes
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -22,14 +22,9 @@ from pathlib import Path
 import pytest
 
 from kob.store import Store, open_store
+from tests.helpers.free_port import free_port
 
 ETCD_START_TIMEOUT = 15.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _die_with_parent() -> None:
@@ -82,9 +77,14 @@ def etcd_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @dataclass(frozen=True)
 class Backend:
-    """How to reach one backend, the shortest lock ttl it honours, and how
-    late after its ttl an abandoned lock may still be seen (etcd revokes
-    expired leases every 500 ms)."""
+    """How to reach one backend, the lock ttl its tests use, and how late
+    after its ttl an abandoned lock may still be seen (etcd revokes expired
+    leases every 500 ms).
+
+    The ttl is short, to keep the tests short, but not shorter than a loaded
+    machine needs: a held lock is refreshed every ttl/3, so a refresh late by
+    more than 2/3 of the ttl (a busy CPU, a slow fsync) loses it.
+    """
 
     name: str
     url: str
@@ -101,11 +101,11 @@ class Backend:
 
 
 def memory_backend(tmp_path: Path) -> Backend:
-    return Backend("memory", "memory://", 0.2)
+    return Backend("memory", "memory://", 0.5)
 
 
 def sqlite_backend(tmp_path: Path) -> Backend:
-    return Backend("sqlite", f"sqlite://{tmp_path / 'store.db'}", 0.2)
+    return Backend("sqlite", f"sqlite://{tmp_path / 'store.db'}", 0.5)
 
 
 def etcd_backend(etcd_url: str) -> Backend:

@@ -1,4 +1,4 @@
-"""Shared by the tables of valid inventories: load one from the cwd and compare what a lambda looks at."""
+"""Shared by the tables of inventories: write one in the cwd, load it, compare what a lambda looks at or the error."""
 
 from __future__ import annotations
 

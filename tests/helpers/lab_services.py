@@ -1,0 +1,65 @@
+"""For tests of services kob runs on the test lab: the kob command as a user runs it, requests
+through HAProxy (one at a time or as a counted load), and docker against one VM's own engine."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections import Counter
+
+
+def kob(*args: str, timeout: float = 180, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`python -m kob ARGS` with this interpreter; its exit code and output, never raising on failure."""
+    return subprocess.run([sys.executable, "-m", "kob", *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+
+
+def fetch(url: str) -> str:
+    """One GET that must answer 200; its body."""
+    with urllib.request.urlopen(url, timeout=5) as reply:
+        assert reply.status == 200
+        return reply.read().decode()
+
+
+class LoadLoop:
+    """Requests to ``url`` in a thread, bounded in count and time; counts every failure.
+
+    ``bodies`` counts the answers by what comes before " container=" (image and replica).
+    """
+
+    def __init__(self, url: str, limit: int = 3000, seconds: float = 120, pause: float = 0.01):
+        self.limit, self.seconds, self.url, self.pause = limit, seconds, url, pause
+        self.ok, self.failures, self.bodies = 0, [], Counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        deadline = time.monotonic() + self.seconds
+        while not self._stop.is_set() and self.ok + len(self.failures) < self.limit and time.monotonic() < deadline:
+            try:
+                self.bodies[fetch(self.url).split(" container=")[0]] += 1
+                self.ok += 1
+            except Exception as error:  # every kind of failure counts
+                self.failures.append(repr(error))
+            time.sleep(self.pause)
+
+    def __enter__(self) -> "LoadLoop":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def on_vm(lab, vm: str, script: str) -> str:
+    """A shell script run against a VM's own Docker Engine (from the machine, as a manager would); its stdout."""
+    docker_host = f"unix://{lab.layout.vm(int(vm[2:])).docker_socket}"
+    done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "DOCKER_HOST": docker_host, "DOCKER_BUILDKIT": "0"})
+    assert done.returncode == 0, done.stderr
+    return done.stdout

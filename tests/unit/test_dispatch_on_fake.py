@@ -1,0 +1,333 @@
+"""Dispatcher over the scripted fake and the memory store: what hosts answer → commands sent, jobs' ends.
+
+Only the public methods (dispatch, cancel) and the commands they send are looked at; the clock of
+kob.jobs.dispatch is frozen at NOW so that ages (timeouts, silence) are exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from kob.commands.jobs import CAPACITY_MARK, collect_argv, container_name, kill_argv, observe_jobs_argv, run_job_argv
+from kob.errors import HostUnreachable
+from kob.jobs import dispatch as dispatch_module
+from kob.jobs import model
+from kob.jobs.book import LOG_KEPT, JobBook
+from kob.jobs.dispatch import Dispatcher
+from kob.jobs.model import Job
+from kob.spec.inventory import Host, Inventory
+from kob.spec.service_model import Resources, Service
+from kob.store.memory import MemoryStore
+from tests.helpers.fake_transport import Reply, ScriptedTransport, Sent
+
+NOW = 1_800_000_000.0
+INVENTORY = Inventory(Path("shop.yaml"), (Host("vm1", "198.18.0.11"), Host("vm2", "198.18.0.12")),
+                      services=(Service("web", "kob-demo/web:2", resources=Resources(cpus=1.0)),))
+OBSERVE = CAPACITY_MARK  # the piece of the job observation's command line the script rows answer
+
+
+def short(sent: Sent) -> str:
+    """A command as the tables write it: observe, run NAME, kill NAME, collect NAME (else the command line)."""
+    argv = list(sent.argv)
+    name = argv[4] if len(argv) > 4 else ""
+    if argv == observe_jobs_argv():
+        return "observe"
+    if argv == collect_argv(name, LOG_KEPT):
+        return f"collect {name}"
+    if argv == kill_argv(argv[-1]):
+        return f"kill {argv[-1]}"
+    if argv[:2] == ["docker", "run"]:
+        job_id, attempt = map(int, name.split("-")[2:])
+        if argv == run_job_argv(job_id, attempt, "busybox:1", ("echo", "hi"), None, None):
+            return f"run {name}"
+    return sent.command
+
+
+def collected(name: str) -> list[str]:
+    """An attempt that ends in a pass is collected once (output kept, container removed)."""
+    return [f"collect {name}"]
+
+
+def host_says(cpus: int = 2, *jobs: str, services: tuple[str, ...] = ()) -> Reply:
+    """The job observation's output: capacity, job containers (lines of ``container``), running replicas."""
+    lines = ["#kob-capacity", str(cpus), "8000000", "#kob-jobs", *jobs, "#kob-services", *services]
+    return Reply(stdout="\n".join(lines) + "\n")
+
+
+def container(job_id: int, state: str = "exited", exit_code: int = 0, attempt: int = 1, oom: bool = False) -> str:
+    finished = "0001-01-01T00:00:00Z" if state == "running" else "2027-01-15T08:00:09Z"
+    return "\t".join([f"/kob-job-{job_id}-{attempt}", str(job_id), str(attempt), state, str(exit_code),
+                      "2027-01-15T08:00:01Z", finished, "true" if oom else "false"])
+
+
+def queued(job_id: int = 1, **fields) -> Job:
+    return Job(job_id, "report", "busybox:1", ("echo", "hi"), submitted=NOW - 60, who="ann@desk", **fields)
+
+
+def running(job_id: int = 1, host: str = "vm1", ago: float = 5, silent: float | None = None, **fields) -> Job:
+    """A job whose first attempt started ``ago`` seconds ago on ``host``; its host silent for ``silent`` s."""
+    job = model.started(queued(job_id, **fields), host, container_name(job_id, 1), NOW - ago)
+    return model.unanswered(job, NOW - silent) if silent is not None else job
+
+
+def finished(job_id: int, outcome: str = "lost", host: str = "vm1") -> Job:
+    return model.ended(running(job_id, host), outcome, NOW - 30, reason="earlier")
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock(monkeypatch):
+    monkeypatch.setattr(dispatch_module, "time", SimpleNamespace(time=lambda: NOW))
+
+
+async def dispatcher(fake: ScriptedTransport, jobs: list[Job], inventory: Inventory = INVENTORY):
+    store = MemoryStore()
+    book = JobBook(store, "kob/shop")
+    for job in jobs:
+        await book.save(job)
+    said: list[str] = []
+    return Dispatcher(inventory, store, fake, said.append), book, said
+
+
+def sent_per_host(fake: ScriptedTransport) -> dict[str, list[str]]:
+    return {host: [short(s) for s in fake.sent if s.host == host] for host in dict.fromkeys(s.host for s in fake.sent)}
+
+
+# One job in the store, one pass. Rows: the job, what the hosts answer → what each host was sent, the job's state
+# and the reason its last attempt gives.
+
+@pytest.mark.parametrize("name, jobs, script, expected_commands, state, reason", [
+    ("queued: docker run on the host with the most room (vm1's 4 CPUs hold 3 web replicas)",
+     [queued()], [("vm1", OBSERVE, host_says(4, services=("web",) * 3)), ("vm2", OBSERVE, host_says(2))],
+     {"vm1": ["observe"], "vm2": ["observe", "run kob-job-1-1"]}, "running", ""),
+    ("queued, lost on vm2 before: started on vm1 though vm2 has more room",
+     [replace(finished(1, host="vm2"), state="queued")],
+     [("vm1", OBSERVE, host_says(2)), ("vm2", OBSERVE, host_says(8))],
+     {"vm1": ["observe", "run kob-job-1-2"], "vm2": ["observe"]}, "running", ""),
+    ("queued, docker run refused: failed with docker's words",
+     [queued()], [("*", OBSERVE, host_says(2)),
+                  ("vm1", "docker run", Reply(rc=125, stderr=("Unable to find image 'busybox:1' locally\n"
+                                                              "docker: Error response from daemon: manifest "
+                                                              "unknown.\n")))],
+     {"vm1": ["observe", "run kob-job-1-1"], "vm2": ["observe"]}, "failed",
+     "docker run failed: docker: Error response from daemon: manifest unknown."),
+    ("queued, the host drops the connection at docker run: failed, naming the host",
+     [queued()], [("*", OBSERVE, host_says(2)), ("vm1", "docker run", HostUnreachable("vm1", "connection lost"))],
+     {"vm1": ["observe", "run kob-job-1-1"], "vm2": ["observe"]}, "failed", "docker run failed: vm1: connection lost"),
+    ("running, exited 0: output kept, container removed, succeeded",
+     [running()], [("vm1", OBSERVE, host_says(2, container(1))), ("vm2", OBSERVE, host_says(2)),
+                   ("vm1", "docker logs", Reply(stdout="hello\n"))],
+     {"vm1": ["observe", *collected("kob-job-1-1")], "vm2": ["observe"]}, "succeeded", "exit 0"),
+    ("running, exit 3, no retry: failed",
+     [running()], [("vm1", OBSERVE, host_says(2, container(1, exit_code=3))), ("vm2", OBSERVE, host_says(2))],
+     {"vm1": ["observe", *collected("kob-job-1-1")], "vm2": ["observe"]}, "failed", "exit 3"),
+    ("running, killed by the kernel for memory",
+     [running()], [("vm1", OBSERVE, host_says(2, container(1, exit_code=137, oom=True))),
+                   ("vm2", OBSERVE, host_says(2))],
+     {"vm1": ["observe", *collected("kob-job-1-1")], "vm2": ["observe"]}, "failed", "exit 137 (out of memory)"),
+    ("running, still running: only looked at",
+     [running()], [("vm1", OBSERVE, host_says(2, container(1, "running"))), ("vm2", OBSERVE, host_says(2))],
+     {"vm1": ["observe"], "vm2": ["observe"]}, "running", ""),
+    ("running past its timeout: killed, then collected, failed",
+     [running(ago=120, timeout=60)],
+     [("vm1", OBSERVE, host_says(2, container(1, "running"))), ("vm2", OBSERVE, host_says(2))],
+     {"vm1": ["observe", "kill kob-job-1-1", *collected("kob-job-1-1")], "vm2": ["observe"]}, "failed",
+     "timed out after 60 s"),
+    ("running, its container gone: lost, nothing to collect",
+     [running()], [("*", OBSERVE, host_says(2))],
+     {"vm1": ["observe"], "vm2": ["observe"]}, "lost", "its container is gone from vm1"),
+    ("running on a host silent for longer than down_after (60 s): lost",
+     [running(ago=300, silent=90)], [("vm1", "", HostUnreachable("vm1", "no route to host")),
+                                     ("vm2", OBSERVE, host_says(2))],
+     {"vm1": ["observe"], "vm2": ["observe"]}, "lost", "vm1 has not answered for 90 s"),
+    ("running on a host silent for less than down_after: still running",
+     [running(ago=300, silent=30)], [("vm1", "", HostUnreachable("vm1", "no route to host")),
+                                     ("vm2", OBSERVE, host_says(2))],
+     {"vm1": ["observe"], "vm2": ["observe"]}, "running", ""),
+    ("running on a host whose observation fails: counted as not answering",
+     [running(ago=300, silent=90)], [("vm1", OBSERVE, Reply(rc=1, stderr="Cannot connect to the Docker daemon\n")),
+                                     ("vm2", OBSERVE, host_says(2))],
+     {"vm1": ["observe"], "vm2": ["observe"]}, "lost", "vm1 has not answered for 90 s"),
+    ("running on a host the inventory no longer has: lost without asking it",
+     [running(host="vm9")], [("*", OBSERVE, host_says(2))],
+     {"vm1": ["observe"], "vm2": ["observe"]}, "lost", "vm9 is no longer in the inventory"),
+])
+async def test_one_pass_over_one_job(name, jobs, script, expected_commands, state, reason):
+    fake = ScriptedTransport(script)
+    doing, book, said = await dispatcher(fake, jobs)
+    report = await doing.dispatch()
+    job = await book.get(1)
+    assert sent_per_host(fake) == expected_commands, name
+    assert (job.state, job.attempts[-1].reason) == (state, reason)
+    assert report.active == (state in ("queued", "running"))
+    assert len(report.ended) == (state not in ("queued", "running"))
+    assert said == [*report.ended, *report.started]
+
+
+async def test_a_silent_host_is_remembered_from_its_first_silence():
+    fake = ScriptedTransport([("vm1", "", HostUnreachable("vm1", "no route to host")), ("vm2", OBSERVE, host_says(2))])
+    doing, book, said = await dispatcher(fake, [running()])
+    report = await doing.dispatch()
+    job = await book.get(1)
+    assert (job.state, job.attempts[-1].unanswered_since) == ("running", NOW)
+    assert list(report.unreachable) == ["vm1"]
+
+
+@pytest.mark.parametrize("name, job, answer, exit_code, log", [
+    ("exit 0: docker's times and the output kept", running(), container(1), 0, "hello\n"),
+    ("exit 2: the output of the failure kept", running(), container(1, exit_code=2), 2, "hello\n"),
+    ("killed at its timeout: 137, no docker end time", running(ago=90, timeout=10), container(1, "running"), 137,
+     "hello\n"),
+    ("collected from a host that stops answering: the end is kept, the output is empty", running(), container(1), 0,
+     None),
+    ("a long output: only its end is kept", running(), container(1), 0, "x" * 10 + "y" * LOG_KEPT),
+])
+async def test_what_is_kept_of_an_attempt_that_ended(name, job, answer, exit_code, log):
+    collected = Reply(stdout=log) if log is not None else HostUnreachable("vm1", "connection lost")
+    fake = ScriptedTransport([("vm1", OBSERVE, host_says(2, answer)), ("vm2", OBSERVE, host_says(2)),
+                              ("vm1", "docker logs", collected)])
+    doing, book, said = await dispatcher(fake, [job])
+    await doing.dispatch()
+    attempt = (await book.get(1)).attempts[-1]
+    assert (attempt.exit_code, attempt.docker_started) == (exit_code, "2027-01-15T08:00:01Z"), name
+    assert attempt.docker_finished == (None if exit_code == 137 else "2027-01-15T08:00:09Z")
+    assert await book.log(1, 1) == ("" if log is None else log[-LOG_KEPT:])
+
+
+@pytest.mark.parametrize("name, job, answer, state, not_before, waiting", [
+    ("failed with a retry left: queued again, not before its backoff",
+     running(retries=2, backoff=5), container(1, exit_code=1), "queued", NOW + 5,
+     ["job 1: backoff: next try in 5.0s"]),
+    ("failed on its second try: the backoff doubles",
+     replace(running(retries=2, backoff=5), attempts=(*finished(1).attempts,
+                                                      model.Attempt(2, "vm1", "kob-job-1-2", NOW - 5))),
+     container(1, exit_code=1, attempt=2), "queued", NOW + 10, ["job 1: backoff: next try in 10s"]),
+    ("lost with a retry left: queued again", running(retries=1, backoff=30), None, "queued", NOW + 30,
+     ["job 1: backoff: next try in 30s"]),
+    ("no retry left: failed for good", running(retries=0), container(1, exit_code=1), "failed", 0.0, []),
+    ("succeeded: no retry whatever is left", running(retries=3), container(1), "succeeded", 0.0, []),
+])
+async def test_retries(name, job, answer, state, not_before, waiting):
+    jobs = (answer,) if answer else ()
+    fake = ScriptedTransport([("vm1", OBSERVE, host_says(2, *jobs)), ("vm2", OBSERVE, host_says(2))])
+    doing, book, said = await dispatcher(fake, [job])
+    report = await doing.dispatch()
+    stored = await book.get(1)
+    assert (stored.state, stored.not_before) == (state, not_before), name
+    assert report.waiting == waiting
+    assert not [c for c in fake.commands() if c.startswith("docker run")], "nothing starts before its backoff"
+
+
+async def test_a_retry_without_backoff_starts_in_the_same_pass_on_the_other_host():
+    fake = ScriptedTransport([("vm1", OBSERVE, host_says(2, container(1, exit_code=1))),
+                              ("vm2", OBSERVE, host_says(2))])
+    doing, book, said = await dispatcher(fake, [running(retries=1, backoff=0)])
+    await doing.dispatch()
+    assert sent_per_host(fake) == {"vm1": ["observe", *collected("kob-job-1-1")],
+                                   "vm2": ["observe", "run kob-job-1-2"]}
+    job = await book.get(1)
+    assert [(a.host, a.outcome) for a in job.attempts] == [("vm1", "failed"), ("vm2", None)]
+
+
+async def test_no_active_job_sends_no_command_at_all():
+    fake = ScriptedTransport(default=None)  # any command would fail the test
+    doing, book, said = await dispatcher(fake, [finished(1, "succeeded"), finished(2, "failed")])
+    report = await doing.dispatch()
+    assert fake.sent == [] and report.summary() == "no job to run" and said == []
+
+
+async def test_orphan_containers_are_collected_and_their_output_kept():
+    """kob-job-7-1 ended after its attempt was given up as lost; kob-job-8-1 belongs to a running attempt."""
+    fake = ScriptedTransport([
+        ("vm1", OBSERVE, host_says(2, container(7, exit_code=0))),
+        ("vm2", OBSERVE, host_says(2, container(8, "running"))),
+        ("vm1", "docker logs", Reply(stdout="late output\n")),
+    ])
+    doing, book, said = await dispatcher(fake, [finished(7), running(8, host="vm2")])
+    await doing.dispatch()
+    assert sent_per_host(fake) == {"vm1": ["observe", "collect kob-job-7-1"], "vm2": ["observe"]}
+    assert await book.log(7, 1) == "late output\n"
+    assert (await book.get(7)).state == "lost" and (await book.get(8)).state == "running"
+
+
+async def test_a_requeued_jobs_earlier_container_is_collected_when_its_host_is_back():
+    """Job 7's first attempt was lost on vm1 and it waits for its retry; the container shows up again."""
+    waiting = model.ended(running(7), "lost", NOW - 30, retry_at=NOW + 60, reason="vm1 has not answered")
+    fake = ScriptedTransport([
+        ("vm1", OBSERVE, host_says(2, container(7, exit_code=0))),
+        ("vm2", OBSERVE, host_says(2)),
+        ("vm1", "docker logs", Reply(stdout="late output\n")),
+    ])
+    doing, book, said = await dispatcher(fake, [waiting])
+    await doing.dispatch()
+    assert sent_per_host(fake) == {"vm1": ["observe", "collect kob-job-7-1"], "vm2": ["observe"]}
+    assert await book.log(7, 1) == "late output\n" and (await book.get(7)).state == "queued"
+
+
+async def test_an_attempt_that_ends_is_collected_once():
+    fake = ScriptedTransport([("vm1", OBSERVE, host_says(2, container(1))), ("vm2", OBSERVE, host_says(2))])
+    doing, book, said = await dispatcher(fake, [running()])
+    await doing.dispatch()
+    assert sent_per_host(fake)["vm1"] == ["observe", "collect kob-job-1-1"]
+
+
+async def test_several_jobs_in_one_pass_one_observation_per_host():
+    fake = ScriptedTransport([
+        ("vm1", OBSERVE, host_says(4, container(1), container(2, "running"))),
+        ("vm2", OBSERVE, host_says(4)),
+        ("vm1", "docker logs", Reply(stdout="one\n")),
+    ])
+    doing, book, said = await dispatcher(fake, [running(1), running(2), queued(3, priority=5), queued(4)])
+    report = await doing.dispatch()
+    assert sent_per_host(fake) == {"vm1": ["observe", *collected("kob-job-1-1"), "run kob-job-4-1"],
+                                   "vm2": ["observe", "run kob-job-3-1"]}
+    assert [(await book.get(i)).state for i in (1, 2, 3, 4)] == ["succeeded", "running", "running", "running"]
+    assert report.summary() == "2 started, 1 ended, 0 waiting" and report.active == 3
+
+
+@pytest.mark.parametrize("name, job, script, expected_commands, state, reason, exit_code", [
+    ("queued: cancelled without a word to any host", queued(), [], {}, "cancelled", None, None),
+    ("running: killed and collected on its own host only", running(),
+     [("vm1", OBSERVE, host_says(2, container(1, "running")))],
+     {"vm1": ["observe", "kill kob-job-1-1", "collect kob-job-1-1"]}, "cancelled", "cancelled while running", 137),
+    ("running but it had just ended: collected, its own exit kept", running(),
+     [("vm1", OBSERVE, host_says(2, container(1, exit_code=0)))],
+     {"vm1": ["observe", "collect kob-job-1-1"]}, "cancelled", "cancelled; it had ended with exit 0", 0),
+    ("on a host silent for a while: asked for, still running until the host answers",
+     running(silent=10), [("vm1", "", HostUnreachable("vm1", "no route to host"))],
+     {"vm1": ["observe"]}, "running", "", None),
+    ("on a host silent past down_after: cancelled, not lost", running(retries=3, silent=600),
+     [("vm1", "", HostUnreachable("vm1", "no route to host"))],
+     {"vm1": ["observe"]}, "cancelled", "vm1 has not answered for 600 s", None),
+])
+async def test_cancel(name, job, script, expected_commands, state, reason, exit_code):
+    fake = ScriptedTransport(script, default=Reply())
+    doing, book, said = await dispatcher(fake, [job])
+    after = await doing.cancel(await book.get(1))
+    assert sent_per_host(fake) == expected_commands, name
+    stored = await book.get(1)
+    assert after == stored and stored.state == state
+    assert stored.cancel_requested is (job.state == "running")
+    if reason is not None:
+        assert (stored.attempts[-1].reason, stored.attempts[-1].exit_code) == (reason, exit_code)
+
+
+async def test_a_cancel_requested_on_a_silent_host_ends_at_the_next_pass_once_it_answers():
+    fake = ScriptedTransport([("vm1", OBSERVE, [HostUnreachable("vm1", "no route"),
+                                                host_says(2, container(1, "running"))]),
+                              ("vm2", OBSERVE, host_says(2))])
+    doing, book, said = await dispatcher(fake, [running()])
+    await doing.cancel(await book.get(1))
+    await doing.dispatch()
+    assert sent_per_host(fake)["vm1"] == ["observe", "observe", "kill kob-job-1-1", *collected("kob-job-1-1")]
+    assert (await book.get(1)).state == "cancelled"
+
+
+async def test_a_cancelled_job_whose_container_is_gone_is_not_queued_again():
+    fake = ScriptedTransport([("vm1", OBSERVE, host_says(2))])
+    doing, book, said = await dispatcher(fake, [running(retries=2)])
+    after = await doing.cancel(await book.get(1))
+    assert after.state == "cancelled"
