@@ -13,6 +13,8 @@ from typing import Any
 
 import jinja2
 
+from kob.jinja_sandbox import BoundedSandbox
+
 ADMIN_SOCKET = "/run/haproxy/admin.sock"
 CONFIG_PATH = "/etc/haproxy/haproxy.cfg"
 PIDFILE = "/run/haproxy.pid"
@@ -27,10 +29,9 @@ WAIT_STEPS = 100  # times 0.1 s: how long install waits for a (re)started worker
 _NAME = re.compile(r"[A-Za-z0-9_.:-]+")  # what may stand in a runtime command line without quoting
 
 
-def _environment() -> jinja2.Environment:
+def _environment() -> BoundedSandbox:
     loader = jinja2.FunctionLoader(lambda name: resources.files("kob.templates").joinpath(name).read_text())
-    return jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                              autoescape=False)
+    return BoundedSandbox(loader=loader, autoescape=False)
 
 
 def render_haproxy_config(frontends: list[dict[str, Any]], backends: list[dict[str, Any]],
