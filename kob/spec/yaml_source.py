@@ -32,12 +32,16 @@ The rules, the same in every kob file:
   win over merged ones.
 - Only YAML's standard tags; a custom tag such as ``!vault`` is refused.
 - Key paths join keys with "/" and name list items by index: groups/web[1].
+- Bounds, so that no file can take the manager's memory or time: only a
+  regular file is read, of at most MAX_BYTES; values nest at most MAX_DEPTH
+  deep; with every alias and merge expanded, a document holds at most
+  MAX_VALUES values (a "billion laughs" or a merge bomb is refused at once).
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
+import stat
 
 import yaml
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
@@ -55,6 +59,9 @@ _SYNTAX_HINTS = {
     "expected ',' or '}'": "is a closing '}' missing?",
     "expected ',' or ']'": "is a closing ']' missing?",
 }
+MAX_BYTES = 2 << 20
+MAX_DEPTH = 64
+MAX_VALUES = 200_000
 _SECOND_DOCUMENT = "a second document starts here; a kob file holds one document, so remove the extra '---'"
 
 def load_yaml(path: str | os.PathLike[str], *, expected: str = "a mapping") -> Node:
@@ -66,6 +73,7 @@ def load_yaml(path: str | os.PathLike[str], *, expected: str = "a mapping") -> N
 def parse_yaml(text: str, file: str, *, expected: str = "a mapping") -> Node:
     """Compose YAML text that came from ``file`` into a checked Node tree."""
     try:
+        _check_depth(text, file)
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as error:
         raise _syntax_error(error, file) from None
@@ -78,13 +86,52 @@ def parse_yaml(text: str, file: str, *, expected: str = "a mapping") -> Node:
     if root is None or (isinstance(root, ScalarNode) and root.tag == _NULL):
         raise SpecError(file, None, "", f"empty file; expected {expected}")
     node = Node(root, file, "", _line(root))
+    _check_expansion(root, file)
     _check_tree(node, set())
     return node
 
 
+def _check_depth(text: str, file: str) -> None:
+    """Refuse nesting deeper than MAX_DEPTH, from the event stream (composing it would recurse)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = event.start_mark.line + 1 if event.start_mark else None
+                raise SpecError(file, line, "", f"values nest more than {MAX_DEPTH} levels deep; kob reads no deeper")
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+
+
+def _check_expansion(root: yaml.Node, file: str) -> None:
+    """Refuse a document whose values, with every alias and merge expanded, number more than MAX_VALUES."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        children = [] if isinstance(node, ScalarNode) else (
+            node.value if isinstance(node, SequenceNode) else [part for pair in node.value for part in pair])
+        if children_done:
+            open_nodes.discard(id(node))
+            sizes[id(node)] = 1 + sum(sizes[id(child)] for child in children)
+            if sizes[id(node)] > MAX_VALUES:
+                raise SpecError(file, _line(node), "", f"with its aliases and merges expanded this holds more than "
+                                                       f"{MAX_VALUES} values; kob reads no more")
+            continue
+        if id(node) in open_nodes:
+            raise SpecError(file, _line(node), "", "an alias refers to a value that contains it; remove the loop")
+        open_nodes.add(id(node))
+        stack.append((node, True))
+        stack.extend((child, False) for child in children if id(child) not in sizes)
+
+
 def _read_text(name: str) -> str:
     try:
-        data = Path(name).read_bytes()
+        data = _read_regular_file(name)
     except FileNotFoundError:
         raise SpecError(name, None, "", "no such file") from None
     except IsADirectoryError:
@@ -93,11 +140,30 @@ def _read_text(name: str) -> str:
         raise SpecError(name, None, "", "cannot read: permission denied") from None
     except OSError as error:
         raise SpecError(name, None, "", f"cannot read: {error.strerror or error}") from None
+    if isinstance(data, str):
+        raise SpecError(name, None, "", data)
+    if len(data) > MAX_BYTES:
+        raise SpecError(name, None, "", f"is larger than {MAX_BYTES >> 20} MiB, the most kob reads as YAML")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         raise SpecError(name, line, "", "not UTF-8 text; save the file as UTF-8") from None
+
+
+def _read_regular_file(name: str) -> bytes | str:
+    """At most MAX_BYTES + 1 bytes of a regular file, else why not (opening a FIFO this way does not block)."""
+    fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            return "is a directory; give the path of a YAML file"
+        if not stat.S_ISREG(mode):
+            return "is not a regular file (a device, a pipe or a socket); give the path of a YAML file"
+        with os.fdopen(fd, "rb", closefd=False) as file:
+            return file.read(MAX_BYTES + 1)
+    finally:
+        os.close(fd)
 
 
 def _syntax_error(error: yaml.MarkedYAMLError, file: str) -> SpecError:
