@@ -11,6 +11,7 @@ from kob.deploy.revisions import RevisionBook, deployed_services
 from kob.errors import KobError
 from kob.identity import namespace
 from kob.spec.inventory import Inventory
+from kob.spec.services import MAX_REPLICAS
 from kob.store.base import Store
 from kob.transport.base import Transport
 
@@ -18,6 +19,8 @@ from kob.transport.base import Transport
 def checked_count(inventory: Inventory, name: str, count: int) -> int:
     """``count`` for service ``name``, or KobError when the service autoscales within bounds it leaves."""
     service = inventory.service(name)
+    if count > MAX_REPLICAS:
+        raise KobError(f"{name}={count}: at most {MAX_REPLICAS} replicas of one service")
     if service.autoscale and service.autoscale.clamp(count) != count:
         raise KobError(f"{name} autoscales between {service.autoscale.min} and {service.autoscale.max} "
                        f"({inventory.path}:{service.line}); {count} is outside")

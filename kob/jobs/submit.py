@@ -25,6 +25,8 @@ from kob.spec.jobs import JobTemplate, read_jobs
 from kob.spec.yaml_source import parse_yaml
 from kob.store.base import Store
 
+MAX_SUBMITTED = 1000  # jobs one submit queues: each costs a few store writes
+
 
 def job_spec(inv: Inventory, template: str | None, name: str | None, command: tuple[str, ...],
              options: Mapping[str, Any]) -> JobTemplate:
@@ -53,6 +55,8 @@ def queued_job(spec: JobTemplate, who: str, submitted: float) -> Job:
 
 async def submit_jobs(store: Store, inventory: Inventory, spec: JobTemplate, count: int = 1) -> list[Job]:
     """Queue ``count`` jobs alike, each noted in the event log; the jobs as queued, numbered."""
+    if not 1 <= count <= MAX_SUBMITTED:
+        raise KobError(f"--count {count}: queue between 1 and {MAX_SUBMITTED} jobs at once")
     job = queued_job(spec, operator(), time.time())
     book, events = JobBook(store, namespace(inventory)), EventLog(store, namespace(inventory))
     queued = []

@@ -50,7 +50,7 @@ from kob.spec.names import check_name
 from kob.spec.inventory_model import Control, Host, Inventory, SshSettings, frozen_mapping
 from kob.spec.jobs import read_jobs
 from kob.spec.lb import read_lb
-from kob.spec.services import memory_size, read_services
+from kob.spec.services import MAX_CPUS, memory_size, read_services
 from kob.spec.state_url import StateUrl, parse_state_url
 from kob.spec.yaml_source import Node, Record, did_you_mean, load_yaml
 
@@ -198,7 +198,7 @@ def _read_host(name: str, node: Node, ssh: SshSettings, folder: Path) -> _Declar
         key=settings.get_path("key", folder, default=ssh.key, what="key file"),
         roles=tuple(role.raw for role in roles),
         labels=frozen_mapping(labels),
-        cpus=settings.get_float("cpus", default=None, above=0, expected="a positive number"),
+        cpus=settings.get_float("cpus", default=None, above=0, max=MAX_CPUS, expected="a positive number"),
         memory=memory_size(settings.get("memory")),
         line=node.line,
     )

@@ -77,6 +77,9 @@ SERVICE_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 """Service (and frontend) names: they end up in container names, labels and HAProxy sections."""
 MAX_NAME_LENGTH = 40
 MIN_MEMORY = 6 * 1024 * 1024
+MAX_MEMORY = 1 << 40  # 1 TiB: more than any host of a small team has
+MAX_CPUS = 1024.0
+MAX_REPLICAS = 1000  # per service: 50 hosts with 20 each
 """docker run refuses a memory limit below 6 MiB."""
 
 _IMAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@-]*(?<![:/@])")
@@ -157,7 +160,7 @@ def _read_service(name: str, node: Node, inventory: Inventory) -> Service:
 def _replicas(node: Node | None, autoscale: Autoscale | None) -> int:
     if node is None:
         return autoscale.min if autoscale else 1
-    replicas = node.as_int(min=0)
+    replicas = node.as_int(min=0, max=MAX_REPLICAS)
     if autoscale and not autoscale.min <= replicas <= autoscale.max:
         raise node.error(f"{replicas} is outside autoscale's range {autoscale.min}..{autoscale.max}; "
                          "change one, or leave replicas: out to start at min")
@@ -168,11 +171,12 @@ def _autoscale(node: Node | None, resources: Resources) -> Autoscale | None:
     if node is None:
         return None
     record = node.record(AUTOSCALE_KEYS)
-    low = record.get_int("min", min=1)
-    high = record.get_int("max", min=1)
+    low = record.get_int("min", min=1, max=MAX_REPLICAS)
+    high = record.get_int("max", min=1, max=MAX_REPLICAS)
     if high < low:
         raise record.require("max").error(f"max {high} is below min {low}")
-    cpu, memory = record.get_float("cpu", default=None, above=0), record.get_float("memory", default=None, above=0)
+    cpu = record.get_float("cpu", default=None, above=0, max=100)
+    memory = record.get_float("memory", default=None, above=0, max=100)
     if cpu is None and memory is None:
         raise node.error("give a target: cpu: (a % of the service's cpus) and/or memory: (a % of its memory)")
     if memory is not None and resources.memory is None:
@@ -282,7 +286,7 @@ def _resources(node: Node | None) -> Resources:
     if node is None:
         return Resources()
     resources = node.record(RESOURCES_KEYS)
-    return Resources(cpus=resources.get_float("cpus", default=None, above=0),
+    return Resources(cpus=resources.get_float("cpus", default=None, above=0, max=MAX_CPUS),
                      memory=memory_size(resources.get("memory")))
 
 
@@ -296,6 +300,8 @@ def memory_size(node: Node | None) -> int | None:
         raise node.error(f"should be a size such as 256m or 1g (suffix b, k, m or g; no suffix means bytes), "
                          f"got {node.describe()}")
     size = int(match[1]) * _MEMORY_UNITS[match[2].lower()]
+    if size > MAX_MEMORY:
+        raise node.error(f"{text} is more than {MAX_MEMORY >> 40} TiB; no host has that much")
     if size < MIN_MEMORY:
         hint = f"; did you mean {text}m?" if not match[2] else ""
         raise node.error(f"{text} is {size} bytes, below docker's minimum of 6m{hint}")

@@ -6,6 +6,7 @@ The reading rules are listed in kob.spec.yaml_source, which builds these nodes.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 from pathlib import Path
@@ -28,6 +29,11 @@ _DECIMAL = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 _DURATION = re.compile(r"(?:[0-9]+(?:\.[0-9]+)?(?:ms|s|m|h))+")
 _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
 _SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+# Bounds every number read from a kob file keeps unless its reader gives a lower max:
+MAX_INT = 1_000_000
+MAX_NUMBER = 1_000_000.0
+MAX_DURATION = 30 * 24 * 3600.0  # 30 days
 
 class _Required:
     def __repr__(self) -> str:
@@ -174,7 +180,7 @@ class Node:
     def as_int(self, *, min: int | None = None, max: int | None = None, expected: str = "an integer") -> int:
         if not self._plain(_INT):
             raise self.type_error(expected, unquote=bool(_INT.fullmatch(self.raw or "")))
-        return self._in_range(int(self.yaml.value), min, max, None)
+        return self._capped(self._in_range(int(self.yaml.value), min, max, None), max, MAX_INT)
 
     def as_float(
         self, *, min: float | None = None, max: float | None = None, above: float | None = None, expected: str = "a number"
@@ -182,7 +188,7 @@ class Node:
         """A decimal number; ``above`` is an exclusive lower bound."""
         if not self._plain(_DECIMAL):
             raise self.type_error(expected, unquote=bool(_DECIMAL.fullmatch(self.raw or "")))
-        return self._in_range(float(self.yaml.value), min, max, above)
+        return self._capped(self._in_range(float(self.yaml.value), min, max, above), max, MAX_NUMBER)
 
     def as_duration(self, *, min: float | None = None, max: float | None = None, above: float | None = None) -> float:
         """Seconds: a plain number, or numbers with units ms, s, m, h (e.g. 1m30s)."""
@@ -193,7 +199,7 @@ class Node:
             seconds = sum(float(n) * _SECONDS[unit] for n, unit in _DURATION_PART.findall(self.yaml.value))
         else:
             raise self.type_error(expected)
-        return self._in_range(seconds, min, max, above)
+        return self._capped(self._in_range(seconds, min, max, above), max, MAX_DURATION, "30 days")
 
     def as_bool(self) -> bool:
         """true or false, any case; yes/no/on/off are refused."""
@@ -220,6 +226,14 @@ class Node:
         if self.kind != "scalar" or self.yaml.style is not None:
             return False
         return pattern is None or bool(pattern.fullmatch(self.yaml.value))
+
+    def _capped(self, value: Any, max: Any, cap: float, shown: str | None = None) -> Any:
+        """``value``, unless it is not finite or, where the reader gave no max, above ``cap``."""
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.error(f"should be a finite number, got {self.yaml.value}")
+        if max is None and value > cap:
+            raise self.error(f"should be at most {shown or f'{cap:g}'}, got {self.yaml.value}")
+        return value
 
     def _in_range(self, value: Any, min: Any, max: Any, above: Any) -> Any:
         got = self.yaml.value

@@ -107,7 +107,7 @@ MALFORMED = [
     (
         "negative replicas",
         web("image: nginx\nreplicas: -1\n"),
-        "inventory.yaml:8: services/web/replicas: should be at least 0, got -1",
+        "inventory.yaml:8: services/web/replicas: should be between 0 and 1000, got -1",
     ),
     (
         "quoted replicas",
@@ -546,9 +546,39 @@ MALFORMED = [
         "inventory.yaml:10: services/web/autoscale/max: max 2 is below min 3",
     ),
     (
+        "a billion replicas",
+        web("image: nginx\nreplicas: 1000000000\n"),
+        "inventory.yaml:8: services/web/replicas: should be between 0 and 1000, got 1000000000",
+    ),
+    (
+        "autoscale cpu target above 100 %",
+        web("image: nginx\nresources: {cpus: 1}\nautoscale: {min: 1, max: 2, cpu: 500}\n"),
+        "inventory.yaml:9: services/web/autoscale/cpu: should be at most 100, got 500",
+    ),
+    (
+        "500 cpus",
+        web("image: nginx\nresources: {cpus: 5000}\n"),
+        "inventory.yaml:8: services/web/resources/cpus: should be at most 1024.0, got 5000",
+    ),
+    (
+        "memory beyond any host",
+        web("image: nginx\nresources: {memory: 5000000g}\n"),
+        "inventory.yaml:8: services/web/resources/memory: 5000000g is more than 1 TiB; no host has that much",
+    ),
+    (
+        "an infinite duration",
+        web("image: nginx\nhealthcheck: {command: [true], interval: 1e400}\n"),
+        "inventory.yaml:8: services/web/healthcheck/interval: should be a finite number, got 1e400",
+    ),
+    (
+        "a duration over 30 days",
+        web("image: nginx\nupdate: {monitor: 1000h}\n"),
+        "inventory.yaml:8: services/web/update/monitor: should be at most 30 days, got 1000h",
+    ),
+    (
         "autoscale min zero",
         web("image: nginx\nautoscale: {min: 0, max: 2, cpu: 50}\n"),
-        "inventory.yaml:8: services/web/autoscale/min: should be at least 1, got 0",
+        "inventory.yaml:8: services/web/autoscale/min: should be between 1 and 1000, got 0",
     ),
     (
         "memory target without a memory limit",

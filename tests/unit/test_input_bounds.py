@@ -1,0 +1,62 @@
+"""Counts from the command line are checked before anything is stored: kob scale, kob job submit --count."""
+
+from __future__ import annotations
+
+import pytest
+
+from kob.deploy.scaling import checked_count
+from kob.errors import KobError, SpecError
+from kob.jobs.book import JobBook
+from kob.jobs.submit import MAX_SUBMITTED, job_spec, submit_jobs
+from kob.spec.inventory import load_inventory
+from kob.store.memory import MemoryStore
+
+INVENTORY = """\
+hosts:
+  vm1: {address: 198.18.0.11}
+heal: {down_after: 30s}
+services:
+  web: {image: img, replicas: 2}
+  api: {image: img, autoscale: {min: 1, max: 4, cpu: 50}, resources: {cpus: 1}}
+"""
+
+
+@pytest.fixture
+def inventory(tmp_path):
+    (tmp_path / "shop.yaml").write_text(INVENTORY)
+    return load_inventory(tmp_path / "shop.yaml")
+
+
+@pytest.mark.parametrize("name, count, refusal", [
+    ("web", 1000000000, "web=1000000000: at most 1000 replicas of one service"),
+    ("web", 1001, "at most 1000 replicas"),
+    ("api", 9, "api autoscales between 1 and 4"),
+    ("nope", 1, "no service named 'nope'"),
+])
+def test_scale_counts_are_checked(inventory, name, count, refusal):
+    with pytest.raises(KobError, match=refusal):
+        checked_count(inventory, name, count)
+
+
+@pytest.mark.parametrize("name, count", [("web", 0), ("web", 1000), ("api", 4)])
+def test_scale_counts_within_bounds_pass(inventory, name, count):
+    assert checked_count(inventory, name, count) == count
+
+
+@pytest.mark.parametrize("count", [0, MAX_SUBMITTED + 1, 100000])
+async def test_submit_count_is_checked_before_anything_is_queued(inventory, count):
+    store = MemoryStore()
+    spec = job_spec(inventory, None, None, ("true",), {"image": "img", "constraints": ()})
+    with pytest.raises(KobError, match=f"--count {count}: queue between 1 and {MAX_SUBMITTED}"):
+        await submit_jobs(store, inventory, spec, count)
+    assert await JobBook(store, "kob/shop").all() == []
+
+
+@pytest.mark.parametrize("heal, message", [
+    ("{down_after: 1e400}", "heal/down_after: should be a finite number, got 1e400"),
+    ("{down_after: 9999h}", "heal/down_after: should be at most 30 days, got 9999h"),
+])
+def test_unbounded_durations_are_refused(tmp_path, heal, message):
+    (tmp_path / "shop.yaml").write_text(INVENTORY.replace("{down_after: 30s}", heal))
+    with pytest.raises(SpecError, match=f"shop.yaml:3: {message}$"):
+        load_inventory(tmp_path / "shop.yaml")
