@@ -12,6 +12,7 @@ from kob.plan.spec_hash import spec_hash
 from kob.spec.inventory import Inventory
 from kob.spec.patterns import select_hosts
 from kob.spec.service_model import Service
+from kob.spec.services import MAX_ENV_FILE, bad_env_line
 
 
 @dataclass(frozen=True)
@@ -32,9 +33,18 @@ def read_secrets(service: Service) -> Secrets:
     if service.env_file is None:
         return Secrets()
     try:
-        return Secrets(service.env_file.read_bytes())
+        with service.env_file.open("rb") as file:
+            data = file.read(MAX_ENV_FILE + 1)
     except OSError as error:
         raise KobError(f"{service.name}: cannot read env_file {service.env_file}: {error.strerror}") from None
+    if len(data) > MAX_ENV_FILE:
+        raise KobError(f"{service.name}: env_file {service.env_file} is larger than {MAX_ENV_FILE >> 10} KiB; "
+                       "is it the right file?")
+    bad = bad_env_line(data)
+    if bad is not None:
+        raise KobError(f"{service.name}: env_file {service.env_file} line {bad} is not NAME=value (the line is "
+                       "not shown: it may hold a secret)")
+    return Secrets(data)
 
 
 def eligible_hosts(inventory: Inventory, service: Service, reachable: set[str]) -> tuple[str, ...]:

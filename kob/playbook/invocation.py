@@ -7,7 +7,7 @@ import shlex
 from typing import Any
 
 from kob.errors import KobError
-from kob.playbook.loader import Play, load_playbook
+from kob.playbook.loader import Play, load_playbook, valid_variable_name
 from kob.playbook.modules import IMPLEMENTED
 from kob.spec.inventory import Inventory
 from kob.spec.patterns import select_hosts
@@ -38,6 +38,9 @@ def extra_vars(texts: tuple[str, ...]) -> dict[str, Any]:
                 raise KobError(f"-e {text!r}: not a JSON mapping: {error}") from None
             if not isinstance(value, dict):
                 raise KobError(f"-e {text!r}: not a JSON mapping")
+            bad = next((key for key in value if not valid_variable_name(key)), None)
+            if bad is not None:
+                raise KobError(f"-e {text!r}: {bad!r} is not a variable name (letters, digits and _)")
             found.update(value)
             continue
         try:
@@ -46,7 +49,7 @@ def extra_vars(texts: tuple[str, ...]) -> dict[str, Any]:
             raise KobError(f"-e {text!r}: {error}; write key=value (or a JSON mapping)") from None
         for word in words:
             key, sep, value = word.partition("=")
-            if not sep or not key.isidentifier():
+            if not sep or not valid_variable_name(key):
                 raise KobError(f"-e {word!r}: write key=value (or a JSON mapping)")
             found[key] = value
     return found

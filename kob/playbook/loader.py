@@ -25,6 +25,7 @@ when written as a decimal number with '.' or an exponent, else a string.
 
 from __future__ import annotations
 
+import keyword
 import os
 import re
 import shlex
@@ -32,10 +33,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from kob.errors import SpecError
 from kob.spec.yaml_nodes import _DECIMAL, _INT
 from kob.spec.yaml_source import Node, did_you_mean, load_yaml
 
 __all__ = ["MODULES", "Play", "Task", "load_playbook"]
+
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 MODULES: dict[str, tuple[str, ...]] = {
     "command": ("_raw", "cmd", "argv", "chdir", "creates", "removes", "stdin"),
@@ -354,9 +358,20 @@ def _value(node: Node) -> Any:
 
 
 def _mapping(node: Node | None) -> dict[str, Any]:
+    """Variables: every name as Ansible takes it; a bad name is not shown (a vars file may hold secrets)."""
     if node is None:
         return {}
-    return {key: _value(value) for key, value in node.entries(expected="a mapping of variables")}
+    entries = node.entries(expected="a mapping of variables")
+    for key, value in entries:
+        if not valid_variable_name(key):
+            raise SpecError(node.file, value.line, node.path, "a variable name should be letters, digits and _, "
+                            "not start with a digit, and not be a Python keyword (the name is not shown)")
+    return {key: _value(value) for key, value in entries}
+
+
+def valid_variable_name(name: str) -> bool:
+    """Ansible's rule: an identifier of ASCII letters, digits and _, and not a Python keyword."""
+    return bool(_VARIABLE.fullmatch(name)) and not keyword.iskeyword(name)
 
 
 def _str_or_list(node: Node) -> list[Node]:

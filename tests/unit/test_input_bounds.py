@@ -60,3 +60,34 @@ def test_unbounded_durations_are_refused(tmp_path, heal, message):
     (tmp_path / "shop.yaml").write_text(INVENTORY.replace("{down_after: 30s}", heal))
     with pytest.raises(SpecError, match=f"shop.yaml:3: {message}$"):
         load_inventory(tmp_path / "shop.yaml")
+
+
+# (id, env file bytes, the bad line's number or None)
+ENV_FILES = [
+    ("names and values", b"A=1\nB_2=two words\n\n# a comment\n  # indented comment\nexport_X=3\n", None),
+    ("a name alone takes the manager's value", b"A=1\nPATH\n", None),
+    ("a shadow file", b"root:$6$salt$hash:19000:0:99999:7:::\n", 1),
+    ("second line", b"A=1\nnot an assignment\n", 2),
+    ("space in the name", b"MY VAR=1\n", 1),
+    ("digit first", b"1A=1\n", 1),
+    ("export prefix is not docker's", b"export A=1\n", 1),
+    ("binary", b"\xff\xfe\x00\x01", 1),
+]
+
+
+@pytest.mark.parametrize("data, line", [c[1:] for c in ENV_FILES], ids=[c[0] for c in ENV_FILES])
+def test_env_file_shape(data, line):
+    from kob.spec.services import bad_env_line
+
+    assert bad_env_line(data) == line
+
+
+def test_a_bad_env_file_is_named_by_line_without_its_content(tmp_path):
+    from kob.deploy.desired import read_secrets
+    from kob.spec.service_model import Service
+
+    (tmp_path / "web.env").write_text("TOKEN=ok\nhunter2-secret-value\n")
+    with pytest.raises(KobError) as refused:
+        read_secrets(Service("web", "img", env_file=tmp_path / "web.env"))
+    assert str(refused.value) == (f"web: env_file {tmp_path / 'web.env'} line 2 is not NAME=value (the line is not "
+                                  "shown: it may hold a secret)")

@@ -281,3 +281,39 @@ def test_model_is_frozen(folder):
         play.hosts = "all"  # type: ignore[misc]
     with pytest.raises(AttributeError):
         play.tasks[0].module = "shell"  # type: ignore[misc]
+
+
+# (id, playbook text, vars file text or None, the error) — a bad name is never shown
+BAD_NAMES = [
+    ("space in a vars name", "- hosts: all\n  vars: {'my var': 1}\n  tasks: []\n", None,
+     "site.yml:2: [0]/vars: a variable name should be letters"),
+    ("digit first", "- hosts: all\n  vars:\n    1st: x\n  tasks: []\n", None, "site.yml:3: [0]/vars: a variable name"),
+    ("keyword", "- hosts: all\n  vars: {class: x}\n  tasks: []\n", None, "site.yml:2: [0]/vars: a variable name"),
+    ("a shadow file as vars_files", "- hosts: all\n  vars_files: [vars.yml]\n  tasks: []\n",
+     "root:$6$c2FsdA$aGFzaGhhc2g: 19000\n", "vars.yml:1: a variable name should be letters"),
+]
+
+
+@pytest.mark.parametrize("text, vars_text, message", [c[1:] for c in BAD_NAMES], ids=[c[0] for c in BAD_NAMES])
+def test_bad_variable_names_are_refused_without_showing_them(folder, text, vars_text, message):
+    (folder / "site.yml").write_text(text)
+    if vars_text is not None:
+        (folder / "vars.yml").write_text(vars_text)
+    with pytest.raises(SpecError) as refused:
+        load_playbook("site.yml")
+    assert message in str(refused.value)
+    assert "$6$" not in str(refused.value) and "my var" not in str(refused.value)
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"my var": 1}', "'my var' is not a variable name"),
+    ('{"import": 1}', "'import' is not a variable name"),
+    ("x='abc", "No closing quotation"),
+    ("1x=2", "write key=value"),
+])
+def test_bad_extra_vars_are_one_line(text, message):
+    from kob.errors import KobError
+    from kob.playbook.invocation import extra_vars
+
+    with pytest.raises(KobError, match=message):
+        extra_vars((text,))
