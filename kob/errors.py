@@ -32,6 +32,8 @@ classes. A module in parentheses re-exports the class for the code that raises i
 
 from __future__ import annotations
 
+import unicodedata
+
 
 class KobError(Exception):
     """Base of every error meant for the user's eyes."""
@@ -154,3 +156,18 @@ class LockHeld(StoreError):
 
 class LabError(KobError):
     """The local lab could not be set up or torn down."""
+
+
+def one_line(text: str) -> str:
+    """``text`` safe to print as one line: line breaks and other control characters written as escapes,
+    so that a key holding a newline or a terminal escape cannot forge a second line or drive the terminal."""
+    return "".join(_escaped(c) if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in text)
+
+
+def _escaped(char: str) -> str:
+    if char in _NAMED_ESCAPES:
+        return _NAMED_ESCAPES[char]
+    return f"\\x{ord(char):02x}" if ord(char) < 256 else f"\\u{ord(char):04x}"
+
+
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}

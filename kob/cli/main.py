@@ -21,7 +21,7 @@ import sys
 import click
 
 from kob import __version__
-from kob.errors import KobError
+from kob.errors import KobError, one_line
 
 # command name → "module:attribute" in kob.cli
 COMMANDS = {
@@ -63,7 +63,7 @@ class KobGroup(click.Group):
         except KobError as error:
             if ctx.params["verbose"]:
                 raise
-            click.echo(f"kob: error: {error}", err=True)
+            click.echo(f"kob: error: {one_line(str(error))}", err=True)
             raise SystemExit(1) from None
 
 
