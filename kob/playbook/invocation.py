@@ -6,7 +6,7 @@ import json
 import shlex
 from typing import Any
 
-from kob.errors import KobError
+from kob.errors import KobError, PatternError
 from kob.playbook.loader import Play, load_playbook, valid_variable_name
 from kob.playbook.modules import IMPLEMENTED
 from kob.spec.inventory import Inventory
@@ -16,8 +16,11 @@ from kob.spec.patterns import select_hosts
 def checked_plays(inventory: Inventory, playbook: str, limit: str | None) -> tuple[Play, ...]:
     """The playbook's plays; every host pattern must match and every module be one kob runs."""
     plays = load_playbook(playbook)
-    for play in plays:
-        select_hosts(inventory, play.hosts)
+    for number, play in enumerate(plays, 1):
+        try:
+            select_hosts(inventory, play.hosts)
+        except PatternError as error:
+            raise KobError(f"{playbook}:{play.line}: play {number} hosts: {error}") from None
         for task in (*play.tasks, *play.handlers):
             if task.module not in IMPLEMENTED:
                 raise KobError(f"{task.file}:{task.line}: module {task.module} is not available in kob run yet "

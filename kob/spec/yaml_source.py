@@ -169,6 +169,8 @@ def _read_regular_file(name: str) -> bytes | str:
 def _syntax_error(error: yaml.MarkedYAMLError, file: str) -> SpecError:
     problem = error.problem or error.context or "cannot parse"
     mark = error.problem_mark or error.context_mark
+    if error.context_mark and (error.context or "").startswith("while scanning a quoted scalar"):
+        mark, problem = error.context_mark, "a quoted string is not closed"  # found at the file's end otherwise
     if problem == "but found another document":
         return SpecError(file, mark.line + 1 if mark else None, "", f"invalid YAML: {_SECOND_DOCUMENT}")
     hint = next((h for text, h in _SYNTAX_HINTS.items() if text in problem), "")

@@ -140,6 +140,9 @@ class SshPool:
         return await asyncio.shield(task)
 
     async def _connect(self, target: SshTarget) -> asyncssh.SSHClientConnection:
+        if not target.known_hosts.is_file():
+            raise HostKeyRejected(target.name, f"known_hosts file {target.known_hosts} does not exist, so no host key "
+                                               "can be checked; add the hosts' keys there or set ssh.known_hosts")
         async with self._connects:
             try:
                 return await asyncssh.connect(

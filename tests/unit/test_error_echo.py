@@ -31,3 +31,34 @@ def test_a_hostile_key_is_echoed_on_one_line(monkeypatch, capsys, tmp_path, key)
     err = capsys.readouterr().err
     assert done.value.code == 1 and err.count("\n") == 1 and err.startswith(f"kob: error: {tmp_path / 'inv.yaml'}:4:")
     assert "\x1b" not in err and "\x07" not in err
+
+
+def test_an_unclosed_quote_is_reported_where_it_opens(tmp_path):
+    from kob.errors import SpecError
+    from kob.spec.inventory import load_inventory
+
+    (tmp_path / "inv.yaml").write_text('hosts:\n  vm1: {address: "198.18.0.11}\n  vm2: {address: x}\n\n\n')
+    with pytest.raises(SpecError, match=r"inv\.yaml:2: invalid YAML: a quoted string is not closed$"):
+        load_inventory(tmp_path / "inv.yaml")
+
+
+def test_a_play_whose_hosts_match_nothing_is_named_by_the_playbook_line(tmp_path):
+    from kob.errors import KobError
+    from kob.playbook.invocation import checked_plays
+    from kob.spec.inventory import load_inventory
+
+    (tmp_path / "inv.yaml").write_text("hosts:\n  vm1: {address: 198.18.0.11}\n")
+    (tmp_path / "site.yml").write_text("- hosts: all\n  tasks: []\n- hosts: nosuch\n  tasks: []\n")
+    with pytest.raises(KobError, match=r"site\.yml:3: play 2 hosts: no host or group named 'nosuch'"):
+        checked_plays(load_inventory(tmp_path / "inv.yaml"), str(tmp_path / "site.yml"), None)
+
+
+async def test_a_missing_known_hosts_file_is_named_before_connecting(tmp_path):
+    from kob.errors import HostKeyRejected
+    from kob.transport.base import SshTarget
+    from kob.transport.ssh import SshPool
+
+    target = SshTarget("vm1", "127.0.0.1", 9, "root", None, tmp_path / "known_hosts", 1.0, 1.0)
+    async with SshPool() as pool:
+        with pytest.raises(HostKeyRejected, match=f"vm1: known_hosts file {tmp_path / 'known_hosts'} does not exist"):
+            await pool.run(target, ["true"])

@@ -160,7 +160,7 @@ def test_unknown_key_lists_allowed_keys_in_their_order():
         ("'on': 1\non: 2\n", "f.yaml:2: on: defined twice (first at line 1); remove or rename one"),
         ("x: !!binary aGk=\n", "f.yaml:1: x: unsupported YAML tag 'tag:yaml.org,2002:binary'; kob reads plain YAML only"),
         ("a: *nowhere\n", "f.yaml:1: invalid YAML: found undefined alias 'nowhere'"),
-        ("a: 'open\n", "f.yaml:2: invalid YAML: found unexpected end of stream"),
+        ("a: 'open\n", "f.yaml:1: invalid YAML: a quoted string is not closed"),
         ("a:\n  b: 1\n c: 2\n", "f.yaml:3: invalid YAML: expected <block end>, but found '<block mapping start>'; "
          "check the indentation"),
         ("a: \x07\n", "f.yaml:1: invalid YAML: character U+0007 is not allowed; remove it"),
