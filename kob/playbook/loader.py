@@ -33,13 +33,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+import jinja2
+
 from kob.errors import SpecError
+from kob.jinja_sandbox import BoundedSandbox
 from kob.spec.yaml_nodes import _DECIMAL, _INT
 from kob.spec.yaml_source import Node, did_you_mean, load_yaml
 
 __all__ = ["MODULES", "Play", "Task", "load_playbook"]
 
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SYNTAX = BoundedSandbox()  # only parses: checks the Jinja syntax of templated fields at load
 
 MODULES: dict[str, tuple[str, ...]] = {
     "command": ("_raw", "cmd", "argv", "chdir", "creates", "removes", "stdin"),
@@ -73,6 +77,16 @@ STATES: dict[str, tuple[str, ...]] = {
     "wait_for": ("started", "stopped", "present", "absent"),
 }
 """The state: values each module accepts (a templated "{{ ... }}" state is checked at run time)."""
+
+ARG_TYPES: dict[tuple[str, str], type] = {
+    ("wait_for", "port"): int, ("wait_for", "timeout"): int, ("wait_for", "delay"): int,
+    ("apt", "update_cache"): bool, ("service", "enabled"): bool, ("systemd", "enabled"): bool,
+    ("lineinfile", "create"): bool,
+}
+"""Arguments that are not strings: written literally they are checked and converted when the playbook loads."""
+
+TRUE_WORDS = ("yes", "on", "true", "1", "y", "t")
+FALSE_WORDS = ("no", "off", "false", "0", "n", "f")
 
 FREE_FORM = ("command", "shell")
 ALIAS_PREFIXES = ("ansible.builtin.", "ansible.legacy.")
@@ -158,7 +172,7 @@ def _read_play(node: Node, base: Path) -> Play:
     return Play(
         hosts=hosts,
         name=play.get_str("name", default=None),
-        vars={**_mapping(play.get("vars")), **_vars_files(file_nodes, base)},
+        vars={**_variables(play.get("vars")), **_vars_files(file_nodes, base)},
         vars_files=tuple(item.as_str() for item in file_nodes),
         tasks=tasks,
         handlers=handlers,
@@ -183,7 +197,7 @@ def _vars_files(nodes: list[Node], base: Path) -> dict[str, Any]:
         item.as_path(base, what="vars file")
         written = Path(item.as_str()).expanduser()
         source = load_yaml(written if written.is_absolute() else base / written, expected="a mapping of variables")
-        merged.update(_mapping(source))
+        merged.update(_variables(source))
     return merged
 
 
@@ -233,7 +247,7 @@ def _read_task(node: Node, handlers: dict[str, int]) -> Task:
         ignore_errors=get("ignore_errors").as_bool() if "ignore_errors" in fields else False,
         changed_when=_conditions(get("changed_when")),
         failed_when=_conditions(get("failed_when")),
-        vars=_mapping(get("vars")),
+        vars=_variables(get("vars")),
         file=node.file,
         line=node.line,
     )
@@ -271,6 +285,8 @@ def _task_args(module: tuple[str, Node], extra: Node | None) -> dict[str, Any]:
 
 
 def _module_args(module: str, node: Node) -> dict[str, Any]:
+    if node.kind == "scalar":
+        _check_template(node, node.as_str())
     if node.kind == "scalar" and module in FREE_FORM:
         return {"_raw": node.as_str()}
     if node.kind == "scalar":
@@ -279,6 +295,8 @@ def _module_args(module: str, node: Node) -> dict[str, Any]:
         args = {key: (value, _value(value)) for key, value in node.entries(expected=f"{module}'s arguments")}
     allowed = [a for a in MODULES[module] if a != "_raw"]
     for key, (where, value) in args.items():
+        if module == "set_fact" and not valid_variable_name(key):
+            raise where.error(f"set_fact: {key!r} is not a variable name (letters, digits and _)")
         if module != "set_fact" and key not in allowed:
             raise where.error(f"unknown argument of {module}{did_you_mean(key, allowed)} "
                               f"({module} takes: {', '.join(allowed) or 'no arguments'})")
@@ -288,7 +306,35 @@ def _module_args(module: str, node: Node) -> dict[str, Any]:
                 shown = str(value)
                 raise where.error(f"state should be one of {', '.join(choices)}, got {shown!r}"
                                   f"{did_you_mean(shown, choices)}")
-    return {key: value for key, (_, value) in args.items()}
+    return {key: _typed(module, key, where, value) for key, (where, value) in args.items()}
+
+
+def _typed(module: str, key: str, where: Node, value: Any) -> Any:
+    """An argument of ARG_TYPES as its type (a templated one is converted when it is rendered)."""
+    kind = ARG_TYPES.get((module, key))
+    if kind is None or (isinstance(value, str) and "{{" in value):
+        return value
+    converted = ansible_bool(value) if kind is bool else ansible_int(value)
+    if converted is None:
+        expected = "true or false (yes/no, on/off)" if kind is bool else "a whole number"
+        raise where.error(f"{module}'s {key} should be {expected}, got {str(value)[:40]!r}")
+    return converted
+
+
+def ansible_bool(value: Any) -> bool | None:
+    """A boolean as Ansible reads one (yes/no, on/off, true/false, 1/0, any case); None if it is none."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    return True if text in TRUE_WORDS else False if text in FALSE_WORDS else None
+
+
+def ansible_int(value: Any) -> int | None:
+    """A whole number, written as one or as its digits; None if it is none."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = str(value).strip()
+    return int(text) if re.fullmatch(r"[-+]?[0-9]{1,12}", text) else None
 
 
 def _key_values(module: str, node: Node) -> dict[str, tuple[Node, Any]]:
@@ -346,6 +392,7 @@ def _value(node: Node) -> Any:
     if node.kind == "null":
         return None
     text = node.raw or ""
+    _check_template(node, text)
     if node.yaml.style is not None:  # quoted or block: a string
         return text
     if text.lower() in ("true", "false"):
@@ -357,16 +404,21 @@ def _value(node: Node) -> Any:
     return text
 
 
-def _mapping(node: Node | None) -> dict[str, Any]:
+def _variables(node: Node | None) -> dict[str, Any]:
     """Variables: every name as Ansible takes it; a bad name is not shown (a vars file may hold secrets)."""
     if node is None:
         return {}
-    entries = node.entries(expected="a mapping of variables")
-    for key, value in entries:
+    for key, value in node.entries(expected="a mapping of variables"):
         if not valid_variable_name(key):
             raise SpecError(node.file, value.line, node.path, "a variable name should be letters, digits and _, "
                             "not start with a digit, and not be a Python keyword (the name is not shown)")
-    return {key: _value(value) for key, value in entries}
+    return _mapping(node)
+
+
+def _mapping(node: Node | None) -> dict[str, Any]:
+    if node is None:
+        return {}
+    return {key: _value(value) for key, value in node.entries(expected="a mapping of variables")}
 
 
 def valid_variable_name(name: str) -> bool:
@@ -395,12 +447,30 @@ def _condition(node: Node) -> str:
         return str(value)
     text = node.as_str(expected="a condition such as result.rc == 0")
     wrapped = _WRAPPED.fullmatch(text)
-    return wrapped.group(1).strip() if wrapped else text
+    expression = wrapped.group(1).strip() if wrapped else text
+    try:
+        _SYNTAX.compile_expression(expression)
+    except jinja2.TemplateSyntaxError as error:
+        raise node.error(f"cannot read the condition {expression!r}: {error.message}") from None
+    return expression
 
 
 def _loop(node: Node | None) -> Any:
     if node is None:
         return None
     if node.kind == "scalar":
-        return node.as_str()
+        text = node.as_str()
+        if "{{" not in text:
+            raise node.error(f"should be a list, or an expression such as '{{{{ items }}}}', got {node.describe()}")
+        _check_template(node, text)
+        return text
     return [_value(item) for item in node.as_list(expected="a list or a string such as '{{ items }}'")]
+
+
+def _check_template(node: Node, text: str) -> None:
+    """A templated string's Jinja syntax, checked now rather than on every host at run time."""
+    if "{{" in text or "{%" in text or "{#" in text:
+        try:
+            _SYNTAX.parse(text)
+        except jinja2.TemplateSyntaxError as error:
+            raise node.error(f"cannot read the template: {error.message}") from None

@@ -22,6 +22,7 @@ from kob.commands.tasks import (OLD_BEGIN, OLD_END, RESULT_MARK, apt_argv, comma
                                 service_argv, shell_argv, wait_argv)
 from kob.deploy.converge import deploy
 from kob.playbook.lines import edit_lines
+from kob.playbook.loader import ansible_bool
 from kob.playbook.templating import TemplateError, evaluate, holds, render_file
 from kob.spec.inventory import Inventory, load_inventory
 from kob.store import open_store
@@ -137,7 +138,7 @@ async def _template(args, ctx, variables) -> Outcome:
 async def _lineinfile(args, ctx, variables) -> Outcome:
     path = str(args["path"])
     read = await ctx.run(read_argv(path))
-    if read.rc == 3 and not args.get("create"):
+    if read.rc == 3 and not _flag(args, "create"):
         return Outcome("failed", {"msg": f"{path} does not exist (create: true makes it)", "path": path})
     if read.rc not in (0, 3):
         return Outcome("failed", {"msg": (read.stderr.strip().splitlines() or [f"exit {read.rc}"])[-1]})
@@ -185,17 +186,26 @@ def container_run_args(args: Mapping[str, Any]) -> list[str]:
     return [*words, str(args["image"]), *command_words]
 
 
+def _flag(args: Mapping[str, Any], key: str) -> bool | None:
+    """A boolean argument (converted at load, or rendered from a template now); None when not given."""
+    if key not in args:
+        return None
+    value = ansible_bool(args[key])
+    if value is None:
+        raise TemplateError(f"{key} should be true or false (yes/no, on/off), got {str(args[key])[:40]!r}")
+    return value
+
+
 async def _service(args, ctx, variables) -> Outcome:
-    enabled = args.get("enabled")
-    result = await ctx.run(service_argv(str(args["name"]), str(args.get("state", "")),
-                                        None if enabled is None else bool(enabled), ctx.check))
+    enabled = _flag(args, "enabled")
+    result = await ctx.run(service_argv(str(args["name"]), str(args.get("state", "")), enabled, ctx.check))
     return _scripted(result, {"name": args["name"]})
 
 
 async def _apt(args, ctx, variables) -> Outcome:
     names = args.get("name") or []
     packages = [str(n) for n in ([names] if isinstance(names, str) else names)]
-    result = await ctx.run(apt_argv(packages, str(args.get("state", "present")), bool(args.get("update_cache")),
+    result = await ctx.run(apt_argv(packages, str(args.get("state", "present")), bool(_flag(args, "update_cache")),
                                     ctx.check), timeout=1800)
     return _scripted(result, {"packages": packages})
 

@@ -317,3 +317,42 @@ def test_bad_extra_vars_are_one_line(text, message):
 
     with pytest.raises(KobError, match=message):
         extra_vars((text,))
+
+
+# (id, tasks body, the error) — mistakes found when the playbook loads, before any host is asked
+AT_LOAD = [
+    ("when: bad syntax", "- shell: true\n  when: x ==\n", "playbook.yml:4: [0]/tasks[0]/when: cannot read the condition"),
+    ("when: list item bad syntax", "- shell: true\n  when: [a, 'b )']\n", "cannot read the condition 'b )'"),
+    ("changed_when bad syntax", "- shell: true\n  changed_when: '{{ x }'\n", "changed_when: cannot read the"),
+    ("loop over a plain string", "- debug: {msg: x}\n  loop: abc\n",
+     "playbook.yml:4: [0]/tasks[0]/loop: should be a list, or an expression such as '{{ items }}'"),
+    ("loop template syntax", "- debug: {msg: x}\n  loop: '{{ items | }}'\n", "cannot read the template"),
+    ("args template syntax", "- copy: {content: '{{ x', dest: /tmp/x}\n", "cannot read the template"),
+    ("free-form template syntax", "- shell: echo {% if x %}\n", "cannot read the template"),
+    ("key=value template syntax", "- file: path={{x state=touch\n", "cannot read the template"),
+    ("wait_for timeout not a number", "- wait_for: port=80 timeout=soon\n",
+     "wait_for's timeout should be a whole number, got 'soon'"),
+    ("service enabled not a boolean", "- service: {name: x, enabled: maybe}\n",
+     "service's enabled should be true or false (yes/no, on/off), got 'maybe'"),
+    ("set_fact name", "- set_fact: {'a b': 1}\n", "set_fact: 'a b' is not a variable name"),
+]
+
+
+@pytest.mark.parametrize("body, message", [c[1:] for c in AT_LOAD], ids=[c[0] for c in AT_LOAD])
+def test_mistakes_are_found_at_load(folder, body, message):
+    (folder / "playbook.yml").write_text(tasks(body))
+    with pytest.raises(SpecError) as refused:
+        load_playbook("playbook.yml")
+    assert message in str(refused.value)
+
+
+@pytest.mark.parametrize("body, args", [
+    ("- service: name=x enabled=no\n", {"name": "x", "enabled": False}),
+    ("- service: {name: x, enabled: yes}\n", {"name": "x", "enabled": True}),
+    ("- apt: name=curl update_cache=On\n", {"name": "curl", "update_cache": True}),
+    ("- wait_for: port=80 timeout=5\n", {"port": 80, "timeout": 5}),
+    ("- wait_for: {port: '{{ p }}'}\n", {"port": "{{ p }}"}),
+])
+def test_typed_arguments_are_converted_as_ansible_does(folder, body, args):
+    (folder / "playbook.yml").write_text(tasks(body))
+    assert dict(load_playbook("playbook.yml")[0].tasks[0].args) == args
