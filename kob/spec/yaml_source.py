@@ -76,7 +76,7 @@ def parse_yaml(text: str, file: str, *, expected: str = "a mapping") -> Node:
         _check_depth(text, file)
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as error:
-        raise _syntax_error(error, file) from None
+        raise _syntax_error(error, file, text) from None
     except yaml.reader.ReaderError as error:
         line = text[: error.position].count("\n") + 1
         bad = f"U+{error.character:04X}" if isinstance(error.character, int) else repr(error.character)
@@ -166,15 +166,34 @@ def _read_regular_file(name: str) -> bytes | str:
         os.close(fd)
 
 
-def _syntax_error(error: yaml.MarkedYAMLError, file: str) -> SpecError:
+def _syntax_error(error: yaml.MarkedYAMLError, file: str, text: str) -> SpecError:
     problem = error.problem or error.context or "cannot parse"
     mark = error.problem_mark or error.context_mark
     if error.context_mark and (error.context or "").startswith("while scanning a quoted scalar"):
         mark, problem = error.context_mark, "a quoted string is not closed"  # found at the file's end otherwise
+    if problem == "mapping values are not allowed here" and mark:
+        missing = _line_missing_a_colon(text.splitlines(), mark.line)
+        if missing is not None:
+            return SpecError(file, missing, "", "invalid YAML: is a ':' missing after the key on this line?")
     if problem == "but found another document":
         return SpecError(file, mark.line + 1 if mark else None, "", f"invalid YAML: {_SECOND_DOCUMENT}")
     hint = next((h for text, h in _SYNTAX_HINTS.items() if text in problem), "")
     return SpecError(file, mark.line + 1 if mark else None, "", f"invalid YAML: {problem}" + (f"; {hint}" if hint else ""))
+
+
+def _line_missing_a_colon(lines: list[str], found: int) -> int | None:
+    """The line (1-based) before ``found`` (0-based) whose key lacks its ':', when the error's line is indented
+    at least as deep as a line without any ':' (YAML read both as one value and found the ':' one line late)."""
+    before = found - 1
+    while before >= 0 and not lines[before].strip():
+        before -= 1
+    if before < 0 or found >= len(lines):
+        return None
+    previous = lines[before]
+    indent = lambda line: len(line) - len(line.lstrip(" "))  # noqa: E731
+    if ":" in previous or previous.lstrip().startswith(("-", "#")) or indent(lines[found]) < indent(previous):
+        return None
+    return before + 1
 
 
 def _check_tree(node: Node, seen: set[int]) -> None:

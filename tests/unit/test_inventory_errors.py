@@ -23,8 +23,25 @@ MALFORMED = [
             address 198.18.0.11
             port: 22
         """,
-        "inventory.yaml:4: invalid YAML: mapping values are not allowed here; is a ':' missing on this "
-        "or an earlier line, or does a value containing ': ' need quotes?",
+        "inventory.yaml:3: invalid YAML: is a ':' missing after the key on this line?",
+    ),
+    (
+        "invalid YAML: missing colon before a nested key",
+        """\
+        hosts:
+          vm1
+            address: 198.18.0.11
+        """,
+        "inventory.yaml:2: invalid YAML: is a ':' missing after the key on this line?",
+    ),
+    (
+        "invalid YAML: a value containing ': '",
+        """\
+        hosts:
+          vm1: {address: 198.18.0.11}
+        ssh: {user: a: b}
+        """,
+        "inventory.yaml:3: invalid YAML: expected ',' or '}', but got ':'; is a closing '}' missing?",
     ),
     (
         "invalid YAML: tab",
