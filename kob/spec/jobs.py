@@ -20,7 +20,7 @@ that nobody takes a secret put there for one that is passed on.
 from __future__ import annotations
 
 from kob.spec.inventory_model import Inventory, JobTemplate
-from kob.spec.services import MAX_CPUS, check_service_name, command_words, image_reference, memory_size, placement_constraints
+from kob.spec.services import MAX_CPUS, check_fits_a_host, check_service_name, command_words, image_reference, memory_size, placement_constraints
 from kob.spec.yaml_source import Node
 
 JOB_KEYS = ("image", "command", "cpus", "memory", "retries", "timeout", "backoff", "priority", "constraints")
@@ -43,12 +43,15 @@ def _read_job(name: str, node: Node, inventory: Inventory) -> JobTemplate:
                               "to jobs in this version; remove it")
     job = node.record(JOB_KEYS)
     default = JobTemplate(name=name, image="")
+    cpus = job.get_float("cpus", default=None, above=0, max=MAX_CPUS, expected="a positive number")
+    memory = memory_size(job.get("memory"))
+    check_fits_a_host(job.get("cpus"), cpus, job.get("memory"), memory, inventory)
     return JobTemplate(
         name=name,
         image=image_reference(job.require("image")),
         command=command_words(job.get("command"), "leave command: out to run the image's own command") or (),
-        cpus=job.get_float("cpus", default=None, above=0, max=MAX_CPUS, expected="a positive number"),
-        memory=memory_size(job.get("memory")),
+        cpus=cpus,
+        memory=memory,
         retries=job.get_int("retries", default=default.retries, min=0),
         timeout=job.get_duration("timeout", default=None, above=0),
         backoff=job.get_duration("backoff", default=default.backoff, min=0),

@@ -151,7 +151,7 @@ def _read_service(name: str, node: Node, inventory: Inventory) -> Service:
     check_service_name(node, name)
     service = node.record(SERVICE_KEYS)
     port = service.get_int("port", default=None, min=1, max=65535)
-    resources = _resources(service.get("resources"))
+    resources = _resources(service.get("resources"), inventory)
     autoscale = _autoscale(service.get("autoscale"), resources)
     return Service(
         name=name,
@@ -297,12 +297,30 @@ def _healthcheck(node: Node | None, port: int | None) -> HealthCheck | None:
     )
 
 
-def _resources(node: Node | None) -> Resources:
+def _resources(node: Node | None, inventory: Inventory) -> Resources:
     if node is None:
         return Resources()
     resources = node.record(RESOURCES_KEYS)
-    return Resources(cpus=resources.get_float("cpus", default=None, above=0, max=MAX_CPUS),
-                     memory=memory_size(resources.get("memory")))
+    cpus = resources.get_float("cpus", default=None, above=0, max=MAX_CPUS)
+    memory = memory_size(resources.get("memory"))
+    check_fits_a_host(resources.get("cpus"), cpus, resources.get("memory"), memory, inventory)
+    return Resources(cpus=cpus, memory=memory)
+
+
+def check_fits_a_host(cpus_node: Node | None, cpus: float | None, memory_node: Node | None, memory: int | None,
+                      inventory: Inventory) -> None:
+    """Refuse cpus or memory beyond the most any host offers, where every host declares it (else the hosts'
+    own counts decide when the job or replica is placed)."""
+    hosts = inventory.hosts
+    if cpus_node is not None and cpus is not None and hosts and all(h.cpus is not None for h in hosts):
+        most = max(h.cpus for h in hosts)
+        if cpus > most:
+            raise cpus_node.error(f"{cpus:g} CPUs is more than any host declares (most: {most:g})")
+    if memory_node is not None and memory is not None and hosts and all(h.memory is not None for h in hosts):
+        most = max(h.memory for h in hosts)
+        if memory > most:
+            raise memory_node.error(f"{memory_node.as_str()} is more memory than any host declares "
+                                    f"(most: {most >> 20} MiB)")
 
 
 def memory_size(node: Node | None) -> int | None:

@@ -91,3 +91,25 @@ def test_a_bad_env_file_is_named_by_line_without_its_content(tmp_path):
         read_secrets(Service("web", "img", env_file=tmp_path / "web.env"))
     assert str(refused.value) == (f"web: env_file {tmp_path / 'web.env'} line 2 is not NAME=value (the line is not "
                                   "shown: it may hold a secret)")
+
+
+@pytest.mark.parametrize("hosts, section, message", [
+    ("{address: 198.18.0.11, cpus: 4}", "services:\n  web: {image: img, resources: {cpus: 500}}\n",
+     "shop.yaml:4: services/web/resources/cpus: 500 CPUs is more than any host declares (most: 4)"),
+    ("{address: 198.18.0.11, memory: 2g}", "services:\n  web: {image: img, resources: {memory: 8g}}\n",
+     "shop.yaml:4: services/web/resources/memory: 8g is more memory than any host declares (most: 2048 MiB)"),
+    ("{address: 198.18.0.11, cpus: 2}", "jobs:\n  report: {image: img, cpus: 3}\n",
+     "shop.yaml:4: jobs/report/cpus: 3 CPUs is more than any host declares (most: 2)"),
+])
+def test_resources_beyond_every_declared_host_are_refused(tmp_path, hosts, section, message):
+    (tmp_path / "shop.yaml").write_text(f"hosts:\n  vm1: {hosts}\n{section}")
+    with pytest.raises(SpecError) as refused:
+        load_inventory(tmp_path / "shop.yaml")
+    assert str(refused.value) == f"{tmp_path}/{message}"
+
+
+def test_undeclared_hosts_leave_the_check_to_placement(tmp_path):
+    (tmp_path / "shop.yaml").write_text("hosts:\n  vm1: {address: 198.18.0.11, cpus: 2}\n"
+                                        "  vm2: {address: 198.18.0.12}\n"
+                                        "services:\n  web: {image: img, resources: {cpus: 16}}\n")
+    assert load_inventory(tmp_path / "shop.yaml").service("web").resources.cpus == 16
