@@ -27,22 +27,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from deploy import SERVICES  # the same service as bench/deploy.py (this script's folder is on sys.path)
 from kob.lab.lab import Lab
 from kob.lab.layout import LabLayout
 
 HERE = Path(__file__).resolve().parents[1]
-
-SERVICES = """
-services:
-  web:
-    image: kob-demo/web:1
-    replicas: {replicas}
-    port: 80
-    healthcheck: {{http: /healthz, interval: 500ms, timeout: 1s, retries: 2}}
-lb:
-  frontends:
-    http: {{bind: 8080, default: web}}
-"""
 
 
 def run_kob(tree: Path, *args: str) -> tuple[float, float]:
