@@ -193,13 +193,19 @@ class Lab:
     def down(self) -> None:
         """Remove every namespace, link, process and file the lab made."""
         _require_root()
-        for vm in self._all_vms():
-            vmlib.shutdown(vm, self.state["vms"].get(vm.name, {}).get("pid"))
-            vmlib.destroy_network(vm)
+        failures = []
+        for vm in self._all_vms():  # every VM, even when one fails: a half-removed lab is worse
+            try:
+                vmlib.shutdown(vm, self.state["vms"].get(vm.name, {}).get("pid"))
+                vmlib.destroy_network(vm)
+            except LabError as error:
+                failures.append(error)
         if self.state.get("etcd_pid"):
             system.stop_group(self.state["etcd_pid"], timeout=10)
         if system.run(["ip", "link", "show", self.layout.bridge], check=False).returncode == 0:
             system.run(["ip", "link", "del", self.layout.bridge])
+        if failures:
+            raise failures[0]
         self._remove_files()
         self.state = {"net": self.layout.net, "vms": {}, "etcd_pid": None}
 

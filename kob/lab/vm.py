@@ -184,10 +184,17 @@ def _remove_containers(vm: VmLayout) -> None:
 
 
 def destroy_network(vm: VmLayout) -> None:
+    """The VM's namespace and its veth. Deleting the namespace removes the veth too, but the kernel does
+    that a moment later, so the veth may vanish between a look and a delete: only one still there fails."""
     if Path(f"/run/netns/{vm.netns}").exists():
         system.run(["ip", "netns", "del", vm.netns])
-    if system.run(["ip", "link", "show", vm.veth], check=False).returncode == 0:
-        system.run(["ip", "link", "del", vm.veth])
+    for _ in range(50):
+        if system.run(["ip", "link", "show", vm.veth], check=False).returncode != 0:
+            return
+        if system.run(["ip", "link", "del", vm.veth], check=False).returncode == 0:
+            return
+        time.sleep(0.1)
+    system.run(["ip", "link", "del", vm.veth])
 
 
 def _read_pid(path: Path) -> int | None:
