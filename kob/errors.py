@@ -158,9 +158,14 @@ class LabError(KobError):
     """The local lab could not be set up or torn down."""
 
 
+MAX_SHOWN = 1000  # characters of an error message printed; a 100000-character pattern is not echoed whole
+
+
 def one_line(text: str) -> str:
     """``text`` safe to print as one line: line breaks and other control characters written as escapes,
     so that a key holding a newline or a terminal escape cannot forge a second line or drive the terminal."""
+    if len(text) > MAX_SHOWN:
+        text = f"{text[:MAX_SHOWN]}… ({len(text) - MAX_SHOWN} more characters)"
     return "".join(_escaped(c) if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in text)
 
 

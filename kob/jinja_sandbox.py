@@ -13,9 +13,12 @@ expression) is a ``jinja2.TemplateError`` or is turned into one by ``evaluated``
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
-from typing import Any, Callable, TypeVar
+import signal
+import threading
+from typing import Any, Callable, Iterator, TypeVar
 
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
@@ -23,6 +26,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 T = TypeVar("T")
 
 MAX_SIZE = 1 << 20  # characters or items one operation may produce
+MAX_CPU_SECONDS = 5.0  # of CPU time for one evaluation: real templates take milliseconds
 MAX_POWER_BITS = 1 << 16  # bits of an integer a ** may produce
 _WIDTH = re.compile(r"%[-#0 +]*(\d+)|\{[^{}]*?:[^{}]*?(\d+)[^{}]*\}")
 _NESTED_WIDTH = re.compile(r"\{[^{}]*:[^{}]*\{")
@@ -36,8 +40,9 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
 
     def __init__(self, **options: Any):
         super().__init__(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, **options)
-        for name in ("center", "indent", "format"):
+        for name in ("center", "indent", "format", "replace"):
             self.filters[name] = _bounded_filter(self.filters[name])
+        self.globals["lipsum"] = _bounded_lipsum(self.globals["lipsum"])
 
     def unsafe_undefined(self, obj: Any, attribute: str) -> jinja2.Undefined:
         """Refuse an unsafe attribute at once (Jinja returns an undefined that fails only when used)."""
@@ -56,8 +61,11 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         return super().call_binop(context, operator, left, right)
 
     def call(self, __context, __obj, *args: Any, **kwargs: Any) -> Any:
-        if getattr(__obj, "__name__", None) in _PADDING_METHODS and isinstance(getattr(__obj, "__self__", None), str):
+        name, owner = getattr(__obj, "__name__", None), getattr(__obj, "__self__", None)
+        if name in _PADDING_METHODS and isinstance(owner, str):
             _check_numbers(args, kwargs)
+        elif name == "replace" and isinstance(owner, str):
+            _check_replacement(owner, *args[:2])
         return super().call(__context, __obj, *args, **kwargs)
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
@@ -77,19 +85,56 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
 
 
 def evaluated(work: Callable[[], T]) -> T:
-    """``work()``, with any error of the user's template turned into a jinja2.TemplateError."""
+    """``work()``, with any error of the user's template turned into a jinja2.TemplateError, and stopped
+    once it has used MAX_CPU_SECONDS of CPU (loops inside loops; only in the main thread, where signals go)."""
     try:
-        return work()
+        with _cpu_budget(MAX_CPU_SECONDS):
+            return work()
     except jinja2.TemplateError:
         raise
     except (ArithmeticError, TypeError, ValueError, LookupError, AttributeError, RecursionError) as error:
         raise jinja2.TemplateError(f"{type(error).__name__}: {error}") from None
 
 
+@contextlib.contextmanager
+def _cpu_budget(seconds: float) -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread() or signal.getitimer(signal.ITIMER_PROF)[0]:
+        yield  # not where a signal can reach, or a budget already runs (a template inside a template)
+        return
+
+    def over(signum, frame):
+        raise SecurityError(f"rendering took more than {seconds:g} s of CPU; is a loop running over a huge range?")
+
+    previous = signal.signal(signal.SIGPROF, over)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
+
+
+def _bounded_lipsum(original: Callable[..., str]) -> Callable[..., str]:
+    def lipsum(n: int = 5, html: bool = True, min: int = 20, max: int = 100) -> str:
+        _check_numbers((n * max,) if isinstance(n, int) and isinstance(max, int) else (), {})
+        return original(n, html, min, max)
+
+    return lipsum
+
+
+def _check_replacement(text: Any, old: Any, new: Any) -> None:
+    if isinstance(text, str) and isinstance(old, str) and isinstance(new, str):
+        grown = text.count(old) * (len(new) - len(old)) if old else (len(text) + 1) * len(new)
+        if len(text) + grown > MAX_SIZE:
+            raise SecurityError(f"the replacement makes more than {MAX_SIZE} characters")
+
+
 def _bounded_filter(original: Callable[..., Any]) -> Callable[..., Any]:
     def bounded(*args: Any, **kwargs: Any) -> Any:
         if original.__name__ == "do_format" and args and isinstance(args[0], str):
             _check_widths(args[0])
+        elif original.__name__ == "do_replace":
+            _check_replacement(*(str(a) if hasattr(a, "__html__") else a for a in args[1:4]))
         else:
             _check_numbers(args[1:], kwargs)
         return original(*args, **kwargs)

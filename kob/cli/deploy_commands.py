@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import click
@@ -71,9 +72,9 @@ def scale_command(ctx: click.Context, inventory: str, counts: tuple[str, ...], w
 def _count(text: str) -> tuple[str, int]:
     """SERVICE=COUNT."""
     name, sep, number = text.partition("=")
-    if not sep or not number.isdigit():
+    if not sep or not re.fullmatch(r"[0-9]+", number):
         raise click.BadParameter(f"{text!r}: write SERVICE=COUNT, e.g. web=5")
-    return name, int(number)
+    return name, int(number) if len(number) <= 18 else 10 ** 18  # any such count is refused as too many
 
 
 @click.command("history")

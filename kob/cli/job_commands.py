@@ -7,7 +7,7 @@ import time
 
 import click
 
-from kob.cli.options import INVENTORY, JSON
+from kob.cli.options import DAY, INVENTORY, JSON, Seconds
 from kob.cli.runner import run_with
 
 JOB_ID = click.argument("job_id", type=int)
@@ -120,7 +120,7 @@ def cancel_command(inventory: str, job_id: int) -> None:
 @job.command("dispatch")
 @INVENTORY
 @click.option("--until-done", is_flag=True, help="Keep dispatching until no job is queued or running.")
-@click.option("--every", type=click.FloatRange(min=0.2), default=2.0, show_default=True, metavar="S",
+@click.option("--every", type=Seconds(min=0.2, max=DAY), default=2.0, show_default=True, metavar="S",
               help="Seconds between passes with --until-done.")
 def dispatch_command(inventory: str, until_done: bool, every: float) -> None:
     """One pass (cron-friendly): follow running jobs, start queued ones where there is room."""

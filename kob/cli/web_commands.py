@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from kob.cli.options import INVENTORY
+from kob.cli.options import DAY, INVENTORY, Seconds
 from kob.cli.runner import open_transport
 from kob.errors import KobError
 
@@ -23,7 +23,7 @@ def page_options(function):
         click.option("--token", envvar="KOB_WEB_TOKEN", metavar="TOKEN",
                      help="Required of every request (Authorization: Bearer, or /?token= once in a browser); "
                           "prefer KOB_WEB_TOKEN, which `ps` does not show."),
-        click.option("--refresh", type=click.FloatRange(min=0.5), default=5.0, show_default=True, metavar="S",
+        click.option("--refresh", type=Seconds(min=0.5, max=DAY), default=5.0, show_default=True, metavar="S",
                      help="Seconds between looks at the store and the hosts."),
     )):
         function = option(function)
@@ -60,9 +60,9 @@ def web_command(inventory: str, bind: str, token: str | None, refresh: float) ->
 @click.command("serve")
 @INVENTORY
 @page_options
-@click.option("--every", type=click.FloatRange(min=1), default=30.0, show_default=True, metavar="S",
+@click.option("--every", type=Seconds(min=1, max=DAY), default=30.0, show_default=True, metavar="S",
               help="Seconds between passes (reconcile, then autoscale).")
-@click.option("--lease", type=click.FloatRange(min=2), default=10.0, show_default=True, metavar="S",
+@click.option("--lease", type=Seconds(min=2, max=3600), default=10.0, show_default=True, metavar="S",
               help="The leader's lease: a killed leader is replaced within about this long.")
 @click.option("--no-reconcile", is_flag=True, help="Do not heal or replace replicas.")
 @click.option("--no-autoscale", is_flag=True, help="Do not autoscale.")

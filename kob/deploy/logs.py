@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Callable
 
 from kob.commands.docker import service_logs_argv
@@ -14,10 +15,17 @@ from kob.transport.base import Transport
 from kob.transport.targets import ssh_target
 
 
+_SINCE = re.compile(r"([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+|[0-9]{1,12}(\.[0-9]{1,9})?"
+                    r"|[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?")
+
+
 async def service_logs(pool: Transport, inventory: Inventory, service: str, emit: Callable[[str], None], *,
                        tail: int | None = None, since: str | None = None, follow: bool = False,
                        timestamps: bool = False) -> None:
     """Print the service's log lines: merged by time, or as they come with ``follow`` (until cancelled)."""
+    if since is not None and not _SINCE.fullmatch(since):
+        raise KobError(f"--since {since!r}: write a duration such as 10m or 2h30m, a date such as 2026-11-30T10:00:00Z "
+                       "or a Unix time")
     seen = await observe_cluster(pool, inventory)
     for why in seen.unreachable.values():
         emit(f"! {why}")

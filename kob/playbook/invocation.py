@@ -25,7 +25,9 @@ def checked_plays(inventory: Inventory, playbook: str, limit: str | None) -> tup
             if task.module not in IMPLEMENTED:
                 raise KobError(f"{task.file}:{task.line}: module {task.module} is not available in kob run yet "
                                f"(available: {', '.join(IMPLEMENTED)})")
-    if limit:
+    if limit is not None:
+        if not limit.strip():
+            raise KobError("--limit '': names no host; leave --limit out to run on every host of the plays")
         select_hosts(inventory, limit)
     return plays
 
@@ -39,6 +41,8 @@ def extra_vars(texts: tuple[str, ...]) -> dict[str, Any]:
                 value = json.loads(text)
             except json.JSONDecodeError as error:
                 raise KobError(f"-e {text!r}: not a JSON mapping: {error}") from None
+            except RecursionError:
+                raise KobError("-e: the JSON nests too deeply") from None
             if not isinstance(value, dict):
                 raise KobError(f"-e {text!r}: not a JSON mapping")
             bad = next((key for key in value if not valid_variable_name(key)), None)

@@ -37,7 +37,7 @@ import jinja2
 
 from kob.errors import SpecError
 from kob.jinja_sandbox import BoundedSandbox
-from kob.spec.yaml_nodes import _DECIMAL, _INT
+from kob.spec.yaml_nodes import _DECIMAL, _INT, usable_path
 from kob.spec.yaml_source import Node, did_you_mean, load_yaml
 
 __all__ = ["MODULES", "Play", "Task", "load_playbook"]
@@ -194,9 +194,11 @@ def _vars_files(nodes: list[Node], base: Path) -> dict[str, Any]:
     """The vars files' mappings merged in order (later files win)."""
     merged: dict[str, Any] = {}
     for item in nodes:
-        item.as_path(base, what="vars file")
-        written = Path(item.as_str()).expanduser()
+        item.as_path(base, what="vars file")  # a usable path to a regular file
+        written = usable_path(item.as_str())
         source = load_yaml(written if written.is_absolute() else base / written, expected="a mapping of variables")
+        if source.kind != "mapping":  # not shown: a file given here by mistake may hold anything
+            raise SpecError(source.file, source.line, "", f"should be a mapping of variables, got a {source.kind}")
         merged.update(_variables(source))
     return merged
 

@@ -140,6 +140,8 @@ def _check_state_folder(node: Node, path: Path, relative: bool) -> None:
     where = " (relative paths start at the folder of this file)" if relative else ""
     if path.is_dir():
         raise node.error(f"state file {path} is a folder; name the database file in it, like {path / 'kob.db'}")
+    if path.exists() and not path.is_file():
+        raise node.error(f"state file {path} is not a regular file (a device or a pipe); name a database file")
     if not path.parent.is_dir():
         raise node.error(f"folder {path.parent} of the state file does not exist{where}; "
                          f"create it (mkdir -p {path.parent}) or pick another path")
@@ -226,9 +228,9 @@ def _read_groups(node: Node | None, declared: list[_Declared]) -> dict[str, tupl
             roles.setdefault(role, []).append(one.host.name)
     members = _read_group_members(node, set(order), roles)
     groups: dict[str, tuple[str, ...]] = {}
+    expanded = _expand_all(members, roles)
     for name in members:
-        hosts = _expand(name, members, roles, [])
-        groups[name] = tuple(h for h in order if h in hosts)
+        groups[name] = tuple(h for h in order if h in expanded[name])
     groups.update((role, tuple(hosts)) for role, hosts in roles.items())
     return groups
 
@@ -254,17 +256,28 @@ def _read_group_members(node: Node | None, hosts: set[str], roles: dict[str, lis
     return members
 
 
-def _expand(name: str, members: dict[str, list[Node]], roles: dict[str, list[str]], stack: list[str]) -> set[str]:
-    """The hosts of group ``name``, following groups inside it; refuses cycles."""
-    if name in roles:
-        return set(roles[name])
-    if name not in members:
-        return {name}
-    hosts: set[str] = set()
-    for item in members[name]:
-        member = item.raw
-        if member == name or member in stack:
-            cycle = " -> ".join([*stack, name, member])
-            raise item.error(f"groups form a cycle ({cycle}); a group cannot include itself")
-        hosts |= _expand(member, members, roles, [*stack, name])
-    return hosts
+def _expand_all(members: dict[str, list[Node]], roles: dict[str, list[str]]) -> dict[str, frozenset[str]]:
+    """Each group's hosts, following groups inside groups (each group once, without recursion); refuses cycles."""
+    done: dict[str, frozenset[str]] = {}
+
+    def hosts_of(member: str) -> frozenset[str]:
+        return done[member] if member in done else frozenset(roles.get(member, (member,)))
+
+    for start in members:
+        visiting: list[str] = [start]
+        stack = [iter(members[start])] if start not in done else []
+        while stack:
+            item = next(stack[-1], None)
+            if item is None:
+                stack.pop()
+                name = visiting.pop()
+                done[name] = frozenset().union(*(hosts_of(i.raw) for i in members[name]))
+                continue
+            member = item.raw
+            if member in visiting:
+                cycle = " -> ".join([*visiting, member])
+                raise item.error(f"groups form a cycle ({cycle}); a group cannot include itself")
+            if member in members and member not in done:
+                visiting.append(member)
+                stack.append(iter(members[member]))
+    return done

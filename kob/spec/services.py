@@ -140,11 +140,14 @@ def bad_env_line(data: bytes) -> int | None:
     Allowed: NAME=value and NAME lines, # comments, blank lines; all UTF-8 (line 1 when it is not).
     """
     try:
-        lines = data.decode("utf-8").splitlines()
+        lines = data.decode("utf-8-sig").split("\n")  # docker splits on \n only, and drops a leading BOM
     except UnicodeDecodeError:
         return 1
-    return next((number for number, line in enumerate(lines, 1)
-                 if line.strip() and not line.lstrip().startswith("#") and not _ENV_LINE.match(line)), None)
+    for number, line in enumerate(lines, 1):
+        line = line.lstrip()
+        if "\0" in line or (line.strip() and not line.startswith("#") and not _ENV_LINE.match(line)):
+            return number
+    return None
 
 
 def _read_service(name: str, node: Node, inventory: Inventory) -> Service:

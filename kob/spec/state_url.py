@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Literal
 
 from kob.spec.addresses import canonical_address
+from kob.spec.yaml_nodes import usable_path
 
 ETCD_DEFAULT_PORT = 2379
 DEFAULT_NAMESPACE = "/kob/"
@@ -40,6 +41,9 @@ STATE_FORMS = "etcd://host:port[,host:port], http://host:port, sqlite:///absolut
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
 _NAMESPACE = re.compile(r"[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*")
 _LOOKS_LIKE_ENDPOINTS = re.compile(r"[A-Za-z0-9.-]+:\d+(?:,[A-Za-z0-9.-]+(?::\d+)?)*")
+
+
+_USERINFO = re.compile(r"[^/,@]*@")
 
 
 @dataclass(frozen=True)
@@ -76,7 +80,18 @@ class StateUrl:
 
 
 def parse_state_url(text: str, folder: Path) -> StateUrl:
-    """Parse a state URL or path; a relative path starts at ``folder``. Raises ValueError."""
+    """Parse a state URL or path; a relative path starts at ``folder``. Raises ValueError, whose message
+    never shows a user:password@ part of the URL."""
+    try:
+        return _parse(text, folder)
+    except ValueError as error:
+        message = str(error)
+        for secret in _USERINFO.findall(text):
+            message = message.replace(secret, "***@")
+        raise ValueError(message) from None
+
+
+def _parse(text: str, folder: Path) -> StateUrl:
     scheme, separator, rest = text.partition("://")
     if not separator:
         return _file(text, folder)
@@ -104,7 +119,7 @@ def _file(text: str, folder: Path) -> StateUrl:
         raise ValueError(
             f"{text!r} looks like an etcd address; write etcd://{text} (or ./{text} for a file of that name)"
         )
-    return _sqlite(text, Path(os.path.abspath(folder / Path(text).expanduser())))
+    return _sqlite(text, Path(os.path.abspath(folder / usable_path(text))))
 
 
 def _sqlite_url(text: str, rest: str) -> StateUrl:
@@ -113,7 +128,7 @@ def _sqlite_url(text: str, rest: str) -> StateUrl:
             f"{text!r}: sqlite URLs need an absolute path, like sqlite:///var/lib/kob/state.db; "
             "or write a plain path relative to the inventory's folder"
         )
-    return _sqlite(text, Path(os.path.normpath("/" + rest.lstrip("/"))))  # sqlite:////abs as SQLAlchemy writes it
+    return _sqlite(text, Path(os.path.normpath("/" + str(usable_path(rest).as_posix()).lstrip("/"))))  # sqlite:////abs as SQLAlchemy writes it
 
 
 def _sqlite(text: str, path: Path) -> StateUrl:
@@ -159,7 +174,8 @@ def _endpoint(text: str) -> EtcdEndpoint:
         raise ValueError(f"empty endpoint in state URL; use {STATE_FORMS}")
     if "@" in text:
         raise ValueError(
-            f"state URL endpoint {text!r} carries a user name; kob's etcd client does not log in, so write host:port"
+            f"state URL endpoint {text!r} carries a user name; kob's etcd client does not log in, "
+            "so write host:port"
         )
     host, port = _split_endpoint(text)
     return EtcdEndpoint(_endpoint_host(text, host), _port(text, port))

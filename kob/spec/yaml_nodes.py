@@ -62,6 +62,22 @@ def _join(path: str, key: str) -> str:
     return f"{path}/{key}" if path else key
 
 
+MAX_PATH = 4096  # Linux's PATH_MAX
+MAX_PATH_PART = 255  # and NAME_MAX
+
+
+def usable_path(text: str) -> Path:
+    """``text`` as a path, ~ expanded; ValueError (written for the user) for one no system call would take."""
+    if "\0" in text:
+        raise ValueError("a path cannot hold a NUL character")
+    if len(text) > MAX_PATH or any(len(part) > MAX_PATH_PART for part in text.split("/")):
+        raise ValueError(f"the path is longer than Linux allows ({MAX_PATH} characters, {MAX_PATH_PART} a name)")
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:  # ~user of an unknown user
+        raise ValueError(f"cannot expand {text.split('/')[0]!r}: no such user") from None
+
+
 class Node:
     """One YAML value with its file, key path and line (1-based).
 
@@ -178,7 +194,7 @@ class Node:
         return text
 
     def as_int(self, *, min: int | None = None, max: int | None = None, expected: str = "an integer") -> int:
-        if not self._plain(_INT):
+        if not self._plain(_INT) or self.yaml.tag != _TAG + "int":  # !!str 9 is a string, !!float 9 a float
             raise self.type_error(expected, unquote=bool(_INT.fullmatch(self.raw or "")))
         return self._capped(self._in_range(int(self.yaml.value), min, max, None), max, MAX_INT)
 
@@ -213,7 +229,10 @@ class Node:
 
         Returned absolute. With must_exist, it must be an existing regular file.
         """
-        written = Path(self.as_str()).expanduser()
+        try:
+            written = usable_path(self.as_str())
+        except ValueError as error:
+            raise self.error(f"{what}: {error}") from None
         shown = written if written.is_absolute() else base / written
         if must_exist and shown.is_dir():
             raise self.error(f"{what} {shown} is a directory; give the path of a file")

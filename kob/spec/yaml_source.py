@@ -67,6 +67,8 @@ _SECOND_DOCUMENT = "a second document starts here; a kob file holds one document
 def load_yaml(path: str | os.PathLike[str], *, expected: str = "a mapping") -> Node:
     """Read and compose one YAML file; errors name the path as the caller gave it."""
     name = os.fspath(path)
+    if not name:
+        raise SpecError("''", None, "", "an empty path; give the path of a YAML file")
     return parse_yaml(_read_text(name), name, expected=expected)
 
 
@@ -105,8 +107,10 @@ def _check_depth(text: str, file: str) -> None:
 
 
 def _check_expansion(root: yaml.Node, file: str) -> None:
-    """Refuse a document whose values, with every alias and merge expanded, number more than MAX_VALUES."""
+    """Refuse a document whose values, with every alias and merge expanded, number more than MAX_VALUES
+    or nest deeper than MAX_DEPTH."""
     sizes: dict[int, int] = {}
+    depths: dict[int, int] = {}
     open_nodes: set[int] = set()
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     while stack:
@@ -118,6 +122,11 @@ def _check_expansion(root: yaml.Node, file: str) -> None:
         if children_done:
             open_nodes.discard(id(node))
             sizes[id(node)] = 1 + sum(sizes[id(child)] for child in children)
+            depths[id(node)] = (0 if isinstance(node, ScalarNode) else 1) + max(
+                (depths[id(child)] for child in children), default=0)
+            if depths[id(node)] > MAX_DEPTH:
+                raise SpecError(file, _line(node), "", f"with its aliases expanded this nests more than {MAX_DEPTH} "
+                                                       "levels deep; kob reads no deeper")
             if sizes[id(node)] > MAX_VALUES:
                 raise SpecError(file, _line(node), "", f"with its aliases and merges expanded this holds more than "
                                                        f"{MAX_VALUES} values; kob reads no more")

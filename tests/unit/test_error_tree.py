@@ -67,6 +67,9 @@ RAISE_ALLOWED: dict[tuple[str, str, str], Caught | Invariant] = {
     ("kob.spec.state_url", "parse_state_url", "ValueError"): Caught(
         ("kob.spec.inventory:_read_state", "kob.store:parse_store_url"),
         "the inventory's state: becomes a SpecError; a URL given to open_store a StoreError"),
+    ("kob.spec.yaml_nodes", "usable_path", "ValueError"): Caught(
+        ("kob.spec.yaml_nodes:Node.as_path", "kob.spec.inventory:_read_state", "kob.store:parse_store_url"),
+        "a path no system call would take: a SpecError at its file:line, or a StoreError"),
     ("kob.cron.entry", "schedule", "ValueError"): Caught(
         ("kob.cron.install:install",), "--every: install turns it into a KobError"),
     ("kob.cron.entry", "cron_file", "ValueError"): Caught(

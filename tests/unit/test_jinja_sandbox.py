@@ -51,6 +51,9 @@ ESCAPES = [
     ("indent filter", "'a\\nb'|indent(100000000)"),
     ("ljust method", "'x'.ljust(1000000000)"),
     ("zfill method", "'1'.zfill(1000000000)"),
+    ("replace filter bomb", "('a' * 1000000)|replace('a', 'aaaaaaaaaa')"),
+    ("replace method bomb", "('a' * 1000000).replace('a', 'aaaaaaaaaa')"),
+    ("lipsum bomb", "lipsum(1000000)"),
     ("division by zero", "1 / 0"),
     ("type error", "'a' + 1"),
     ("undefined", "no_such_variable"),
@@ -100,6 +103,13 @@ ALLOWED = [
 @pytest.mark.parametrize("expression, variables, value", [c[1:] for c in ALLOWED], ids=[c[0] for c in ALLOWED])
 def test_ordinary_expressions_still_work(expression, variables, value):
     assert evaluate(expression, variables) == value
+
+
+def test_a_template_that_loops_too_long_is_stopped():
+    started = time.process_time()
+    with pytest.raises(TemplateError, match="took more than"):
+        render_file("{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}", {})
+    assert time.process_time() - started < 30
 
 
 def test_values_from_hosts_are_not_templated_again():

@@ -91,8 +91,9 @@ REFUSED = [
     ("etcd://[fd00::1", "state URL endpoint '[fd00::1' is not [IPv6 address]:port, like [fd00::1]:2379"),
     ("etcd://[vm1]:2379", "state URL endpoint '[vm1]:2379': brackets are for IPv6 addresses only; write vm1:2379"),
     ("etcd://[fd00::zz]:2379", "state URL endpoint '[fd00::zz]:2379': 'fd00::zz' is not a valid IPv6 address"),
-    ("etcd://root:secret@198.18.0.1:2379", "state URL endpoint 'root:secret@198.18.0.1:2379' carries a user name; "
+    ("etcd://root:secret@198.18.0.1:2379", "state URL endpoint '***@198.18.0.1:2379' carries a user name; "
                                            "kob's etcd client does not log in, so write host:port"),
+    ("https://root:secret@198.18.0.1:2379", "'https://***@198.18.0.1:2379': https:// (TLS) is not supported"),
     ("http://a:2379,http://b:2379", "state URL http://a:2379,http://b:2379 repeats its scheme; write it once, "
                                     "like http://a:2379,b:2379"),
     ("etcd://a:2379/team a", "state URL namespace 'team a' may hold only letters, digits, '.', '_' and '-'"),
