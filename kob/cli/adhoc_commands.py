@@ -23,11 +23,11 @@ def exec_command(inventory: str, command: str, pattern: str, as_json: bool) -> N
     """Run a shell command on matching hosts in parallel."""
     from kob.adhoc import run_everywhere, shell_argv
     from kob.spec.inventory import load_inventory
-    from kob.spec.patterns import select_hosts
+    from kob.spec.patterns import hosts_for_option
     from kob.transport.targets import ssh_target
 
     inv = load_inventory(inventory)
-    targets = [ssh_target(inv, host) for host in select_hosts(inv, pattern)]
+    targets = [ssh_target(inv, host) for host in hosts_for_option(inv, pattern)]
     outcomes = run_with(inv, lambda _, pool: run_everywhere(pool, targets, shell_argv(command)), store=False)
     if as_json:
         for outcome in outcomes:

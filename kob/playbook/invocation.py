@@ -35,28 +35,28 @@ def checked_plays(inventory: Inventory, playbook: str, limit: str | None) -> tup
 def extra_vars(texts: tuple[str, ...]) -> dict[str, Any]:
     """-e values: key=value words, or one JSON mapping."""
     found: dict[str, Any] = {}
-    for text in texts:
+    for number, text in enumerate(texts, 1):
         if text.lstrip().startswith("{"):
             try:
                 value = json.loads(text)
             except json.JSONDecodeError as error:
-                raise KobError(f"-e {text!r}: not a JSON mapping: {error}") from None
+                raise KobError(f"-e #{number} {text[:80]!r}: not a JSON mapping: {error}") from None
             except RecursionError:
-                raise KobError("-e: the JSON nests too deeply") from None
+                raise KobError(f"-e #{number}: the JSON nests too deeply") from None
             if not isinstance(value, dict):
-                raise KobError(f"-e {text!r}: not a JSON mapping")
+                raise KobError(f"-e #{number} {text[:80]!r}: not a JSON mapping")
             bad = next((key for key in value if not valid_variable_name(key)), None)
             if bad is not None:
-                raise KobError(f"-e {text!r}: {bad!r} is not a variable name (letters, digits and _)")
+                raise KobError(f"-e #{number}: {bad[:80]!r} is not a variable name (letters, digits and _)")
             found.update(value)
             continue
         try:
             words = shlex.split(text)
         except ValueError as error:  # an unclosed quote
-            raise KobError(f"-e {text!r}: {error}; write key=value (or a JSON mapping)") from None
+            raise KobError(f"-e #{number} {text[:80]!r}: {error}; write key=value (or a JSON mapping)") from None
         for word in words:
             key, sep, value = word.partition("=")
             if not sep or not valid_variable_name(key):
-                raise KobError(f"-e {word!r}: write key=value (or a JSON mapping)")
+                raise KobError(f"-e #{number} {word[:80]!r}: write key=value (or a JSON mapping)")
             found[key] = value
     return found

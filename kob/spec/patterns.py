@@ -79,3 +79,11 @@ def _match(inventory: Inventory, term: str) -> set[str]:
         return {name for name in names if fnmatchcase(name, term)}
     hint = did_you_mean(term, [*names, *inventory.groups])
     raise PatternError(f"no host or group named {term!r} in {inventory.path}{hint}")
+
+
+def hosts_for_option(inventory: Inventory, pattern: str, option: str = "--hosts") -> list[Host]:
+    """select_hosts for a pattern given on the command line: a mistake names the option."""
+    try:
+        return select_hosts(inventory, pattern)
+    except PatternError as error:
+        raise PatternError(f"{option} {pattern[:80]!r}: {error}") from None
