@@ -52,7 +52,7 @@ def test_an_unreachable_host_is_reported_and_the_others_still_run(inventory_with
 
 @pytest.mark.parametrize("args, message", [
     (["nowhere.yaml", "true"], "kob: error: nowhere.yaml: "),
-    (["{inv}", "true", "--hosts", "vm9"], "kob: error: no host or group named 'vm9'"),
+    (["{inv}", "true", "--hosts", "vm9"], "kob: error: --hosts 'vm9': no host or group named 'vm9'"),
 ])
 def test_user_mistakes_are_one_line_without_traceback(lab_inventory, args, message):
     done = kob("exec", *[arg.format(inv=lab_inventory) for arg in args])
