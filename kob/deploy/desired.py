@@ -12,7 +12,7 @@ from kob.plan.spec_hash import spec_hash
 from kob.spec.inventory import Inventory
 from kob.spec.patterns import select_hosts
 from kob.spec.service_model import Service
-from kob.spec.services import MAX_ENV_FILE, bad_env_line
+from kob.spec.env_file import MAX_ENV_FILE, bad_env_line
 
 
 @dataclass(frozen=True)

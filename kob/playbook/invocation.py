@@ -7,7 +7,8 @@ import shlex
 from typing import Any
 
 from kob.errors import KobError, PatternError
-from kob.playbook.loader import Play, load_playbook, valid_variable_name
+from kob.playbook.loader import Play, load_playbook
+from kob.playbook.values import valid_variable_name
 from kob.playbook.modules import IMPLEMENTED
 from kob.spec.inventory import Inventory
 from kob.spec.patterns import select_hosts

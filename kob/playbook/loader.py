@@ -25,7 +25,6 @@ when written as a decimal number with '.' or an exponent, else a string.
 
 from __future__ import annotations
 
-import keyword
 import os
 import re
 import shlex
@@ -33,17 +32,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-import jinja2
-
 from kob.errors import SpecError
-from kob.jinja_sandbox import BoundedSandbox
-from kob.spec.yaml_nodes import _DECIMAL, _INT, usable_path
+from kob.playbook.values import (check_expression, check_template, plain_value, typed_argument, valid_variable_name,
+                                 variables)
+from kob.spec.yaml_nodes import usable_path
 from kob.spec.yaml_source import Node, did_you_mean, load_yaml
 
 __all__ = ["MODULES", "Play", "Task", "load_playbook"]
-
-_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_SYNTAX = BoundedSandbox()  # only parses: checks the Jinja syntax of templated fields at load
 
 MODULES: dict[str, tuple[str, ...]] = {
     "command": ("_raw", "cmd", "argv", "chdir", "creates", "removes", "stdin"),
@@ -77,16 +72,6 @@ STATES: dict[str, tuple[str, ...]] = {
     "wait_for": ("started", "stopped", "present", "absent"),
 }
 """The state: values each module accepts (a templated "{{ ... }}" state is checked at run time)."""
-
-ARG_TYPES: dict[tuple[str, str], type] = {
-    ("wait_for", "port"): int, ("wait_for", "timeout"): int, ("wait_for", "delay"): int,
-    ("apt", "update_cache"): bool, ("service", "enabled"): bool, ("systemd", "enabled"): bool,
-    ("lineinfile", "create"): bool,
-}
-"""Arguments that are not strings: written literally they are checked and converted when the playbook loads."""
-
-TRUE_WORDS = ("yes", "on", "true", "1", "y", "t")
-FALSE_WORDS = ("no", "off", "false", "0", "n", "f")
 
 FREE_FORM = ("command", "shell")
 ALIAS_PREFIXES = ("ansible.builtin.", "ansible.legacy.")
@@ -172,7 +157,7 @@ def _read_play(node: Node, base: Path) -> Play:
     return Play(
         hosts=hosts,
         name=play.get_str("name", default=None),
-        vars={**_variables(play.get("vars")), **_vars_files(file_nodes, base)},
+        vars={**variables(play.get("vars")), **_vars_files(file_nodes, base)},
         vars_files=tuple(item.as_str() for item in file_nodes),
         tasks=tasks,
         handlers=handlers,
@@ -199,7 +184,7 @@ def _vars_files(nodes: list[Node], base: Path) -> dict[str, Any]:
         source = load_yaml(written if written.is_absolute() else base / written, expected="a mapping of variables")
         if source.kind != "mapping":  # not shown: a file given here by mistake may hold anything
             raise SpecError(source.file, source.line, "", f"should be a mapping of variables, got a {source.kind}")
-        merged.update(_variables(source))
+        merged.update(variables(source))
     return merged
 
 
@@ -249,7 +234,7 @@ def _read_task(node: Node, handlers: dict[str, int]) -> Task:
         ignore_errors=get("ignore_errors").as_bool() if "ignore_errors" in fields else False,
         changed_when=_conditions(get("changed_when")),
         failed_when=_conditions(get("failed_when")),
-        vars=_variables(get("vars")),
+        vars=variables(get("vars")),
         file=node.file,
         line=node.line,
     )
@@ -288,13 +273,13 @@ def _task_args(module: tuple[str, Node], extra: Node | None) -> dict[str, Any]:
 
 def _module_args(module: str, node: Node) -> dict[str, Any]:
     if node.kind == "scalar":
-        _check_template(node, node.as_str())
+        check_template(node, node.as_str())
     if node.kind == "scalar" and module in FREE_FORM:
         return {"_raw": node.as_str()}
     if node.kind == "scalar":
         args = _key_values(module, node)
     else:
-        args = {key: (value, _value(value)) for key, value in node.entries(expected=f"{module}'s arguments")}
+        args = {key: (value, plain_value(value)) for key, value in node.entries(expected=f"{module}'s arguments")}
     allowed = [a for a in MODULES[module] if a != "_raw"]
     for key, (where, value) in args.items():
         if module == "set_fact" and not valid_variable_name(key):
@@ -308,35 +293,7 @@ def _module_args(module: str, node: Node) -> dict[str, Any]:
                 shown = str(value)
                 raise where.error(f"state should be one of {', '.join(choices)}, got {shown!r}"
                                   f"{did_you_mean(shown, choices)}")
-    return {key: _typed(module, key, where, value) for key, (where, value) in args.items()}
-
-
-def _typed(module: str, key: str, where: Node, value: Any) -> Any:
-    """An argument of ARG_TYPES as its type (a templated one is converted when it is rendered)."""
-    kind = ARG_TYPES.get((module, key))
-    if kind is None or (isinstance(value, str) and "{{" in value):
-        return value
-    converted = ansible_bool(value) if kind is bool else ansible_int(value)
-    if converted is None:
-        expected = "true or false (yes/no, on/off)" if kind is bool else "a whole number"
-        raise where.error(f"{module}'s {key} should be {expected}, got {str(value)[:40]!r}")
-    return converted
-
-
-def ansible_bool(value: Any) -> bool | None:
-    """A boolean as Ansible reads one (yes/no, on/off, true/false, 1/0, any case); None if it is none."""
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    return True if text in TRUE_WORDS else False if text in FALSE_WORDS else None
-
-
-def ansible_int(value: Any) -> int | None:
-    """A whole number, written as one or as its digits; None if it is none."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    text = str(value).strip()
-    return int(text) if re.fullmatch(r"[-+]?[0-9]{1,12}", text) else None
+    return {key: typed_argument(module, key, where, value) for key, (where, value) in args.items()}
 
 
 def _key_values(module: str, node: Node) -> dict[str, tuple[Node, Any]]:
@@ -385,49 +342,6 @@ def _notify(node: Node | None, handlers: dict[str, int]) -> tuple[str, ...]:
 # -- values ----------------------------------------------------------------------
 
 
-def _value(node: Node) -> Any:
-    """The node as plain Python, by the reading rules in this module's docstring."""
-    if node.kind == "mapping":
-        return _mapping(node)
-    if node.kind == "list":
-        return [_value(item) for item in node.as_list()]
-    if node.kind == "null":
-        return None
-    text = node.raw or ""
-    _check_template(node, text)
-    if node.yaml.style is not None:  # quoted or block: a string
-        return text
-    if text.lower() in ("true", "false"):
-        return text.lower() == "true"
-    if _INT.fullmatch(text) and not re.match(r"[-+]?0[0-9]", text):
-        return int(text)
-    if _DECIMAL.fullmatch(text) and re.search(r"[.eE]", text):
-        return float(text)
-    return text
-
-
-def _variables(node: Node | None) -> dict[str, Any]:
-    """Variables: every name as Ansible takes it; a bad name is not shown (a vars file may hold secrets)."""
-    if node is None:
-        return {}
-    for key, value in node.entries(expected="a mapping of variables"):
-        if not valid_variable_name(key):
-            raise SpecError(node.file, value.line, node.path, "a variable name should be letters, digits and _, "
-                            "not start with a digit, and not be a Python keyword (the name is not shown)")
-    return _mapping(node)
-
-
-def _mapping(node: Node | None) -> dict[str, Any]:
-    if node is None:
-        return {}
-    return {key: _value(value) for key, value in node.entries(expected="a mapping of variables")}
-
-
-def valid_variable_name(name: str) -> bool:
-    """Ansible's rule: an identifier of ASCII letters, digits and _, and not a Python keyword."""
-    return bool(_VARIABLE.fullmatch(name)) and not keyword.iskeyword(name)
-
-
 def _str_or_list(node: Node) -> list[Node]:
     return [node] if node.kind == "scalar" else node.as_list(expected="a string or a list of strings")
 
@@ -444,16 +358,13 @@ def _conditions(node: Node | None) -> tuple[str, ...] | None:
 
 
 def _condition(node: Node) -> str:
-    value = _value(node)
+    value = plain_value(node)
     if isinstance(value, bool):
         return str(value)
     text = node.as_str(expected="a condition such as result.rc == 0")
     wrapped = _WRAPPED.fullmatch(text)
     expression = wrapped.group(1).strip() if wrapped else text
-    try:
-        _SYNTAX.compile_expression(expression)
-    except jinja2.TemplateSyntaxError as error:
-        raise node.error(f"cannot read the condition {expression!r}: {error.message}") from None
+    check_expression(node, expression)
     return expression
 
 
@@ -464,15 +375,6 @@ def _loop(node: Node | None) -> Any:
         text = node.as_str()
         if "{{" not in text:
             raise node.error(f"should be a list, or an expression such as '{{{{ items }}}}', got {node.describe()}")
-        _check_template(node, text)
+        check_template(node, text)
         return text
-    return [_value(item) for item in node.as_list(expected="a list or a string such as '{{ items }}'")]
-
-
-def _check_template(node: Node, text: str) -> None:
-    """A templated string's Jinja syntax, checked now rather than on every host at run time."""
-    if "{{" in text or "{%" in text or "{#" in text:
-        try:
-            _SYNTAX.parse(text)
-        except jinja2.TemplateSyntaxError as error:
-            raise node.error(f"cannot read the template: {error.message}") from None
+    return [plain_value(item) for item in node.as_list(expected="a list or a string such as '{{ items }}'")]

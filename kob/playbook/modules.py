@@ -22,7 +22,7 @@ from kob.commands.tasks import (OLD_BEGIN, OLD_END, RESULT_MARK, apt_argv, comma
                                 service_argv, shell_argv, wait_argv)
 from kob.deploy.converge import deploy
 from kob.playbook.lines import edit_lines
-from kob.playbook.loader import ansible_bool
+from kob.playbook.values import ansible_bool
 from kob.playbook.templating import TemplateError, evaluate, holds, render_file
 from kob.spec.inventory import Inventory, load_inventory
 from kob.store import open_store

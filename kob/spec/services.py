@@ -77,8 +77,6 @@ SERVICE_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 """Service (and frontend) names: they end up in container names, labels and HAProxy sections."""
 MAX_NAME_LENGTH = 40
 MIN_MEMORY = 6 * 1024 * 1024
-MAX_ENV_FILE = 256 << 10
-_ENV_LINE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(=|$)")
 MAX_MEMORY = 1 << 40  # 1 TiB: more than any host of a small team has
 MAX_CPUS = 1024.0
 MAX_REPLICAS = 1000  # per service: 50 hosts with 20 each
@@ -132,22 +130,6 @@ def url_path(node: Node, *, query: bool = False) -> str:
     if bad:
         raise node.error(f"{bad[0]!r} is not allowed in a URL path; percent-encode it (a space is %20)")
     return text
-
-
-def bad_env_line(data: bytes) -> int | None:
-    """The number of the first line of an env file that is not in docker's --env-file shape, if any.
-
-    Allowed: NAME=value and NAME lines, # comments, blank lines; all UTF-8 (line 1 when it is not).
-    """
-    try:
-        lines = data.decode("utf-8-sig").split("\n")  # docker splits on \n only, and drops a leading BOM
-    except UnicodeDecodeError:
-        return 1
-    for number, line in enumerate(lines, 1):
-        line = line.lstrip()
-        if "\0" in line or (line.strip() and not line.startswith("#") and not _ENV_LINE.match(line)):
-            return number
-    return None
 
 
 def _read_service(name: str, node: Node, inventory: Inventory) -> Service:

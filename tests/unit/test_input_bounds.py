@@ -77,7 +77,7 @@ ENV_FILES = [
 
 @pytest.mark.parametrize("data, line", [c[1:] for c in ENV_FILES], ids=[c[0] for c in ENV_FILES])
 def test_env_file_shape(data, line):
-    from kob.spec.services import bad_env_line
+    from kob.spec.env_file import bad_env_line
 
     assert bad_env_line(data) == line
 
