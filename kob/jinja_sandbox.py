@@ -26,7 +26,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 T = TypeVar("T")
 
 MAX_SIZE = 1 << 20  # characters or items one operation may produce
-MAX_CPU_SECONDS = 5.0  # of CPU time for one evaluation: real templates take milliseconds
+MAX_CPU_SECONDS = 2.0  # of CPU time for one evaluation: real templates take milliseconds
 MAX_POWER_BITS = 1 << 16  # bits of an integer a ** may produce
 _WIDTH = re.compile(r"%[-#0 +]*(\d+)|\{[^{}]*?:[^{}]*?(\d+)[^{}]*\}")
 _NESTED_WIDTH = re.compile(r"\{[^{}]*:[^{}]*\{")
