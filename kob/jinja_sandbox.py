@@ -4,8 +4,10 @@ Playbook values, conditions and loops, template files, and the HAProxy template 
 rendered here. The sandbox refuses Python internals (``__globals__``, ``__class__``,
 ``mro``, ``__subclasses__``, anything starting with ``_``) and methods that change data;
 on top of it, sizes are bounded so that a template cannot take the manager's memory:
-``range`` (Jinja's own cap), string and list repetition, ``**``, and the width arguments of
-``%``-formatting, ``format``, ``center``, ``indent`` and str's padding methods.
+``range`` (Jinja's own cap), string and list repetition, ``**``, the width arguments of
+``%``-formatting, ``format``, ``center``, ``indent`` and str's padding methods, what
+``replace`` may grow to and ``lipsum``'s length; and ``evaluated`` stops a render after
+MAX_CPU_SECONDS of CPU (loops inside loops).
 
 Every failure while rendering (a refused attribute, a bound, a TypeError in the user's
 expression) is a ``jinja2.TemplateError`` or is turned into one by ``evaluated``.
@@ -34,7 +36,7 @@ _PADDING_METHODS = {"center", "ljust", "rjust", "zfill", "expandtabs"}
 
 
 class BoundedSandbox(ImmutableSandboxedEnvironment):
-    """Jinja's immutable sandbox with bounded repetition, powers and padding."""
+    """Jinja's immutable sandbox with bounded repetition, powers, padding and replacement."""
 
     intercepted_binops = frozenset({"*", "**", "%"})
 
