@@ -34,7 +34,7 @@ The rules, the same in every kob file:
 - Key paths join keys with "/" and name list items by index: groups/web[1].
 - Bounds, so that no file can take the manager's memory or time: only a
   regular file is read, of at most MAX_BYTES; values nest at most MAX_DEPTH
-  deep; with every alias and merge expanded, a document holds at most
+  deep (counted while composing, before PyYAML's recursion could overflow); with every alias and merge expanded, a document holds at most
   MAX_VALUES values (a "billion laughs" or a merge bomb is refused at once).
 """
 
@@ -75,8 +75,10 @@ def load_yaml(path: str | os.PathLike[str], *, expected: str = "a mapping") -> N
 def parse_yaml(text: str, file: str, *, expected: str = "a mapping") -> Node:
     """Compose YAML text that came from ``file`` into a checked Node tree."""
     try:
-        _check_depth(text, file)
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_DepthBoundLoader)
+    except _TooDeep as deep:
+        raise SpecError(file, deep.line, "", f"values nest more than {MAX_DEPTH} levels deep; kob reads no deeper") \
+            from None
     except yaml.MarkedYAMLError as error:
         raise _syntax_error(error, file, text) from None
     except yaml.reader.ReaderError as error:
@@ -93,17 +95,29 @@ def parse_yaml(text: str, file: str, *, expected: str = "a mapping") -> Node:
     return node
 
 
-def _check_depth(text: str, file: str) -> None:
-    """Refuse nesting deeper than MAX_DEPTH, from the event stream (composing it would recurse)."""
+class _TooDeep(Exception):
+    """Composing went deeper than MAX_DEPTH (caught in parse_yaml, at the line where it did)."""
+
+    def __init__(self, line: int):
+        self.line = line
+
+
+class _DepthBoundLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing collections nested deeper than MAX_DEPTH before its recursion gets there."""
+
     depth = 0
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
-        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-            depth += 1
-            if depth > MAX_DEPTH:
-                line = event.start_mark.line + 1 if event.start_mark else None
-                raise SpecError(file, line, "", f"values nest more than {MAX_DEPTH} levels deep; kob reads no deeper")
-        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-            depth -= 1
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if not isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            return super().compose_node(parent, index)
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise _TooDeep(event.start_mark.line + 1)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 def _check_expansion(root: yaml.Node, file: str) -> None:
