@@ -11,10 +11,6 @@ import re
 from importlib import resources
 from typing import Any
 
-import jinja2
-
-from kob.jinja_sandbox import BoundedSandbox
-
 ADMIN_SOCKET = "/run/haproxy/admin.sock"
 CONFIG_PATH = "/etc/haproxy/haproxy.cfg"
 PIDFILE = "/run/haproxy.pid"
@@ -29,7 +25,12 @@ WAIT_STEPS = 100  # times 0.1 s: how long install waits for a (re)started worker
 _NAME = re.compile(r"[A-Za-z0-9_.:-]+")  # what may stand in a runtime command line without quoting
 
 
-def _environment() -> BoundedSandbox:
+def _environment():
+    """The sandbox the HAProxy template renders in (imported here: commands that only observe need no Jinja)."""
+    import jinja2
+
+    from kob.jinja_sandbox import BoundedSandbox
+
     loader = jinja2.FunctionLoader(lambda name: resources.files("kob.templates").joinpath(name).read_text())
     return BoundedSandbox(loader=loader, autoescape=False)
 
