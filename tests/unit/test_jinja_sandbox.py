@@ -73,7 +73,7 @@ def no_marker(tmp_path):
 @pytest.mark.parametrize("expression", [e for _, e in ESCAPES], ids=[i for i, _ in ESCAPES])
 @pytest.mark.parametrize("way", ["evaluate", "when", "render", "template file"])
 def test_escapes_and_bombs_are_refused_quickly(expression, way):
-    started = time.monotonic()
+    started = time.process_time()  # CPU time: other work on the machine cannot inflate it
     with pytest.raises(TemplateError):
         if way == "evaluate":
             evaluate(expression, {})
@@ -83,7 +83,7 @@ def test_escapes_and_bombs_are_refused_quickly(expression, way):
             render({"args": [f"x {{{{ {expression} }}}} y"]}, {})
         else:
             render_file(f"line\n{{{{ {expression} }}}}\n", {})
-    assert time.monotonic() - started < 5
+    assert time.process_time() - started < 5
 
 
 # (id, expression, variables, value): what a playbook may still do
