@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 TEST_LAB_DIR = Path(os.environ.get("KOB_TEST_LAB_DIR", "/var/lib/kob-test-lab"))
-TEST_LAB_NET = 3  # 198.18.3.0/24: never the default lab's network
+TEST_LAB_NET = int(os.environ.get("KOB_TEST_LAB_NET", "3"))  # 198.18.3.0/24: never the default lab's network (0)
 TEST_LAB_VMS = 3
 NEEDS_THE_LAB = {"lab", "etcd_url", "browser"}  # fixtures: the lab, a real etcd server, Debian's Chromium
 

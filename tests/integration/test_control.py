@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import TEST_LAB_NET as NET
 from tests.helpers.lab_services import LoadLoop, fetch, kob, on_vm
 
 APP = """
@@ -30,7 +31,7 @@ lb:
 heal: {{down_after: 3s}}
 """
 AUTOSCALE = "    autoscale: {{min: 2, max: 4, cpu: 10, scale_down_window: {window}s}}"
-URL = "http://198.18.3.11:8081/"
+URL = f"http://198.18.{NET}.11:8081/"
 HOLD_WINDOW = 600  # s: a scale-down window that no machine, however slow, sees end during the test
 SHORT_WINDOW = 5  # s: the window shortened, once the hold is seen, so that it ends while the test waits
 
@@ -165,7 +166,7 @@ def test_5_a_stopped_vm_loses_its_replicas_to_the_others_and_its_surplus_goes_wh
         assert {r["host"] for r in status["replicas"]} <= {"vm1", "vm2"}
         assert {fetch(URL).split("host=")[1].split()[0] for _ in range(30)} <= {"vm1", "vm2"}
         config = ok("exec", str(inventory), "--hosts", "vm1", "cat /etc/haproxy/haproxy.cfg")
-        assert "198.18.3.13" not in config
+        assert f"198.18.{NET}.13" not in config
     finally:
         lab.start_vm("vm3")
     assert len(app_containers(lab, "vm3")) == 1, "docker restarts an unless-stopped replica with its daemon"

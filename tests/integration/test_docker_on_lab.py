@@ -10,6 +10,7 @@ from kob.facts.containers import parse_observation
 from kob.lab import demo_image
 from kob.spec.service_model import HealthCheck, Service
 from kob.transport.ssh import SshPool, SshTarget
+from tests.conftest import TEST_LAB_NET as NET
 
 
 def target(lab, name: str = "vm2") -> SshTarget:
@@ -45,7 +46,7 @@ async def test_a_started_replica_is_observed_with_its_labels_health_and_image(la
             assert seen.images["kob-demo/web:2"] == image_ids["kob-demo/web:2"]
             env = (await pool.run(vm, ["docker", "exec", fact.id, "env"])).check().stdout
             assert "SECRET_TOKEN=s3cr3t" in env and "KOB_SERVICE=probe" in env
-            body = (await pool.run(target(lab, "vm1"), ["wget", "-qO-", "http://198.18.3.12:20999/"])).check().stdout
+            body = (await pool.run(target(lab, "vm1"), ["wget", "-qO-", f"http://198.18.{NET}.12:20999/"])).check().stdout
             assert body.startswith("kob-demo 1 service=probe replica=1 host=vm2")
         finally:
             ids = [c.id for c in (await observe(pool, vm)).of_service("probe")]

@@ -6,13 +6,14 @@ import json
 
 import pytest
 
+from tests.conftest import TEST_LAB_NET as NET
 from tests.helpers.lab_services import kob
 
 
 @pytest.fixture(scope="module")
 def inventory_with_a_dead_host(lab, tmp_path_factory):
     path = tmp_path_factory.mktemp("inv") / "inventory.yaml"
-    text = lab.layout.inventory.read_text().replace("hosts:\n", "hosts:\n  ghost: {address: 198.18.3.240}\n")
+    text = lab.layout.inventory.read_text().replace("hosts:\n", f"hosts:\n  ghost: {{address: 198.18.{NET}.240}}\n")
     path.write_text(text.replace("ssh:\n", "ssh:\n  connect_timeout: 1\n"))
     return path
 

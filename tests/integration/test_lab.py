@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 
 from kob.errors import LabError
-from kob.lab import demo_image, system, vm as vmlib
+from kob.lab import demo_image, system
+from kob.lab import vm as vmlib
 from kob.lab.lab import Lab
 from kob.lab.layout import LabLayout
+from tests.conftest import TEST_LAB_NET as NET
 
 pytestmark = pytest.mark.lab  # root: a scratch lab of its own, and setpriv
 SCRATCH_DIR = Path("/var/lib/kob-test-lab-scratch")
@@ -60,7 +62,7 @@ def scratch_lab():
 def test_every_vm_is_healthy_with_its_own_address(lab):
     statuses = lab.status()
     assert [vm.name for vm in statuses] == ["vm1", "vm2", "vm3"]
-    assert [vm.address for vm in statuses] == ["198.18.3.11", "198.18.3.12", "198.18.3.13"]
+    assert [vm.address for vm in statuses] == [f"198.18.{NET}.11", f"198.18.{NET}.12", f"198.18.{NET}.13"]
     assert all(vm.healthy for vm in statuses)
     assert lab.etcd_healthy()
 
@@ -90,7 +92,7 @@ def test_demo_app_answers_with_service_replica_host_and_health(lab):
            "-e", "KOB_HOST=vm2", "kob-demo/web:1"]
     container = in_vm(lab, "vm2", *run).strip()
     try:
-        fetch = "for i in $(seq 50); do wget -qO- http://198.18.3.12:18080/$0 && exit 0; sleep 0.1; done; exit 1"
+        fetch = f"for i in $(seq 50); do wget -qO- http://198.18.{NET}.12:18080/$0 && exit 0; sleep 0.1; done; exit 1"
         body = in_vm(lab, "vm1", "sh", "-c", fetch, "")
         assert body.startswith("kob-demo 1 service=web replica=2 host=vm2")
         assert in_vm(lab, "vm1", "sh", "-c", fetch, "healthz").strip() == "ok"
@@ -100,7 +102,7 @@ def test_demo_app_answers_with_service_replica_host_and_health(lab):
 
 def test_known_hosts_holds_each_vm_host_key(lab):
     lines = lab.layout.known_hosts.read_text().splitlines()
-    assert [line.split()[0] for line in lines] == ["198.18.3.11", "198.18.3.12", "198.18.3.13"]
+    assert [line.split()[0] for line in lines] == [f"198.18.{NET}.11", f"198.18.{NET}.12", f"198.18.{NET}.13"]
     assert len({line.split()[2] for line in lines}) == 3
 
 

@@ -18,7 +18,14 @@ import pytest
 from kob.commands.docker import Replica, observe_argv, run_argv
 from kob.commands.haproxy import CONFIG_PATH, PIDFILE, stop_argv
 from kob.facts.containers import parse_observation
-from kob.lb import HaproxyDriver, LbBackend, LbConfig, LbConfigInvalid, LbFrontend, LbServer
+from kob.lb import (
+    HaproxyDriver,
+    LbBackend,
+    LbConfig,
+    LbConfigInvalid,
+    LbFrontend,
+    LbServer,
+)
 from kob.spec.service_model import Service
 from kob.transport.ssh import SshPool, SshTarget
 from tests.helpers.lab_services import LoadLoop

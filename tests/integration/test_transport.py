@@ -8,8 +8,15 @@ import subprocess
 
 import pytest
 
-from kob.errors import AuthFailed, CommandFailed, CommandTimeout, HostKeyRejected, HostUnreachable
+from kob.errors import (
+    AuthFailed,
+    CommandFailed,
+    CommandTimeout,
+    HostKeyRejected,
+    HostUnreachable,
+)
 from kob.transport.ssh import SshPool, SshTarget
+from tests.conftest import TEST_LAB_NET as NET
 
 
 @pytest.fixture
@@ -93,12 +100,12 @@ async def test_hosts_run_in_parallel_over_one_pool(lab):
 
 async def test_refused_port_is_unreachable(target):
     async with SshPool() as pool:
-        with pytest.raises(HostUnreachable, match=r"^vm1: cannot connect to 198.18.3.11:2222: "):
+        with pytest.raises(HostUnreachable, match=rf"^vm1: cannot connect to 198.18.{NET}.11:2222: "):
             await pool.run(dataclasses.replace(target, port=2222), ["true"])
 
 
 async def test_silent_address_is_unreachable_after_the_connect_timeout(target):
-    silent = dataclasses.replace(target, name="ghost", address="198.18.3.250", connect_timeout=1)
+    silent = dataclasses.replace(target, name="ghost", address=f"198.18.{NET}.250", connect_timeout=1)
     async with SshPool() as pool:
         with pytest.raises(HostUnreachable, match=r"^ghost: "):
             await pool.run(silent, ["true"])
@@ -108,7 +115,7 @@ async def test_a_key_the_host_does_not_know_fails_auth(target, tmp_path):
     stranger = tmp_path / "stranger"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(stranger)], check=True)
     async with SshPool() as pool:
-        with pytest.raises(AuthFailed, match=rf"^vm1: 198.18.3.11:22 refused root@ with key {stranger}$"):
+        with pytest.raises(AuthFailed, match=rf"^vm1: 198.18.{NET}.11:22 refused root@ with key {stranger}$"):
             await pool.run(dataclasses.replace(target, key=stranger), ["true"])
 
 
@@ -119,9 +126,9 @@ async def test_unknown_or_changed_host_key_is_refused(lab, target, tmp_path, cas
     if case == "unknown":
         known.write_text(lines[1] + "\n")  # only vm2's entry
     else:
-        known.write_text("198.18.3.11 " + " ".join(lines[1].split()[1:]) + "\n")  # vm2's key under vm1's address
+        known.write_text(f"198.18.{NET}.11 " + " ".join(lines[1].split()[1:]) + "\n")  # vm2's key under vm1's address
     async with SshPool() as pool:
-        with pytest.raises(HostKeyRejected, match=r"^vm1: host key of 198.18.3.11:22 is not trusted"):
+        with pytest.raises(HostKeyRejected, match=rf"^vm1: host key of 198.18.{NET}.11:22 is not trusted"):
             await pool.run(dataclasses.replace(target, known_hosts=known), ["true"])
 
 
