@@ -20,13 +20,14 @@ _SINCE = re.compile(r"([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+|[0-9]{1,12}(\.[0-9]{1
 
 
 async def service_logs(pool: Transport, inventory: Inventory, service: str, emit: Callable[[str], None], *,
-                       tail: int | None = None, since: str | None = None, follow: bool = False,
+                       owner: str, tail: int | None = None, since: str | None = None, follow: bool = False,
                        timestamps: bool = False) -> None:
-    """Print the service's log lines: merged by time, or as they come with ``follow`` (until cancelled)."""
+    """Print the log lines of ``owner``'s replicas of the service: merged by time, or as they come with
+    ``follow`` (until cancelled)."""
     if since is not None and not _SINCE.fullmatch(since):
         raise KobError(f"--since {since!r}: write a duration such as 10m or 2h30m, a date such as 2026-11-30T10:00:00Z "
                        "or a Unix time")
-    seen = await observe_cluster(pool, inventory)
+    seen = await observe_cluster(pool, inventory, owner)
     for why in seen.unreachable.values():
         emit(f"! {why}")
     by_host = {host: list(o.of_service(service)) for host, o in seen.hosts.items() if o.of_service(service)}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kob.commands.haproxy import CONFIG_PATH, PIDFILE
+from kob.commands.haproxy import HaproxyPaths
 from kob.facts.containers import HostObservation, observation_fact
 from kob.spec.inventory import Host, Inventory
 from kob.spec.patterns import select_hosts
@@ -16,8 +16,9 @@ def lb_hosts(inventory: Inventory) -> list[Host]:
     return select_hosts(inventory, inventory.lb.hosts) if inventory.lb else []
 
 
-async def observe_cluster(transport: Transport, inventory: Inventory) -> ClusterObservation:
-    """Every host's containers and images, and the load balancer on lb hosts."""
+async def observe_cluster(transport: Transport, inventory: Inventory, owner: str) -> ClusterObservation:
+    """Every host's containers of ``owner`` (kob.identity.owner) and images, and the load balancer on lb hosts."""
     balancers = {host.name for host in lb_hosts(inventory)}
+    paths = HaproxyPaths.of(owner)
     return await gather(transport, inventory, lambda host: observation_fact(
-        haproxy=(CONFIG_PATH, PIDFILE) if host.name in balancers else None))
+        owner, haproxy=(paths.config, paths.pidfile) if host.name in balancers else None))

@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Callable
 
-from kob.commands.docker import Replica, health_argv, remove_argv, run_argv
+from kob.commands.docker import docker_reason, health_argv, remove_argv, run_argv
 from kob.deploy.desired import read_secrets
 from kob.errors import RolloutFailed
 from kob.facts.containers import parse_health
@@ -91,11 +91,17 @@ class Rollout:
         return started
 
     async def _start(self, want: DesiredService, start: Start) -> Started:
-        replica = Replica(want.service, start.replica, want.revision, want.spec_hash, start.host, start.host_port)
+        """Start one replica; if docker refuses, remove what it created and say docker's reason."""
+        replica = want.replica(start)
         secrets = read_secrets(want.service)
         argv = run_argv(replica, env_from_stdin=bool(secrets.content))
-        result = (await self.pool.run(self._target(start.host), argv, input=secrets.content or None)).check()
+        target = self._target(start.host)
+        result = await self.pool.run(target, argv, input=secrets.content or None)
         self._count(start.host)
+        if result.rc != 0:
+            await self.pool.run(target, remove_argv([replica.container_name], stop_timeout=0))
+            raise RolloutFailed(f"{want.service.name}: cannot start replica {start.replica} on {start.host}: "
+                                f"{docker_reason(result.stderr or result.stdout)}")
         return Started(start.host, result.stdout.strip(), replica.container_name, start.host_port)
 
     async def _await_health(self, want: DesiredService, started: list[Started]) -> None:

@@ -18,15 +18,15 @@ TWO_SAMPLE_GAP = 0.5  # seconds between the two samples of a host without a rece
 ClusterUsage = Gathered[HostUsage]
 
 
-async def sample_cluster(transport: Transport, inventory: Inventory, book: MetricsBook) -> ClusterUsage:
-    """Every host's usage now; each sample is recorded in the store's history."""
+async def sample_cluster(transport: Transport, inventory: Inventory, book: MetricsBook, owner: str) -> ClusterUsage:
+    """Every host's usage now, and that of ``owner``'s containers; each sample is recorded in the store's history."""
     now = time.time()
     lasts = dict(zip([h.name for h in inventory.hosts],
                      await asyncio.gather(*(book.last(host.name) for host in inventory.hosts))))
     recent = {name: last for name, last in lasts.items() if last and 0 < now - last.time <= MAX_RATE_AGE}
 
     def fact(host: Host):
-        return samples_fact(0 if host.name in recent else TWO_SAMPLE_GAP)
+        return samples_fact(owner, 0 if host.name in recent else TWO_SAMPLE_GAP)
 
     sampled = await gather(transport, inventory, fact)
     usage = ClusterUsage(unreachable=sampled.unreachable)

@@ -14,7 +14,7 @@ from typing import Callable
 
 from kob.passes.host_health import HostHealthBook, HostMarks
 from kob.deploy.converge import DeployReport, deploy
-from kob.identity import namespace
+from kob.identity import namespace, owner
 from kob.deploy.observe import observe_cluster
 from kob.deploy.events import EventLog
 from kob.plan.actions import Create
@@ -35,7 +35,7 @@ async def reconcile_pass(inventory: Inventory, store: Store, pool: Transport,
                          say: Callable[[str], None] = print) -> ReconcileReport:
     """The caller holds the deploy lock (kob.identity.deploy_lock)."""
     ns = namespace(inventory)
-    seen = await observe_cluster(pool, inventory)
+    seen = await observe_cluster(pool, inventory, await owner(store, inventory))
     marks = await HostHealthBook(store, ns).update(seen, inventory.control.down_after, time.time())
     events = EventLog(store, ns)
     await _host_events(events, marks, inventory.control.down_after, say)

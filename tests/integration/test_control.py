@@ -63,7 +63,7 @@ def inventory(lab, tmp_path_factory) -> Path:
     yield path
     write(path, lab, replicas=0)
     kob("deploy", str(path), "--wait", "30")
-    kob("exec", str(path), "--hosts", "lb", "kill $(cat /run/haproxy.pid) 2>/dev/null; rm -f /etc/haproxy/haproxy.cfg")
+    kob("down", str(path), "--wait", "30")
 
 
 def test_1_top_reads_counters_of_every_host_and_container(inventory):
@@ -165,7 +165,7 @@ def test_5_a_stopped_vm_loses_its_replicas_to_the_others_and_its_surplus_goes_wh
         assert status["running"] == status["healthy"] == 3
         assert {r["host"] for r in status["replicas"]} <= {"vm1", "vm2"}
         assert {fetch(URL).split("host=")[1].split()[0] for _ in range(30)} <= {"vm1", "vm2"}
-        config = ok("exec", str(inventory), "--hosts", "vm1", "cat /etc/haproxy/haproxy.cfg")
+        config = ok("exec", str(inventory), "--hosts", "vm1", "cat /etc/haproxy/kob-control-*.cfg")
         assert f"198.18.{NET}.13" not in config
     finally:
         lab.start_vm("vm3")

@@ -37,7 +37,7 @@ def inventory(lab, tmp_path_factory) -> Path:
     yield path
     path.write_text(base + SERVICES.format(image="1", replicas=0))
     kob("deploy", str(path), "--wait", "30")
-    kob("exec", str(path), "--hosts", "lb", "kill $(cat /run/haproxy.pid) 2>/dev/null; rm -f /etc/haproxy/haproxy.cfg")
+    kob("down", str(path), "--wait", "30")
 
 
 def set_spec(path: Path, lab, image: str = "1", replicas: int = 4, extra: str = "", services: str = SERVICES) -> None:
