@@ -111,9 +111,10 @@ def test_2_cpu_load_scales_up_within_max_and_down_only_after_the_window(lab, inv
         burn(lab, on=True)
         ok("top", str(inventory))  # cron's previous pass, in life: the rate is then one of the load
         time.sleep(2)
-        up = scaled_to(ok("autoscale", str(inventory)), "app", 2)
+        scaled = ok("autoscale", str(inventory))
+        up = scaled_to(scaled, "app", 2)
         assert 2 < up <= 4
-        assert app_status(inventory)["healthy"] == up
+        assert app_status(inventory)["healthy"] == up, scaled
         burn(lab, on=False)
         ok("top", str(inventory))  # a sample after the load: the next rate is an idle one
         time.sleep(2)
