@@ -13,6 +13,7 @@ from kob.deploy.adopt import adopted
 from kob.deploy.balancer import balancer_for, final_lb_config
 from kob.deploy.desired import desired_service
 from kob.deploy.events import EventLog
+from kob.deploy.host_health import note_hosts, waiting_services
 from kob.deploy.images import manager_image_ids, missing_images, ship_images
 from kob.deploy.observe import ClusterObservation, observe_cluster
 from kob.deploy.revisions import RevisionBook
@@ -73,8 +74,10 @@ async def deploy(inventory: Inventory, *, store: Store, pool: Transport, check: 
 async def _converge(inventory, pool, store, book, check, diff_lb, say, scope: Scope, seen) -> DeployReport:
     images = [spec.image for spec in inventory.services]
     me = await owner(store, inventory)
+    only = scope.only
     if seen is None:
         seen, on_manager = await asyncio.gather(observe_cluster(pool, inventory, me), manager_image_ids(images))
+        only = await _without_waiting(inventory, store, seen, only, say, record=not check)
     else:
         on_manager = await manager_image_ids(images)
     for host, why in seen.unreachable.items():
@@ -82,7 +85,6 @@ async def _converge(inventory, pool, store, book, check, diff_lb, say, scope: Sc
     if scope.adopt:
         seen = adopted(seen, {spec.name for spec in inventory.services})
     say_legacy(seen, say)
-    only = scope.only
     wants = [await desired_service(inventory, spec, book, set(seen.hosts), me)
              for spec in inventory.services if only is None or spec.name in only]
     wants, sources = _preflight(inventory, wants, seen, on_manager, say)
@@ -156,6 +158,22 @@ async def _roll(rollout, plan, wants, book, store, inventory, seen, say, report)
             if want.service.update.failure_action == "rollback":
                 await _rollback(rollout, want, book, store, inventory, say, report)
             return  # later services wait for the next deploy
+
+
+async def _without_waiting(inventory, store, seen: ClusterObservation, only: set[str] | None,
+                           say: Callable[[str], None], record: bool) -> set[str] | None:
+    """The rule reconcile follows, for deploys: services that ran on a host that stopped answering wait
+    until it is down (heal.down_after); ``only`` without them."""
+    if not seen.unreachable:
+        return only
+    marks = await note_hosts(store, namespace(inventory), seen, inventory.control.down_after, say, record)
+    waiting = waiting_services(marks, inventory.control.down_after)
+    for service, why in sorted(waiting.items()):
+        if only is None or service in only:
+            say(f"{service}: waiting: {why}")
+    if not waiting:
+        return only
+    return (set(only) if only is not None else {s.name for s in inventory.services}) - set(waiting)
 
 
 def say_legacy(seen: ClusterObservation, say: Callable[[str], None]) -> None:

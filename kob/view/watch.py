@@ -14,7 +14,7 @@ from collections import deque
 from typing import Any
 
 from kob.view.overview import Live, StoreRecords, assemble, container_row, job_row
-from kob.passes.host_health import HostHealthBook
+from kob.deploy.host_health import HostHealthBook
 from kob.passes.periodic import last_outcome, leader_lock_name
 from kob.identity import namespace, owner
 from kob.deploy.observe import lb_hosts, observe_cluster

@@ -157,6 +157,9 @@ def test_5_a_stopped_vm_loses_its_replicas_to_the_others_and_its_surplus_goes_wh
     assert {r["host"] for r in app_status(inventory)["replicas"]} == {"vm1", "vm2", "vm3"}
     lab.stop_vm("vm3")
     try:
+        held = kob("deploy", str(inventory), "--check")  # deploy follows reconcile's rule (--check records nothing)
+        assert held.returncode == 2 and "app: waiting: vm3 has not answered for 0 s" in held.stdout, held
+        assert "+ app" not in held.stdout and "~ app" not in held.stdout, "nothing moves before vm3 is down"
         waiting = ok("reconcile", str(inventory))
         assert "app: waiting: vm3 has not answered for 0 s" in waiting, waiting
         time.sleep(3.5)
