@@ -1,0 +1,175 @@
+"""The state document of `kob state export`: values encoded losslessly, and every bad document refused whole,
+in one line naming the file and the place (tables)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kob.errors import StateFileError
+from kob.state_backup import (
+    build_document,
+    digest,
+    document_text,
+    encode_value,
+    parse_document,
+)
+from kob.store.base import Entry, Event
+
+FILE = "backup.json"
+NS = "kob/site"
+
+
+@pytest.mark.parametrize(
+    ("value", "encoded"),
+    [
+        (b'{"replicas": 3, "inventory_replicas": 2}', {"json": {"replicas": 3, "inventory_replicas": 2}}),
+        (b"12", {"json": 12}),
+        (b'"a\\u00e9"', {"json": "a\u00e9"}),
+        (b'{"replicas":3}', {"text": '{"replicas":3}'}),  # not as json.dumps writes it: kept byte for byte
+        (b"1.0e3", {"text": "1.0e3"}),
+        (b"NaN", {"text": "NaN"}),
+        (b"line one\nline two \xc3\xa9", {"text": "line one\nline two \u00e9"}),
+        (b"", {"text": ""}),
+        (b"\x00\xff\xfe", {"base64": "AP/+"}),
+        (b"[" * 5000 + b"]" * 5000, {"text": "[" * 5000 + "]" * 5000}),  # too deep for json.loads
+    ],
+)
+def test_a_value_is_encoded_readably_where_it_can_be_and_exactly_always(value, encoded):
+    assert encode_value(value) == encoded
+    [(_, back)] = parse_document(document_text(document([Entry(f"{NS}/k", value, 1)])), FILE).entries
+    assert back == value
+
+
+def document(entries=(), events=(), samples=False) -> dict:
+    return build_document(NS, list(entries), list(events), samples=samples, source="sqlite:///x.db",
+                          exported_at=1.5, kob_version="0.1.0")
+
+
+ENTRIES = [Entry(f"{NS}/services/web/scale", b'{"replicas": 3, "inventory_replicas": 2}', 7),
+           Entry(f"{NS}/jobs/logs/00000001/1", b"\xffend of output\n", 9),
+           Entry(f"{NS}/owner", b"3f9c0e1a", 12),
+           Entry(f"{NS}/cron/last", b'{"time": 1.0, "outcome": "ok", "summary": "", "who": "me"}', 3)]
+EVENTS = [Event(4, 10.0, "deploy", "web: revision 1", {"ns": NS, "service": "web"}),
+          Event(9, 11.5, "scale", "web: 3 -> 4", {"ns": NS})]
+
+
+def test_a_document_round_trips_keys_without_the_namespace_sorted_and_events_in_seq_order():
+    built = document(reversed(ENTRIES), reversed(EVENTS))
+    assert [e["key"] for e in built["entries"]] == ["cron/last", "jobs/logs/00000001/1", "owner", "services/web/scale"]
+    parsed = parse_document(document_text(built), FILE)
+    assert parsed.namespace == NS and parsed.samples is False
+    assert dict(parsed.entries) == {e.key[len(NS) + 1:]: e.value for e in ENTRIES}
+    assert parsed.events == tuple(EVENTS)
+    assert built["format"] == "kob-state" and built["version"] == 1 and built["digest"].startswith("sha256:")
+
+
+def good() -> dict:
+    return json.loads(document_text(document(ENTRIES, EVENTS)))
+
+
+def changed(edit) -> str:
+    """The good document edited by ``edit``, with its digest recomputed (so the edit itself is what is refused)."""
+    raw = good()
+    edit(raw)
+    if isinstance(raw, dict) and all(k in raw for k in ("namespace", "samples", "entries", "events")):
+        try:
+            raw["digest"] = digest(raw)
+        except (TypeError, ValueError):
+            pass
+    return json.dumps(raw)
+
+
+def without(key):
+    return lambda raw: raw.pop(key)
+
+
+def setting(path, value):
+    def edit(raw):
+        *parents, last = path
+        for part in parents:
+            raw = raw[part]
+        raw[last] = value
+    return edit
+
+
+BAD = [
+    ("not JSON", '{"format": "kob-state",\n "version": 1,,}', ("backup.json:2: not JSON: Expecting property name "
+                                                            "enclosed in double quotes (column 15)")),
+    ("empty", "", "backup.json:1: not JSON: Expecting value (column 1)"),
+    ("NaN", '{"a": NaN}', "backup.json: not JSON kob can read: NaN is not a JSON number"),
+    ("twice the same key", '{"a": 1, "a": 2}', ("backup.json: not JSON kob can read: the key 'a' appears twice in "
+                                               "one object")),
+    ("too deep", "[" * 100000 + "]" * 100000, "backup.json: not JSON kob can read: nested too deeply"),
+    ("a list", "[]", 'backup.json: not a kob state export (no "format": "kob-state"); `kob state export` writes one'),
+    ("another format", '{"format": "kob-config"}', "backup.json: not a kob state export"),
+    ("a later version", changed(setting(["version"], 2)),
+     "backup.json: version: 2 is not a version this kob reads (it reads 1)"),
+    ("version true", changed(setting(["version"], True)), "backup.json: version: true is not a version this kob reads"),
+    ("an unknown key", changed(setting(["extra"], 1)), "backup.json: extra: unknown key in a version 1 document"),
+    ("no digest", json.dumps({k: v for k, v in good().items() if k != "digest"}), "backup.json: digest: missing"),
+    ("no events", changed(without("events")), "backup.json: events: missing"),
+    ("namespace a number", changed(setting(["namespace"], 3)), "backup.json: namespace: should be a string, got 3"),
+    ("namespace empty", changed(setting(["namespace"], "")), ("backup.json: namespace: should be an inventory's "
+                                                             "namespace like 'kob/site', got ''")),
+    ("samples a string", changed(setting(["samples"], "no")), ('backup.json: samples: should be true or false, '
+                                                              'got "no"')),
+    ("exported_at text", changed(setting(["exported_at"], "today")), ('backup.json: exported_at: should be a number, '
+                                                                     'got "today"')),
+    ("entries an object", changed(setting(["entries"], {})), "backup.json: entries: should be a list, got {}"),
+    ("entry a string", changed(setting(["entries", 1], "k")), 'backup.json: entries/1: should be an object, got "k"'),
+    ("key missing", changed(setting(["entries", 2], {"json": 1})), ("backup.json: entries/2/key: should be a string, "
+                                                                   "got null")),
+    ("key absolute", changed(setting(["entries", 0, "key"], "/kob/site/x")),
+     "backup.json: entries/0/key: should be a key under the namespace, like 'services/web/scale', got '/kob/site/x'"),
+    ("key twice", changed(setting(["entries", 1, "key"], "cron/last")),
+     "backup.json: entries/1/key: 'cron/last' is there twice"),
+    ("two value forms", changed(setting(["entries", 0, "text"], "x")),
+     'backup.json: entries/0: should have "key" and one of json, text, base64'),
+    ("no value", changed(lambda raw: raw["entries"][0].pop("json")),
+     'backup.json: entries/0: should have "key" and one of json, text, base64'),
+    ("an unknown field", changed(setting(["entries", 0, "version"], 3)),
+     "backup.json: entries/0: should have \"key\" and one of json, text, base64, not 'version'"),
+    ("base64 broken", changed(setting(["entries", 1, "base64"], "@@@")),
+     "backup.json: entries/1/base64: not valid base64: "),
+    ("text a number", changed(lambda raw: raw["entries"][2].update({"text": 5, "key": "owner"})),
+     "backup.json: entries/2/text: should be a string, got 5"),
+    ("text with a lone surrogate", changed(lambda raw: raw["entries"][2].update({"text": "\ud800"})),
+     "backup.json: entries/2/text: not valid UTF-8 text: "),
+    ("event seq missing", changed(lambda raw: raw["events"][1].pop("seq")), "backup.json: events/1/seq: missing"),
+    ("event extra", changed(setting(["events", 0, "who"], "me")),
+     "backup.json: events/0/who: unknown key in an event"),
+    ("event seq falling", changed(setting(["events", 1, "seq"], 4)),
+     "backup.json: events/1/seq: 4 does not follow 4: events are listed oldest first, seq growing"),
+    ("event seq zero", changed(setting(["events", 0, "seq"], 0)), "backup.json: events/0/seq: 0 does not follow 0"),
+    ("event seq a float", changed(setting(["events", 0, "seq"], 1.5)),
+     "backup.json: events/0/seq: should be a whole number, got 1.5"),
+    ("event time text", changed(setting(["events", 0, "time"], "noon")),
+     'backup.json: events/0/time: should be a number, got "noon"'),
+    ("event fields a list", changed(setting(["events", 0, "fields"], [])),
+     "backup.json: events/0/fields: should be an object, got []"),
+    ("event of another inventory", changed(setting(["events", 1, "fields", "ns"], "kob/other")),
+     "backup.json: events/1/fields/ns: should be the document's namespace 'kob/site', got \"kob/other\""),
+    ("changed after export", json.dumps({**good(), "samples": True}),
+     "backup.json: digest: does not match the document: it was changed or damaged after its export"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), [(t, m) for _, t, m in BAD], ids=[i for i, _, _ in BAD])
+def test_a_bad_document_is_refused_in_one_line_naming_the_file_and_place(text, message):
+    with pytest.raises(StateFileError) as refused:
+        parse_document(text, FILE)
+    assert str(refused.value).startswith(message)
+    assert "\n" not in str(refused.value)
+
+
+def test_an_infinite_time_and_an_edited_value_are_refused():
+    raw = good()
+    raw["events"][0]["time"] = 1e400
+    with pytest.raises(StateFileError, match=r"^backup.json: events/0/time: should be a finite number, got inf$"):
+        parse_document(json.dumps(raw).replace("Infinity", "1e400"), FILE)
+    raw = good()
+    raw["entries"][0]["json"]["outcome"] = "failed"
+    with pytest.raises(StateFileError, match=r"^backup.json: digest: does not match the document"):
+        parse_document(json.dumps(raw), FILE)
