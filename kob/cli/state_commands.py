@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from kob.cli.options import INVENTORY
+from kob.cli.options import INVENTORY, WAIT
 from kob.cli.runner import run_with
 from kob.errors import KobError
 
@@ -46,21 +46,28 @@ def export_command(inventory: str, output: str | None, samples: bool) -> None:
 @click.option("--force", is_flag=True,
               help="Into a store that already holds this inventory's state: its keys become exactly the file's; "
                    "events the log lacks are appended.")
-def import_command(inventory: str, file: str, force: bool) -> None:
+@WAIT
+def import_command(inventory: str, file: str, force: bool, wait: float) -> None:
     """Load a `kob state export` document into the inventory's store, which must hold none of its state.
 
-    The whole file is checked before anything is written.
+    The whole file is checked before anything is written, which happens under the inventory's deploy and jobs
+    locks, so no deploy, pass or job dispatch of it runs meanwhile.
     """
     from pathlib import Path
 
-    from kob.identity import namespace
+    from kob.identity import deploy_lock, namespace, operator
+    from kob.jobs.book import JobBook
     from kob.spec.inventory import load_inventory
     from kob.state_backup import counted, import_state, read_document
 
     inv = load_inventory(inventory)
     document = read_document(Path(file))
-    report = run_with(inv, lambda store, _: import_state(store, document, namespace(inv), force=force, file=file,
-                                                         where=inv.state_url), transport=False)
+
+    async def locked_import(store):
+        async with deploy_lock(store, inv, wait), JobBook(store, namespace(inv)).lock(operator(), wait):
+            return await import_state(store, document, namespace(inv), force=force, file=file, where=inv.state_url)
+
+    report = run_with(inv, lambda store, _: locked_import(store), transport=False)
     extra = (f"; {counted(report.deleted, 'key')} it lacks deleted, {counted(report.already, 'event')} already there"
              if force else "")
     click.echo(f"imported {file} into {inv.state_url}: {counted(report.written, 'key')}, "

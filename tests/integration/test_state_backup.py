@@ -197,3 +197,25 @@ def test_a_document_of_another_inventory_is_refused(tmp_path: Path):
     assert refused.returncode == 1
     assert refused.stderr == (f"kob: error: {backup}: namespace: is 'kob/site', the state of another inventory than "
                               "this one ('kob/shop'); import it with an inventory whose file name is 'site' plus .yaml\n")
+
+
+def test_an_import_waits_for_no_deploy_it_would_race_and_writes_nothing_meanwhile(tmp_path: Path):
+    first = inventory(tmp_path / "a", None)
+    asyncio.run(fill(first))
+    backup = tmp_path / "backup.json"
+    kob("state", "export", str(first), "-o", str(backup))
+    second = inventory(tmp_path / "b", None)
+
+    async def import_while_deploying() -> subprocess.CompletedProcess:
+        async with open_store(load_inventory(second).state_url) as store:
+            lock = await store.acquire_lock("kob/site/deploy", "a deploy", 60)
+            done = await asyncio.to_thread(kob, "state", "import", str(second), str(backup), check=False)
+            await lock.release()
+            return done
+
+    refused = asyncio.run(import_while_deploying())
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("kob: error: lock 'kob/site/deploy' is held by a deploy since ")
+    assert entries_of(second) == []
+    kob("state", "import", str(second), str(backup))
+    assert entries_of(second) == entries_of(first)
