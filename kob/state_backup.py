@@ -120,6 +120,12 @@ def _seq(event: Event) -> int:
 
 def parse_document(text: str | bytes, file: str) -> StateDocument:
     """The whole document checked before anything is written; StateFileError naming ``file`` and the place."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode()
+        except UnicodeDecodeError as error:
+            line = text[:error.start].count(b"\n") + 1
+            raise StateFileError(file, line, "", "not UTF-8 text, which every `kob state export` is") from None
     try:
         raw = json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_no_duplicate_keys)
     except json.JSONDecodeError as error:
@@ -258,10 +264,14 @@ def _shown(value: Any) -> str:
 def read_document(path: Path) -> StateDocument:
     """The document in the file at ``path``: a regular file of at most MAX_FILE_BYTES, then parse_document."""
     try:
-        with open(path, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                raise StateFileError(str(path), None, "", "not a regular file")
-            data = handle.read(MAX_FILE_BYTES + 1)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO opened so does not block
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise StateFileError(str(path), None, "", "not a regular file; give the path of a `kob state export`")
+            with os.fdopen(fd, "rb", closefd=False) as handle:
+                data = handle.read(MAX_FILE_BYTES + 1)
+        finally:
+            os.close(fd)
     except OSError as error:
         raise StateFileError(str(path), None, "", f"cannot read it: {error.strerror or error}") from None
     if len(data) > MAX_FILE_BYTES:

@@ -4,16 +4,20 @@ in one line naming the file and the place (tables)."""
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
 from kob.errors import StateFileError
 from kob.state_backup import (
+    MAX_FILE_BYTES,
     build_document,
     digest,
     document_text,
     encode_value,
     parse_document,
+    read_document,
 )
 from kob.store.base import Entry, Event
 
@@ -173,3 +177,22 @@ def test_an_infinite_time_and_an_edited_value_are_refused():
     raw["entries"][0]["json"]["outcome"] = "failed"
     with pytest.raises(StateFileError, match=r"^backup.json: digest: does not match the document"):
         parse_document(json.dumps(raw), FILE)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: None, "cannot read it: No such file or directory"),
+        (lambda p: p.mkdir(), "not a regular file; give the path of a `kob state export`"),
+        (lambda p: os.mkfifo(p), "not a regular file; give the path of a `kob state export`"),  # and no hang
+        (lambda p: p.write_bytes(b" " * (MAX_FILE_BYTES + 1)), "larger than 256 MiB, the most kob reads"),
+        (lambda p: p.write_bytes(b'{"a":\n"\xff\xfe"}'), "not UTF-8 text, which every `kob state export` is"),
+    ],
+    ids=["missing", "a directory", "a fifo", "too large", "not UTF-8"],
+)
+def test_a_file_that_is_not_a_readable_document_is_named_in_one_line(tmp_path: Path, make, message):
+    path = tmp_path / "backup.json"
+    make(path)
+    with pytest.raises(StateFileError) as refused:
+        read_document(path)
+    assert str(refused.value).startswith(f"{path}{':2' if 'UTF-8' in message else ''}: {message}")
