@@ -84,6 +84,12 @@ def encode_value(value: bytes) -> dict[str, Any]:
 def build_document(namespace: str, entries: list[Entry], events: list[Event], *, samples: bool, source: str,
                    exported_at: float, kob_version: str) -> dict[str, Any]:
     """The document of ``entries`` (full keys, each under ``namespace``/) and ``events``."""
+    for event in events:
+        try:
+            json.dumps(event.fields, allow_nan=False)
+        except ValueError:
+            raise StoreError(f"event {event.seq} of {namespace} ({event.kind}) holds NaN or an infinity, which a "
+                             "JSON document cannot carry; it cannot be exported") from None
     prefix = namespace + "/"
     body = {
         "namespace": namespace,
@@ -127,13 +133,17 @@ def parse_document(text: str | bytes, file: str) -> StateDocument:
             line = text[:error.start].count(b"\n") + 1
             raise StateFileError(file, line, "", "not UTF-8 text, which every `kob state export` is") from None
     try:
-        raw = json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_no_duplicate_keys)
+        raw = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float,
+                         object_pairs_hook=_no_duplicate_keys)
     except json.JSONDecodeError as error:
         raise StateFileError(file, error.lineno, "", f"not JSON: {error.msg} (column {error.colno})") from None
     except (ValueError, RecursionError) as error:
         reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
         raise StateFileError(file, None, "", f"not JSON kob can read: {reason}") from None
-    return _document(raw, _Checker(file))
+    try:
+        return _document(raw, _Checker(file))
+    except RecursionError:  # writing a value nested nearly as deep as json.loads reads
+        raise StateFileError(file, None, "", "not JSON kob can read: nested too deeply") from None
 
 
 class _Checker:
@@ -245,6 +255,13 @@ def _events(raw: list[Any], namespace: str, check: _Checker) -> tuple[Event, ...
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text} is beyond the numbers JSON can carry here")
+    return number
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -76,6 +76,8 @@ RAISE_ALLOWED: dict[tuple[str, str, str], Caught | Invariant] = {
     ("kob.state_backup", "_refuse_constant", "ValueError"): Caught(
         ("kob.state_backup:encode_value", "kob.state_backup:parse_document"),
         "json.loads's hook for NaN and Infinity: a value kept as text, or a StateFileError naming the file"),
+    ("kob.state_backup", "_finite_float", "ValueError"): Caught(
+        ("kob.state_backup:parse_document",), "json.loads's hook for 1e400: a StateFileError naming the file"),
     ("kob.state_backup", "_no_duplicate_keys", "ValueError"): Caught(
         ("kob.state_backup:parse_document",), "json.loads's hook: a StateFileError naming the file"),
     ("kob.cron.entry", "schedule", "ValueError"): Caught(

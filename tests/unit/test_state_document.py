@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kob.errors import StateFileError
+from kob.errors import StateFileError, StoreError
 from kob.state_backup import (
     MAX_FILE_BYTES,
     build_document,
@@ -168,11 +168,23 @@ def test_a_bad_document_is_refused_in_one_line_naming_the_file_and_place(text, m
     assert "\n" not in str(refused.value)
 
 
-def test_an_infinite_time_and_an_edited_value_are_refused():
+@pytest.mark.parametrize("where", ["time", "json"])
+def test_a_number_too_large_to_be_finite_is_refused(where):
     raw = good()
-    raw["events"][0]["time"] = 1e400
-    with pytest.raises(StateFileError, match=r"^backup.json: events/0/time: should be a finite number, got inf$"):
-        parse_document(json.dumps(raw).replace("Infinity", "1e400"), FILE)
+    if where == "time":
+        raw["events"][0]["time"] = 12345.5
+    else:
+        raw["entries"][0]["json"] = {"n": 12345.5}
+    with pytest.raises(StateFileError, match=r"^backup.json: not JSON kob can read: 1e400 is beyond the numbers JSON"):
+        parse_document(json.dumps(raw).replace("12345.5", "1e400"), FILE)
+
+
+def test_an_event_holding_nan_is_named_rather_than_exported_as_invalid_json():
+    with pytest.raises(StoreError, match=r"^event 9 of kob/site \(scale\) holds NaN or an infinity, which a JSON "):
+        document(ENTRIES, [EVENTS[0], Event(9, 11.5, "scale", "x", {"ns": NS, "load": float("nan")})])
+
+
+def test_an_edited_value_is_refused():
     raw = good()
     raw["entries"][0]["json"]["outcome"] = "failed"
     with pytest.raises(StateFileError, match=r"^backup.json: digest: does not match the document"):
