@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, note, settings
+from hypothesis import strategies as st
 
 from kob.errors import StateFileError, StoreError
 from kob.state_backup import (
@@ -208,3 +210,40 @@ def test_a_file_that_is_not_a_readable_document_is_named_in_one_line(tmp_path: P
     with pytest.raises(StateFileError) as refused:
         read_document(path)
     assert str(refused.value).startswith(f"{path}{':2' if 'UTF-8' in message else ''}: {message}")
+
+
+JUNK = [None, True, 0, -1, 2**70, 1.5, "", "x", "\x00", "kob/site", [], {}, [1, [2]], {"ns": NS}, {"json": 1}]
+
+
+@settings(max_examples=400, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(st.randoms(use_true_random=False))
+def test_a_mangled_document_is_read_or_refused_as_a_state_file_error(rng):
+    """Any value of a good document replaced by junk, or its text cut or a character changed: either it is a
+    valid document or StateFileError, never another exception."""
+    raw = good()
+    if rng.random() < 0.6:
+        spots = list(_spots(raw))
+        for _ in range(rng.randint(1, 3)):
+            parent, key = rng.choice(spots)
+            parent[key] = rng.choice(JUNK)
+            spots = list(_spots(raw))
+        if rng.random() < 0.5 and isinstance(raw, dict):
+            raw["digest"] = digest({k: raw.get(k) for k in ("namespace", "samples", "entries", "events")})
+        text = json.dumps(raw)
+    else:
+        text = json.dumps(raw)
+        at = rng.randrange(len(text))
+        text = text[:at] if rng.random() < 0.5 else text[:at] + rng.choice('{}[]",:0\\') + text[at + 1:]
+    note(text)
+    try:
+        parse_document(text, FILE)
+    except StateFileError as refused:
+        assert "\n" not in str(refused) and str(refused).startswith(FILE)
+
+
+def _spots(value):
+    """(container, key or index) of every value inside ``value``."""
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, inner in list(items):
+        yield value, key
+        yield from _spots(inner)
