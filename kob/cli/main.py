@@ -41,6 +41,7 @@ COMMANDS = {
     "run": "playbook_commands:run_command",
     "scale": "deploy_commands:scale_command",
     "serve": "web_commands:serve_command",
+    "state": "state_commands:state",
     "status": "deploy_commands:status_command",
     "top": "control_commands:top_command",
     "web": "web_commands:web_command",

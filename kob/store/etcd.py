@@ -31,6 +31,10 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 CLIENT_ERRORS = (aetcd.exceptions.ClientError, aetcd.rpc.AioRpcError)
+LIST_PAGE = 256  # keys per range request of list(); read at one revision, so the pages make one snapshot
+MAX_REPLY = 64 << 20  # bytes of one gRPC reply (gRPC's default, 4 MiB, is 64 job outputs)
+TXN_OPS = 100  # operations in one write_batch transaction: etcd refuses more than --max-txn-ops (128 by default)
+TXN_BYTES = 1 << 20  # bytes of keys and values in one: etcd refuses requests over --max-request-bytes (1.5 MiB)
 
 
 def reporting_etcd_errors(method: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
@@ -78,7 +82,8 @@ class EtcdStore(StoreBackend):
     async def _connect_first_reachable(self) -> aetcd.Client:
         failures = []
         for host, port in self.endpoints:
-            candidate = aetcd.Client(host, port, timeout=self.timeout)
+            candidate = aetcd.Client(host, port, timeout=self.timeout,
+                                     options={"grpc.max_receive_message_length": MAX_REPLY})
             try:
                 await candidate.status()
                 return candidate
@@ -112,8 +117,16 @@ class EtcdStore(StoreBackend):
 
     @reporting_etcd_errors
     async def list(self, prefix: str) -> list[Entry]:
-        found = await (await self.client()).get_prefix(self._key("kv", prefix))
-        return [self._entry(kv) for kv in found]
+        """In pages of LIST_PAGE keys, each read at the revision of the first."""
+        client, start = await self.client(), self._key("kv", prefix)
+        end, revision, found = aetcd.utils.prefix_range_end(start), 0, []
+        while True:
+            request = aetcd.rpc.RangeRequest(key=start, range_end=end, limit=LIST_PAGE, revision=revision)
+            response = await client.kvstub.Range(request, timeout=self.timeout, metadata=client.metadata)
+            found += [self._entry(kv) for kv in response.kvs]
+            if not response.more or not response.kvs:
+                return found
+            start, revision = response.kvs[-1].key + b"\0", response.header.revision
 
     @reporting_etcd_errors
     async def compare_and_swap(self, key: str, value: bytes, expected_version: int) -> bool:
@@ -211,6 +224,42 @@ class EtcdStore(StoreBackend):
             await client.delete_range(self._event_key(0), self._event_key(first_kept))
 
     @reporting_etcd_errors
+    async def write_batch(self, puts: list[tuple[str, bytes]], deletes: list[str], events: list[Event]) -> None:
+        """In transactions of at most TXN_OPS operations and TXN_BYTES bytes: deletes, puts, then events.
+
+        One transaction when it all fits; otherwise a failure part-way leaves the earlier transactions done.
+        """
+        for key in deletes:
+            check_entry(key)
+        for key, value in puts:
+            check_entry(key, value)
+        client = await self.client()
+        writes = [client.transactions.delete(self._key("kv", key)) for key in deletes]
+        writes += [client.transactions.put(self._key("kv", key), value) for key, value in puts]
+        records = [json.dumps({"time": e.time, "kind": e.kind, "message": e.message, "fields": e.fields}).encode()
+                   for e in events]
+        for chunk in _chunks(writes, [len(key) + len(value) for key, value in puts], len(deletes)):
+            await client.transaction(compare=[], success=chunk, failure=[])
+        for chunk in _chunks(records, [len(r) for r in records], 0):
+            await self._append_records(client, chunk)
+
+    async def _append_records(self, client: aetcd.Client, records: list[bytes]) -> None:
+        """Append events as the next seqs, with the counter, in one transaction (retried if another appended)."""
+        counter_key = f"{self.namespace}event-seq".encode()
+        while True:
+            counter = await client.get(counter_key)
+            last = int(counter.value) if counter else 0
+            appended, _ = await client.transaction(
+                compare=[client.transactions.mod(counter_key) == (counter.mod_revision if counter else 0)],
+                success=[client.transactions.put(counter_key, str(last + len(records)).encode()),
+                         *(client.transactions.put(self._event_key(last + 1 + i), record)
+                           for i, record in enumerate(records))],
+                failure=[],
+            )
+            if appended:
+                return
+
+    @reporting_etcd_errors
     async def keep_lease_alive(self, lease_id: int) -> bool:
         """One keep-alive; False if the lease has already expired."""
         reply = await (await self.client()).refresh_lease(lease_id)
@@ -233,6 +282,21 @@ class EtcdStore(StoreBackend):
             if self._client is not None:
                 await self._client.close()
                 self._client = None
+
+
+def _chunks(items: list[T], sizes: list[int], unsized: int) -> list[list[T]]:
+    """``items`` in runs that keep under TXN_OPS - 1 operations and TXN_BYTES bytes (the first ``unsized`` count 0)."""
+    chunks: list[list[T]] = []
+    current: list[T] = []
+    used = 0
+    for i, item in enumerate(items):
+        size = sizes[i - unsized] if i >= unsized else 0
+        if current and (len(current) >= TXN_OPS - 1 or used + size > TXN_BYTES):
+            chunks.append(current)
+            current, used = [], 0
+        current.append(item)
+        used += size
+    return chunks + [current] if current else chunks
 
 
 def _event(kv: Any) -> Event:
