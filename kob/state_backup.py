@@ -338,8 +338,10 @@ async def import_state(store: Store, document: StateDocument, namespace: str, *,
                              f"({namespace!r}); import it with an inventory whose file name is "
                              f"{document.namespace.rsplit('/', 1)[-1]!r} plus .yaml")
     entries, events = await held_state(store, namespace)
-    if (entries or events) and not force:
-        raise StoreError(f"{where} already holds state of {namespace} ({counted(len(entries), 'key')}, "
+    # An owner label alone is what any command makes on first use (kob.identity.owner): the file's replaces it.
+    held_keys = [e for e in entries if e.key != f"{namespace}/owner"]
+    if (held_keys or events) and not force:
+        raise StoreError(f"{where} already holds state of {namespace} ({counted(len(held_keys), 'key')}, "
                          f"{counted(len(events), 'event')}); "
                          f"nothing imported. --force replaces its keys with those of {file}")
     wanted = {f"{namespace}/{key}": value for key, value in document.entries}

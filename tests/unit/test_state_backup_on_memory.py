@@ -132,3 +132,11 @@ async def test_an_env_file_secret_never_reaches_the_store_nor_the_export(tmp_pat
     assert SECRET not in text and "DB_PASSWORD" not in text
     assert "web.env" in text  # the path is part of the spec, the content is not
     assert json.loads(text)["entries"]
+
+
+async def test_an_owner_label_made_by_a_first_command_does_not_count_as_state_and_the_files_replaces_it():
+    document = parse_document(document_text(await export(await filled())), "b.json")
+    target = MemoryStore()
+    await target.put(f"{NS}/owner", b"site-99999999")  # `kob status` on the new store before the import
+    await import_state(target, document, NS, force=False, file="b.json", where="memory")
+    assert (await target.get(f"{NS}/owner")).value == b"a1b2c3"  # the label the running containers carry
