@@ -184,6 +184,11 @@ def docker_reason(output: str) -> str:
     return lines[-1].removeprefix("docker: ").removeprefix("Error response from daemon: ")
 
 
+def stop_argv(container_ids: list[str], stop_timeout: int = 10) -> list[str]:
+    """Stop gracefully (SIGTERM, then SIGKILL after the timeout); the containers stay, stopped."""
+    return ["docker", "stop", "-t", str(stop_timeout), *container_ids]
+
+
 def remove_argv(container_ids: list[str], stop_timeout: int = 10) -> list[str]:
     """Stop gracefully (SIGTERM, then SIGKILL after the timeout), then remove."""
     ids = list(container_ids)

@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Callable
 
-from kob.commands.docker import docker_reason, health_argv, remove_argv, run_argv
+from kob.commands.docker import docker_reason, health_argv, remove_argv, run_argv, stop_argv
 from kob.deploy.desired import read_secrets
 from kob.errors import RolloutFailed
 from kob.facts.containers import parse_health
@@ -114,11 +114,11 @@ class Rollout:
             failed = [s for s in pending if states.get(s.container_id, ("gone", None))[0] != "running"
                       or states[s.container_id][1] == "unhealthy"]
             if failed or time.monotonic() > deadline:
-                await self._discard(started)
+                kept = await self._fail(want, started)
                 bad = failed[0] if failed else pending[0]
                 state = states.get(bad.container_id, ("gone", None))
                 raise RolloutFailed(f"{want.service.name}: new replica {bad.name} on {bad.host} is "
-                                    f"{state[1] or state[0]}" + ("" if failed else f" after {budget:.0f} s"))
+                                    f"{state[1] or state[0]}" + ("" if failed else f" after {budget:.0f} s") + kept)
             pending = [s for s in pending if (states[s.container_id][1] or "healthy") != "healthy"]
             if pending:
                 await asyncio.sleep(POLL)
@@ -130,8 +130,8 @@ class Rollout:
         states = await self._states(started)
         down = [s for s in started if states.get(s.container_id, ("gone", None))[0] != "running"]
         if down:
-            await self._discard(started)
-            raise RolloutFailed(f"{want.service.name}: new replica {down[0].name} on {down[0].host} stopped")
+            kept = await self._fail(want, started)
+            raise RolloutFailed(f"{want.service.name}: new replica {down[0].name} on {down[0].host} stopped{kept}")
 
     async def _states(self, started: list[Started]) -> dict[str, tuple[str, str | None]]:
         by_host: dict[str, list[str]] = {}
@@ -143,6 +143,16 @@ class Rollout:
             for cid, value in parse_health(result.stdout).items():
                 states[cid] = value
         return states
+
+    async def _fail(self, want: DesiredService, started: list[Started]) -> str:
+        """The batch's new replicas after a failed check: removed, or with ``failure_action: pause`` stopped and
+        kept (never in the load balancer) for inspection; the next deploy removes them. What to add to the error."""
+        if want.service.update.failure_action != "pause":
+            await self._discard(started)
+            return ""
+        await asyncio.gather(*(self.pool.run(self._target(s.host), stop_argv([s.container_id], 2)) for s in started))
+        where = ", ".join(f"{s.name} on {s.host}" for s in started)
+        return f"; paused: kept stopped for inspection (docker logs): {where}; the next deploy removes them"
 
     async def _discard(self, started: list[Started]) -> None:
         await asyncio.gather(*(self.pool.run(self._target(s.host), remove_argv([s.container_id], 2)) for s in started))

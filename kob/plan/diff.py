@@ -119,7 +119,7 @@ def _start(want: DesiredService, slot: int, host: str, book: HostBook) -> Start:
 
 def _preference(want: DesiredService, entry: tuple[str, ContainerFact], avoid: frozenset[str]) -> tuple:
     host, fact = entry
-    return (host in want.eligible, host not in avoid, fact.spec_hash == want.spec_hash, fact.serving, fact.running,
+    return (host in want.eligible, host not in avoid, fact.serving, fact.spec_hash == want.spec_hash, fact.running,
             fact.started_at)
 
 

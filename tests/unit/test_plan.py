@@ -132,3 +132,12 @@ def test_an_adopted_container_of_an_earlier_kob_is_replaced_even_with_the_same_s
                 {"vm1": HostObservation("vm1", (earlier,))}, ["vm1"])
     assert [a.describe() for a in plan.actions] == [
         "~ web replica 1 on vm1 (adopted: started by an earlier kob, without an owner label)"]
+
+
+def test_a_paused_replica_of_the_new_spec_loses_to_the_serving_one_of_its_slot():
+    serving_old = fact(1, "h1", image="kob-demo/web:1")
+    paused_new = fact(1, "h2", port=20001, state="exited", health=None)
+    plan = diff([want(1)], observed(vm1=[serving_old, paused_new]), HOSTS)
+    assert [a.describe() for a in plan.actions] == [
+        "~ web replica 1 on vm1 (image kob-demo/web:1 → kob-demo/web:2)", "- web replica 1 on vm1 (duplicate of replica 1)"]
+    assert plan.actions[1].container is paused_new

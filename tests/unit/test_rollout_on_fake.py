@@ -353,3 +353,24 @@ async def test_the_haproxy_balancer_switches_servers_during_the_rollout(clock, t
     fake.script("*", "docker stop", Reply())
     await roll(fake, service, actions, HaproxyBalancer(fake, inventory, seen, "shop"), inventory)
     assert timeline(fake) == expected, name
+
+
+PAUSE = replace(TWO_AT_ONCE, update=UpdatePolicy(parallelism=2, monitor=0, failure_action="pause"))
+
+
+@pytest.mark.parametrize("name, actions, script, expected, message", [
+    ("a failed batch is stopped and kept, never in the lb; the old replicas keep serving",
+     [swap(1, "vm1", "old1"), swap(2, "vm2", "old2")],
+     [run("vm1", "new1"), run("vm2", "new2"), health("vm1", "new1 running healthy"),
+      health("vm2", "new2 running unhealthy")],
+     ["vm1: run kob-shop-web-1-abcdef01", "vm2: run kob-shop-web-2-abcdef01", "vm1: health new1", "vm2: health new2",
+      "vm1: docker stop -t 2 new1", "vm2: docker stop -t 2 new2"],
+     "web: new replica kob-shop-web-2-abcdef01 on vm2 is unhealthy; paused: kept stopped for inspection (docker logs): "
+     "kob-shop-web-1-abcdef01 on vm1, kob-shop-web-2-abcdef01 on vm2; the next deploy removes them"),
+])
+async def test_failure_action_pause_keeps_the_failed_replicas_stopped(clock, name, actions, script, expected, message):
+    fake = ScriptedTransport(script)
+    with pytest.raises(RolloutFailed) as raised:
+        await roll(fake, PAUSE, actions)
+    assert str(raised.value) == message, name
+    assert timeline(fake) == expected
