@@ -79,15 +79,24 @@ def status_command(inventory: str) -> None:
 @INVENTORY
 @click.option("--reconcile/--no-reconcile", default=True)
 @click.option("--autoscale/--no-autoscale", default=True)
-def run_command(inventory: str, reconcile: bool, autoscale: bool) -> None:
+@click.pass_context
+def run_command(ctx: click.Context, inventory: str, reconcile: bool, autoscale: bool) -> None:
     """One reconcile pass, then one autoscale pass; skipped while another run holds the lock."""
     from kob.passes.periodic import passes_on
     from kob.spec.inventory import load_inventory
 
     inv = load_inventory(inventory)
     stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-    outcome = run_with(inv, lambda store, pool: passes_on(inv, store, pool, reconcile=reconcile, autoscale=autoscale,
-                                                          say=lambda line: click.echo(f"{stamp} {line}")))
+
+    async def one_run(store, pool):
+        outcome = await passes_on(inv, store, pool, reconcile=reconcile, autoscale=autoscale,
+                                  say=lambda line: click.echo(f"{stamp} {line}"))
+        return outcome, dict(pool.exec_count)
+
+    outcome, commands = run_with(inv, one_run)
     click.echo(f"{stamp} {outcome.outcome}: {outcome.summary}")
+    if ctx.find_root().obj and ctx.find_root().obj.get("verbose"):
+        per_host = ", ".join(f"{host} {n}" for host, n in sorted(commands.items()))
+        click.echo(f"{stamp} ssh commands: {sum(commands.values())} ({per_host})")
     if outcome.outcome == "failed":
         raise SystemExit(1)

@@ -14,7 +14,7 @@ from typing import Callable
 from kob.deploy.host_health import HostMarks, note_hosts, waiting_services
 from kob.deploy.converge import DeployReport, deploy
 from kob.identity import namespace, owner
-from kob.deploy.observe import observe_cluster
+from kob.deploy.observe import ClusterObservation, observe_cluster
 from kob.deploy.events import EventLog
 from kob.plan.actions import Create
 from kob.deploy.revisions import RevisionBook, deployed_services
@@ -31,10 +31,11 @@ class ReconcileReport:
 
 
 async def reconcile_pass(inventory: Inventory, store: Store, pool: Transport,
-                         say: Callable[[str], None] = print) -> ReconcileReport:
-    """The caller holds the deploy lock (kob.identity.deploy_lock)."""
+                         say: Callable[[str], None] = print, seen: ClusterObservation | None = None) -> ReconcileReport:
+    """The caller holds the deploy lock (kob.identity.deploy_lock); ``seen``: an observation it just made."""
     ns = namespace(inventory)
-    seen = await observe_cluster(pool, inventory, await owner(store, inventory))
+    if seen is None:
+        seen = await observe_cluster(pool, inventory, await owner(store, inventory))
     marks = await note_hosts(store, ns, seen, inventory.control.down_after, say)
     events = EventLog(store, ns)
     report = ReconcileReport(marks, waiting_services(marks, inventory.control.down_after))

@@ -17,7 +17,7 @@ from kob.view.overview import Live, StoreRecords, assemble, container_row, job_r
 from kob.deploy.host_health import HostHealthBook
 from kob.passes.periodic import last_outcome, leader_lock_name
 from kob.identity import namespace, owner
-from kob.deploy.observe import lb_hosts, observe_cluster
+from kob.deploy.observe import lb_hosts, observe_and_sample
 from kob.deploy.revisions import RevisionBook, wanted_replicas
 from kob.errors import KobError
 from kob.commands.haproxy import HaproxyPaths
@@ -25,7 +25,6 @@ from kob.facts.haproxy import ServerStat
 from kob.jobs.book import JobBook
 from kob.lb.driver import HaproxyDriver
 from kob.metrics.history import MetricsBook
-from kob.metrics.sampler import sample_cluster
 from kob.metrics.series import bucket_for, host_series, service_cpu_series
 from kob.spec.inventory import Inventory
 from kob.store.base import Event, Store
@@ -129,9 +128,8 @@ class Watcher:
         if self.pool is None:
             return None
         me = await owner(self.store, self.inventory)
-        seen, usage, lb = await asyncio.gather(observe_cluster(self.pool, self.inventory, me),
-                                               sample_cluster(self.pool, self.inventory, self.metrics, me),
-                                               self._lb_stats(HaproxyPaths.of(me)))
+        (seen, usage), lb = await asyncio.gather(observe_and_sample(self.pool, self.inventory, me, self.metrics),
+                                                 self._lb_stats(HaproxyPaths.of(me)))
         return Live(seen, usage.hosts, lb)
 
     async def _lb_stats(self, paths: HaproxyPaths) -> dict[str, list[ServerStat] | str]:

@@ -81,6 +81,13 @@ def test_1_top_reads_counters_of_every_host_and_container(inventory):
     assert any(line.split()[:2] == ["app", "1"] for line in table)
 
 
+def test_1b_a_cron_pass_observes_and_samples_in_one_ssh_command_per_host(inventory):
+    """At rest, min replicas: reconcile and autoscale decide nothing, and share one command per host."""
+    lines = ok("-v", "cron", "run", str(inventory)).splitlines()
+    assert " ok: reconcile: 0 actions; autoscale: no change" in lines[-2], lines
+    assert lines[-1].endswith(" ssh commands: 3 (vm1 1, vm2 1, vm3 1)"), lines
+
+
 def burn(lab, on: bool, loops: int = 2) -> None:
     """Busy loops in every app container (busybox sh), stopped by a file they watch.
 
