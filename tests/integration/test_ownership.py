@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TEST_LAB_NET as NET
-from tests.helpers.lab_services import fetch, kob, on_vm
+from tests.helpers.lab_services import LoadLoop, fetch, kob, on_vm
 
 VMS = ("vm1", "vm2", "vm3")
 SERVICES = """
@@ -109,7 +109,9 @@ def test_2_what_a_does_leaves_b_and_the_rest_running_and_unchanged(lab, shared, 
         ok("deploy", str(a), "--wait", "30")
     before = containers(lab)
     a_owner = owner_prefix(a)
-    ok(step[0], str(a), *step[1:], "--wait", "30")
+    with LoadLoop(f"http://198.18.{NET}.11:8091/", limit=2000, seconds=200, pause=0.02) as b_load:
+        ok(step[0], str(a), *step[1:], "--wait", "30")
+    assert b_load.failures == [] and b_load.ok > 0, (step, b_load.failures[:3])
     after = containers(lab)
     assert not_of(a_owner, after) == not_of(a_owner, before), step
     assert "service=api" in fetch(f"http://198.18.{NET}.11:8091/"), "B's frontend still answers"
