@@ -301,3 +301,23 @@ async def test_stats_are_parsed_per_host():
                 ServerStat("api", "api-1", "UP", 0, 0, 3, 1, "L7OK", "198.18.0.12:20001")],
         "lb2": []}
     assert runtime_lines(fake, "lb1") == runtime_lines(fake, "lb2") == ["show stat -1 4 -1"]
+
+
+@pytest.mark.parametrize("name, stat_reply, runtime_replies, expected_lines", [
+    ("lined up already: one look", stat(("web", "web-1", 0), ("web", "web-2", 0)), [], ["show stat -1 4 -1"]),
+    ("HAProxy lost web-2 (deleted under a duplicate's name): added back",
+     stat(("web", "web-1", 0)), [ADDED],
+     ["show stat -1 4 -1",
+      "add server web/web-2 198.18.0.13:20000 check inter 2s fall 2 rise 2; set server web/web-2 addr 198.18.0.13 "
+      "port 20000; enable health web/web-2; set server web/web-2 state ready"]),
+])
+async def test_an_unchanged_file_lines_up_the_running_servers_only_when_asked(name, stat_reply, runtime_replies,
+                                                                               expected_lines):
+    replies = [Reply(stdout=stat_reply)] + [Reply(stdout=r + "\n") for r in runtime_replies]
+    fake = ScriptedTransport([("lb1", SOCAT, replies)], default=None)
+    assert await driver(fake, ["lb1"]).ensure_config(SERVERS_CHANGED, {"lb1": fact(SERVERS_CHANGED)}) == \
+        {"lb1": "unchanged"}
+    assert fake.sent == [], "no command without line_up"
+    steps = await driver(fake, ["lb1"]).ensure_config(SERVERS_CHANGED, {"lb1": fact(SERVERS_CHANGED)}, line_up=True)
+    assert steps == {"lb1": "unchanged"}, name
+    assert runtime_lines(fake, "lb1") == expected_lines
