@@ -86,14 +86,19 @@ class SshPool:
             try:
                 writer = await _opened(sink, lambda: conn.create_process(shlex.join(sink_argv), encoding=None))
                 moved = 0
-                async for chunk in chunks:
-                    writer.stdin.write(chunk)
-                    await writer.stdin.drain()
-                    moved += len(chunk)
-                    if progress:
-                        progress(moved)
-                writer.stdin.write_eof()
-                done = await writer.wait(timeout=sink.command_timeout)
+                try:
+                    async for chunk in chunks:
+                        writer.stdin.write(chunk)
+                        # a stream may take long, but not stall: a frozen sshd stops taking data for good
+                        await _stall_bounded(sink, writer.stdin.drain(), "took no data")
+                        moved += len(chunk)
+                        if progress:
+                            progress(moved)
+                    writer.stdin.write_eof()
+                    done = await writer.wait(timeout=sink.command_timeout)
+                except BaseException:
+                    writer.close()
+                    raise
             except asyncssh.TimeoutError:
                 raise CommandTimeout(sink.name, f"{shlex.join(sink_argv)} did not finish in time") from None
             except (asyncssh.Error, OSError) as error:
@@ -115,11 +120,15 @@ class SshPool:
                 reader = await _opened(source, lambda: conn.create_process(shlex.join(source_argv), encoding=None))
 
                 async def chunks() -> AsyncIterator[bytes]:
-                    while chunk := await reader.stdout.read(1 << 16):
+                    while chunk := await _stall_bounded(source, reader.stdout.read(1 << 16), "sent no data"):
                         yield chunk
 
-                loaded, moved = await self.feed(sink, sink_argv, chunks(), progress)
-                done = await reader.wait(timeout=source.command_timeout)
+                try:
+                    loaded, moved = await self.feed(sink, sink_argv, chunks(), progress)
+                    done = await reader.wait(timeout=source.command_timeout)
+                except BaseException:
+                    reader.close()
+                    raise
             except asyncssh.TimeoutError:
                 raise CommandTimeout(source.name, f"{shlex.join(source_argv)} did not finish in time") from None
             except (asyncssh.Error, OSError) as error:
@@ -244,3 +253,12 @@ async def _opened(target: SshTarget, open_channel: Callable[[], Awaitable[T]]) -
     except asyncio.TimeoutError:
         raise CommandTimeout(target.name, f"no channel opened within {target.command_timeout:g} s; "
                                           "is its sshd frozen or overloaded?") from None
+
+
+async def _stall_bounded(target: SshTarget, step: Awaitable[T], stalled: str) -> T:
+    """One step of a stream (a read, a drain), bounded by the host's command timeout."""
+    try:
+        return await asyncio.wait_for(step, target.command_timeout)
+    except asyncio.TimeoutError:
+        raise CommandTimeout(target.name, f"{stalled} for {target.command_timeout:g} s; is its sshd frozen "
+                                          "or overloaded?") from None

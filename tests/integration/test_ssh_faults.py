@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -237,6 +238,29 @@ async def test_5_a_command_on_an_open_connection_to_a_frozen_sshd_ends_at_the_co
         assert isinstance(results[1], CommandTimeout), results[1]
         assert str(results[1]) == "vm2: hostname did not finish within 3 s"
         assert (await pool.run(target["vm1"], ["true"])).rc == 0
+
+
+async def test_5b_a_stream_into_a_frozen_sshd_ends_when_it_stalls_for_the_command_timeout(lab, inventory):
+    """An image shipped to a host whose sshd froze: the stream may be long, but a stall ends it."""
+    inv = load_inventory(inventory)
+    vm2 = dataclasses.replace(ssh_target(inv, inv.host("vm2")), command_timeout=3)
+    async with SshPool() as pool:
+        assert (await pool.run(vm2, ["true"])).rc == 0
+
+        flowing = asyncio.Event()
+
+        async def endless():
+            for sent in range(1 << 20):
+                if sent == 4:  # the channel is open and data flows
+                    flowing.set()
+                yield bytes(1 << 16)
+
+        stream = asyncio.ensure_future(pool.feed(vm2, ["cat"], endless()))
+        await asyncio.wait_for(flowing.wait(), 60)
+        with frozen_sshd(lab, "vm2", sessions=True):
+            with pytest.raises(CommandTimeout) as raised:
+                await asyncio.wait_for(stream, 60)
+        assert str(raised.value) == "vm2: took no data for 3 s; is its sshd frozen or overloaded?"
 
 
 def test_6_exec_whose_host_freezes_mid_command_reports_a_timeout_and_the_others_finish(lab, inventory):
