@@ -31,6 +31,9 @@ class HaproxyBalancer(Balancer):
         self.driver = self._driver(self.targets)
         self.backends = balanced_services(inventory)
         self.facts = haproxy_facts(seen, self.targets)
+        self.serving = list(serving(inventory, seen, self.backends))
+        self.retired: set[tuple[str, str]] = set()  # (host, container name) taken out during this run
+        self.switched = False  # servers were switched at runtime during this run
 
     async def preview(self, config: LbConfig, diff: bool = False) -> dict[str, str]:
         """Per lb host what a deploy would do to HAProxy (--check); with ``diff``, the config's unified diff."""
@@ -46,6 +49,7 @@ class HaproxyBalancer(Balancer):
     async def prepare(self, seen: ClusterObservation) -> None:
         """Before a rollout: HAProxy running with the new frontends and backends, and the servers serving now."""
         self.facts = haproxy_facts(seen, self.targets)
+        self.serving = list(serving(self.inventory, seen, self.backends))
         config = self._config_of(seen)
         digest, structure = config.digest(), config.structure_digest()
         needing = [t for t in self.targets if not _running(self.facts[t.name])
@@ -63,19 +67,31 @@ class HaproxyBalancer(Balancer):
         servers = [LbServer(service, name, self.inventory.host(host).address, port)
                    for host, name, port in replicas if port is not None]
         if service in self.backends and servers:
+            self.switched = True
             await self.driver.add_servers(servers)
 
     async def remove(self, service: str, host: str, name: str, port: int | None) -> None:
-        if service in self.backends and port is not None:
+        """Drain and delete the replica's server; but a server is named after its container, and a duplicate
+        of the replica on another host has the same name: then the server is pointed at the one that stays."""
+        self.retired.add((host, name))
+        if service not in self.backends or port is None:
+            return
+        self.switched = True
+        twin = next((server for server, (other, _) in self.serving if server.name == name and other != host
+                     and (other, name) not in self.retired), None)
+        if twin is not None:
+            await self.driver.add_servers([twin])
+        else:
             await self.driver.remove_server(LbServer(service, name, self.inventory.host(host).address, port))
 
     async def finish(self, seen: ClusterObservation) -> dict[str, str]:
-        """The config file of what runs now (HAProxy's servers lined up with it where it had to be written)."""
+        """The config file of what runs now; HAProxy's servers lined up with it where it had to be written,
+        and wherever servers were switched at runtime during this run."""
         config = self._config_of(seen)
-        return await self.driver.ensure_config(config, haproxy_facts(seen, self.targets))
+        return await self.driver.ensure_config(config, haproxy_facts(seen, self.targets), line_up=self.switched)
 
     def _config_of(self, seen: ClusterObservation) -> LbConfig:
-        """The config that sends to exactly what serves now."""
+        """The config that sends to exactly what serves now (a duplicate of one name only once)."""
         return lb_config(self.inventory, (server for server, _ in serving(self.inventory, seen, self.backends)),
                          self.paths.admin_socket)
 
@@ -105,8 +121,11 @@ def balanced_services(inventory: Inventory) -> set[str]:
 def lb_config(inventory: Inventory, servers, admin_socket: str) -> LbConfig:
     """The whole HAProxy config of the inventory's lb:, with these servers."""
     by_backend: dict[str, list[LbServer]] = {}
+    named: set[tuple[str, str]] = set()
     for server in servers:
-        by_backend.setdefault(server.backend, []).append(server)
+        if (server.backend, server.name) not in named:  # duplicates of a replica on two hosts share a name,
+            named.add((server.backend, server.name))    # and HAProxy refuses a server name twice in a backend
+            by_backend.setdefault(server.backend, []).append(server)
     lb = inventory.lb
     backends = tuple(LbBackend(name, lb.balance, _health_path(inventory, name), tuple(by_backend.get(name, ())))
                      for name in sorted(balanced_services(inventory)))

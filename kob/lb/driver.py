@@ -28,13 +28,15 @@ class HaproxyDriver:
         self.pool, self.targets = pool, tuple(targets)
         self.config_path, self.pidfile, self.admin_socket = config_path, pidfile, admin_socket
 
-    async def ensure_config(self, config: LbConfig,
-                            observed: Mapping[str, HaproxyFact | None]) -> dict[str, str]:
+    async def ensure_config(self, config: LbConfig, observed: Mapping[str, HaproxyFact | None],
+                            line_up: bool = False) -> dict[str, str]:
         """Per host: unchanged | started | reloaded | written.
 
         written: only the servers changed; the file is replaced and the running HAProxy's servers are lined up
         with it through the runtime API (those already switched by add/remove_server cost nothing more).
-        No command at all where the observed file digest matches and HAProxy runs.
+        No command at all where the observed file digest matches and HAProxy runs, unless ``line_up``: then
+        the running HAProxy's servers are lined up with the unchanged file too (one `show stat` when they
+        match), for a run that switched servers at runtime and must not end with HAProxy apart from its file.
         """
         if config.admin_socket != self.admin_socket:
             raise ValueError(f"the config's admin socket {config.admin_socket} is not the driver's {self.admin_socket}")
@@ -44,6 +46,8 @@ class HaproxyDriver:
         async def ensure(target: SshTarget) -> str:
             step = config_step(observed.get(target.name), digest, structure)
             if step == "unchanged":
+                if line_up:
+                    await self._line_up_servers(target, config)
                 return step
             done = await self._install(target, text, step == "reload")
             if done == "written":
@@ -82,11 +86,14 @@ class HaproxyDriver:
         return result.check().stdout.strip()
 
     async def _line_up_servers(self, target: SshTarget, config: LbConfig) -> None:
-        """Add the config's servers HAProxy lacks; drain and delete those of its backends it has beyond them."""
+        """Add the config's servers HAProxy lacks, re-point those it has at another address (two replicas of one
+        name on two hosts, e.g. a duplicate left by a host that was unreachable), drain and delete those of its
+        backends it has beyond them."""
         wanted = {(s.backend, s.name): s for s in config.servers()}
         backends = {b.name for b in config.backends}
-        present = {(s.backend, s.server) for s in await self._stats(target) if s.backend in backends}
-        adding = [wanted[key] for key in sorted(wanted.keys() - present)]
+        present = {(s.backend, s.server): s.address for s in await self._stats(target) if s.backend in backends}
+        adding = [server for key, server in sorted(wanted.items())
+                  if key not in present or present[key] not in (None, f"{server.address}:{server.port}")]
         if adding:
             await self._command(target, _add_line(adding), (ADDED, ALREADY_THERE))
         for backend, name in sorted(present - wanted.keys()):

@@ -46,10 +46,9 @@ class SshPool:
         async with self._channels[_where(target)]:
             self.exec_count[target.name] += 1
             started = time.monotonic()
-            try:
-                proc = await _refused_channels_retried(
-                    lambda: conn.run(shlex.join(argv), input=input, encoding=None, timeout=limit))
-            except asyncssh.TimeoutError:
+            try:  # the whole of it is bounded: a frozen sshd never confirms the channel, nor ends it
+                proc = await asyncio.wait_for(_run_and_close_on_timeout(conn, shlex.join(argv), input), limit)
+            except (asyncssh.TimeoutError, asyncio.TimeoutError):
                 raise CommandTimeout(target.name, f"{shlex.join(argv)} did not finish within {limit:g} s") from None
             except (asyncssh.Error, OSError) as error:
                 raise HostUnreachable(target.name, f"connection lost while running a command: {error}") from None
@@ -62,8 +61,8 @@ class SshPool:
         async with self._channels[_where(target)]:
             self.exec_count[target.name] += 1
             try:
-                proc = await _refused_channels_retried(
-                    lambda: conn.create_process(shlex.join(argv), encoding="utf-8", errors="replace"))
+                proc = await _opened(target, lambda: conn.create_process(shlex.join(argv), encoding="utf-8",
+                                                                          errors="replace"))
             except (asyncssh.Error, OSError) as error:
                 raise HostUnreachable(target.name, f"connection lost while starting a command: {error}") from None
             try:
@@ -85,17 +84,21 @@ class SshPool:
             self.exec_count[sink.name] += 1
             started = time.monotonic()
             try:
-                writer = await _refused_channels_retried(
-                    lambda: conn.create_process(shlex.join(sink_argv), encoding=None))
+                writer = await _opened(sink, lambda: conn.create_process(shlex.join(sink_argv), encoding=None))
                 moved = 0
-                async for chunk in chunks:
-                    writer.stdin.write(chunk)
-                    await writer.stdin.drain()
-                    moved += len(chunk)
-                    if progress:
-                        progress(moved)
-                writer.stdin.write_eof()
-                done = await writer.wait(timeout=sink.command_timeout)
+                try:
+                    async for chunk in chunks:
+                        writer.stdin.write(chunk)
+                        # a stream may take long, but not stall: a frozen sshd stops taking data for good
+                        await _stall_bounded(sink, writer.stdin.drain(), "took no data")
+                        moved += len(chunk)
+                        if progress:
+                            progress(moved)
+                    writer.stdin.write_eof()
+                    done = await writer.wait(timeout=sink.command_timeout)
+                except BaseException:
+                    writer.close()
+                    raise
             except asyncssh.TimeoutError:
                 raise CommandTimeout(sink.name, f"{shlex.join(sink_argv)} did not finish in time") from None
             except (asyncssh.Error, OSError) as error:
@@ -114,15 +117,18 @@ class SshPool:
             self.exec_count[source.name] += 1
             started = time.monotonic()
             try:
-                reader = await _refused_channels_retried(
-                    lambda: conn.create_process(shlex.join(source_argv), encoding=None))
+                reader = await _opened(source, lambda: conn.create_process(shlex.join(source_argv), encoding=None))
 
                 async def chunks() -> AsyncIterator[bytes]:
-                    while chunk := await reader.stdout.read(1 << 16):
+                    while chunk := await _stall_bounded(source, reader.stdout.read(1 << 16), "sent no data"):
                         yield chunk
 
-                loaded, moved = await self.feed(sink, sink_argv, chunks(), progress)
-                done = await reader.wait(timeout=source.command_timeout)
+                try:
+                    loaded, moved = await self.feed(sink, sink_argv, chunks(), progress)
+                    done = await reader.wait(timeout=source.command_timeout)
+                except BaseException:
+                    reader.close()
+                    raise
             except asyncssh.TimeoutError:
                 raise CommandTimeout(source.name, f"{shlex.join(source_argv)} did not finish in time") from None
             except (asyncssh.Error, OSError) as error:
@@ -163,7 +169,10 @@ class SshPool:
         for task in tasks:
             if not task.cancelled() and task.exception() is None:
                 task.result().close()
-                await task.result().wait_closed()
+                try:  # close() drops the socket; the bound only guards against a peer that never lets go
+                    await asyncio.wait_for(task.result().wait_closed(), CLOSE_TIMEOUT)
+                except asyncio.TimeoutError:
+                    pass
 
 
 def connect_error(target: SshTarget, error: BaseException) -> BaseException:
@@ -218,3 +227,38 @@ async def _refused_channels_retried(open_channel: Callable[[], Awaitable[T]]) ->
         except asyncssh.ChannelOpenError:
             await asyncio.sleep(0.05 * attempt)
     return await open_channel()
+
+
+CLOSE_TIMEOUT = 5.0  # s closing a connection may take at the end of a run
+
+
+async def _run_and_close_on_timeout(conn: asyncssh.SSHClientConnection, command: str,
+                                    input: bytes | None) -> asyncssh.SSHCompletedProcess:
+    """Open a channel, run ``command`` to its end; when the caller gives up (a timeout cancels this),
+    the channel is closed, so that sshd ends the command and the channel no longer counts against
+    MaxSessions."""
+    proc = await _refused_channels_retried(lambda: conn.create_process(command, input=input, encoding=None))
+    try:
+        return await proc.wait()
+    except BaseException:
+        proc.close()
+        raise
+
+
+async def _opened(target: SshTarget, open_channel: Callable[[], Awaitable[T]]) -> T:
+    """A channel opened within the host's command timeout: on a connection whose sshd froze after the
+    handshake the open is never confirmed, and an unbounded wait would hang the whole run."""
+    try:
+        return await asyncio.wait_for(_refused_channels_retried(open_channel), target.command_timeout)
+    except asyncio.TimeoutError:
+        raise CommandTimeout(target.name, f"no channel opened within {target.command_timeout:g} s; "
+                                          "is its sshd frozen or overloaded?") from None
+
+
+async def _stall_bounded(target: SshTarget, step: Awaitable[T], stalled: str) -> T:
+    """One step of a stream (a read, a drain), bounded by the host's command timeout."""
+    try:
+        return await asyncio.wait_for(step, target.command_timeout)
+    except asyncio.TimeoutError:
+        raise CommandTimeout(target.name, f"{stalled} for {target.command_timeout:g} s; is its sshd frozen "
+                                          "or overloaded?") from None

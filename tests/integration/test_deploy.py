@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import TEST_LAB_NET as NET
 from tests.helpers.lab_services import LoadLoop, fetch, kob, on_vm
 
 SERVICES = """
@@ -28,7 +29,7 @@ lb:
   frontends:
     http: {{bind: 8080, default: web}}
 """
-URL = "http://198.18.3.11:8080/"
+URL = f"http://198.18.{NET}.11:8080/"
 
 
 @pytest.fixture(scope="module")

@@ -36,10 +36,16 @@ def fact(of: LbConfig | None, running: bool = True) -> HaproxyFact:
     return HaproxyFact(of.digest() if of else None, running, of.structure_digest() if of else None)
 
 
-def stat(*rows: tuple[str, str, int]) -> str:
-    """`show stat` CSV of servers (backend, server, current sessions), with a BACKEND line HAProxy also prints."""
+ADDRESSES = {s.name: f"{s.address}:{s.port}" for s in (WEB1, WEB2, API1)}
+
+
+def stat(*rows: tuple) -> str:
+    """`show stat` CSV of servers (backend, server, current sessions[, address:port]), with a BACKEND line
+    HAProxy also prints; a known server's address is its own unless given."""
     lines = ["# pxname,svname,qcur,scur,stot,status,weight,type,check_status,addr"]
-    lines += [f"{backend},{server},0,{sessions},3,UP,1,2,L7OK,198.18.0.12:20000" for backend, server, sessions in rows]
+    for backend, server, sessions, *address in rows:
+        where = address[0] if address else ADDRESSES.get(server, "198.18.0.12:20000")
+        lines.append(f"{backend},{server},0,{sessions},3,UP,1,2,L7OK,{where}")
     lines.append("web,BACKEND,0,0,9,UP,1,1,,")
     return "\n".join(lines) + "\n"
 
@@ -104,6 +110,11 @@ async def test_ensure_config_sends_one_install_where_the_file_differs(name, want
     ("already lined up by add_server: only looked",
      stat(("web", "web-1", 0), ("web", "web-2", 0)), [],
      ["show stat -1 4 -1"]),
+    ("web-2 at another address (a duplicate's, same name on another host): pointed at the config's",
+     stat(("web", "web-1", 0), ("web", "web-2", 0, "198.18.0.14:20003")), [ALREADY_THERE],
+     ["show stat -1 4 -1",
+      "add server web/web-2 198.18.0.13:20000 check inter 2s fall 2 rise 2; set server web/web-2 addr 198.18.0.13 "
+      "port 20000; enable health web/web-2; set server web/web-2 state ready"]),
     ("a stray server: drained, then deleted",
      stat(("web", "web-1", 0), ("web", "web-2", 0), ("web", "web-9", 0)), ["\n" + stat(("web", "web-9", 0)), DELETED],
      ["show stat -1 4 -1", "set server web/web-9 state drain; show stat -1 4 -1",
@@ -287,6 +298,26 @@ async def test_stats_are_parsed_per_host():
     got = await driver(fake).stats()
     assert got == {
         "lb1": [ServerStat("web", "web-1", "UP", 4, 0, 3, 1, "L7OK", "198.18.0.12:20000"),
-                ServerStat("api", "api-1", "UP", 0, 0, 3, 1, "L7OK", "198.18.0.12:20000")],
+                ServerStat("api", "api-1", "UP", 0, 0, 3, 1, "L7OK", "198.18.0.12:20001")],
         "lb2": []}
     assert runtime_lines(fake, "lb1") == runtime_lines(fake, "lb2") == ["show stat -1 4 -1"]
+
+
+@pytest.mark.parametrize("name, stat_reply, runtime_replies, expected_lines", [
+    ("lined up already: one look", stat(("web", "web-1", 0), ("web", "web-2", 0)), [], ["show stat -1 4 -1"]),
+    ("HAProxy lost web-2 (deleted under a duplicate's name): added back",
+     stat(("web", "web-1", 0)), [ADDED],
+     ["show stat -1 4 -1",
+      "add server web/web-2 198.18.0.13:20000 check inter 2s fall 2 rise 2; set server web/web-2 addr 198.18.0.13 "
+      "port 20000; enable health web/web-2; set server web/web-2 state ready"]),
+])
+async def test_an_unchanged_file_lines_up_the_running_servers_only_when_asked(name, stat_reply, runtime_replies,
+                                                                               expected_lines):
+    replies = [Reply(stdout=stat_reply)] + [Reply(stdout=r + "\n") for r in runtime_replies]
+    fake = ScriptedTransport([("lb1", SOCAT, replies)], default=None)
+    assert await driver(fake, ["lb1"]).ensure_config(SERVERS_CHANGED, {"lb1": fact(SERVERS_CHANGED)}) == \
+        {"lb1": "unchanged"}
+    assert fake.sent == [], "no command without line_up"
+    steps = await driver(fake, ["lb1"]).ensure_config(SERVERS_CHANGED, {"lb1": fact(SERVERS_CHANGED)}, line_up=True)
+    assert steps == {"lb1": "unchanged"}, name
+    assert runtime_lines(fake, "lb1") == expected_lines

@@ -374,3 +374,19 @@ async def test_failure_action_pause_keeps_the_failed_replicas_stopped(clock, nam
         await roll(fake, PAUSE, actions)
     assert str(raised.value) == message, name
     assert timeline(fake) == expected
+
+
+async def test_removing_a_duplicate_points_the_server_of_that_name_at_the_replica_that_stays(clock, tmp_path):
+    """A host that was unreachable comes back with a replica started elsewhere meanwhile: two containers of one
+    name (the same spec) on two hosts, and HAProxy has one server of that name. The duplicate goes; the server
+    is pointed at the one that stays instead of being deleted (which took that replica out of rotation)."""
+    (tmp_path / "shop.yaml").write_text(LB_INVENTORY)
+    inventory = load_inventory(tmp_path / "shop.yaml")
+    stays, goes = old(2, "stays", port=20001), old(2, "goes", port=20000)
+    seen = ClusterObservation({"vm1": HostObservation("vm1", (stays,)), "vm2": HostObservation("vm2", (goes,))})
+    fake = ScriptedTransport([("vm1", "socat", haproxy_runtime)], default=None)
+    fake.script("*", "docker stop", Reply())
+    await roll(fake, WEB, [Remove(goes, "vm2", "duplicate of replica 2")],
+               HaproxyBalancer(fake, inventory, seen, "shop"), inventory)
+    assert timeline(fake) == ["vm1: " + add_server_commands("web", "kob-shop-web-2-00000000", "198.18.0.11", 20001),
+                              "vm2: remove goes -t 10"]
