@@ -1,7 +1,8 @@
 """What every backend shares: waiting for a lock, keeping it alive, closing.
 
 A backend subclasses StoreBackend and implements ``try_lock`` (one attempt:
-the new Lock, or the LockInfo of whoever holds it) and ``close``.
+the new Lock, or the LockInfo of whoever holds it; with ``reclaim``, a lock
+already held by the very same holder is taken over instead) and ``close``.
 """
 
 from __future__ import annotations
@@ -25,20 +26,25 @@ class StoreBackend(abc.ABC):
     """Lock waiting, lock keep-alive and the async context manager."""
 
     @abc.abstractmethod
-    async def try_lock(self, name: str, holder: str, ttl: float) -> Lock | LockInfo:
-        """Take a free (or expired) lock, else say who holds it."""
+    async def try_lock(self, name: str, holder: str, ttl: float, reclaim: bool = False) -> Lock | LockInfo:
+        """Take a free (or expired) lock, else say who holds it; ``reclaim`` takes over one ``holder`` holds."""
 
     @abc.abstractmethod
     async def close(self) -> None:
         """Release connections and threads."""
 
-    async def acquire_lock(self, name: str, holder: str, ttl: float, wait: float = 0) -> Lock:
-        """Take the lock, polling up to `wait` seconds; LockHeld if still taken."""
+    async def acquire_lock(self, name: str, holder: str, ttl: float, wait: float = 0, *,
+                           reclaim: bool = False) -> Lock:
+        """Take the lock, polling up to `wait` seconds; LockHeld if still taken.
+
+        ``reclaim``: a lock held under exactly this ``holder`` is this process's own (its holder names
+        its pid), left behind when an answer was lost; take it over instead of waiting for it to expire.
+        """
         if ttl <= 0:
             raise ValueError(f"lock ttl must be positive, got {ttl}")
         deadline = time.monotonic() + wait
         while True:
-            outcome = await self.try_lock(name, holder, ttl)
+            outcome = await self.try_lock(name, holder, ttl, reclaim)
             if not isinstance(outcome, LockInfo):
                 return outcome
             remaining = deadline - time.monotonic()
