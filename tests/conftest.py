@@ -10,9 +10,15 @@ or the network in another way says so itself with ``pytestmark = pytest.mark.lab
 from __future__ import annotations
 
 import os
+import runpy
 from pathlib import Path
 
 import pytest
+
+# kob.web and kob.templates from this checkout, in this process and in every `python -m kob` it starts
+THIS_CHECKOUT = Path(__file__).parent / "helpers" / "this_checkout"
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(THIS_CHECKOUT), os.environ.get("PYTHONPATH")) if p)
+runpy.run_path(str(THIS_CHECKOUT / "sitecustomize.py"))
 
 TEST_LAB_DIR = Path(os.environ.get("KOB_TEST_LAB_DIR", "/var/lib/kob-test-lab"))
 TEST_LAB_NET = int(os.environ.get("KOB_TEST_LAB_NET", "3"))  # 198.18.3.0/24: never the default lab's network (0)

@@ -112,8 +112,8 @@ class Leadership:
 
     def _warn(self, error: StoreError) -> StoreError:
         """Log a store error once, not on every step of an outage."""
-        if str(error) != self._warned:
-            log.warning("leader election on %s: %s", self.name, error)
+        if str(error) != self._warned:  # on_change says when leadership is lost; this is the detail
+            log.info("leader election on %s: %s", self.name, error)
             self._warned = str(error)
         return error
 
