@@ -91,11 +91,11 @@ async def _converge(inventory, pool, store, book, check, diff_lb, say, scope: Sc
         if check:
             report.lb = {host: step.partition("\n")[0] for host, step in preview.items()}
             return report
-    for want in wants:
-        if want.revision > ((await book.current(want.service.name)) or _NoRevision).number:
-            revision = await book.record(want.service, want.spec_hash, "deploy")
-            await EventLog(store, namespace(inventory)).add("deploy", f"{want.service.name}: revision {revision.number} "
-                                     f"({want.service.image}) by {revision.who}", service=want.service.name)
+    fresh = [want for want in wants if want.revision > ((await book.current(want.service.name)) or _NoRevision).number]
+    recorded = await book.record_all([(want.service, want.spec_hash) for want in fresh], "deploy")  # all or none
+    for want, revision in zip(fresh, recorded):
+        await EventLog(store, namespace(inventory)).add("deploy", f"{want.service.name}: revision {revision.number} "
+                                 f"({want.service.image}) by {revision.who}", service=want.service.name)
     if plan.actions:
         missing = missing_images(plan, wants, seen, sources)
         if missing:

@@ -72,6 +72,10 @@ class Store(Protocol):
 
     async def compare_and_swap(self, key: str, value: bytes, expected_version: int) -> bool: ...
 
+    async def compare_and_swap_all(self, changes: list[tuple[str, bytes, int]]) -> bool:
+        """(key, value, expected version) each: all written at once if every key is at its version, else none."""
+        ...
+
     async def acquire_lock(self, name: str, holder: str, ttl: float, wait: float = 0, *,
                            reclaim: bool = False) -> Lock: ...
 

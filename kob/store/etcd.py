@@ -88,6 +88,23 @@ class EtcdStore(StoreBackend):
 
         return await self.members.call(swap)
 
+    async def compare_and_swap_all(self, changes: list[tuple[str, bytes, int]]) -> bool:
+        """One transaction; on a retry, keys that all hold their new values count as swapped."""
+        for key, value, _ in changes:
+            check_entry(key, value)
+        keyed = [(self._key("kv", key), value, version) for key, value, version in changes]
+
+        async def swap(client: aetcd.Client, retried: bool) -> bool:
+            swapped, replies = await client.transaction(
+                compare=[client.transactions.mod(key) == version for key, _, version in keyed],
+                success=[client.transactions.put(key, value) for key, value, _ in keyed],
+                failure=[client.transactions.get(key) for key, _, _ in keyed],
+            )
+            return swapped or (retried and all(_range_value([reply]) == value
+                                               for reply, (_, value, _) in zip(replies, keyed)))
+
+        return await self.members.call(swap)
+
     async def try_lock(self, name: str, holder: str, ttl: float, reclaim: bool = False) -> EtcdLock | LockInfo:
         while True:
             held = await self.lock_info(name)

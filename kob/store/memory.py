@@ -35,6 +35,9 @@ class MemoryStore(StoreBackend):
 
     async def put(self, key: str, value: bytes) -> int:
         check_entry(key, value)
+        return self._set(key, value)
+
+    def _set(self, key: str, value: bytes) -> int:
         self._revision += 1
         self._entries[key] = Entry(key, value, self._revision)
         return self._revision
@@ -51,6 +54,16 @@ class MemoryStore(StoreBackend):
         if (current.version if current else 0) != expected_version:
             return False
         await self.put(key, value)
+        return True
+
+    async def compare_and_swap_all(self, changes: list[tuple[str, bytes, int]]) -> bool:
+        for key, value, expected_version in changes:
+            check_entry(key, value)
+            current = self._entries.get(key)
+            if (current.version if current else 0) != expected_version:
+                return False
+        for key, value, _ in changes:
+            self._set(key, value)
         return True
 
     async def try_lock(self, name: str, holder: str, ttl: float, reclaim: bool = False) -> MemoryLock | LockInfo:

@@ -75,6 +75,9 @@ class OutageNotices:
     async def compare_and_swap(self, key: str, value: bytes, expected_version: int) -> bool:
         return await self._call(self.store.compare_and_swap(key, value, expected_version))
 
+    async def compare_and_swap_all(self, changes: list[tuple[str, bytes, int]]) -> bool:
+        return await self._call(self.store.compare_and_swap_all(changes))
+
     async def acquire_lock(self, name: str, holder: str, ttl: float, wait: float = 0, *,
                            reclaim: bool = False) -> Lock:
         return await self._call(self.store.acquire_lock(name, holder, ttl, wait, reclaim=reclaim))

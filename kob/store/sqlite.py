@@ -132,6 +132,21 @@ class SqliteStore(StoreBackend):
             self._write(db, key, value)
             return True
 
+    async def compare_and_swap_all(self, changes: list[tuple[str, bytes, int]]) -> bool:
+        for key, value, _ in changes:
+            check_entry(key, value)
+        return await self._run(self._compare_and_swap_all, changes)
+
+    def _compare_and_swap_all(self, changes: list[tuple[str, bytes, int]]) -> bool:
+        with self._transaction() as db:
+            for key, _, expected_version in changes:
+                row = db.execute("SELECT version FROM entries WHERE key = ?", (key,)).fetchone()
+                if (row[0] if row else 0) != expected_version:
+                    return False
+            for key, value, _ in changes:
+                self._write(db, key, value)
+            return True
+
     async def try_lock(self, name: str, holder: str, ttl: float, reclaim: bool = False) -> SqliteLock | LockInfo:
         return await self._run(self._try_lock, name, holder, ttl, reclaim)
 

@@ -145,6 +145,8 @@ async def test_writes_whose_answer_was_lost_are_applied_exactly_once(store, lost
     assert await store.compare_and_swap("k", b"v1", 0)
     assert await store.compare_and_swap("k", b"v2", (await store.get("k")).version)
     assert not await store.compare_and_swap("k", b"v3", 0)
+    assert await store.compare_and_swap_all([("a", b"1", 0), ("b", b"2", 0)])
+    assert [(e.key, e.value) for e in await store.list("")] == [("a", b"1"), ("b", b"2"), ("k", b"v2")]
     event = await store.append_event("test", "once")
     assert [(e.seq, e.message) for e in await store.events()] == [(event.seq, "once")]
     lock = await store.acquire_lock("l", "me", TTL)

@@ -191,3 +191,13 @@ async def test_trim_keeps_the_newest_events_and_never_reuses_a_seq(store, keep, 
     later = await store.append_event("tick", "after trim")
     assert later.seq > appended[-1].seq
     assert (await store.events())[-1] == later
+
+
+async def test_compare_and_swap_all_writes_every_key_or_none(store):
+    version = await store.put("scale/web", b"3")
+    changes = [("scale/web", b"5", version), ("scale/api", b"2", 0)]
+    assert await store.compare_and_swap_all([("scale/web", b"5", version), ("scale/api", b"2", 7)]) is False
+    assert (await store.get("scale/web")).value == b"3" and await store.get("scale/api") is None
+    assert await store.compare_and_swap_all(changes) is True
+    assert [(e.key, e.value) for e in await store.list("scale/")] == [("scale/api", b"2"), ("scale/web", b"5")]
+    assert await store.compare_and_swap_all(changes) is False  # the versions moved on
