@@ -22,6 +22,7 @@ from kob.plan.actions import render_plan
 from kob.plan.diff import DesiredService, Plan, diff
 from kob.plan.preflight import image_sources, port_clashes, unplaceable
 from kob.spec.inventory import Inventory
+from kob.store.backend import require_held
 from kob.store.base import Store
 from kob.transport.base import Transport
 
@@ -57,16 +58,23 @@ async def deploy(inventory: Inventory, *, store: Store, pool: Transport, check: 
     ``store`` and ``pool`` are the caller's, who closes them.
     """
     async with AsyncExitStack() as stack:
+        guard = _unguarded
         if not (check or locked):
-            await stack.enter_async_context(deploy_lock(store, inventory, wait))
+            lock = await stack.enter_async_context(deploy_lock(store, inventory, wait))
+            guard = lambda: require_held(lock)
         book = RevisionBook(store, namespace(inventory))
         counted_before = Counter(pool.exec_count)
-        report = await _converge(inventory, pool, store, book, check, diff_lb, say, Scope(only, avoid), seen)
+        report = await _converge(inventory, pool, store, book, check, diff_lb, say, Scope(only, avoid), seen, guard)
         report.exec_count = Counter(pool.exec_count) - counted_before
         return report
 
 
-async def _converge(inventory, pool, store, book, check, diff_lb, say, scope: Scope, seen) -> DeployReport:
+def _unguarded() -> None:
+    """A deploy whose caller holds the lock (or a --check) checks nothing between steps."""
+
+
+async def _converge(inventory, pool, store, book, check, diff_lb, say, scope: Scope, seen,
+                    guard=_unguarded) -> DeployReport:
     images = [spec.image for spec in inventory.services]
     if seen is None:
         seen, on_manager = await asyncio.gather(observe_cluster(pool, inventory), manager_image_ids(images))
@@ -101,7 +109,7 @@ async def _converge(inventory, pool, store, book, check, diff_lb, say, scope: Sc
         if missing:
             report.sent = await ship_images(pool, inventory, seen, missing, say)
         await balancer.prepare(seen)
-        rollout = Rollout(pool, inventory, balancer, say)
+        rollout = Rollout(pool, inventory, balancer, say, guard)
         await _roll(rollout, plan, wants, book, store, inventory, seen, say, report)
         report.changed, report.outcome = rollout.changed, rollout.outcome
         seen = await observe_cluster(pool, inventory)

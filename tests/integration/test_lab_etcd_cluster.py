@@ -150,6 +150,42 @@ def test_serve_keeps_its_lease_through_one_member_and_says_once_when_all_go_and_
     assert "Traceback" not in server.output()
 
 
+@pytest.mark.parametrize(("image", "when"), [
+    ("1", r"Plan: "),  # after the plan is printed, before the revision is recorded
+    ("2", r"~ quorum replica \d+ on .*: healthy$"),  # after the first replica is replaced
+])
+def test_every_member_killed_mid_deploy_leaves_what_runs_whole_and_the_next_deploy_finishes(
+        lab, inventory, every_member_back, image, when):
+    inventory.write_text(re.sub(r"kob-demo/web:\d", f"kob-demo/web:{image}", inventory.read_text()))
+    with LoadLoop(URL, limit=100000, seconds=600) as load:
+        deploy = subprocess.Popen([sys.executable, "-m", "kob", "deploy", str(inventory), "--wait", "30"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for line in deploy.stdout:
+            if re.match(when, line.rstrip()):
+                for member in ("etcd1", "etcd2", "etcd3"):
+                    lab.stop_etcd(member)
+                break
+        _, err = deploy.communicate(timeout=300)
+        # Refused before any change, stopped between two replicas once the lock could not be kept, or done
+        # first: a failure is one line naming the store.
+        errors = [line for line in err.splitlines() if line.startswith("kob: error: ")]
+        assert deploy.returncode in (0, 1) and len(errors) == deploy.returncode, err
+        if errors:
+            assert err.strip().splitlines() == errors, err  # the one line is all it says
+            assert "etcd at 198.18." in errors[0] and "does not answer" in errors[0], errors[0]
+        print(f"deploy with every etcd member killed at '{when}': exit {deploy.returncode}: {err.strip()}")
+        for member in ("etcd1", "etcd2", "etcd3"):
+            lab.start_etcd(member)
+        again = kob("deploy", str(inventory), "--wait", "30")
+        assert again.returncode == 0, again.stdout + again.stderr
+    [quorum] = json.loads(kob("status", str(inventory), "--json").stdout)["services"]
+    assert (quorum["desired"], quorum["running"], quorum["healthy"]) == (4, 4, 4)
+    assert quorum["image"] == f"kob-demo/web:{image}" and {r["image"] for r in quorum["replicas"]} == {quorum["image"]}
+    assert sorted(r["replica"] for r in quorum["replicas"]) == [1, 2, 3, 4]  # no duplicate, no orphan
+    print(f"requests through HAProxy meanwhile: {load.ok} answered, {len(load.failures)} failed")
+    assert load.ok > 0 and load.failures == []
+
+
 @pytest.mark.etcd
 def test_lab_down_finds_etcd_members_whose_pids_the_lab_state_lost(tmp_path):
     cluster = EtcdCluster(tmp_path / "etcd", size=1)

@@ -267,3 +267,39 @@ async def test_run_leads_until_it_ends_then_releases(store, ending):
     await asyncio.wait_for(asyncio.gather(*runs, return_exceptions=True), timeout=STEP)
     assert await store.lock_info(LOCK) is None
     assert heard == {"serve-0": [(True, BECAME), (False, "released")], "serve-1": []}
+
+
+async def test_a_held_lock_that_the_store_stops_confirming_is_refused_between_steps(store, monkeypatch):
+    from kob.store.backend import require_held
+
+    with pytest.raises(StoreError, match="expired while held"):  # and said so on the way out
+        async with store.lock("kob/test/deploy", "deploy-0", TTL) as lock:
+            require_held(lock)
+            break_refresh(monkeypatch)
+            await asyncio.sleep(TTL)  # three refreshes fail meanwhile
+            with pytest.raises(StoreError, match=r"could not be kept \(refresh refused\); stopped before the next"):
+                require_held(lock)
+            monkeypatch.undo()
+            await asyncio.sleep(TTL / 2)  # a refresh gets through: the lock lapsed meanwhile (LockLost)
+            with pytest.raises(StoreError, match="expired"):
+                require_held(lock)
+
+
+async def test_the_block_outcome_stands_when_the_store_cannot_release_the_lock(store, monkeypatch):
+    async def refuse_release(self) -> bool:
+        raise StoreError("release refused")
+
+    monkeypatch.setattr(MemoryLock, "release", refuse_release)
+    with pytest.raises(RuntimeError, match="the block's own error"):
+        async with store.lock("kob/test/deploy", "deploy-0", TTL):
+            raise RuntimeError("the block's own error")
+    async with store.lock("kob/test/other", "deploy-0", TTL):
+        pass  # done: the lock expires by itself
+
+
+async def test_a_lock_taken_after_waiting_for_it_counts_as_confirmed_when_taken(store):
+    from kob.store.backend import require_held
+
+    await store.acquire_lock("kob/test/deploy", "crashed", TTL)  # never refreshed: expires after TTL
+    async with store.lock("kob/test/deploy", "deploy-0", TTL, wait=5 * TTL) as lock:
+        require_held(lock)
