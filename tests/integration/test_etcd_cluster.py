@@ -153,3 +153,16 @@ async def test_writes_whose_answer_was_lost_are_applied_exactly_once(store, lost
     assert (await store.lock_info("l")).holder == "me"
     assert await lock.release()
     assert await store.lock_info("l") is None
+
+
+async def test_a_leader_whose_lock_key_is_deleted_by_hand_notices_on_its_next_step_and_takes_it_anew(store):
+    heard = []
+    side = Leadership(store, "kob/test/leader", "serve-a", TTL, on_change=lambda *change: heard.append(change))
+    assert await side.step()
+    first = (await side.leader()).since
+    await store.members.call(lambda client, _: client.delete(store._key("locks", "kob/test/leader")))
+    assert not await side.step()
+    assert heard[-1] == (False, "lost leadership: lock 'kob/test/leader' of serve-a was deleted from the store "
+                                "(by hand?)")
+    assert await side.step()
+    assert (await side.leader()).since > first
