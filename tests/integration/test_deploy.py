@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import TEST_LAB_NET
 from tests.helpers.lab_services import LoadLoop, fetch, kob, on_vm
 
 SERVICES = """
@@ -26,7 +27,7 @@ lb:
   frontends:
     http: {{bind: 8080, default: web}}
 """
-URL = "http://198.18.3.11:8080/"
+URL = f"http://198.18.{TEST_LAB_NET}.11:8080/"  # the test lab's vm1, never another lab's
 
 
 @pytest.fixture(scope="module")
