@@ -89,6 +89,9 @@ def classify_status(code: aetcd.rpc.StatusCode, details: str, timeout: float = A
 
 _UNAVAILABLE = [
     (("Connection refused",), "connection refused", True),
+    (("before receiving SETTINGS frame",), "it took the connection but never answered (is it etcd's client port?)",
+     False),
+    (("Failed parsing HTTP/2", "http1.x server"), "it does not speak HTTP/2, so it is not etcd's client port", False),
     (("No route to host", "Network is unreachable", "Host is unreachable"), "no route to it", False),
     (("no leader",), "it has no leader (are most members down?)", False),
     (("leader changed",), "its leader changed", False),
@@ -105,9 +108,13 @@ def _unavailable(details: str) -> Failure:
     return Failure(True, _short(details) or "unavailable")
 
 
+_CONNECT_PREFIX = re.compile(r"^failed to connect to all addresses; last error: \w+: (?:ipv[46]:)?\S+?: ")
+
+
 def _short(details: str) -> str:
+    """The first line of gRPC's details, without its "failed to connect to all addresses ..." preamble."""
     first = details.strip().splitlines()[0] if details.strip() else ""
-    return first[:160]
+    return _CONNECT_PREFIX.sub("", first)[:160]
 
 
 def unanswered(endpoints_text: str, failures: dict[str, str]) -> str:

@@ -28,6 +28,14 @@ def rpc_error(code: grpc.StatusCode, details: str) -> grpc.aio.AioRpcError:
         (Code.UNAVAILABLE, "etcdserver: request timed out", Failure(True, "etcd timed out the request")),
         (Code.UNAVAILABLE, "Socket closed", Failure(True, "the connection broke")),
         (Code.DEADLINE_EXCEEDED, "Deadline Exceeded", Failure(True, "no answer within 2 s")),
+        (Code.UNAVAILABLE, ("failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:5: connection "
+                           "attempt timed out before receiving SETTINGS frame"),
+         Failure(True, "it took the connection but never answered (is it etcd's client port?)")),
+        (Code.UNAVAILABLE, ("failed to connect to all addresses; last error: UNAVAILABLE: ipv4:127.0.0.1:5: Failed "
+                           "parsing HTTP/2 (Expected SETTINGS frame as the first frame, got frame )"),
+         Failure(True, "it does not speak HTTP/2, so it is not etcd's client port")),
+        (Code.UNAVAILABLE, "failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:5: Something new",
+         Failure(True, "Something new")),
         # the lab's address gone, and something else answering the port: what `kob serve` once logged raw
         (Code.UNKNOWN, "Received http2 header with status: 404",
          Failure(True, "answered HTTP 404, which is not etcd's client port")),
