@@ -76,10 +76,8 @@ def main() -> None:
                     f"docker run -d --name bench-{n} -p {21000 + n}:80 kob-demo/web:1 >/dev/null")
 
         def clean() -> None:
-            inventory.write_text(base + SERVICES.format(replicas=0))
-            kob("deploy", str(inventory))
-            kob("exec", str(inventory), "docker rm -f $(docker ps -aq --filter name=bench-) >/dev/null 2>&1; "
-                "kill $(cat /run/haproxy.pid) 2>/dev/null; rm -f /etc/haproxy/haproxy.cfg; true")
+            kob("down", str(inventory))
+            kob("exec", str(inventory), "docker rm -f $(docker ps -aq --filter name=bench-) >/dev/null 2>&1; true")
 
         samples: dict[str, list[float]] = {"first deploy": [], "script deploy": [], "no-op deploy": [],
                                            "kob exec true": []}

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from common import bench_lab, kob, timed
+from kob.identity import owner
 from kob.lab.lab import Lab
 from kob.metrics.history import MetricsBook
 from kob.metrics.sampler import sample_cluster
@@ -49,11 +50,12 @@ async def warm_passes(inventory: Path, rounds: int) -> list[float]:
     inv = load_inventory(inventory)
     async with open_store(inv.state_url) as store, SshPool() as pool:
         book = MetricsBook(store, "kob/bench-sample-warm", inv.control.retention)
-        await sample_cluster(pool, inv, book)  # connects, and leaves a previous sample
+        me = await owner(store, inv)
+        await sample_cluster(pool, inv, book, me)  # connects, and leaves a previous sample
         took = []
         for _ in range(rounds):
             start = time.perf_counter()
-            usage = await sample_cluster(pool, inv, book)
+            usage = await sample_cluster(pool, inv, book, me)
             took.append(time.perf_counter() - start)
             assert not usage.unreachable, usage.unreachable
         return took

@@ -9,6 +9,7 @@ classes. A module in parentheses re-exports the class for the code that raises i
 
     KobError
     ├── SpecError            file:line: key/path: what is wrong
+    │   └── StateFileError   a `kob state export` document that cannot be imported; file:line: place
     ├── PatternError         a host pattern that matches nothing
     ├── TransportError       names the host
     │   ├── HostUnreachable
@@ -47,6 +48,10 @@ class SpecError(KobError):
         self.file, self.line, self.keypath, self.message = file, line, keypath, message
         where = f"{file}:{line}" if line else file
         super().__init__(f"{where}: {keypath}: {message}" if keypath else f"{where}: {message}")
+
+
+class StateFileError(SpecError):
+    """A state document (`kob state export`) that is not JSON, not of its version or shape, or damaged."""
 
 
 class PatternError(KobError):

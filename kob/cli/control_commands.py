@@ -17,15 +17,18 @@ from kob.cli.runner import run_with
 @JSON
 def top_command(inventory: str, as_json: bool) -> None:
     """CPU, load, memory and disk per host; CPU, memory and restarts per container."""
-    from kob.identity import namespace
+    from kob.identity import namespace, owner
     from kob.metrics.history import MetricsBook
     from kob.metrics.sampler import sample_cluster
     from kob.metrics.top import render_top
     from kob.spec.inventory import load_inventory
 
     inv = load_inventory(inventory)
-    usage = run_with(inv, lambda store, pool: sample_cluster(
-        pool, inv, MetricsBook(store, namespace(inv), inv.control.retention)))
+    async def sample(store, pool):
+        return await sample_cluster(pool, inv, MetricsBook(store, namespace(inv), inv.control.retention),
+                                    await owner(store, inv))
+
+    usage = run_with(inv, sample)
     if as_json:
         click.echo(json.dumps({"hosts": {h: u.to_dict() for h, u in usage.hosts.items()},
                                "unreachable": usage.unreachable}))

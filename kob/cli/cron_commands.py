@@ -25,7 +25,7 @@ def cron() -> None:
 def install_command(inventory: str, every: str, reconcile: bool, autoscale: bool) -> None:
     """Write a cron.d entry that runs `kob cron run INVENTORY` every so often."""
     from kob.cron.entry import PASSES
-    from kob.cron.install import install, log_path
+    from kob.cron.install import START_CRON, cron_daemon, install, log_path
     from kob.spec.inventory import load_inventory
 
     load_inventory(inventory)  # refuse a broken inventory now, not in a log a minute later
@@ -34,6 +34,9 @@ def install_command(inventory: str, every: str, reconcile: bool, autoscale: bool
         raise KobError("nothing to run: keep --reconcile or --autoscale")
     path = install(Path(inventory), every, passes)
     click.echo(f"installed {path}: {' and '.join(passes)} every {every}; log {log_path(Path(inventory))}")
+    if cron_daemon() is None:
+        click.echo(f"! no cron daemon runs on this machine, so the entry will not run until one does; {START_CRON}",
+                   err=True)
 
 
 @cron.command("remove")
@@ -52,7 +55,7 @@ def remove_command(inventory: str) -> None:
 @INVENTORY
 def status_command(inventory: str) -> None:
     """The entry, whether cron runs, the last pass and the end of its log."""
-    from kob.cron.install import cron_state
+    from kob.cron.install import START_CRON, cron_state
     from kob.passes.periodic import last_outcome
     from kob.spec.inventory import load_inventory
 
@@ -61,7 +64,7 @@ def status_command(inventory: str) -> None:
     click.echo(f"entry:  {state.entry}" + ("" if state.schedule_line else " (not installed)"))
     if state.schedule_line:
         click.echo(f"runs:   {state.schedule_line}")
-    click.echo(f"cron:   {'running, pid ' + str(state.daemon_pid) if state.daemon_pid else 'NOT running'}")
+    click.echo(f"cron:   {'running, pid ' + str(state.daemon_pid) if state.daemon_pid else 'NOT running; ' + START_CRON}")
     outcome = run_with(inv, lambda store, _: last_outcome(store, inv), transport=False)
     if outcome:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(outcome.time))
@@ -76,15 +79,24 @@ def status_command(inventory: str) -> None:
 @INVENTORY
 @click.option("--reconcile/--no-reconcile", default=True)
 @click.option("--autoscale/--no-autoscale", default=True)
-def run_command(inventory: str, reconcile: bool, autoscale: bool) -> None:
+@click.pass_context
+def run_command(ctx: click.Context, inventory: str, reconcile: bool, autoscale: bool) -> None:
     """One reconcile pass, then one autoscale pass; skipped while another run holds the lock."""
     from kob.passes.periodic import passes_on
     from kob.spec.inventory import load_inventory
 
     inv = load_inventory(inventory)
     stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-    outcome = run_with(inv, lambda store, pool: passes_on(inv, store, pool, reconcile=reconcile, autoscale=autoscale,
-                                                          say=lambda line: click.echo(f"{stamp} {line}")))
+
+    async def one_run(store, pool):
+        outcome = await passes_on(inv, store, pool, reconcile=reconcile, autoscale=autoscale,
+                                  say=lambda line: click.echo(f"{stamp} {line}"))
+        return outcome, dict(pool.exec_count)
+
+    outcome, commands = run_with(inv, one_run)
     click.echo(f"{stamp} {outcome.outcome}: {outcome.summary}")
+    if ctx.find_root().obj and ctx.find_root().obj.get("verbose"):
+        per_host = ", ".join(f"{host} {n}" for host, n in sorted(commands.items()))
+        click.echo(f"{stamp} ssh commands: {sum(commands.values())} ({per_host})")
     if outcome.outcome == "failed":
         raise SystemExit(1)

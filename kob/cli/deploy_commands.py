@@ -1,4 +1,4 @@
-"""`kob deploy | status | scale | rollback | history | logs`: services across the inventory's hosts."""
+"""`kob deploy | adopt | down | status | scale | rollback | history | logs`: services across the inventory's hosts."""
 
 from __future__ import annotations
 
@@ -30,6 +30,37 @@ def deploy_command(ctx: click.Context, inventory: str, check: bool, diff_lb: boo
     finish_deploy(ctx, report)
 
 
+@click.command("adopt")
+@INVENTORY
+@WAIT
+@click.pass_context
+def adopt_command(ctx: click.Context, inventory: str, wait: float) -> None:
+    """Take over what an earlier kob started without owner labels: replace the containers of this
+    inventory's services (rolling) and its HAProxy on the lb hosts. Containers of other services stay."""
+    from kob.deploy.converge import deploy
+    from kob.spec.inventory import load_inventory
+
+    inv = load_inventory(inventory)
+    report = run_with(inv, lambda store, pool: deploy(inv, wait=wait, say=click.echo, store=store, pool=pool,
+                                                      adopt=True))
+    finish_deploy(ctx, report)
+
+
+@click.command("down")
+@INVENTORY
+@WAIT
+def down_command(inventory: str, wait: float) -> None:
+    """Remove every container of the inventory's services and stop its HAProxy; the store keeps the
+    revisions, so `kob deploy` brings them back. Nothing of other inventories or people is touched."""
+    from kob.deploy.teardown import take_down
+    from kob.spec.inventory import load_inventory
+
+    inv = load_inventory(inventory)
+    report = run_with(inv, lambda store, pool: take_down(inv, store, pool, click.echo, wait))
+    if report.observation.unreachable:
+        raise SystemExit(2)
+
+
 @click.command("status")
 @INVENTORY
 @JSON
@@ -38,13 +69,13 @@ def status_command(inventory: str, as_json: bool) -> None:
     from kob.deploy.observe import observe_cluster
     from kob.deploy.revisions import RevisionBook
     from kob.deploy.status import render_status, service_statuses
-    from kob.identity import namespace
+    from kob.identity import namespace, owner
     from kob.spec.inventory import load_inventory
 
     inv = load_inventory(inventory)
 
     async def gather(store, pool):
-        seen = await observe_cluster(pool, inv)
+        seen = await observe_cluster(pool, inv, await owner(store, inv))
         return await service_statuses(inv, seen, RevisionBook(store, namespace(inv))), seen
 
     statuses, seen = run_with(inv, gather)
@@ -122,12 +153,17 @@ def logs_command(inventory: str, service: str, follow: bool, since: str | None, 
                  timestamps: bool) -> None:
     """The logs of every replica of a service, merged, prefixed with replica and host."""
     from kob.deploy.logs import service_logs
+    from kob.identity import owner
     from kob.spec.inventory import load_inventory
 
     inv = load_inventory(inventory)
     inv.service(service)
+
+    async def logs(store, pool):
+        await service_logs(pool, inv, service, click.echo, owner=await owner(store, inv), tail=tail, since=since,
+                           follow=follow, timestamps=timestamps)
+
     try:
-        run_with(inv, lambda _, pool: service_logs(pool, inv, service, click.echo, tail=tail, since=since,
-                                                   follow=follow, timestamps=timestamps), store=False)
+        run_with(inv, logs)
     except KeyboardInterrupt:
         pass

@@ -25,9 +25,11 @@ from kob.errors import KobError, one_line
 
 # command name → "module:attribute" in kob.cli
 COMMANDS = {
+    "adopt": "deploy_commands:adopt_command",
     "autoscale": "control_commands:autoscale_command",
     "cron": "cron_commands:cron",
     "deploy": "deploy_commands:deploy_command",
+    "down": "deploy_commands:down_command",
     "events": "control_commands:events_command",
     "exec": "adhoc_commands:exec_command",
     "history": "deploy_commands:history_command",
@@ -39,6 +41,7 @@ COMMANDS = {
     "run": "playbook_commands:run_command",
     "scale": "deploy_commands:scale_command",
     "serve": "web_commands:serve_command",
+    "state": "state_commands:state",
     "status": "deploy_commands:status_command",
     "top": "control_commands:top_command",
     "web": "web_commands:web_command",

@@ -1,7 +1,9 @@
 """Docker commands as argv lists (pure): what kob runs on a host, never how.
 
-Every container kob starts carries labels that say what it is, so that the
-hosts themselves are the record of what runs (see DESIGN.md, "Truth and state").
+Every container kob starts carries labels that say what it is and which inventory owns it
+(``kob.inventory``, see kob.identity.owner), so that the hosts themselves are the record of
+what runs (see DESIGN.md, "Truth and state"), and so that kob never mistakes another
+inventory's container, or one started by hand, for its own.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 
 from kob.spec.service_model import HealthCheck, Service
 
+LABEL_INVENTORY = "kob.inventory"
 LABEL_SERVICE = "kob.service"
 LABEL_REPLICA = "kob.replica"
 LABEL_REVISION = "kob.revision"
@@ -20,6 +23,7 @@ LABEL_IMAGE = "kob.image"
 
 CONTAINERS_MARK = "#kob-containers"
 IMAGES_MARK = "#kob-images"
+PORTS_MARK = "#kob-ports"
 HAPROXY_MARK = "#kob-haproxy"
 FIELD_SEP = "\t"
 
@@ -32,6 +36,9 @@ INSPECT_FORMAT = FIELD_SEP.join([
     "{{.RestartCount}}", "{{.State.ExitCode}}",
 ])
 IMAGES_FORMAT = FIELD_SEP.join(["{{.ID}}", "{{.Repository}}:{{.Tag}}"])
+# Every container's owner label ("" for none) and published ports ("0.0.0.0:20001->80/tcp, ..."):
+# the ports other inventories' and hand-started containers hold.
+PORTS_FORMAT = FIELD_SEP.join([f'{{{{.Label "{LABEL_INVENTORY}"}}}}', "{{.Ports}}"])
 
 
 @dataclass(frozen=True)
@@ -44,10 +51,12 @@ class Replica:
     spec_hash: str
     host: str
     host_port: int | None
+    owner: str
 
     @property
     def container_name(self) -> str:
-        return f"kob-{self.service.name}-{self.replica}-{self.spec_hash[:8]}"
+        """Unique on its host: two inventories may run services of the same name and spec side by side."""
+        return f"kob-{self.owner}-{self.service.name}-{self.replica}-{self.spec_hash[:8]}"
 
 
 # One line "PORT:PROGRAM ..." of the host's listening TCP ports (PROGRAM ? where ss may not tell), or "?"
@@ -60,9 +69,21 @@ LISTENERS_SCRIPT = (
 )
 
 
-def observe_argv(haproxy: tuple[str, str] | None = None) -> list[str]:
-    """One command that reports every kob container and every image on a host.
+def _other_balancers_script(config: str) -> str:
+    """One line "FILE:PORT,PORT ..." of the frontend ports of every other kob HAProxy config beside ``config``
+    (other inventories', and the one an earlier kob kept in haproxy.cfg), "-" when there is none."""
+    folder = shlex.quote(config.rpartition("/")[0] or "/")
+    return (f"for f in {folder}/kob-*.cfg {folder}/haproxy.cfg; do "
+            f'[ -f "$f" ] && [ "$f" != {shlex.quote(config)} ] && head -n1 "$f" | grep -q "^# kob-structure:" || continue; '
+            "ports=$(sed -n 's/^ *bind [^ ]*:\\([0-9][0-9]*\\).*/\\1/p' \"$f\" | paste -sd, -); "
+            'printf "%s:%s " "${f##*/}" "$ports"; done; echo -')
 
+
+def observe_argv(haproxy: tuple[str, str] | None = None) -> list[str]:
+    """One command that reports every kob service container, every image, and every container's ports on a host.
+
+    Containers of every inventory (and of earlier kobs, without an owner label) are reported:
+    kob.facts.containers keeps the asking inventory's, and the rest only as ports and leftovers.
     ``haproxy`` = (config path, pid file) adds the digest of the load balancer's
     config, whether it runs, and the ports programs listen on, for hosts that have the lb role.
     """
@@ -73,6 +94,8 @@ def observe_argv(haproxy: tuple[str, str] | None = None) -> list[str]:
         f'if [ -n "$ids" ]; then docker inspect --format {shlex.quote(INSPECT_FORMAT)} $ids; fi',
         f"echo {shlex.quote(IMAGES_MARK)}",
         f"docker image ls --no-trunc --format {shlex.quote(IMAGES_FORMAT)}",
+        f"echo {shlex.quote(PORTS_MARK)}",
+        f"docker ps --format {shlex.quote(PORTS_FORMAT)}",
     ]
     if haproxy:
         config, pidfile = map(shlex.quote, haproxy)
@@ -85,6 +108,7 @@ def observe_argv(haproxy: tuple[str, str] | None = None) -> list[str]:
             'then echo running; else echo stopped; fi',
             f"sed -n '1s/^# kob-structure: //p' {config} 2>/dev/null | grep . || echo none",
             LISTENERS_SCRIPT,
+            _other_balancers_script(config),
         ]
     return ["sh", "-c", "\n".join(lines)]
 
@@ -111,7 +135,7 @@ def run_argv(replica: Replica, *, env_from_stdin: bool = False) -> list[str]:
 
 
 def _labels(replica: Replica) -> list[str]:
-    labels = {LABEL_SERVICE: replica.service.name, LABEL_REPLICA: str(replica.replica),
+    labels = {LABEL_INVENTORY: replica.owner, LABEL_SERVICE: replica.service.name, LABEL_REPLICA: str(replica.replica),
               LABEL_REVISION: str(replica.revision), LABEL_SPEC: replica.spec_hash,
               LABEL_IMAGE: replica.service.image}
     if replica.host_port is not None:
@@ -149,6 +173,20 @@ def _resources(service: Service) -> list[str]:
     if service.resources.memory is not None:
         argv += ["--memory", str(service.resources.memory)]
     return argv
+
+
+def docker_reason(output: str) -> str:
+    """Docker's own reason from a failed command's output, without its "Run 'docker run --help'" hint."""
+    lines = [line.strip() for line in output.splitlines()
+             if line.strip() and not line.startswith(("Run 'docker", "See 'docker"))]
+    if not lines:
+        return "docker printed no reason"
+    return lines[-1].removeprefix("docker: ").removeprefix("Error response from daemon: ")
+
+
+def stop_argv(container_ids: list[str], stop_timeout: int = 10) -> list[str]:
+    """Stop gracefully (SIGTERM, then SIGKILL after the timeout); the containers stay, stopped."""
+    return ["docker", "stop", "-t", str(stop_timeout), *container_ids]
 
 
 def remove_argv(container_ids: list[str], stop_timeout: int = 10) -> list[str]:

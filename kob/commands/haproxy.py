@@ -8,12 +8,36 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+# Where kob before owner labels kept its one HAProxy per host (kob adopt takes it over); also the
+# defaults of the command builders and HaproxyDriver, which tests drive directly.
 ADMIN_SOCKET = "/run/haproxy/admin.sock"
 CONFIG_PATH = "/etc/haproxy/haproxy.cfg"
 PIDFILE = "/run/haproxy.pid"
+CONFIG_DIR = "/etc/haproxy"
+
+
+@dataclass(frozen=True)
+class HaproxyPaths:
+    """Where one HAProxy keeps its config, pid file and runtime API socket on an lb host.
+
+    Each inventory runs an HAProxy of its own (``of(owner)``): one inventory's reloads, configs and
+    mistakes never reach another's frontends on a shared lb host.
+    """
+
+    config: str
+    pidfile: str
+    admin_socket: str
+
+    @classmethod
+    def of(cls, owner: str) -> HaproxyPaths:
+        return cls(f"{CONFIG_DIR}/kob-{owner}.cfg", f"/run/kob-haproxy-{owner}.pid", f"/run/haproxy/kob-{owner}.sock")
+
+
+LEGACY = HaproxyPaths(CONFIG_PATH, PIDFILE, ADMIN_SOCKET)
 CHECK_TIMING = "inter 2s fall 2 rise 2"  # the template's default-server; runtime-added servers need it spelled out
 
 # install_config_argv's exit codes besides 0 and 1 (anything else went wrong)

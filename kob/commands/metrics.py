@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import shlex
 
-from kob.commands.docker import LABEL_REPLICA, LABEL_SERVICE
+from kob.commands.docker import LABEL_INVENTORY, LABEL_REPLICA, LABEL_SERVICE
 
 SAMPLE_MARK = "#kob-sample"
 
@@ -73,12 +73,13 @@ sample() {
 """
 
 
-def sample_argv(gap: float = 0.0) -> list[str]:
-    """One command that prints a sample of the host and its kob containers; two, ``gap`` seconds apart, if > 0."""
+def sample_argv(owner: str, gap: float = 0.0) -> list[str]:
+    """One command that prints a sample of the host and of the ``owner`` inventory's containers; two, ``gap``
+    seconds apart, if > 0."""
     if gap < 0:
         raise ValueError(f"gap must be >= 0, got {gap}")
     lines = [
-        f"ids=$(docker ps -aq --no-trunc --filter label={LABEL_SERVICE})",
+        f"ids=$(docker ps -aq --no-trunc --filter {shlex.quote(f'label={LABEL_INVENTORY}={owner}')})",
         f'info=$(if [ -n "$ids" ]; then docker inspect --format {shlex.quote(_INSPECT)} $ids; fi)',
         _COUNTERS,
         "sample",

@@ -80,14 +80,34 @@ def cron_state(inventory: Path, cron_dir: Path = CRON_DIR, tail: int = 5) -> Cro
     return CronState(path, line, cron_daemon(), log)
 
 
-def cron_daemon() -> int | None:
-    """The pid of a running cron daemon (Debian's writes /run/crond.pid)."""
+CRON_DAEMONS = frozenset({"cron", "crond", "cronie", "busybox-crond"})  # /proc/PID/comm of the daemons we know
+START_CRON = "start one: `systemctl enable --now cron`, or `service cron start` (Debian: apt-get install cron)"
+
+
+def cron_daemon(proc: Path = Path("/proc"), pidfile: Path = Path("/run/crond.pid")) -> int | None:
+    """The pid of a running cron daemon: the one in Debian's /run/crond.pid, else any process named like one."""
     try:
-        pid = int(Path("/run/crond.pid").read_text().split()[0])
-    except (FileNotFoundError, ValueError, IndexError):
-        return None
+        pid = int(pidfile.read_text().split()[0])
+        if _alive(proc / str(pid)):
+            return pid
+    except (OSError, ValueError, IndexError):
+        pass
+    for entry in proc.iterdir() if proc.is_dir() else ():
+        if entry.name.isdigit() and _comm(entry) in CRON_DAEMONS and _alive(entry):
+            return int(entry.name)
+    return None
+
+
+def _comm(process: Path) -> str:
     try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return None
-    return pid if "\nState:\tZ" not in status else None
+        return (process / "comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _alive(process: Path) -> bool:
+    """The process exists and is not a zombie."""
+    try:
+        return "\nState:\tZ" not in (process / "status").read_text()
+    except OSError:
+        return False

@@ -26,18 +26,23 @@ class NullBalancer(Balancer):
     async def finish(self, seen: ClusterObservation) -> dict[str, str]:
         return {}
 
+    async def retire_legacy(self) -> None:
+        return None
 
-def balancer_for(pool: Transport, inventory: Inventory, seen: ClusterObservation) -> Balancer:
+
+def balancer_for(pool: Transport, inventory: Inventory, seen: ClusterObservation, owner: str) -> Balancer:
+    """The inventory's own load balancer (kob.identity.owner ``owner``'s HAProxy on each lb host)."""
     if inventory.lb is None:
         return NullBalancer()
     from kob.deploy.haproxy_balancer import HaproxyBalancer
 
-    return HaproxyBalancer(pool, inventory, seen)
+    return HaproxyBalancer(pool, inventory, seen, owner)
 
 
-def final_lb_config(inventory: Inventory, seen: ClusterObservation, plan, wants):
+def final_lb_config(inventory: Inventory, seen: ClusterObservation, plan, wants, owner: str):
     if inventory.lb is None:
         return None
+    from kob.commands.haproxy import HaproxyPaths
     from kob.deploy.haproxy_balancer import predicted_config
 
-    return predicted_config(inventory, seen, plan, wants)
+    return predicted_config(inventory, seen, plan, wants, HaproxyPaths.of(owner).admin_socket)

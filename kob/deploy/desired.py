@@ -53,11 +53,12 @@ def eligible_hosts(inventory: Inventory, service: Service, reachable: set[str]) 
                  if host.name in reachable and all(c.allows(host.labels, host.roles) for c in placement.constraints))
 
 
-async def desired_service(inventory: Inventory, spec: Service, book: RevisionBook, reachable: set[str],
+async def desired_service(inventory: Inventory, spec: Service, book: RevisionBook, reachable: set[str], owner: str,
                           replicas: int | None = None) -> DesiredService:
-    """The service as wanted now; its revision is the current one, or the next when the spec changed."""
+    """The service as wanted now, its containers labelled ``owner``; its revision is the current one, or the
+    next when the spec changed."""
     digest = spec_hash(spec, read_secrets(spec).digest)
     current = await book.current(spec.name)
     revision = current.number if current and current.spec_hash == digest else (current.number + 1 if current else 1)
     count = replicas if replicas is not None else await book.replicas_for(spec)
-    return DesiredService(spec, count, revision, digest, eligible_hosts(inventory, spec, reachable))
+    return DesiredService(spec, count, revision, digest, eligible_hosts(inventory, spec, reachable), owner=owner)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import difflib
+import shlex
 from typing import Iterator
 
-from kob.commands.docker import Replica
-from kob.commands.haproxy import CONFIG_PATH
+from kob.commands.haproxy import LEGACY, HaproxyPaths, stop_argv
 from kob.deploy.observe import ClusterObservation, lb_hosts
 from kob.deploy.rollout import Balancer
 from kob.facts.containers import ContainerFact, HaproxyFact
@@ -24,10 +25,10 @@ PREVIEW = {"unchanged": "unchanged", "reload": "would reload", "install": "would
 class HaproxyBalancer(Balancer):
     """HAProxy on those of the inventory's lb hosts that answered the observation."""
 
-    def __init__(self, pool: Transport, inventory: Inventory, seen: ClusterObservation):
-        self.pool, self.inventory = pool, inventory
+    def __init__(self, pool: Transport, inventory: Inventory, seen: ClusterObservation, owner: str):
+        self.pool, self.inventory, self.paths = pool, inventory, HaproxyPaths.of(owner)
         self.targets = [ssh_target(inventory, h) for h in lb_hosts(inventory) if h.name in seen.hosts]
-        self.driver = HaproxyDriver(pool, self.targets)
+        self.driver = self._driver(self.targets)
         self.backends = balanced_services(inventory)
         self.facts = haproxy_facts(seen, self.targets)
 
@@ -50,7 +51,12 @@ class HaproxyBalancer(Balancer):
         needing = [t for t in self.targets if not _running(self.facts[t.name])
                    or config_step(self.facts[t.name], digest, structure) == "reload"]
         if needing:
-            await HaproxyDriver(self.pool, needing).ensure_config(config, self.facts)
+            await self._driver(needing).ensure_config(config, self.facts)
+
+    async def retire_legacy(self) -> None:
+        """Stop the HAProxy an earlier kob ran on the lb hosts and remove its config (kob adopt, after prepare)."""
+        script = f'{shlex.join(stop_argv(LEGACY.pidfile))} && rm -f {shlex.quote(LEGACY.config)}'
+        await asyncio.gather(*(self.pool.run(target, ["sh", "-c", script]) for target in self.targets))
 
     async def add(self, service: str, replicas: list[tuple[str, str, int | None]]) -> None:
         """All of them in one runtime API command per lb host."""
@@ -70,13 +76,19 @@ class HaproxyBalancer(Balancer):
 
     def _config_of(self, seen: ClusterObservation) -> LbConfig:
         """The config that sends to exactly what serves now."""
-        return lb_config(self.inventory, (server for server, _ in serving(self.inventory, seen, self.backends)))
+        return lb_config(self.inventory, (server for server, _ in serving(self.inventory, seen, self.backends)),
+                         self.paths.admin_socket)
+
+    def _driver(self, targets: list[SshTarget]) -> HaproxyDriver:
+        return HaproxyDriver(self.pool, targets, config_path=self.paths.config, pidfile=self.paths.pidfile,
+                             admin_socket=self.paths.admin_socket)
 
     async def _config_diff(self, target: SshTarget, new_text: str) -> str:
-        result = await self.pool.run(target, ["cat", CONFIG_PATH])
+        path = self.paths.config
+        result = await self.pool.run(target, ["cat", path])
         old = result.stdout if result.ok else ""
         lines = difflib.unified_diff(old.splitlines(keepends=True), new_text.splitlines(keepends=True),
-                                     f"{target.name}:{CONFIG_PATH}", f"{target.name}:{CONFIG_PATH} (new)")
+                                     f"{target.name}:{path}", f"{target.name}:{path} (new)")
         return "".join(lines).rstrip("\n") or "(no difference)"
 
 
@@ -90,7 +102,7 @@ def balanced_services(inventory: Inventory) -> set[str]:
     return names
 
 
-def lb_config(inventory: Inventory, servers) -> LbConfig:
+def lb_config(inventory: Inventory, servers, admin_socket: str) -> LbConfig:
     """The whole HAProxy config of the inventory's lb:, with these servers."""
     by_backend: dict[str, list[LbServer]] = {}
     for server in servers:
@@ -100,7 +112,7 @@ def lb_config(inventory: Inventory, servers) -> LbConfig:
                      for name in sorted(balanced_services(inventory)))
     frontends = tuple(LbFrontend(f.name, f.bind, tuple(LbRoute(r.service, r.host, r.path_prefix) for r in f.routes),
                                  f.default_service) for f in lb.frontends)
-    return LbConfig(frontends, backends)
+    return LbConfig(frontends, backends, admin_socket)
 
 
 def serving(inventory: Inventory, seen: ClusterObservation,
@@ -113,7 +125,7 @@ def serving(inventory: Inventory, seen: ClusterObservation,
 
 
 def predicted_config(inventory: Inventory, seen: ClusterObservation, plan: Plan,
-                     wants: list[DesiredService]) -> LbConfig:
+                     wants: list[DesiredService], admin_socket: str) -> LbConfig:
     """The config a deploy of ``plan`` ends with: what serves now, less what goes, plus what starts."""
     backends = balanced_services(inventory)
     going = {(a.old_host, a.old.id) if isinstance(a, Replace) else (a.host, a.container.id)
@@ -123,11 +135,9 @@ def predicted_config(inventory: Inventory, seen: ClusterObservation, plan: Plan,
     for action in plan.actions:
         start = action.start if isinstance(action, (Create, Replace)) else None
         if start and start.service in backends and start.host_port is not None:
-            want = wanted[start.service]
-            name = Replica(want.service, start.replica, want.revision, want.spec_hash, start.host,
-                           start.host_port).container_name
+            name = wanted[start.service].replica(start).container_name
             servers.append(LbServer(start.service, name, inventory.host(start.host).address, start.host_port))
-    return lb_config(inventory, servers)
+    return lb_config(inventory, servers, admin_socket)
 
 
 def haproxy_facts(seen: ClusterObservation, targets: list[SshTarget]) -> dict[str, HaproxyFact | None]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from kob.commands.haproxy import CONFIG_PATH, PIDFILE
+from kob.commands.haproxy import HaproxyPaths
+from kob.facts.base import both
 from kob.facts.containers import HostObservation, observation_fact
+from kob.metrics.history import MetricsBook
+from kob.metrics.sampler import ClusterUsage, SamplingRound
 from kob.spec.inventory import Host, Inventory
 from kob.spec.patterns import select_hosts
 from kob.transport.base import Transport
@@ -16,8 +19,24 @@ def lb_hosts(inventory: Inventory) -> list[Host]:
     return select_hosts(inventory, inventory.lb.hosts) if inventory.lb else []
 
 
-async def observe_cluster(transport: Transport, inventory: Inventory) -> ClusterObservation:
-    """Every host's containers and images, and the load balancer on lb hosts."""
+async def observe_and_sample(transport: Transport, inventory: Inventory, owner: str,
+                             book: MetricsBook) -> tuple[ClusterObservation, ClusterUsage]:
+    """observe_cluster and sample_cluster in one SSH command per host: what a refresh of the page and a
+    periodic pass need."""
+    sampling = await SamplingRound.start(inventory, book, owner)
     balancers = {host.name for host in lb_hosts(inventory)}
+    paths = HaproxyPaths.of(owner)
+    answers = await gather(transport, inventory, lambda host: both(observation_fact(
+        owner, haproxy=(paths.config, paths.pidfile) if host.name in balancers else None), sampling.fact(host)))
+    seen = ClusterObservation({name: pair[0] for name, pair in answers.hosts.items()}, dict(answers.unreachable))
+    usage = await sampling.finish(Gathered({name: pair[1] for name, pair in answers.hosts.items()},
+                                           dict(answers.unreachable)))
+    return seen, usage
+
+
+async def observe_cluster(transport: Transport, inventory: Inventory, owner: str) -> ClusterObservation:
+    """Every host's containers of ``owner`` (kob.identity.owner) and images, and the load balancer on lb hosts."""
+    balancers = {host.name for host in lb_hosts(inventory)}
+    paths = HaproxyPaths.of(owner)
     return await gather(transport, inventory, lambda host: observation_fact(
-        haproxy=(CONFIG_PATH, PIDFILE) if host.name in balancers else None))
+        owner, haproxy=(paths.config, paths.pidfile) if host.name in balancers else None))

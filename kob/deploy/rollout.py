@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Callable
 
-from kob.commands.docker import Replica, health_argv, remove_argv, run_argv
+from kob.commands.docker import docker_reason, health_argv, remove_argv, run_argv, stop_argv
 from kob.deploy.desired import read_secrets
 from kob.errors import RolloutFailed
 from kob.facts.containers import parse_health
@@ -97,11 +97,17 @@ class Rollout:
         return started
 
     async def _start(self, want: DesiredService, start: Start) -> Started:
-        replica = Replica(want.service, start.replica, want.revision, want.spec_hash, start.host, start.host_port)
+        """Start one replica; if docker refuses, remove what it created and say docker's reason."""
+        replica = want.replica(start)
         secrets = read_secrets(want.service)
         argv = run_argv(replica, env_from_stdin=bool(secrets.content))
-        result = (await self.pool.run(self._target(start.host), argv, input=secrets.content or None)).check()
+        target = self._target(start.host)
+        result = await self.pool.run(target, argv, input=secrets.content or None)
         self._count(start.host)
+        if result.rc != 0:
+            await self.pool.run(target, remove_argv([replica.container_name], stop_timeout=0))
+            raise RolloutFailed(f"{want.service.name}: cannot start replica {start.replica} on {start.host}: "
+                                f"{docker_reason(result.stderr or result.stdout)}")
         return Started(start.host, result.stdout.strip(), replica.container_name, start.host_port)
 
     async def _await_health(self, want: DesiredService, started: list[Started]) -> None:
@@ -114,11 +120,11 @@ class Rollout:
             failed = [s for s in pending if states.get(s.container_id, ("gone", None))[0] != "running"
                       or states[s.container_id][1] == "unhealthy"]
             if failed or time.monotonic() > deadline:
-                await self._discard(started)
+                kept = await self._fail(want, started)
                 bad = failed[0] if failed else pending[0]
                 state = states.get(bad.container_id, ("gone", None))
                 raise RolloutFailed(f"{want.service.name}: new replica {bad.name} on {bad.host} is "
-                                    f"{state[1] or state[0]}" + ("" if failed else f" after {budget:.0f} s"))
+                                    f"{state[1] or state[0]}" + ("" if failed else f" after {budget:.0f} s") + kept)
             pending = [s for s in pending if (states[s.container_id][1] or "healthy") != "healthy"]
             if pending:
                 await asyncio.sleep(POLL)
@@ -130,8 +136,8 @@ class Rollout:
         states = await self._states(started)
         down = [s for s in started if states.get(s.container_id, ("gone", None))[0] != "running"]
         if down:
-            await self._discard(started)
-            raise RolloutFailed(f"{want.service.name}: new replica {down[0].name} on {down[0].host} stopped")
+            kept = await self._fail(want, started)
+            raise RolloutFailed(f"{want.service.name}: new replica {down[0].name} on {down[0].host} stopped{kept}")
 
     async def _states(self, started: list[Started]) -> dict[str, tuple[str, str | None]]:
         by_host: dict[str, list[str]] = {}
@@ -143,6 +149,16 @@ class Rollout:
             for cid, value in parse_health(result.stdout).items():
                 states[cid] = value
         return states
+
+    async def _fail(self, want: DesiredService, started: list[Started]) -> str:
+        """The batch's new replicas after a failed check: removed, or with ``failure_action: pause`` stopped and
+        kept (never in the load balancer) for inspection; the next deploy removes them. What to add to the error."""
+        if want.service.update.failure_action != "pause":
+            await self._discard(started)
+            return ""
+        await asyncio.gather(*(self.pool.run(self._target(s.host), stop_argv([s.container_id], 2)) for s in started))
+        where = ", ".join(f"{s.name} on {s.host}" for s in started)
+        return f"; paused: kept stopped for inspection (docker logs): {where}; the next deploy removes them"
 
     async def _discard(self, started: list[Started]) -> None:
         await asyncio.gather(*(self.pool.run(self._target(s.host), remove_argv([s.container_id], 2)) for s in started))

@@ -6,10 +6,16 @@ facts and never parses a command's output itself.
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from typing import Callable, Generic, TypeVar
 
+from kob.errors import ObservationError
+
 T = TypeVar("T")
+A = TypeVar("A")
+B = TypeVar("B")
+BOUNDARY = "#kob-next-fact"
 
 
 @dataclass(frozen=True)
@@ -19,3 +25,16 @@ class Fact(Generic[T]):
     what: str  # the act, for messages: "observing", "sampling"
     argv: tuple[str, ...]
     parse: Callable[[str, str], T]
+
+
+def both(first: Fact[A], second: Fact[B]) -> Fact[tuple[A, B]]:
+    """Two facts asked in one command (one SSH exec instead of two): ``second`` runs once ``first`` succeeded."""
+    script = f"{shlex.join(first.argv)} && echo {shlex.quote(BOUNDARY)} && {shlex.join(second.argv)}"
+
+    def parse(host: str, output: str) -> tuple[A, B]:
+        head, marker, tail = output.partition(f"{BOUNDARY}\n")
+        if not marker:
+            raise ObservationError(f"{host}: {first.what} printed no end: {output[-200:]!r}")
+        return first.parse(host, head), second.parse(host, tail)
+
+    return Fact(f"{first.what} and {second.what}", ("sh", "-c", script), parse)

@@ -1,14 +1,21 @@
-"""Parse the output of kob.commands.docker.observe_argv into typed observations (pure)."""
+"""Parse the output of kob.commands.docker.observe_argv into typed observations (pure).
+
+A host's observation keeps the asking inventory's containers (label ``kob.inventory`` equal to
+its owner). Of everything else it keeps only what the inventory must step around: the host ports
+other containers publish, and the containers an earlier kob started without an owner label
+(``legacy``: never touched, until ``kob adopt`` takes them over).
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
 
-from kob.commands.docker import (CONTAINERS_MARK, FIELD_SEP, HAPROXY_MARK, IMAGES_MARK, LABEL_IMAGE, LABEL_PORT, LABEL_REPLICA,
-                                 LABEL_REVISION, LABEL_SERVICE, LABEL_SPEC)
+from kob.commands.docker import (CONTAINERS_MARK, FIELD_SEP, HAPROXY_MARK, IMAGES_MARK, LABEL_IMAGE, LABEL_INVENTORY,
+                                 LABEL_PORT, LABEL_REPLICA, LABEL_REVISION, LABEL_SERVICE, LABEL_SPEC, PORTS_MARK)
 from kob.commands.docker import observe_argv
 from kob.errors import ObservationError
 from kob.facts.base import Fact
@@ -30,6 +37,7 @@ class ContainerFact:
     started_at: str
     restarts: int
     exit_code: int
+    owner: str = ""  # its kob.inventory label; "" for a container of an earlier kob
 
     @property
     def running(self) -> bool:
@@ -43,17 +51,34 @@ class ContainerFact:
 
 @dataclass(frozen=True)
 class HaproxyFact:
+    """The inventory's own HAProxy on an lb host, what listens there, and the other kob HAProxies beside it."""
+
     config_digest: str | None  # sha256 of the config file, None when there is none
     running: bool
     structure_digest: str | None = None  # from the config's "# kob-structure:" line: all but its servers
     listeners: tuple[tuple[int, str], ...] | None = None  # (port, program or "?"); None when unknown
+    others: tuple[tuple[str, tuple[int, ...]], ...] = ()  # (config file name, frontend ports) of other kob HAProxies
 
     def port_taken_by(self, port: int) -> str | None:
-        """The program other than HAProxy listening on ``port``, "?" when ss cannot tell, else None."""
+        """Who else holds ``port``: another kob HAProxy, another program ("?" when ss cannot tell); None if free."""
+        for config, ports in self.others:
+            if port in ports:
+                return balancer_holder(config)
         for listening, program in self.listeners or ():
-            if listening == port and program != "haproxy" and not (program == "?" and self.running):
+            if listening != port:
+                continue
+            if program == "haproxy" and not self.running:
+                return "an HAProxy kob did not start for this inventory"
+            if program != "haproxy" and not (program == "?" and self.running):
                 return program
         return None
+
+
+def balancer_holder(config: str) -> str:
+    """Who the kob HAProxy of config file ``config`` belongs to, for messages."""
+    if config.startswith("kob-") and config.endswith(".cfg"):
+        return f"the load balancer of inventory {config[4:-4]}"
+    return f"the load balancer of an earlier kob ({config}; `kob adopt INVENTORY` takes it over)"
 
 
 @dataclass(frozen=True)
@@ -62,6 +87,8 @@ class HostObservation:
     containers: tuple[ContainerFact, ...]
     images: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)  # ref → image ID
     haproxy: HaproxyFact | None = None
+    busy_ports: frozenset[int] = frozenset()  # host ports that containers not of this inventory publish
+    legacy: tuple[ContainerFact, ...] = ()  # started by an earlier kob, without an owner label
 
     def of_service(self, service: str) -> tuple[ContainerFact, ...]:
         return tuple(c for c in self.containers if c.service == service)
@@ -70,26 +97,43 @@ class HostObservation:
         return image_id in self.images.values()
 
 
-def observation_fact(haproxy: tuple[str, str] | None = None) -> Fact[HostObservation]:
-    """Every kob container and image on a host; with ``haproxy`` = (config path, pid file), its load balancer too."""
-    return Fact("observing", tuple(observe_argv(haproxy=haproxy)), parse_observation)
+def observation_fact(owner: str, haproxy: tuple[str, str] | None = None) -> Fact[HostObservation]:
+    """The ``owner`` inventory's containers and every image on a host; with ``haproxy`` = (config path,
+    pid file), its load balancer too."""
+    return Fact("observing", tuple(observe_argv(haproxy=haproxy)),
+                lambda host, output: parse_observation(host, output, owner))
 
 
-def parse_observation(host: str, output: str) -> HostObservation:
-    """Read the two sections the observe command prints."""
+def parse_observation(host: str, output: str, owner: str) -> HostObservation:
+    """Read the sections the observe command prints, keeping ``owner``'s containers."""
     lines = output.splitlines()
-    if CONTAINERS_MARK not in lines or IMAGES_MARK not in lines:
+    if not {CONTAINERS_MARK, IMAGES_MARK, PORTS_MARK} <= set(lines):
         raise ObservationError(f"{host}: unexpected output from the observe command: {output[:200]!r}")
-    start, middle = lines.index(CONTAINERS_MARK), lines.index(IMAGES_MARK)
+    start, middle, ports = lines.index(CONTAINERS_MARK), lines.index(IMAGES_MARK), lines.index(PORTS_MARK)
     end = lines.index(HAPROXY_MARK) if HAPROXY_MARK in lines else len(lines)
-    containers = tuple(_container(host, line) for line in lines[start + 1:middle] if line.strip())
+    every = [_container(host, line) for line in lines[start + 1:middle] if line.strip()]
     images = {}
-    for line in lines[middle + 1:end]:
+    for line in lines[middle + 1:ports]:
         if line.strip():
             image_id, _, ref = line.partition(FIELD_SEP)
             images[ref] = image_id
     haproxy = _haproxy(host, lines[end + 1:]) if end < len(lines) else None
-    return HostObservation(host, containers, MappingProxyType(images), haproxy)
+    return HostObservation(host, tuple(c for c in every if c.owner == owner), MappingProxyType(images), haproxy,
+                           _busy_ports(lines[ports + 1:end], owner), tuple(c for c in every if not c.owner))
+
+
+def _busy_ports(lines: list[str], owner: str) -> frozenset[int]:
+    """Host ports published by containers of other owners: "OWNER\t0.0.0.0:20001->80/tcp, :::20001->80/tcp"."""
+    busy = set()
+    for line in lines:
+        label, _, published = line.partition(FIELD_SEP)
+        if label != owner:
+            for first, last in _PUBLISHED.findall(published):
+                busy.update(range(int(first), int(last or first) + 1))
+    return frozenset(busy)
+
+
+_PUBLISHED = re.compile(r":(\d+)(?:-(\d+))?->")  # the host side of "0.0.0.0:20001->80/tcp" or of a range
 
 
 def _haproxy(host: str, lines: list[str]) -> HaproxyFact:
@@ -97,7 +141,21 @@ def _haproxy(host: str, lines: list[str]) -> HaproxyFact:
         raise ObservationError(f"{host}: cannot read the HAProxy section {lines!r}")
     none_if = lambda text: None if text == "none" else text  # noqa: E731
     listeners = _listeners(host, lines[3]) if len(lines) > 3 else None
-    return HaproxyFact(none_if(lines[0]), lines[1] == "running", none_if(lines[2]), listeners)
+    others = _other_balancers(host, lines[4]) if len(lines) > 4 else ()
+    return HaproxyFact(none_if(lines[0]), lines[1] == "running", none_if(lines[2]), listeners, others)
+
+
+def _other_balancers(host: str, line: str) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """"kob-b-1a2b.cfg:80,443 haproxy.cfg:8080 -" → (("kob-b-1a2b.cfg", (80, 443)), ("haproxy.cfg", (8080,)))."""
+    found = []
+    for word in line.split():
+        if word == "-":
+            continue
+        config, _, ports = word.rpartition(":")
+        if not config or not all(p.isdigit() for p in ports.split(",") if p):
+            raise ObservationError(f"{host}: cannot read another load balancer's ports {word!r}")
+        found.append((config, tuple(int(p) for p in ports.split(",") if p)))
+    return tuple(found)
 
 
 def _listeners(host: str, line: str) -> tuple[tuple[int, str], ...] | None:
@@ -126,7 +184,7 @@ def _container(host: str, line: str) -> ContainerFact:
         spec_hash=labels.get(LABEL_SPEC, ""), host_port=int(port) if port and port.isdigit() else None,
         state=state, health=health or None, image_id=image, image=labels.get(LABEL_IMAGE, ""),
         started_at=started,
-        restarts=_int(restarts), exit_code=_int(exit_code))
+        restarts=_int(restarts), exit_code=_int(exit_code), owner=labels.get(LABEL_INVENTORY, ""))
 
 
 def _int(text: str | None) -> int:

@@ -45,9 +45,9 @@ class HostCounters:
         return cls(**{**data, "load": tuple(data["load"]), "containers": containers})
 
 
-def samples_fact(gap: float = 0.0) -> Fact[list[HostCounters]]:
-    """One sample of a host's counters; two, ``gap`` seconds apart, when ``gap`` > 0."""
-    return Fact("sampling", tuple(sample_argv(gap)), parse_samples)
+def samples_fact(owner: str, gap: float = 0.0) -> Fact[list[HostCounters]]:
+    """One sample of a host's counters and of ``owner``'s containers; two, ``gap`` seconds apart, when ``gap`` > 0."""
+    return Fact("sampling", tuple(sample_argv(owner, gap)), parse_samples)
 
 
 def parse_samples(host: str, text: str) -> list[HostCounters]:

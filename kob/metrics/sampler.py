@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from kob.facts.base import Fact
 from kob.facts.samples import HostCounters, samples_fact
 from kob.metrics.history import LastSample, MetricsBook
 from kob.metrics.rates import HostUsage, host_usage
@@ -18,23 +19,36 @@ TWO_SAMPLE_GAP = 0.5  # seconds between the two samples of a host without a rece
 ClusterUsage = Gathered[HostUsage]
 
 
-async def sample_cluster(transport: Transport, inventory: Inventory, book: MetricsBook) -> ClusterUsage:
-    """Every host's usage now; each sample is recorded in the store's history."""
-    now = time.time()
-    lasts = dict(zip([h.name for h in inventory.hosts],
-                     await asyncio.gather(*(book.last(host.name) for host in inventory.hosts))))
-    recent = {name: last for name, last in lasts.items() if last and 0 < now - last.time <= MAX_RATE_AGE}
+async def sample_cluster(transport: Transport, inventory: Inventory, book: MetricsBook, owner: str) -> ClusterUsage:
+    """Every host's usage now, and that of ``owner``'s containers; each sample is recorded in the store's history."""
+    sampling = await SamplingRound.start(inventory, book, owner)
+    return await sampling.finish(await gather(transport, inventory, sampling.fact))
 
-    def fact(host: Host):
-        return samples_fact(0 if host.name in recent else TWO_SAMPLE_GAP)
 
-    sampled = await gather(transport, inventory, fact)
-    usage = ClusterUsage(unreachable=sampled.unreachable)
-    for name, samples in sampled.hosts.items():
-        usage.hosts[name] = _usage(name, samples, recent.get(name))
-    await asyncio.gather(*(book.record(usage.hosts[name], samples[-1], lasts[name])
-                           for name, samples in sampled.hosts.items()))
-    return usage
+class SamplingRound:
+    """One sample of every host, in two steps around the SSH commands (which may carry other facts too):
+    ``fact(host)`` asks a host, ``finish`` turns the answers into usage and records them."""
+
+    def __init__(self, book: MetricsBook, owner: str, lasts: dict[str, LastSample | None], now: float):
+        self.book, self.owner, self.lasts = book, owner, lasts
+        self.recent = {name: last for name, last in lasts.items() if last and 0 < now - last.time <= MAX_RATE_AGE}
+
+    @classmethod
+    async def start(cls, inventory: Inventory, book: MetricsBook, owner: str) -> SamplingRound:
+        lasts = await asyncio.gather(*(book.last(host.name) for host in inventory.hosts))
+        return cls(book, owner, dict(zip([h.name for h in inventory.hosts], lasts)), time.time())
+
+    def fact(self, host: Host) -> Fact[list[HostCounters]]:
+        """One sample where the store holds a recent one to take rates against, else two half a second apart."""
+        return samples_fact(self.owner, 0 if host.name in self.recent else TWO_SAMPLE_GAP)
+
+    async def finish(self, sampled: Gathered[list[HostCounters]]) -> ClusterUsage:
+        usage = ClusterUsage(unreachable=dict(sampled.unreachable))
+        for name, samples in sampled.hosts.items():
+            usage.hosts[name] = _usage(name, samples, self.recent.get(name))
+        await asyncio.gather(*(self.book.record(usage.hosts[name], samples[-1], self.lasts[name])
+                               for name, samples in sampled.hosts.items()))
+        return usage
 
 
 def _usage(host: str, samples: list[HostCounters], recent: LastSample | None) -> HostUsage:

@@ -13,7 +13,7 @@ import time
 from typing import Callable
 
 from kob.deploy.converge import DeployReport, deploy
-from kob.identity import namespace
+from kob.identity import namespace, owner
 from kob.deploy.events import EventLog
 from kob.deploy.revisions import RevisionBook, deployed_services
 from kob.metrics.history import MetricsBook
@@ -34,12 +34,14 @@ class AutoscaleReport:
 
 
 async def autoscale_pass(inventory: Inventory, store: Store, pool: Transport,
-                         say: Callable[[str], None] = print) -> AutoscaleReport:
-    """The caller holds the deploy lock (kob.identity.deploy_lock)."""
+                         say: Callable[[str], None] = print, usage: ClusterUsage | None = None) -> AutoscaleReport:
+    """The caller holds the deploy lock (kob.identity.deploy_lock); ``usage``: a sample it just took."""
     ns = namespace(inventory)
     book = RevisionBook(store, ns)
-    report = AutoscaleReport(usage=await sample_cluster(pool, inventory, MetricsBook(store, ns,
-                                                                                      inventory.control.retention)))
+    if usage is None:
+        usage = await sample_cluster(pool, inventory, MetricsBook(store, ns, inventory.control.retention),
+                                     await owner(store, inventory))
+    report = AutoscaleReport(usage=usage)
     for host, why in report.usage.unreachable.items():
         say(f"! {why}")
     for spec in inventory.services:

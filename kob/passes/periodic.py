@@ -14,7 +14,9 @@ from typing import Callable
 
 from kob.passes.autoscale import autoscale_pass
 from kob.passes.reconcile import reconcile_pass
-from kob.identity import deploy_lock, namespace, operator
+from kob.deploy.observe import observe_and_sample
+from kob.identity import deploy_lock, namespace, operator, owner
+from kob.metrics.history import MetricsBook
 from kob.errors import KobError, LockHeld
 from kob.jobs.dispatch import Dispatcher
 from kob.spec.inventory import Inventory
@@ -59,14 +61,20 @@ async def last_outcome(store: Store, inventory: Inventory) -> PassOutcome | None
 
 
 async def _passes(inventory, store, pool, reconcile, autoscale, say) -> str:
+    """Reconcile, autoscale and jobs; the first two start from one SSH command per host that observes and samples."""
     done = []
+    autoscaling = autoscale and any(s.autoscale for s in inventory.services)
+    seen = usage = None
+    if reconcile and autoscaling:
+        seen, usage = await observe_and_sample(pool, inventory, await owner(store, inventory),
+                                               MetricsBook(store, namespace(inventory), inventory.control.retention))
     if reconcile:
-        healed = await reconcile_pass(inventory, store, pool, say)
+        healed = await reconcile_pass(inventory, store, pool, say, seen)
         actions = len(healed.deploy.plan.actions) if healed.deploy else 0
         done.append(f"reconcile: {actions} action{'s' * (actions != 1)}"
                     + (f", {len(healed.marks.down)} host(s) down" if healed.marks.down else ""))
-    if autoscale and any(s.autoscale for s in inventory.services):
-        scaled = await autoscale_pass(inventory, store, pool, say)
+    if autoscaling:
+        scaled = await autoscale_pass(inventory, store, pool, say, usage)
         moves = [f"{name} {d.current}→{d.desired}" for name, d in scaled.decisions.items() if d.changed]
         done.append(f"autoscale: {', '.join(moves) or 'no change'}")
     jobs = await _dispatch(inventory, store, pool, say)

@@ -9,13 +9,12 @@ duplicate replicas on it are the ones removed. Every action is an event with its
 from __future__ import annotations
 
 import dataclasses
-import time
 from typing import Callable
 
-from kob.passes.host_health import HostHealthBook, HostMarks
+from kob.deploy.host_health import HostMarks, note_hosts, waiting_services
 from kob.deploy.converge import DeployReport, deploy
-from kob.identity import namespace
-from kob.deploy.observe import observe_cluster
+from kob.identity import namespace, owner
+from kob.deploy.observe import ClusterObservation, observe_cluster
 from kob.deploy.events import EventLog
 from kob.plan.actions import Create
 from kob.deploy.revisions import RevisionBook, deployed_services
@@ -32,18 +31,14 @@ class ReconcileReport:
 
 
 async def reconcile_pass(inventory: Inventory, store: Store, pool: Transport,
-                         say: Callable[[str], None] = print) -> ReconcileReport:
-    """The caller holds the deploy lock (kob.identity.deploy_lock)."""
+                         say: Callable[[str], None] = print, seen: ClusterObservation | None = None) -> ReconcileReport:
+    """The caller holds the deploy lock (kob.identity.deploy_lock); ``seen``: an observation it just made."""
     ns = namespace(inventory)
-    seen = await observe_cluster(pool, inventory)
-    marks = await HostHealthBook(store, ns).update(seen, inventory.control.down_after, time.time())
+    if seen is None:
+        seen = await observe_cluster(pool, inventory, await owner(store, inventory))
+    marks = await note_hosts(store, ns, seen, inventory.control.down_after, say)
     events = EventLog(store, ns)
-    await _host_events(events, marks, inventory.control.down_after, say)
-    report = ReconcileReport(marks)
-    for host, seconds in marks.suspect.items():
-        for service in marks.last_services.get(host, {}):
-            report.waiting[service] = (f"{host} has not answered for {seconds:.0f} s; its replicas move once it is "
-                                       f"down ({inventory.control.down_after:g} s)")
+    report = ReconcileReport(marks, waiting_services(marks, inventory.control.down_after))
     book = RevisionBook(store, ns)
     names = {s.name for s in inventory.services if await book.current(s.name)} - set(report.waiting)
     for service, why in report.waiting.items():
@@ -55,17 +50,6 @@ async def reconcile_pass(inventory: Inventory, store: Store, pool: Transport,
                                  only=names, locked=True, seen=seen, avoid=frozenset(marks.back), say=say)
     await _action_events(events, report.deploy, marks)
     return report
-
-
-async def _host_events(events: EventLog, marks: HostMarks, down_after: float, say: Callable[[str], None]) -> None:
-    for host in sorted(marks.newly_down):
-        message = f"{host}: no answer for {down_after:g} s or more; marked down, its replicas move to other hosts"
-        say(f"! {message}")
-        await events.add("host-down", message, host=host)
-    for host, seconds in sorted(marks.back.items()):
-        message = f"{host}: answers again after {seconds:.0f} s down; duplicate replicas there are removed"
-        say(message)
-        await events.add("host-up", message, host=host)
 
 
 async def _action_events(events: EventLog, report: DeployReport, marks: HostMarks) -> None:

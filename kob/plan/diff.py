@@ -6,6 +6,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Mapping
 
+from kob.commands.docker import Replica
 from kob.facts.containers import ContainerFact, HostObservation
 from kob.plan.actions import Action, Create, Remove, Replace, Start
 from kob.plan.placement import HostBook
@@ -22,6 +23,12 @@ class DesiredService:
     spec_hash: str
     eligible: tuple[str, ...]
     image_id: str | None = None  # where known, a container of another image ID is replaced too
+    owner: str = ""  # the inventory's owner label (kob.identity.owner), carried by every container it starts
+
+    def replica(self, start: Start) -> Replica:
+        """The container ``start`` makes of this service."""
+        return Replica(self.service, start.replica, self.revision, self.spec_hash, start.host, start.host_port,
+                       self.owner)
 
 
 @dataclass(frozen=True)
@@ -31,8 +38,12 @@ class Plan:
 
 
 def diff(desired: list[DesiredService], observed: Mapping[str, HostObservation], host_order: list[str],
-         load: Mapping[str, float] | None = None, avoid: frozenset[str] = frozenset()) -> Plan:
-    """The actions that turn ``observed`` into ``desired``; of duplicate replicas, those on ``avoid`` hosts go."""
+         load: Mapping[str, float] | None = None, avoid: frozenset[str] = frozenset(), scoped: bool = False) -> Plan:
+    """The actions that turn ``observed`` into ``desired``; of duplicate replicas, those on ``avoid`` hosts go.
+
+    ``scoped``: ``desired`` is some of the inventory's services, and the others are left as they are
+    (still counted for placement and host ports); otherwise containers of other services are removed.
+    """
     book = HostBook(observed, host_order, load)
     creates: list[Action] = []
     replaces: list[Action] = []
@@ -41,7 +52,7 @@ def diff(desired: list[DesiredService], observed: Mapping[str, HostObservation],
     wanted = {d.service.name for d in desired}
     for host in host_order:
         for fact in observed[host].containers if host in observed else ():
-            if fact.service not in wanted:
+            if fact.service not in wanted and not scoped:
                 removes.append(Remove(fact, host, "service not in the inventory"))
     for want in desired:
         c, r, x, w = _diff_service(want, _facts_of(want.service.name, observed, host_order), book, avoid)
@@ -108,12 +119,14 @@ def _start(want: DesiredService, slot: int, host: str, book: HostBook) -> Start:
 
 def _preference(want: DesiredService, entry: tuple[str, ContainerFact], avoid: frozenset[str]) -> tuple:
     host, fact = entry
-    return (host in want.eligible, host not in avoid, fact.spec_hash == want.spec_hash, fact.serving, fact.running,
+    return (host in want.eligible, host not in avoid, fact.serving, fact.spec_hash == want.spec_hash, fact.running,
             fact.started_at)
 
 
 def _replace_reason(want: DesiredService, host: str, fact: ContainerFact) -> str:
     """Why a kept replica must be replaced, or '' when it is fine as it is."""
+    if fact.owner != want.owner:
+        return "adopted: started by an earlier kob, without an owner label"
     if host not in want.eligible:
         return f"{host} is no longer eligible"
     if fact.spec_hash != want.spec_hash:

@@ -16,7 +16,8 @@ class HostBook:
     def __init__(self, observed: Mapping[str, HostObservation], host_order: list[str],
                  load: Mapping[str, float] | None = None):
         self.order = {host: index for index, host in enumerate(host_order)}
-        self.ports = {host: {c.host_port for c in seen.containers if c.host_port} for host, seen in observed.items()}
+        self.ports = {host: {c.host_port for c in seen.containers if c.host_port} | seen.busy_ports
+                      for host, seen in observed.items()}
         self.containers = Counter({host: len(seen.containers) for host, seen in observed.items()})
         self.per_service: Counter[tuple[str, str]] = Counter(
             (host, c.service) for host, seen in observed.items() for c in seen.containers)

@@ -64,7 +64,7 @@ def unplaceable(wants: list[DesiredService], unreachable: Mapping[str, str]) -> 
 
 
 def port_clashes(lb: LoadBalancer | None, hosts: Mapping[str, HostObservation]) -> list[str]:
-    """Frontend ports another program already listens on, on an lb host."""
+    """Frontend ports another program, or another inventory's load balancer, already holds on an lb host."""
     problems = []
     for host, observation in hosts.items():
         fact = observation.haproxy

@@ -93,6 +93,14 @@ class Store(Protocol):
 
     async def trim_events(self, keep: int) -> None: ...
 
+    async def write_batch(self, puts: list[tuple[str, bytes]], deletes: list[str], events: list[Event]) -> None:
+        """Delete keys, put keys, then append events (their time kept, their seq the log's next ones).
+
+        Memory and SQLite do it all in one transaction; etcd in transactions of a bounded size,
+        in that order, so a failure there may leave the first ones done (see EtcdStore.write_batch).
+        """
+        ...
+
     async def close(self) -> None: ...
 
     async def __aenter__(self) -> Store: ...

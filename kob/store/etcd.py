@@ -22,17 +22,24 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import aetcd
 import aetcd.exceptions
 import aetcd.rpc
+import aetcd.transactions
 import aetcd.utils
 
 from kob.errors import LockLost
 from kob.store.backend import StoreBackend
 from kob.store.base import Entry, Event, LockInfo, check_entry
 from kob.store.etcd_members import ATTEMPT_TIMEOUT, RETRY_FOR, Members
+
+T = TypeVar("T")
+
+LIST_PAGE = 256  # keys per range request of list(); read at one revision, so the pages make one snapshot
+TXN_OPS = 100  # operations in one write_batch transaction: etcd refuses more than --max-txn-ops (128 by default)
+TXN_BYTES = 1 << 20  # bytes of keys and values in one: etcd refuses requests over --max-request-bytes (1.5 MiB)
 
 
 class EtcdStore(StoreBackend):
@@ -70,8 +77,22 @@ class EtcdStore(StoreBackend):
         return await self.members.call(lambda client, _: client.delete(self._key("kv", key))) is not None
 
     async def list(self, prefix: str) -> list[Entry]:
-        found = await self.members.call(lambda client, _: client.get_prefix(self._key("kv", prefix)))
-        return [self._entry(kv) for kv in found]
+        """In pages of LIST_PAGE keys, each read at the revision of the first (a retry reads them all again)."""
+        first = self._key("kv", prefix)
+        end = aetcd.utils.prefix_range_end(first)
+
+        async def read(client: aetcd.Client, _: bool) -> list[Entry]:
+            await client.connect()
+            start, revision, found = first, 0, []
+            while True:
+                request = aetcd.rpc.RangeRequest(key=start, range_end=end, limit=LIST_PAGE, revision=revision)
+                response = await client.kvstub.Range(request, timeout=self.timeout, metadata=client.metadata)
+                found += [self._entry(kv) for kv in response.kvs]
+                if not response.more or not response.kvs:
+                    return found
+                start, revision = response.kvs[-1].key + b"\0", response.header.revision
+
+        return await self.members.call(read)
 
     async def compare_and_swap(self, key: str, value: bytes, expected_version: int) -> bool:
         check_entry(key, value)
@@ -217,6 +238,48 @@ class EtcdStore(StoreBackend):
 
         await self.members.call(trim)
 
+    async def write_batch(self, puts: list[tuple[str, bytes]], deletes: list[str], events: list[Event]) -> None:
+        """In transactions of at most TXN_OPS operations and TXN_BYTES bytes: deletes, puts, then events.
+
+        One transaction when it all fits; otherwise a failure part-way leaves the earlier transactions done.
+        Each transaction is safe to try again after a lost answer: deletes and puts are; each event
+        carries an id, and a retry first looks whether its chunk's last event is already there.
+        """
+        for key in deletes:
+            check_entry(key)
+        for key, value in puts:
+            check_entry(key, value)
+        writes = [aetcd.transactions.Delete(self._key("kv", key)) for key in deletes]
+        writes += [aetcd.transactions.Put(self._key("kv", key), value) for key, value in puts]
+        records = [json.dumps({"time": e.time, "kind": e.kind, "message": e.message, "fields": e.fields,
+                               "id": uuid.uuid4().hex}).encode() for e in events]
+        for chunk in _chunks(writes, [len(key) + len(value) for key, value in puts], len(deletes)):
+            await self.members.call(lambda client, _, chunk=chunk: client.transaction(compare=[], success=chunk,
+                                                                                       failure=[]))
+        for chunk in _chunks(records, [len(r) for r in records], 0):
+            await self.members.call(lambda client, retried, chunk=chunk: self._append_records(client, chunk, retried))
+
+    async def _append_records(self, client: aetcd.Client, records: list[bytes], retried: bool) -> None:
+        """Append events as the next seqs, with the counter, in one transaction (retried if another appended)."""
+        counter_key = f"{self.namespace}event-seq".encode()
+        last_id = json.loads(records[-1])["id"]
+        while True:
+            counter = await client.get(counter_key)
+            last = int(counter.value) if counter else 0
+            if retried and counter:  # the attempt whose answer was lost may have appended them
+                newest = await client.get(self._event_key(last))
+                if newest and json.loads(newest.value).get("id") == last_id:
+                    return
+            appended, _ = await client.transaction(
+                compare=[client.transactions.mod(counter_key) == (counter.mod_revision if counter else 0)],
+                success=[client.transactions.put(counter_key, str(last + len(records)).encode()),
+                         *(client.transactions.put(self._event_key(last + 1 + i), record)
+                           for i, record in enumerate(records))],
+                failure=[],
+            )
+            if appended:
+                return
+
     async def keep_lease_alive(self, lease_id: int) -> bool:
         """One keep-alive; False if the lease has already expired."""
         reply = await self.members.call(lambda client, _: client.refresh_lease(lease_id))
@@ -261,6 +324,21 @@ def _new_lease_id() -> int:
 def _range_value(replies: list) -> bytes | None:
     """The value a transaction's one get found, or None."""
     return replies[0][0][0] if replies and replies[0] else None
+
+
+def _chunks(items: list[T], sizes: list[int], unsized: int) -> list[list[T]]:
+    """``items`` in runs that keep under TXN_OPS - 1 operations and TXN_BYTES bytes (the first ``unsized`` count 0)."""
+    chunks: list[list[T]] = []
+    current: list[T] = []
+    used = 0
+    for i, item in enumerate(items):
+        size = sizes[i - unsized] if i >= unsized else 0
+        if current and (len(current) >= TXN_OPS - 1 or used + size > TXN_BYTES):
+            chunks.append(current)
+            current, used = [], 0
+        current.append(item)
+        used += size
+    return chunks + [current] if current else chunks
 
 
 def _event(kv: Any) -> Event:

@@ -48,6 +48,7 @@ CHANNEL_OPTIONS = {
     "grpc.initial_reconnect_backoff_ms": 200,
     "grpc.min_reconnect_backoff_ms": 200,
     "grpc.max_reconnect_backoff_ms": 1000,
+    "grpc.max_receive_message_length": 64 << 20,  # bytes of one reply (gRPC's default, 4 MiB, is 64 job outputs)
 }
 
 Operation = Callable[[aetcd.Client, bool], Awaitable[T]]

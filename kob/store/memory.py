@@ -96,6 +96,21 @@ class MemoryStore(StoreBackend):
             raise ValueError(f"keep must be >= 0, got {keep}")
         self._events = self._events[-keep:] if keep else []
 
+    async def write_batch(self, puts: list[tuple[str, bytes]], deletes: list[str], events: list[Event]) -> None:
+        for key in deletes:
+            check_entry(key)
+        for key, value in puts:
+            check_entry(key, value)
+        for key in deletes:
+            self._entries.pop(key, None)
+        for key, value in puts:
+            self._revision += 1
+            self._entries[key] = Entry(key, value, self._revision)
+        for event in events:
+            self._last_seq += 1
+            fields = json.loads(json.dumps(event.fields))
+            self._events.append(Event(self._last_seq, event.time, event.kind, event.message, fields))
+
     async def close(self) -> None:
         """Nothing to release; the data stays for other users of this object."""
 

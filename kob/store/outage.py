@@ -97,6 +97,9 @@ class OutageNotices:
     async def trim_events(self, keep: int) -> None:
         await self._call(self.store.trim_events(keep))
 
+    async def write_batch(self, puts: list[tuple[str, bytes]], deletes: list[str], events: list[Event]) -> None:
+        await self._call(self.store.write_batch(puts, deletes, events))
+
     async def close(self) -> None:
         await self.store.close()
 

@@ -207,6 +207,21 @@ class SqliteStore(StoreBackend):
         with self._transaction() as db:
             db.execute("DELETE FROM events WHERE seq <= (SELECT max(seq) FROM events) - ?", (keep,))
 
+    async def write_batch(self, puts: list[tuple[str, bytes]], deletes: list[str], events: list[Event]) -> None:
+        for key in deletes:
+            check_entry(key)
+        for key, value in puts:
+            check_entry(key, value)
+        rows = [(e.time, e.kind, e.message, json.dumps(e.fields)) for e in events]
+        await self._run(self._write_batch, puts, deletes, rows)
+
+    def _write_batch(self, puts: list[tuple[str, bytes]], deletes: list[str], rows: list[tuple]) -> None:
+        with self._transaction() as db:
+            db.executemany("DELETE FROM entries WHERE key = ?", [(key,) for key in deletes])
+            for key, value in puts:
+                self._write(db, key, value)
+            db.executemany("INSERT INTO events (time, kind, message, fields) VALUES (?, ?, ?, ?)", rows)
+
     async def close(self) -> None:
         if self._connection is not None:
             await self._run(self._connection.close)

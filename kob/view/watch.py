@@ -14,17 +14,17 @@ from collections import deque
 from typing import Any
 
 from kob.view.overview import Live, StoreRecords, assemble, container_row, job_row
-from kob.passes.host_health import HostHealthBook
+from kob.deploy.host_health import HostHealthBook
 from kob.passes.periodic import last_outcome, leader_lock_name
-from kob.identity import namespace
-from kob.deploy.observe import lb_hosts, observe_cluster
+from kob.identity import namespace, owner
+from kob.deploy.observe import lb_hosts, observe_and_sample
 from kob.deploy.revisions import RevisionBook, wanted_replicas
 from kob.errors import KobError
+from kob.commands.haproxy import HaproxyPaths
 from kob.facts.haproxy import ServerStat
 from kob.jobs.book import JobBook
 from kob.lb.driver import HaproxyDriver
 from kob.metrics.history import MetricsBook
-from kob.metrics.sampler import sample_cluster
 from kob.metrics.series import bucket_for, host_series, service_cpu_series
 from kob.spec.inventory import Inventory
 from kob.store.base import Event, Store
@@ -127,17 +127,19 @@ class Watcher:
     async def _live(self) -> Live | None:
         if self.pool is None:
             return None
-        seen, usage, lb = await asyncio.gather(observe_cluster(self.pool, self.inventory),
-                                               sample_cluster(self.pool, self.inventory, self.metrics),
-                                               self._lb_stats())
+        me = await owner(self.store, self.inventory)
+        (seen, usage), lb = await asyncio.gather(observe_and_sample(self.pool, self.inventory, me, self.metrics),
+                                                 self._lb_stats(HaproxyPaths.of(me)))
         return Live(seen, usage.hosts, lb)
 
-    async def _lb_stats(self) -> dict[str, list[ServerStat] | str]:
+    async def _lb_stats(self, paths: HaproxyPaths) -> dict[str, list[ServerStat] | str]:
         targets = [ssh_target(self.inventory, host) for host in lb_hosts(self.inventory)]
 
         async def one(target) -> list[ServerStat] | str:
             try:
-                return (await HaproxyDriver(self.pool, [target]).stats())[target.name]
+                driver = HaproxyDriver(self.pool, [target], config_path=paths.config, pidfile=paths.pidfile,
+                                       admin_socket=paths.admin_socket)
+                return (await driver.stats())[target.name]
             except KobError as error:
                 return str(error)
 

@@ -50,7 +50,7 @@ def inventory(lab, tmp_path_factory) -> Path:
     yield path
     write(path, lab, replicas=0)
     kob("deploy", str(path), "--wait", "30")
-    kob("exec", str(path), "--hosts", "lb", "kill $(cat /run/haproxy.pid) 2>/dev/null; rm -f /etc/haproxy/haproxy.cfg")
+    kob("down", str(path), "--wait", "30")
 
 
 @pytest.fixture(scope="module")

@@ -63,7 +63,7 @@ def inventory(lab, tmp_path_factory) -> Path:
     yield path
     write(path, lab, replicas=0)
     kob("deploy", str(path), "--wait", "30")
-    kob("exec", str(path), "--hosts", "lb", "kill $(cat /run/haproxy.pid) 2>/dev/null; rm -f /etc/haproxy/haproxy.cfg")
+    kob("down", str(path), "--wait", "30")
 
 
 def test_1_top_reads_counters_of_every_host_and_container(inventory):
@@ -79,6 +79,13 @@ def test_1_top_reads_counters_of_every_host_and_container(inventory):
     table = ok("top", str(inventory)).splitlines()
     assert [line.split()[0] for line in table[1:4]] == ["vm1", "vm2", "vm3"]
     assert any(line.split()[:2] == ["app", "1"] for line in table)
+
+
+def test_1b_a_cron_pass_observes_and_samples_in_one_ssh_command_per_host(inventory):
+    """At rest, min replicas: reconcile and autoscale decide nothing, and share one command per host."""
+    lines = ok("-v", "cron", "run", str(inventory)).splitlines()
+    assert " ok: reconcile: 0 actions; autoscale: no change" in lines[-2], lines
+    assert lines[-1].endswith(" ssh commands: 3 (vm1 1, vm2 1, vm3 1)"), lines
 
 
 def burn(lab, on: bool, loops: int = 2) -> None:
@@ -111,9 +118,10 @@ def test_2_cpu_load_scales_up_within_max_and_down_only_after_the_window(lab, inv
         burn(lab, on=True)
         ok("top", str(inventory))  # cron's previous pass, in life: the rate is then one of the load
         time.sleep(2)
-        up = scaled_to(ok("autoscale", str(inventory)), "app", 2)
+        scaled = ok("autoscale", str(inventory))
+        up = scaled_to(scaled, "app", 2)
         assert 2 < up <= 4
-        assert app_status(inventory)["healthy"] == up
+        assert app_status(inventory)["healthy"] == up, scaled
         burn(lab, on=False)
         ok("top", str(inventory))  # a sample after the load: the next rate is an idle one
         time.sleep(2)
@@ -156,6 +164,9 @@ def test_5_a_stopped_vm_loses_its_replicas_to_the_others_and_its_surplus_goes_wh
     assert {r["host"] for r in app_status(inventory)["replicas"]} == {"vm1", "vm2", "vm3"}
     lab.stop_vm("vm3")
     try:
+        held = kob("deploy", str(inventory), "--check")  # deploy follows reconcile's rule (--check records nothing)
+        assert held.returncode == 2 and "app: waiting: vm3 has not answered for 0 s" in held.stdout, held
+        assert "+ app" not in held.stdout and "~ app" not in held.stdout, "nothing moves before vm3 is down"
         waiting = ok("reconcile", str(inventory))
         assert "app: waiting: vm3 has not answered for 0 s" in waiting, waiting
         time.sleep(3.5)
@@ -165,7 +176,7 @@ def test_5_a_stopped_vm_loses_its_replicas_to_the_others_and_its_surplus_goes_wh
         assert status["running"] == status["healthy"] == 3
         assert {r["host"] for r in status["replicas"]} <= {"vm1", "vm2"}
         assert {fetch(URL).split("host=")[1].split()[0] for _ in range(30)} <= {"vm1", "vm2"}
-        config = ok("exec", str(inventory), "--hosts", "vm1", "cat /etc/haproxy/haproxy.cfg")
+        config = ok("exec", str(inventory), "--hosts", "vm1", "cat /etc/haproxy/kob-control-*.cfg")
         assert f"198.18.{NET}.13" not in config
     finally:
         lab.start_vm("vm3")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -38,7 +40,7 @@ def inventory(lab, tmp_path_factory) -> Path:
     yield path
     path.write_text(base + SERVICES.format(image="1", replicas=0))
     kob("deploy", str(path), "--wait", "30")
-    kob("exec", str(path), "--hosts", "lb", "kill $(cat /run/haproxy.pid) 2>/dev/null; rm -f /etc/haproxy/haproxy.cfg")
+    kob("down", str(path), "--wait", "30")
 
 
 def set_spec(path: Path, lab, image: str = "1", replicas: int = 4, extra: str = "", services: str = SERVICES) -> None:
@@ -85,6 +87,23 @@ def test_4_a_failing_health_check_stops_and_rolls_back(lab, inventory):
     status = kob("status", str(inventory), "--json")
     assert '"image": "kob-demo/web:2"' in status.stdout and '"healthy": 4' in status.stdout
     assert {fetch(URL).split()[1] for _ in range(12)} == {"2"}
+
+
+def test_4b_failure_action_pause_keeps_the_failed_replica_stopped_until_the_next_deploy(lab, inventory):
+    services = SERVICES.replace("failure_action: rollback", "failure_action: pause")
+    set_spec(inventory, lab, image="broken", services=services)
+    with LoadLoop(URL) as load:
+        done = kob("deploy", str(inventory), "--wait", "30")
+    assert done.returncode == 1 and "paused: kept stopped for inspection" in done.stderr, done.stderr
+    assert load.failures == []
+    kept = re.search(r"\(docker logs\): (kob-\S+) on (vm\d)", done.stderr)
+    assert kept, done.stderr
+    name, vm = kept.groups()
+    assert on_vm(lab, vm, f"docker inspect --format '{{{{.State.Status}}}}' {name}").strip() == "exited"
+    assert {fetch(URL).split()[1] for _ in range(12)} == {"2"}, "the old replicas serve, the paused one does not"
+    set_spec(inventory, lab, image="2", services=services)
+    deploy_ok(inventory)
+    assert name not in on_vm(lab, vm, "docker ps -a --format '{{.Names}}'").split(), "the next deploy removed it"
 
 
 def test_5_rollback_and_scaling_lose_no_request(lab, inventory):
@@ -166,6 +185,34 @@ def test_9_logs_merge_every_replica_prefixed_with_replica_and_host(inventory):
     assert sum("listening on 80" in line for line in done.stdout.splitlines()) == len(prefixes)
     tail = kob("logs", str(inventory), "web", "--tail", "1", "--timestamps").stdout.splitlines()
     assert len(tail) == len(prefixes) and all(line.split(" | ")[1][:2] == "20" for line in tail)
+
+
+def test_9b_logs_follow_picks_up_replicas_that_start_after_it_began(inventory):
+    web = json.loads(kob("status", str(inventory), "--json").stdout)["services"][0]
+    count = web["desired"]
+    follow = subprocess.Popen([sys.executable, "-m", "kob", "logs", str(inventory), "web", "-f"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(follow.stdout.readline, "")), daemon=True)
+    reader.start()
+    try:
+        assert _eventually(lambda: sum("listening on 80" in line for line in lines) >= count), lines
+        assert kob("scale", str(inventory), f"web={count + 1}", "--wait", "30").returncode == 0
+        new = f"web.{count + 1}@"
+        assert _eventually(lambda: any(line.startswith(new) and "listening on 80" in line for line in lines)), lines
+    finally:
+        follow.send_signal(signal.SIGINT)
+        follow.wait(timeout=30)
+        kob("scale", str(inventory), f"web={count}", "--wait", "30")
+
+
+def _eventually(condition, seconds: float = 90) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return condition()
 
 
 LITERAL_ENV = "a'; touch /tmp/pwned-env; echo '\n$(touch /tmp/pwned-sub) `touch /tmp/pwned-bt` \"q\" *"

@@ -12,6 +12,8 @@ from kob.spec.service_model import HealthCheck, Service
 from kob.transport.ssh import SshPool, SshTarget
 from tests.conftest import TEST_LAB_NET as NET
 
+OWNER = "labtest-0000"
+
 
 def target(lab, name: str = "vm2") -> SshTarget:
     return SshTarget(name=name, address=lab.state["vms"][name]["address"], port=22, user="root",
@@ -21,14 +23,14 @@ def target(lab, name: str = "vm2") -> SshTarget:
 
 async def observe(pool, vm):
     result = (await pool.run(vm, observe_argv())).check()
-    return parse_observation(vm.name, result.stdout)
+    return parse_observation(vm.name, result.stdout, OWNER)
 
 
 async def test_a_started_replica_is_observed_with_its_labels_health_and_image(lab):
     vm = target(lab)
     service = Service(name="probe", image="kob-demo/web:1", port=80,
                       healthcheck=HealthCheck(http_path="/healthz", interval=0.5, timeout=1, retries=2))
-    replica = Replica(service, replica=1, revision=3, spec_hash="feedface00", host="vm2", host_port=20999)
+    replica = Replica(service, replica=1, revision=3, spec_hash="feedface00", host="vm2", host_port=20999, owner=OWNER)
     _, image_ids = demo_image.save_archive()
     async with SshPool() as pool:
         (await pool.run(vm, run_argv(replica, env_from_stdin=True), input=b"SECRET_TOKEN=s3cr3t\n")).check()
@@ -41,7 +43,7 @@ async def test_a_started_replica_is_observed_with_its_labels_health_and_image(la
                     break
                 await asyncio.sleep(0.3)
             assert (fact.name, fact.replica, fact.revision, fact.spec_hash, fact.host_port, fact.state, fact.health) \
-                == ("kob-probe-1-feedface", 1, 3, "feedface00", 20999, "running", "healthy")
+                == ("kob-labtest-0000-probe-1-feedface", 1, 3, "feedface00", 20999, "running", "healthy")
             assert fact.image_id == image_ids["kob-demo/web:1"]
             assert seen.images["kob-demo/web:2"] == image_ids["kob-demo/web:2"]
             env = (await pool.run(vm, ["docker", "exec", fact.id, "env"])).check().stdout
@@ -60,7 +62,7 @@ async def test_a_replica_without_a_health_check_is_observed_and_polled(lab):
     from kob.facts.containers import parse_health
 
     vm = target(lab)
-    replica = Replica(Service(name="nocheck", image="kob-demo/web:1", port=80), 1, 1, "0badc0de00", "vm2", 20998)
+    replica = Replica(Service(name="nocheck", image="kob-demo/web:1", port=80), 1, 1, "0badc0de00", "vm2", 20998, OWNER)
     async with SshPool() as pool:
         cid = (await pool.run(vm, run_argv(replica))).check().stdout.strip()
         try:

@@ -16,7 +16,7 @@ import pytest
 
 from kob.errors import LockLost, StoreError
 from kob.passes.leader import Leadership
-from kob.store import open_store
+from kob.store import Event, open_store
 from kob.store.etcd import EtcdStore
 from tests.helpers.etcd_cluster import EtcdCluster
 
@@ -149,6 +149,9 @@ async def test_writes_whose_answer_was_lost_are_applied_exactly_once(store, lost
     assert [(e.key, e.value) for e in await store.list("")] == [("a", b"1"), ("b", b"2"), ("k", b"v2")]
     event = await store.append_event("test", "once")
     assert [(e.seq, e.message) for e in await store.events()] == [(event.seq, "once")]
+    await store.write_batch([("c", b"3")], ["a"], [Event(0, 1.0, "test", "batched", {})])
+    assert [e.message for e in await store.events()] == ["once", "batched"]
+    assert [(e.key, e.value) for e in await store.list("")] == [("b", b"2"), ("c", b"3"), ("k", b"v2")]
     lock = await store.acquire_lock("l", "me", TTL)
     assert (await store.lock_info("l")).holder == "me"
     assert await lock.release()
@@ -162,7 +165,7 @@ async def test_a_leader_whose_lock_key_is_deleted_by_hand_notices_on_its_next_st
     first = (await side.leader()).since
     await store.members.call(lambda client, _: client.delete(store._key("locks", "kob/test/leader")))
     assert not await side.step()
-    assert heard[-1] == (False, "lost leadership: lock 'kob/test/leader' of serve-a was deleted from the store "
-                                "(by hand?)")
+    assert heard[-1] == (False, ("lost leadership: lock 'kob/test/leader' of serve-a was deleted from the store "
+                                "(by hand?)"))
     assert await side.step()
     assert (await side.leader()).since > first

@@ -64,7 +64,7 @@ class Setup:
 
 @pytest.fixture(scope="module")
 def setup(lab):
-    replicas = {n: Replica(SERVICE, n, 1, "1bce57000", host, port) for n, (host, port) in SLOTS.items()}
+    replicas = {n: Replica(SERVICE, n, 1, "1bce57000", host, port, "labtest-0000") for n, (host, port) in SLOTS.items()}
 
     async def run_everywhere(argvs):
         async with SshPool() as pool:
@@ -121,7 +121,7 @@ def replicas_seen(bodies) -> set[int]:
 
 async def observed(pool: SshPool, vm1: SshTarget):
     result = (await pool.run(vm1, observe_argv(haproxy=(CONFIG_PATH, PIDFILE)))).check()
-    return {vm1.name: parse_observation(vm1.name, result.stdout).haproxy}
+    return {vm1.name: parse_observation(vm1.name, result.stdout, "labtest-0000").haproxy}
 
 
 async def converge(pool: SshPool, setup: Setup, config: LbConfig) -> str:
@@ -227,7 +227,7 @@ async def slow_requests_on_replica_3(pool: SshPool, setup: Setup, seconds: float
     driver = HaproxyDriver(pool, [setup.vm1])
     await converge(pool, setup, setup.config(1, 2, 3))
     await driver.add_server(setup.servers[3])
-    name = Replica(SERVICE, 3, 1, "1bce57000", "vm2", 21803).container_name
+    name = Replica(SERVICE, 3, 1, "1bce57000", "vm2", 21803, "labtest-0000").container_name
     script = "mkdir -p /www/cgi-bin && cat >/www/cgi-bin/slow && busybox chmod 755 /www/cgi-bin/slow"
     (await pool.run(target(setup.lab, "vm2"), ["docker", "exec", "-i", name, "sh", "-c", script],
                     input=SLOW_CGI)).check()

@@ -193,6 +193,33 @@ async def test_trim_keeps_the_newest_events_and_never_reuses_a_seq(store, keep, 
     assert (await store.events())[-1] == later
 
 
+async def test_write_batch_deletes_puts_and_appends_events_with_their_time(store):
+    await store.put("ns/old", b"gone")
+    await store.put("ns/kept", b"before")
+    first = await store.append_event("tick", "already there")
+    await store.write_batch([("ns/kept", b"after"), ("ns/new", b"\x00\xff")], ["ns/old", "ns/never-there"],
+                            [Event(0, 100.5, "deploy", "web: revision 1", {"ns": "ns", "n": [1, {"a": None}]}),
+                             Event(0, 50.25, "scale", "web: 1 -> 2", {})])
+    assert [(e.key, e.value) for e in await store.list("ns/")] == [("ns/kept", b"after"), ("ns/new", b"\x00\xff")]
+    later = await store.events(first.seq)
+    assert [(e.time, e.kind, e.message, e.fields) for e in later] == [
+        (100.5, "deploy", "web: revision 1", {"ns": "ns", "n": [1, {"a": None}]}), (50.25, "scale", "web: 1 -> 2", {})]
+    assert first.seq < later[0].seq < later[1].seq
+    next_event = await store.append_event("tick", "after the batch")
+    assert next_event.seq > later[1].seq
+
+
+async def test_write_batch_and_list_larger_than_one_etcd_transaction_and_reply(store):
+    # 300 keys and 6 MB: several transactions, several pages of list, more than gRPC's default reply of 4 MiB
+    puts = [(f"big/{n:04d}", b"x" * 20000) for n in range(300)]
+    events = [Event(0, float(n), "tick", f"tick {n}", {"n": n}) for n in range(250)]
+    await store.write_batch(puts, [], events)
+    assert [(e.key, e.value) for e in await store.list("big/")] == puts
+    kept = await store.events(0, 1000)
+    assert [e.message for e in kept] == [f"tick {n}" for n in range(250)]
+    assert [e.seq for e in kept] == sorted({e.seq for e in kept})
+
+
 async def test_compare_and_swap_all_writes_every_key_or_none(store):
     version = await store.put("scale/web", b"3")
     changes = [("scale/web", b"5", version), ("scale/api", b"2", 0)]

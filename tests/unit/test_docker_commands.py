@@ -6,10 +6,11 @@ from types import MappingProxyType
 
 import pytest
 
-from kob.commands.docker import Replica, observe_argv, remove_argv, run_argv
+from kob.commands.docker import Replica, docker_reason, observe_argv, remove_argv, run_argv
 from kob.spec.service_model import HealthCheck, Resources, Service, Volume
 
-BASE = ["docker", "run", "-d", "--name", "kob-web-2-abcdef12", "--label", "kob.service=web", "--label",
+BASE = ["docker", "run", "-d", "--name", "kob-shop-0a1b2c3d-web-2-abcdef12", "--label",
+        "kob.inventory=shop-0a1b2c3d", "--label", "kob.service=web", "--label",
         "kob.replica=2", "--label", "kob.revision=7", "--label", "kob.spec=abcdef1234", "--label",
         "kob.image=kob-demo/web:1", "--label", "kob.port=20001",
         "--restart", "unless-stopped", "-p", "20001:80", "-e", "KOB_SERVICE=web", "-e", "KOB_REPLICA=2",
@@ -18,7 +19,8 @@ BASE = ["docker", "run", "-d", "--name", "kob-web-2-abcdef12", "--label", "kob.s
 
 def replica(**service_fields) -> Replica:
     service = Service(name="web", image="kob-demo/web:1", port=80, **service_fields)
-    return Replica(service, replica=2, revision=7, spec_hash="abcdef1234", host="vm2", host_port=20001)
+    return Replica(service, replica=2, revision=7, spec_hash="abcdef1234", host="vm2", host_port=20001,
+                   owner="shop-0a1b2c3d")
 
 
 @pytest.mark.parametrize("fields, tail", [
@@ -53,8 +55,9 @@ def test_secrets_are_asked_for_by_keyword_only():
 
 def test_restart_policy_and_no_port_without_a_container_port():
     service = Service(name="worker", image="busybox", restart="on-failure:3")
-    argv = run_argv(Replica(service, 1, 1, "0123456789", "vm1", None))
-    assert argv[:13] == ["docker", "run", "-d", "--name", "kob-worker-1-01234567", "--label", "kob.service=worker",
+    argv = run_argv(Replica(service, 1, 1, "0123456789", "vm1", None, "shop-0a1b2c3d"))
+    assert argv[:15] == ["docker", "run", "-d", "--name", "kob-shop-0a1b2c3d-worker-1-01234567", "--label",
+                         "kob.inventory=shop-0a1b2c3d", "--label", "kob.service=worker",
                          "--label", "kob.replica=1", "--label", "kob.revision=1", "--label", "kob.spec=0123456789"]
     assert "-p" not in argv and argv[argv.index("--restart") + 1] == "on-failure:3"
 
@@ -63,6 +66,17 @@ def test_observe_never_uses_docker_stats_or_size():
     script = observe_argv()[2]
     assert "stats" not in script and ".Size" not in script
     assert observe_argv()[:2] == ["sh", "-c"]
+
+
+@pytest.mark.parametrize("output, reason", [
+    ("docker: Error response from daemon: Conflict. The container name is in use.\n"
+     "Run 'docker run --help' for more information\n", "Conflict. The container name is in use."),
+    ("Unable to find image 'x:1' locally\ndocker: Error response from daemon: pull access denied for x.\n"
+     "See 'docker run --help'.\n", "pull access denied for x."),
+    ("", "docker printed no reason"),
+])
+def test_docker_reason_is_its_last_words(output, reason):
+    assert docker_reason(output) == reason
 
 
 def test_remove_passes_ids_as_arguments():

@@ -73,6 +73,13 @@ RAISE_ALLOWED: dict[tuple[str, str, str], Caught | Invariant] = {
     ("kob.spec.yaml_nodes", "usable_path", "ValueError"): Caught(
         ("kob.spec.yaml_nodes:Node.as_path", "kob.spec.inventory:_read_state", "kob.store:parse_store_url"),
         "a path no system call would take: a SpecError at its file:line, or a StoreError"),
+    ("kob.state_backup", "_refuse_constant", "ValueError"): Caught(
+        ("kob.state_backup:encode_value", "kob.state_backup:parse_document"),
+        "json.loads's hook for NaN and Infinity: a value kept as text, or a StateFileError naming the file"),
+    ("kob.state_backup", "_finite_float", "ValueError"): Caught(
+        ("kob.state_backup:parse_document",), "json.loads's hook for 1e400: a StateFileError naming the file"),
+    ("kob.state_backup", "_no_duplicate_keys", "ValueError"): Caught(
+        ("kob.state_backup:parse_document",), "json.loads's hook: a StateFileError naming the file"),
     ("kob.cron.entry", "schedule", "ValueError"): Caught(
         ("kob.cron.install:install",), "--every: install turns it into a KobError"),
     ("kob.cron.entry", "cron_file", "ValueError"): Caught(

@@ -56,3 +56,15 @@ async def test_a_fact_per_host_and_a_subset_of_hosts(inventory):
     chosen = [h for h in inventory.hosts if h.name != "vm2"]
     await gather(fake, inventory, lambda host: Fact("x", ("probe", host.name), count_words), chosen)
     assert sorted(fake.commands()) == ["probe vm1", "probe vm3"]
+
+
+def test_two_facts_in_one_command_each_parsed_by_its_own_parser():
+    from kob.facts.base import BOUNDARY, both
+
+    first = Fact("counting", ("sh", "-c", "echo 3"), lambda host, out: int(out))
+    second = Fact("naming", ("uname",), lambda host, out: f"{host}:{out.strip()}")
+    pair = both(first, second)
+    assert pair.argv == ("sh", "-c", f"sh -c 'echo 3' && echo '{BOUNDARY}' && uname")
+    assert pair.parse("vm1", f"3\n{BOUNDARY}\nLinux\n") == (3, "vm1:Linux")
+    with pytest.raises(ObservationError, match="^vm1: counting printed no end"):
+        pair.parse("vm1", "3\n")

@@ -95,3 +95,49 @@ def test_duplicates_on_a_returning_host_are_the_ones_removed(avoid, removed):
     seen = observed(vm1=[fact(1)], vm2=[fact(2, started="t1")], vm3=[fact(2, port=20001, started="t2")])
     plan = diff([want(2)], seen, HOSTS, avoid=avoid)
     assert [a.describe() for a in plan.actions] == [removed]
+
+
+WEB2 = Service(name="web2", image="kob-demo/web:2", port=80)
+
+
+@pytest.mark.parametrize("name, desired, seen, starts", [
+    ("scaling one of two services keeps clear of the other's ports and leaves it alone",
+     [want(3)], observed(vm1=[fact(1, port=20000), fact(1, service="web2", port=20001)], vm2=[fact(2, port=20000)]),
+     {("web", 3, "vm3", 20000)}),
+    ("three services on a host: the new replica takes the lowest port none of them holds",
+     [want(3, eligible=("vm1",))],
+     observed(vm1=[fact(1, port=20000), fact(2, port=20002), fact(1, service="web2", port=20001),
+                   fact(1, service="api", port=20003)]),
+     {("web", 3, "vm1", 20004)}),
+    ("a service spreads its own replicas first, past the other's ports",
+     [want(2, WEB2, eligible=("vm1", "vm2"))],
+     observed(vm1=[fact(1, service="web2", port=20000)], vm2=[fact(1, port=20000), fact(2, port=20001)]),
+     {("web2", 2, "vm2", 20002)}),
+])
+def test_a_scoped_plan_sees_the_services_it_leaves_alone(name, desired, seen, starts):
+    plan = diff(desired, seen, HOSTS, scoped=True)
+    assert {(a.start.service, a.start.replica, a.start.host, a.start.host_port) for a in plan.actions} == starts, name
+    assert not [a for a in plan.actions if a.describe().startswith("-")], name
+
+
+def test_ports_other_inventories_or_people_publish_are_never_given_out():
+    seen = {"vm1": HostObservation("vm1", (), busy_ports=frozenset({20000, 20001, 20003}))}
+    plan = diff([want(2, eligible=("vm1",))], seen, ["vm1"])
+    assert [a.start.host_port for a in plan.actions] == [20002, 20004]
+
+
+def test_an_adopted_container_of_an_earlier_kob_is_replaced_even_with_the_same_spec():
+    earlier = fact(1)  # owner "": no kob.inventory label
+    plan = diff([DesiredService(WEB, 1, revision=2, spec_hash="h2", eligible=("vm1",), owner="shop-1")],
+                {"vm1": HostObservation("vm1", (earlier,))}, ["vm1"])
+    assert [a.describe() for a in plan.actions] == [
+        "~ web replica 1 on vm1 (adopted: started by an earlier kob, without an owner label)"]
+
+
+def test_a_paused_replica_of_the_new_spec_loses_to_the_serving_one_of_its_slot():
+    serving_old = fact(1, "h1", image="kob-demo/web:1")
+    paused_new = fact(1, "h2", port=20001, state="exited", health=None)
+    plan = diff([want(1)], observed(vm1=[serving_old, paused_new]), HOSTS)
+    assert [a.describe() for a in plan.actions] == [
+        "~ web replica 1 on vm1 (image kob-demo/web:1 → kob-demo/web:2)", "- web replica 1 on vm1 (duplicate of replica 1)"]
+    assert plan.actions[1].container is paused_new

@@ -39,7 +39,7 @@ WORKER = Service("worker", "kob-demo/worker:1")  # no port, no health check: wat
 
 def old(replica: int, cid: str, port: int = 20000, state: str = "running", health: str | None = "healthy",
         service: str = "web") -> ContainerFact:
-    return ContainerFact(id=cid, name=f"kob-{service}-{replica}-00000000", service=service, replica=replica,
+    return ContainerFact(id=cid, name=f"kob-shop-{service}-{replica}-00000000", service=service, replica=replica,
                          revision=1, spec_hash="0000000000", host_port=port, state=state, health=health,
                          image_id="sha256:1", image="kob-demo/web:1", started_at="2026-01-01T00:00:00Z", restarts=0,
                          exit_code=0 if state == "running" else 1)
@@ -50,7 +50,7 @@ def create(replica: int, host: str, port: int | None = 20000, service: str = "we
 
 
 def swap(replica: int, host: str, cid: str, port: int = 20001, **fact) -> Replace:
-    """Replace ``cid`` (kob-web-<replica>-00000000 on port 20000) by a new replica on ``port`` of the same host."""
+    """Replace ``cid`` (kob-shop-web-<replica>-00000000 on port 20000) by a new replica on ``port`` of the same host."""
     return Replace(old(replica, cid, **fact), host, Start("web", replica, host, port), "spec changed")
 
 
@@ -123,74 +123,74 @@ def clock(monkeypatch) -> Clock:
 async def roll(fake, service: Service, actions: list, balancer=None, inventory=INVENTORY) -> Rollout:
     said: list[str] = []
     doing = Rollout(fake, inventory, balancer or RecordingBalancer(fake), said.append)
-    await doing.run_service(DesiredService(service, 3, 2, SPEC, ("vm1", "vm2")), actions)
+    await doing.run_service(DesiredService(service, 3, 2, SPEC, ("vm1", "vm2"), owner="shop"), actions)
     return doing
 
 
 @pytest.mark.parametrize("name, service, actions, script, expected, outcome, sleeps", [
     ("create: started, healthy at once, then into the lb",
      WEB, [create(1, "vm2")], [run("vm2", "new1"), health("vm2", "new1 running healthy")],
-     ["vm2: run kob-web-1-abcdef01", "vm2: health new1", "lb: add web/kob-web-1-abcdef01@vm2:20000"],
+     ["vm2: run kob-shop-web-1-abcdef01", "vm2: health new1", "lb: add web/kob-shop-web-1-abcdef01@vm2:20000"],
      {"created": 1}, []),
     ("create: health polled while it starts",
      WEB, [create(1, "vm2")],
      [run("vm2", "new1"), health("vm2", "new1 running starting", "new1 running starting", "new1 running healthy")],
-     ["vm2: run kob-web-1-abcdef01", "vm2: health new1", "vm2: health new1", "vm2: health new1",
-      "lb: add web/kob-web-1-abcdef01@vm2:20000"],
+     ["vm2: run kob-shop-web-1-abcdef01", "vm2: health new1", "vm2: health new1", "vm2: health new1",
+      "lb: add web/kob-shop-web-1-abcdef01@vm2:20000"],
      {"created": 1}, [0.5, 0.5]),
     ("creates start together, one health command per host, one lb call",
      WEB, [create(1, "vm1"), create(2, "vm2"), create(3, "vm2", 20001)],
      [run("vm1", "new1"), run("vm2", "new2", "new3"), health("vm1", "new1 running healthy"),
       health("vm2", "new2 running healthy\nnew3 running healthy")],
-     ["vm1: run kob-web-1-abcdef01", "vm2: run kob-web-2-abcdef01", "vm2: run kob-web-3-abcdef01",
+     ["vm1: run kob-shop-web-1-abcdef01", "vm2: run kob-shop-web-2-abcdef01", "vm2: run kob-shop-web-3-abcdef01",
       "vm1: health new1", "vm2: health new2 new3",
-      "lb: add web/kob-web-1-abcdef01@vm1:20000 web/kob-web-2-abcdef01@vm2:20000 web/kob-web-3-abcdef01@vm2:20001"],
+      "lb: add web/kob-shop-web-1-abcdef01@vm1:20000 web/kob-shop-web-2-abcdef01@vm2:20000 web/kob-shop-web-3-abcdef01@vm2:20001"],
      {"created": 3}, []),
     ("replace start-first: the new one healthy and in the lb before the old is drained and removed",
      WEB, [swap(1, "vm1", "old1")], [run("vm1", "new1"), health("vm1", "new1 running healthy")],
-     ["vm1: run kob-web-1-abcdef01", "vm1: health new1", "lb: add web/kob-web-1-abcdef01@vm1:20001",
-      "lb: remove web/kob-web-1-00000000@vm1:20000", "vm1: remove old1 -t 10"],
+     ["vm1: run kob-shop-web-1-abcdef01", "vm1: health new1", "lb: add web/kob-shop-web-1-abcdef01@vm1:20001",
+      "lb: remove web/kob-shop-web-1-00000000@vm1:20000", "vm1: remove old1 -t 10"],
      {"replaced": 1}, []),
     ("replace stop-first: the old is drained and removed before the new starts",
      STOP_FIRST, [swap(1, "vm1", "old1")], [run("vm1", "new1"), health("vm1", "new1 running healthy")],
-     ["lb: remove web/kob-web-1-00000000@vm1:20000", "vm1: remove old1 -t 10", "vm1: run kob-web-1-abcdef01",
-      "vm1: health new1", "lb: add web/kob-web-1-abcdef01@vm1:20001"],
+     ["lb: remove web/kob-shop-web-1-00000000@vm1:20000", "vm1: remove old1 -t 10", "vm1: run kob-shop-web-1-abcdef01",
+      "vm1: health new1", "lb: add web/kob-shop-web-1-abcdef01@vm1:20001"],
      {"replaced": 1}, []),
     ("replace of a dead replica: it goes first, even start-first",
      WEB, [swap(1, "vm1", "old1", state="exited", health=None)],
      [run("vm1", "new1"), health("vm1", "new1 running healthy")],
-     ["lb: remove web/kob-web-1-00000000@vm1:20000", "vm1: remove old1 -t 10", "vm1: run kob-web-1-abcdef01",
-      "vm1: health new1", "lb: add web/kob-web-1-abcdef01@vm1:20001"],
+     ["lb: remove web/kob-shop-web-1-00000000@vm1:20000", "vm1: remove old1 -t 10", "vm1: run kob-shop-web-1-abcdef01",
+      "vm1: health new1", "lb: add web/kob-shop-web-1-abcdef01@vm1:20001"],
      {"replaced": 1}, []),
     ("parallelism 2: replaces go two by two",
      TWO_AT_ONCE, [swap(1, "vm1", "old1"), swap(2, "vm2", "old2"), swap(3, "vm1", "old3", port=20002)],
      [run("vm1", "new1", "new3"), run("vm2", "new2"), health("vm1", "new1 running healthy", "new3 running healthy"),
       health("vm2", "new2 running healthy")],
-     ["vm1: run kob-web-1-abcdef01", "vm2: run kob-web-2-abcdef01", "vm1: health new1", "vm2: health new2",
-      "lb: add web/kob-web-1-abcdef01@vm1:20001 web/kob-web-2-abcdef01@vm2:20001",
-      "lb: remove web/kob-web-1-00000000@vm1:20000", "vm1: remove old1 -t 10",
-      "lb: remove web/kob-web-2-00000000@vm2:20000", "vm2: remove old2 -t 10",
-      "vm1: run kob-web-3-abcdef01", "vm1: health new3", "lb: add web/kob-web-3-abcdef01@vm1:20002",
-      "lb: remove web/kob-web-3-00000000@vm1:20000", "vm1: remove old3 -t 10"],
+     ["vm1: run kob-shop-web-1-abcdef01", "vm2: run kob-shop-web-2-abcdef01", "vm1: health new1", "vm2: health new2",
+      "lb: add web/kob-shop-web-1-abcdef01@vm1:20001 web/kob-shop-web-2-abcdef01@vm2:20001",
+      "lb: remove web/kob-shop-web-1-00000000@vm1:20000", "vm1: remove old1 -t 10",
+      "lb: remove web/kob-shop-web-2-00000000@vm2:20000", "vm2: remove old2 -t 10",
+      "vm1: run kob-shop-web-3-abcdef01", "vm1: health new3", "lb: add web/kob-shop-web-3-abcdef01@vm1:20002",
+      "lb: remove web/kob-shop-web-3-00000000@vm1:20000", "vm1: remove old3 -t 10"],
      {"replaced": 3}, []),
     ("remove: out of the lb, then stopped",
      WEB, [Remove(old(2, "old2"), "vm2", "scale to 1")], [],
-     ["lb: remove web/kob-web-2-00000000@vm2:20000", "vm2: remove old2 -t 10"],
+     ["lb: remove web/kob-shop-web-2-00000000@vm2:20000", "vm2: remove old2 -t 10"],
      {"removed": 1}, []),
     ("creates, then replaces, then removes, whatever the order given",
      WEB, [Remove(old(3, "old3"), "vm2", "scale to 2"), swap(1, "vm1", "old1"), create(2, "vm2")],
      [run("vm2", "new2"), run("vm1", "new1"), health("vm2", "new2 running healthy"),
       health("vm1", "new1 running healthy")],
-     ["vm2: run kob-web-2-abcdef01", "vm2: health new2", "lb: add web/kob-web-2-abcdef01@vm2:20000",
-      "vm1: run kob-web-1-abcdef01", "vm1: health new1", "lb: add web/kob-web-1-abcdef01@vm1:20001",
-      "lb: remove web/kob-web-1-00000000@vm1:20000", "vm1: remove old1 -t 10",
-      "lb: remove web/kob-web-3-00000000@vm2:20000", "vm2: remove old3 -t 10"],
+     ["vm2: run kob-shop-web-2-abcdef01", "vm2: health new2", "lb: add web/kob-shop-web-2-abcdef01@vm2:20000",
+      "vm1: run kob-shop-web-1-abcdef01", "vm1: health new1", "lb: add web/kob-shop-web-1-abcdef01@vm1:20001",
+      "lb: remove web/kob-shop-web-1-00000000@vm1:20000", "vm1: remove old1 -t 10",
+      "lb: remove web/kob-shop-web-3-00000000@vm2:20000", "vm2: remove old3 -t 10"],
      {"created": 1, "replaced": 1, "removed": 1}, []),
     ("no health check: running, watched for the monitor time (at most 2 s), still running",
      WORKER, [create(1, "vm2", None, "worker")],
      [run("vm2", "new1"), health("vm2", "new1 running none", "new1 running none")],
-     ["vm2: run kob-worker-1-abcdef01", "vm2: health new1", "vm2: health new1",
-      "lb: add worker/kob-worker-1-abcdef01@vm2:None"],
+     ["vm2: run kob-shop-worker-1-abcdef01", "vm2: health new1", "vm2: health new1",
+      "lb: add worker/kob-shop-worker-1-abcdef01@vm2:None"],
      {"created": 1}, [2]),
 ])
 async def test_a_rollout_that_succeeds(clock, name, service, actions, script, expected, outcome, sleeps):
@@ -207,64 +207,69 @@ async def test_a_rollout_that_succeeds(clock, name, service, actions, script, ex
 @pytest.mark.parametrize("name, service, actions, script, expected, error, message", [
     ("unhealthy: the new one is removed, the lb never hears of it",
      WEB, [create(1, "vm2")], [run("vm2", "new1"), health("vm2", "new1 running unhealthy")],
-     ["vm2: run kob-web-1-abcdef01", "vm2: health new1", "vm2: remove new1 -t 2"],
-     RolloutFailed, "web: new replica kob-web-1-abcdef01 on vm2 is unhealthy"),
+     ["vm2: run kob-shop-web-1-abcdef01", "vm2: health new1", "vm2: remove new1 -t 2"],
+     RolloutFailed, "web: new replica kob-shop-web-1-abcdef01 on vm2 is unhealthy"),
     ("exited while starting",
      WEB, [create(1, "vm2")], [run("vm2", "new1"), health("vm2", "new1 exited none")],
-     ["vm2: run kob-web-1-abcdef01", "vm2: health new1", "vm2: remove new1 -t 2"],
-     RolloutFailed, "web: new replica kob-web-1-abcdef01 on vm2 is exited"),
+     ["vm2: run kob-shop-web-1-abcdef01", "vm2: health new1", "vm2: remove new1 -t 2"],
+     RolloutFailed, "web: new replica kob-shop-web-1-abcdef01 on vm2 is exited"),
     ("gone: docker knows no such container",
      WEB, [create(1, "vm2")], [run("vm2", "new1"), health("vm2", "")],
-     ["vm2: run kob-web-1-abcdef01", "vm2: health new1", "vm2: remove new1 -t 2"],
-     RolloutFailed, "web: new replica kob-web-1-abcdef01 on vm2 is gone"),
+     ["vm2: run kob-shop-web-1-abcdef01", "vm2: health new1", "vm2: remove new1 -t 2"],
+     RolloutFailed, "web: new replica kob-shop-web-1-abcdef01 on vm2 is gone"),
     ("never healthy: polled until the budget (1 + 1) * (2 + 1) + 5 = 11 s is spent, then removed",
      WEB, [create(1, "vm2")], [run("vm2", "new1"), health("vm2", "new1 running starting")],
-     ["vm2: run kob-web-1-abcdef01", *["vm2: health new1"] * 24, "vm2: remove new1 -t 2"],
-     RolloutFailed, "web: new replica kob-web-1-abcdef01 on vm2 is starting after 11 s"),
+     ["vm2: run kob-shop-web-1-abcdef01", *["vm2: health new1"] * 24, "vm2: remove new1 -t 2"],
+     RolloutFailed, "web: new replica kob-shop-web-1-abcdef01 on vm2 is starting after 11 s"),
     ("a failed replace leaves the old one serving: not drained, not removed",
      WEB, [swap(1, "vm1", "old1")], [run("vm1", "new1"), health("vm1", "new1 running unhealthy")],
-     ["vm1: run kob-web-1-abcdef01", "vm1: health new1", "vm1: remove new1 -t 2"],
-     RolloutFailed, "web: new replica kob-web-1-abcdef01 on vm1 is unhealthy"),
+     ["vm1: run kob-shop-web-1-abcdef01", "vm1: health new1", "vm1: remove new1 -t 2"],
+     RolloutFailed, "web: new replica kob-shop-web-1-abcdef01 on vm1 is unhealthy"),
     ("one bad replica of a batch: every new one of the batch is removed",
      WEB, [create(1, "vm1"), create(2, "vm2")],
      [run("vm1", "new1"), run("vm2", "new2"), health("vm1", "new1 running healthy"),
       health("vm2", "new2 running unhealthy")],
-     ["vm1: run kob-web-1-abcdef01", "vm2: run kob-web-2-abcdef01", "vm1: health new1", "vm2: health new2",
+     ["vm1: run kob-shop-web-1-abcdef01", "vm2: run kob-shop-web-2-abcdef01", "vm1: health new1", "vm2: health new2",
       "vm1: remove new1 -t 2", "vm2: remove new2 -t 2"],
-     RolloutFailed, "web: new replica kob-web-2-abcdef01 on vm2 is unhealthy"),
+     RolloutFailed, "web: new replica kob-shop-web-2-abcdef01 on vm2 is unhealthy"),
     ("the second batch fails: the first stays replaced, the rest is not touched",
      WEB, [swap(1, "vm1", "old1"), swap(2, "vm2", "old2")],
      [run("vm1", "new1"), run("vm2", "new2"), health("vm1", "new1 running healthy"),
       health("vm2", "new2 running unhealthy")],
-     ["vm1: run kob-web-1-abcdef01", "vm1: health new1", "lb: add web/kob-web-1-abcdef01@vm1:20001",
-      "lb: remove web/kob-web-1-00000000@vm1:20000", "vm1: remove old1 -t 10",
-      "vm2: run kob-web-2-abcdef01", "vm2: health new2", "vm2: remove new2 -t 2"],
-     RolloutFailed, "web: new replica kob-web-2-abcdef01 on vm2 is unhealthy"),
+     ["vm1: run kob-shop-web-1-abcdef01", "vm1: health new1", "lb: add web/kob-shop-web-1-abcdef01@vm1:20001",
+      "lb: remove web/kob-shop-web-1-00000000@vm1:20000", "vm1: remove old1 -t 10",
+      "vm2: run kob-shop-web-2-abcdef01", "vm2: health new2", "vm2: remove new2 -t 2"],
+     RolloutFailed, "web: new replica kob-shop-web-2-abcdef01 on vm2 is unhealthy"),
     ("no health check, stopped while watched",
      WORKER, [create(1, "vm2", None, "worker")],
      [run("vm2", "new1"), health("vm2", "new1 running none", "new1 exited none")],
-     ["vm2: run kob-worker-1-abcdef01", "vm2: health new1", "vm2: health new1", "vm2: remove new1 -t 2"],
-     RolloutFailed, "worker: new replica kob-worker-1-abcdef01 on vm2 stopped"),
+     ["vm2: run kob-shop-worker-1-abcdef01", "vm2: health new1", "vm2: health new1", "vm2: remove new1 -t 2"],
+     RolloutFailed, "worker: new replica kob-shop-worker-1-abcdef01 on vm2 stopped"),
     ("docker run refused: docker's own words, nothing polled",
      WEB, [create(1, "vm2")],
      [("vm2", "docker run", Reply(rc=125, stderr="docker: Error response from daemon: pull access denied for "
                                                  "kob-demo/web, repository does not exist.\n"))],
-     ["vm2: run kob-web-1-abcdef01"],
-     CommandFailed, "exited 125: docker: Error response from daemon: pull access denied for kob-demo/web, "
+     ["vm2: run kob-shop-web-1-abcdef01", "vm2: remove kob-shop-web-1-abcdef01 -t 0"],
+     RolloutFailed, "web: cannot start replica 1 on vm2: pull access denied for kob-demo/web, "
                     "repository does not exist."),
-    ("one docker run of a batch refused: the replica that did start is removed again, nothing polled",
+    ("one docker run of a batch refused: what it created and the replica that did start are removed again",
      WEB, [create(1, "vm1"), create(2, "vm2")],
-     [run("vm1", "new1"), ("vm2", "docker run", Reply(rc=125, stderr="docker: port is already allocated.\n"))],
-     ["vm1: run kob-web-1-abcdef01", "vm2: run kob-web-2-abcdef01", "vm1: remove new1 -t 2"],
-     CommandFailed, "exited 125: docker: port is already allocated."),
+     [run("vm1", "new1"), ("vm2", "docker run", Reply(rc=125, stderr=(
+         "docker: Error response from daemon: driver failed programming external connectivity on endpoint "
+         "kob-shop-web-2-abcdef01: Bind for 0.0.0.0:20000 failed: port is already allocated.\n"
+         "Run 'docker run --help' for more information\n")))],
+     ["vm1: run kob-shop-web-1-abcdef01", "vm2: run kob-shop-web-2-abcdef01", "vm2: remove kob-shop-web-2-abcdef01 -t 0",
+      "vm1: remove new1 -t 2"],
+     RolloutFailed, "web: cannot start replica 2 on vm2: driver failed programming external connectivity on "
+                    "endpoint kob-shop-web-2-abcdef01: Bind for 0.0.0.0:20000 failed: port is already allocated."),
     ("stop-first and the new one fails: the old one is already gone",
      STOP_FIRST, [swap(1, "vm1", "old1")], [run("vm1", "new1"), health("vm1", "new1 running unhealthy")],
-     ["lb: remove web/kob-web-1-00000000@vm1:20000", "vm1: remove old1 -t 10", "vm1: run kob-web-1-abcdef01",
+     ["lb: remove web/kob-shop-web-1-00000000@vm1:20000", "vm1: remove old1 -t 10", "vm1: run kob-shop-web-1-abcdef01",
       "vm1: health new1", "vm1: remove new1 -t 2"],
-     RolloutFailed, "web: new replica kob-web-1-abcdef01 on vm1 is unhealthy"),
+     RolloutFailed, "web: new replica kob-shop-web-1-abcdef01 on vm1 is unhealthy"),
     ("a host that stops answering: its error, naming it",
      WEB, [create(1, "vm2")], [run("vm2", "new1"), ("vm2", "docker inspect", HostUnreachable("vm2", "no route"))],
-     ["vm2: run kob-web-1-abcdef01", "vm2: health new1"],
+     ["vm2: run kob-shop-web-1-abcdef01", "vm2: health new1"],
      HostUnreachable, "vm2: no route"),
 ])
 async def test_a_rollout_that_fails(clock, name, service, actions, script, expected, error, message):
@@ -280,8 +285,8 @@ async def test_an_old_replica_that_cannot_be_removed_stops_the_rollout(clock):
                               ("vm1", "docker stop", Reply(rc=1, stderr="Error: cannot kill container old1\n"))])
     with pytest.raises(CommandFailed, match="vm1: .* exited 1: Error: cannot kill container old1"):
         await roll(fake, WEB, [swap(1, "vm1", "old1"), swap(2, "vm1", "old2", port=20002)])
-    assert timeline(fake) == ["vm1: run kob-web-1-abcdef01", "vm1: health new1",
-                              "lb: add web/kob-web-1-abcdef01@vm1:20001", "lb: remove web/kob-web-1-00000000@vm1:20000",
+    assert timeline(fake) == ["vm1: run kob-shop-web-1-abcdef01", "vm1: health new1",
+                              "lb: add web/kob-shop-web-1-abcdef01@vm1:20001", "lb: remove web/kob-shop-web-1-00000000@vm1:20000",
                               "vm1: remove old1 -t 10"]
 
 
@@ -320,24 +325,24 @@ def haproxy_runtime(host, argv, input) -> Reply:
     ("create then remove: added in one line; drained, then maint and del",
      WEB, [create(1, "vm2"), Remove(old(3, "old3", port=20005), "vm1", "scale to 1")],
      [run("vm2", "new1"), health("vm2", "new1 running healthy")],
-     ["vm2: run kob-web-1-abcdef01", "vm2: health new1",
-      "vm1: " + add_server_commands("web", "kob-web-1-abcdef01", "198.18.0.12", 20000),
-      f"vm1: {drain_command('web', 'kob-web-3-00000000')}; {show_stat_command()}",
-      "vm1: " + delete_server_commands("web", "kob-web-3-00000000"),
+     ["vm2: run kob-shop-web-1-abcdef01", "vm2: health new1",
+      "vm1: " + add_server_commands("web", "kob-shop-web-1-abcdef01", "198.18.0.12", 20000),
+      f"vm1: {drain_command('web', 'kob-shop-web-3-00000000')}; {show_stat_command()}",
+      "vm1: " + delete_server_commands("web", "kob-shop-web-3-00000000"),
       "vm1: remove old3 -t 10"]),
     ("replace across hosts: the new address is added before the old one goes",
      WEB, [Replace(old(1, "old1"), "vm1", Start("web", 1, "vm2", 20000), "vm1 is no longer eligible")],
      [run("vm2", "new1"), health("vm2", "new1 running healthy")],
-     ["vm2: run kob-web-1-abcdef01", "vm2: health new1",
-      "vm1: " + add_server_commands("web", "kob-web-1-abcdef01", "198.18.0.12", 20000),
-      f"vm1: {drain_command('web', 'kob-web-1-00000000')}; {show_stat_command()}",
-      "vm1: " + delete_server_commands("web", "kob-web-1-00000000"),
+     ["vm2: run kob-shop-web-1-abcdef01", "vm2: health new1",
+      "vm1: " + add_server_commands("web", "kob-shop-web-1-abcdef01", "198.18.0.12", 20000),
+      f"vm1: {drain_command('web', 'kob-shop-web-1-00000000')}; {show_stat_command()}",
+      "vm1: " + delete_server_commands("web", "kob-shop-web-1-00000000"),
       "vm1: remove old1 -t 10"]),
     ("a service no frontend sends to: no runtime API line",
      replace(WORKER, update=UpdatePolicy(monitor=0)),
      [create(1, "vm2", None, "worker"), Remove(old(2, "old2", port=None, service="worker"), "vm1", "scale to 1")],
      [run("vm2", "new1"), health("vm2", "new1 running none")],
-     ["vm2: run kob-worker-1-abcdef01", "vm2: health new1", "vm1: remove old2 -t 10"]),
+     ["vm2: run kob-shop-worker-1-abcdef01", "vm2: health new1", "vm1: remove old2 -t 10"]),
 ])
 async def test_the_haproxy_balancer_switches_servers_during_the_rollout(clock, tmp_path, name, service, actions,
                                                                          script, expected):
@@ -346,8 +351,29 @@ async def test_the_haproxy_balancer_switches_servers_during_the_rollout(clock, t
     seen = ClusterObservation({h: HostObservation(h, ()) for h in ("vm1", "vm2")})
     fake = ScriptedTransport([("vm1", "socat", haproxy_runtime), *script], default=None)
     fake.script("*", "docker stop", Reply())
-    await roll(fake, service, actions, HaproxyBalancer(fake, inventory, seen), inventory)
+    await roll(fake, service, actions, HaproxyBalancer(fake, inventory, seen, "shop"), inventory)
     assert timeline(fake) == expected, name
+
+
+PAUSE = replace(TWO_AT_ONCE, update=UpdatePolicy(parallelism=2, monitor=0, failure_action="pause"))
+
+
+@pytest.mark.parametrize("name, actions, script, expected, message", [
+    ("a failed batch is stopped and kept, never in the lb; the old replicas keep serving",
+     [swap(1, "vm1", "old1"), swap(2, "vm2", "old2")],
+     [run("vm1", "new1"), run("vm2", "new2"), health("vm1", "new1 running healthy"),
+      health("vm2", "new2 running unhealthy")],
+     ["vm1: run kob-shop-web-1-abcdef01", "vm2: run kob-shop-web-2-abcdef01", "vm1: health new1", "vm2: health new2",
+      "vm1: docker stop -t 2 new1", "vm2: docker stop -t 2 new2"],
+     "web: new replica kob-shop-web-2-abcdef01 on vm2 is unhealthy; paused: kept stopped for inspection (docker logs): "
+     "kob-shop-web-1-abcdef01 on vm1, kob-shop-web-2-abcdef01 on vm2; the next deploy removes them"),
+])
+async def test_failure_action_pause_keeps_the_failed_replicas_stopped(clock, name, actions, script, expected, message):
+    fake = ScriptedTransport(script)
+    with pytest.raises(RolloutFailed) as raised:
+        await roll(fake, PAUSE, actions)
+    assert str(raised.value) == message, name
+    assert timeline(fake) == expected
 
 
 async def test_a_guard_that_refuses_stops_the_rollout_between_batches_with_every_replica_whole(clock):
@@ -361,8 +387,8 @@ async def test_a_guard_that_refuses_stops_the_rollout_between_batches_with_every
 
     doing = Rollout(fake, INVENTORY, RecordingBalancer(fake), lambda line: None, guard)
     with pytest.raises(StoreError, match="could not be kept"):
-        await doing.run_service(DesiredService(WEB, 2, 2, SPEC, ("vm1", "vm2")),
+        await doing.run_service(DesiredService(WEB, 2, 2, SPEC, ("vm1", "vm2"), owner="shop"),
                                 [swap(1, "vm1", "old1"), swap(2, "vm1", "old2", port=20002)])
-    assert timeline(fake) == ["vm1: run kob-web-1-abcdef01", "vm1: health new1",
-                              "lb: add web/kob-web-1-abcdef01@vm1:20001", "lb: remove web/kob-web-1-00000000@vm1:20000",
-                              "vm1: remove old1 -t 10"]
+    assert timeline(fake) == ["vm1: run kob-shop-web-1-abcdef01", "vm1: health new1",
+                              "lb: add web/kob-shop-web-1-abcdef01@vm1:20001",
+                              "lb: remove web/kob-shop-web-1-00000000@vm1:20000", "vm1: remove old1 -t 10"]

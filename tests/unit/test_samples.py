@@ -97,7 +97,8 @@ def test_usage_survives_the_store_round_trip():
 @pytest.mark.parametrize("gap, tail", [(0, ["sample"]), (0.5, ["sample", "sleep 0.5", "sample"]),
                                        (2, ["sample", "sleep 2", "sample"])])
 def test_sample_command_samples_twice_only_with_a_gap(gap, tail):
-    script = sample_argv(gap)[2]
+    script = sample_argv("shop-0a1b2c3d", gap)[2]
+    assert "--filter label=kob.inventory=shop-0a1b2c3d" in script
     assert script.splitlines()[-len(tail):] == tail
     assert script.splitlines()[-len(tail) - 2:-len(tail)] == ["}", ""], "the calls come after the functions"
     assert "docker stats" not in script and ".Size" not in script

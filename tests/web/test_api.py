@@ -12,7 +12,7 @@ from kob.errors import StoreError
 from kob.jobs.book import JobBook
 from kob.jobs.model import Job, ended, started
 from kob.deploy.revisions import RevisionBook
-from kob.passes.host_health import HostHealthBook
+from kob.deploy.host_health import HostHealthBook
 from kob.deploy.observe import ClusterObservation
 from kob.facts.containers import HostObservation
 from kob.facts.samples import ContainerCounters, HostCounters
