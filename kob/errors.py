@@ -26,8 +26,9 @@ classes. A module in parentheses re-exports the class for the code that raises i
     │   ├── LbNotApplied     HAProxy did not start, or a reload did not take (e.g. a port in use)
     │   └── LbRuntimeRefused the runtime API refused a command (add/drain/del server)
     ├── TemplateError        a playbook template or expression that cannot be rendered (kob.playbook.templating)
-    ├── StoreError
-    │   └── LockHeld         names the holder and since when
+    ├── StoreError           names the store (etcd at its endpoints, or the sqlite file)
+    │   ├── LockHeld         names the holder and since when
+    │   └── LockLost         a lock this process held is gone: expired, or deleted by hand
     └── LabError
 """
 
@@ -157,6 +158,10 @@ class LockHeld(StoreError):
         self.name, self.holder, self.since = name, holder, since
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(since))
         super().__init__(f"lock {name!r} is held by {holder} since {when}")
+
+
+class LockLost(StoreError):
+    """A lock this process held is no longer its own: it expired, or its key was deleted."""
 
 
 class LabError(KobError):

@@ -10,13 +10,20 @@ or the network in another way says so itself with ``pytestmark = pytest.mark.lab
 from __future__ import annotations
 
 import os
+import runpy
 from pathlib import Path
 
 import pytest
 
+# kob.web and kob.templates from this checkout, in this process and in every `python -m kob` it starts
+THIS_CHECKOUT = Path(__file__).parent / "helpers" / "this_checkout"
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(THIS_CHECKOUT), os.environ.get("PYTHONPATH")) if p)
+runpy.run_path(str(THIS_CHECKOUT / "sitecustomize.py"))
+
 TEST_LAB_DIR = Path(os.environ.get("KOB_TEST_LAB_DIR", "/var/lib/kob-test-lab"))
 TEST_LAB_NET = int(os.environ.get("KOB_TEST_LAB_NET", "3"))  # 198.18.3.0/24: never the default lab's network (0)
 TEST_LAB_VMS = 3
+TEST_LAB_ETCD = 3  # members: every lab test runs against a real etcd cluster
 NEEDS_THE_LAB = {"lab", "etcd_url", "browser"}  # fixtures: the lab, a real etcd server, Debian's Chromium
 
 
@@ -29,7 +36,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def lab():
-    """A 3-VM lab on its own network; removed at the end of the session, also on failure."""
+    """A 3-VM lab with a 3-member etcd on its own network; removed at the end of the session, also on failure."""
     from kob.lab.lab import Lab
     from kob.lab.layout import LabLayout
 
@@ -38,7 +45,7 @@ def lab():
     the_lab = Lab(LabLayout(TEST_LAB_DIR, TEST_LAB_NET))
     the_lab.down()  # a previous run killed before its teardown
     try:
-        the_lab.up(TEST_LAB_VMS)
+        the_lab.up(TEST_LAB_VMS, etcd=TEST_LAB_ETCD)
         yield the_lab
     finally:
         the_lab.down()

@@ -19,6 +19,7 @@ from kob.view.watch import Watcher
 from kob.errors import KobError
 from kob.spec.inventory import Inventory
 from kob.store import open_store
+from kob.store.outage import OutageNotices
 from kob.transport.base import Transport
 
 from kob.web import create_app
@@ -43,7 +44,7 @@ def run_page(inventory: Inventory, page: PageOptions, say: Callable[[str], None]
     ``open_transport`` makes the transport (kob.cli.runner's); it is called on the background loop.
     """
     loop = BackgroundLoop()
-    store, pool = loop.call(_open(inventory, open_transport))
+    store, pool = loop.call(_open(inventory, open_transport, say))
     stop, control_done = asyncio.Event(), None
     try:
         site = Site(Watcher(inventory, store, pool), page.refresh, loop)
@@ -83,9 +84,10 @@ def _serve(server) -> None:
         server.close()
 
 
-async def _open(inventory: Inventory, open_transport: Callable[[], Transport]):
-    """The store and the pool, made on the loop that will use them."""
-    return open_store(inventory.state_url), open_transport()
+async def _open(inventory: Inventory, open_transport: Callable[[], Transport], say: Callable[[str], None]):
+    """The store (saying once when it stops answering, once when it is back) and the pool, made on the loop
+    that will use them."""
+    return OutageNotices(open_store(inventory.state_url), say), open_transport()
 
 
 def _server(app, page: PageOptions):

@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from kob.view.watch import Watcher
-from kob.errors import KobError
+from kob.errors import KobError, StoreError
 
 from kob.web.runner import BackgroundLoop
 
@@ -31,7 +31,9 @@ class Site:
             self.loop.spawn(self._refresh_forever(refresh))
 
     def overview(self) -> dict[str, Any]:
-        return {**self._fresh(), "refresh_error": self.error, "serve": self.extra or None}
+        """The latest overview; ``stale`` when refreshing it failed since (it is then older than one refresh)."""
+        return {**self._fresh(), "refresh_error": self.error, "stale": self.error is not None,
+                "serve": self.extra or None}
 
     def service(self, name: str) -> dict[str, Any] | None:
         self._fresh()
@@ -54,12 +56,18 @@ class Site:
         self.loop.stop()
 
     async def _refresh_forever(self, every: float) -> None:
+        """Refresh every ``every`` seconds; a failure keeps the last overview, marked stale, and is logged
+        once until it changes (a store that stops answering is said by the store itself, see
+        kob.store.outage)."""
+        logged = None
         while True:
             started = time.monotonic()
             try:
                 await self.watcher.refresh()
-                self.error = None
+                self.error = logged = None
             except (KobError, OSError) as error:
                 self.error = f"{time.strftime('%H:%M:%S')}: {error}"
-                log.warning("status page refresh failed: %s", error)
+                if not isinstance(error, StoreError) and str(error) != logged:
+                    log.warning("status page refresh failed: %s", error)
+                logged = str(error)
             await asyncio.sleep(max(0.0, every - (time.monotonic() - started)))

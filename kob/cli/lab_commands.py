@@ -8,7 +8,7 @@ import click
 
 DIR_OPTION = click.option("--dir", "lab_dir", type=click.Path(path_type=Path), default="/var/lib/kob-lab",
                           show_default=True, help="Where the lab keeps its files.")
-NET_OPTION = click.option("--net", type=click.IntRange(0, 3), default=0, show_default=True,
+NET_OPTION = click.option("--net", type=click.IntRange(0, 7), default=0, show_default=True,
                           help="Lab network number: VMs at 198.18.NET.11 and up (tests use their own).")
 
 
@@ -26,12 +26,14 @@ def lab() -> None:
 
 @lab.command()
 @click.option("--vms", type=int, default=3, show_default=True, help="How many VMs (grows an existing lab).")
+@click.option("--etcd", "etcd_members", type=int, metavar="N",
+              help="Members of the lab's etcd cluster, e.g. 3 (default: 1 for a new lab, else as it is).")
 @DIR_OPTION
 @NET_OPTION
-def up(vms: int, lab_dir: Path, net: int) -> None:
+def up(vms: int, etcd_members: int | None, lab_dir: Path, net: int) -> None:
     """Create or grow the lab; idempotent."""
     the_lab = _lab(lab_dir, net)
-    _print_status(the_lab.up(vms), the_lab)
+    _print_status(the_lab.up(vms, etcd_members), the_lab)
     click.echo(f"inventory: {the_lab.layout.inventory}")
 
 
@@ -68,8 +70,10 @@ def _said(vm: str, did: bool, done: str, already: str) -> None:
 @DIR_OPTION
 @NET_OPTION
 def stop(vm: str, lab_dir: Path, net: int) -> None:
-    """Stop one VM like a machine going away (its containers are kept); `kob lab start VM` boots it again."""
-    _said(vm, _lab(lab_dir, net).stop_vm(vm), "stopped", "stopped")
+    """Stop one VM like a machine going away (its containers are kept), or kill one etcd member (etcd2);
+    `kob lab start NAME` brings it back."""
+    the_lab = _lab(lab_dir, net)
+    _said(vm, the_lab.stop_etcd(vm) if _is_etcd(vm) else the_lab.stop_vm(vm), "stopped", "stopped")
 
 
 @lab.command()
@@ -77,8 +81,13 @@ def stop(vm: str, lab_dir: Path, net: int) -> None:
 @DIR_OPTION
 @NET_OPTION
 def start(vm: str, lab_dir: Path, net: int) -> None:
-    """Boot a stopped VM again and wait until it answers ssh and docker."""
-    _said(vm, _lab(lab_dir, net).start_vm(vm), "started", "running")
+    """Boot a stopped VM again and wait until it answers ssh and docker; or start an etcd member (etcd2)."""
+    the_lab = _lab(lab_dir, net)
+    _said(vm, the_lab.start_etcd(vm) if _is_etcd(vm) else the_lab.start_vm(vm), "started", "running")
+
+
+def _is_etcd(name: str) -> bool:
+    return name.startswith("etcd")
 
 
 def _print_status(vms, the_lab) -> None:
@@ -86,5 +95,5 @@ def _print_status(vms, the_lab) -> None:
         health = "up" if vm.healthy else "stopped" if vm.stopped else "DOWN" if not vm.running else "degraded"
         detail = f"ssh={'ok' if vm.ssh else 'no'} docker={'ok' if vm.docker else 'no'}"
         click.echo(f"{vm.name:<6} {vm.address:<15} {health:<9} {detail}")
-    etcd = "up" if the_lab.etcd_healthy() else "DOWN"
-    click.echo(f"etcd   {the_lab.layout.etcd_url:<15} {etcd}")
+    for member, answers in the_lab.etcd_status().items():
+        click.echo(f"{member.name:<6} {member.endpoint:<20} {'up' if answers else 'DOWN'}")

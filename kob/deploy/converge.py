@@ -24,6 +24,7 @@ from kob.plan.actions import render_plan
 from kob.plan.diff import DesiredService, Plan, diff
 from kob.plan.preflight import image_sources, port_clashes, unplaceable
 from kob.spec.inventory import Inventory
+from kob.store.backend import require_held
 from kob.store.base import Store
 from kob.transport.base import Transport
 
@@ -62,16 +63,24 @@ async def deploy(inventory: Inventory, *, store: Store, pool: Transport, check: 
     ``store`` and ``pool`` are the caller's, who closes them.
     """
     async with AsyncExitStack() as stack:
+        guard = _unguarded
         if not (check or locked):
-            await stack.enter_async_context(deploy_lock(store, inventory, wait))
+            lock = await stack.enter_async_context(deploy_lock(store, inventory, wait))
+            guard = lambda: require_held(lock)
         book = RevisionBook(store, namespace(inventory))
         counted_before = Counter(pool.exec_count)
-        report = await _converge(inventory, pool, store, book, check, diff_lb, say, Scope(only, avoid, adopt), seen)
+        report = await _converge(inventory, pool, store, book, check, diff_lb, say, Scope(only, avoid, adopt), seen,
+                                 guard)
         report.exec_count = Counter(pool.exec_count) - counted_before
         return report
 
 
-async def _converge(inventory, pool, store, book, check, diff_lb, say, scope: Scope, seen) -> DeployReport:
+def _unguarded() -> None:
+    """A deploy whose caller holds the lock (or a --check) checks nothing between steps."""
+
+
+async def _converge(inventory, pool, store, book, check, diff_lb, say, scope: Scope, seen,
+                    guard=_unguarded) -> DeployReport:
     images = [spec.image for spec in inventory.services]
     me = await owner(store, inventory)
     only = scope.only
@@ -101,11 +110,11 @@ async def _converge(inventory, pool, store, book, check, diff_lb, say, scope: Sc
         if check:
             report.lb = {host: step.partition("\n")[0] for host, step in preview.items()}
             return report
-    for want in wants:
-        if want.revision > ((await book.current(want.service.name)) or _NoRevision).number:
-            revision = await book.record(want.service, want.spec_hash, "deploy")
-            await EventLog(store, namespace(inventory)).add("deploy", f"{want.service.name}: revision {revision.number} "
-                                     f"({want.service.image}) by {revision.who}", service=want.service.name)
+    fresh = [want for want in wants if want.revision > ((await book.current(want.service.name)) or _NoRevision).number]
+    recorded = await book.record_all([(want.service, want.spec_hash) for want in fresh], "deploy")  # all or none
+    for want, revision in zip(fresh, recorded):
+        await EventLog(store, namespace(inventory)).add("deploy", f"{want.service.name}: revision {revision.number} "
+                                 f"({want.service.image}) by {revision.who}", service=want.service.name)
     if plan.actions or scope.adopt:
         missing = missing_images(plan, wants, seen, sources)
         if missing:
@@ -113,7 +122,7 @@ async def _converge(inventory, pool, store, book, check, diff_lb, say, scope: Sc
         await balancer.prepare(seen)
         if scope.adopt:
             await balancer.retire_legacy()
-        rollout = Rollout(pool, inventory, balancer, say)
+        rollout = Rollout(pool, inventory, balancer, say, guard)
         await _roll(rollout, plan, wants, book, store, inventory, seen, say, report)
         report.changed, report.outcome = rollout.changed, rollout.outcome
         seen = await observe_cluster(pool, inventory, me)

@@ -57,24 +57,43 @@ class RevisionBook:
 
     async def record(self, spec: Service, spec_hash: str, reason: str) -> Revision:
         """A new revision when the spec digest changed; the current one otherwise."""
+        return (await self.record_all([(spec, spec_hash)], reason))[0]
+
+    async def record_all(self, specs: list[tuple[Service, str]], reason: str) -> list[Revision]:
+        """``record`` of several (spec, digest) in one write: a store that goes away keeps all or none."""
         while True:
-            current = await self.current(spec.name)
-            if current and current.spec_hash == spec_hash:
-                return current
-            number = current.number + 1 if current else 1
-            data = {"revision": number, "spec": service_to_dict(spec), "spec_hash": spec_hash,
-                    "image": spec.image, "who": operator(), "when": time.time(), "reason": reason}
-            key = self._key(spec.name, f"revisions/{number:06d}")
-            if await self.store.compare_and_swap(key, json.dumps(data).encode(), 0):
-                return _revision(spec.name, data)
+            revisions, writes = [], []
+            for spec, digest in specs:
+                current = await self.current(spec.name)
+                if current and current.spec_hash == digest:
+                    revisions.append(current)
+                    continue
+                number = current.number + 1 if current else 1
+                data = {"revision": number, "spec": service_to_dict(spec), "spec_hash": digest,
+                        "image": spec.image, "who": operator(), "when": time.time(), "reason": reason}
+                writes.append((self._key(spec.name, f"revisions/{number:06d}"), json.dumps(data).encode(), 0))
+                revisions.append(_revision(spec.name, data))
+            if not writes or await self.store.compare_and_swap_all(writes):
+                return revisions
 
     async def scale(self, service: str) -> dict[str, int] | None:
         entry = await self.store.get(self._key(service, "scale"))
         return json.loads(entry.value) if entry else None
 
     async def set_scale(self, service: str, replicas: int, inventory_replicas: int) -> None:
-        data = {"replicas": replicas, "inventory_replicas": inventory_replicas}
-        await self.store.put(self._key(service, "scale"), json.dumps(data).encode())
+        await self.set_scales({service: (replicas, inventory_replicas)})
+
+    async def set_scales(self, counts: dict[str, tuple[int, int]]) -> None:
+        """service → (replicas, inventory_replicas), in one write: a store that goes away keeps all or none."""
+        while True:
+            writes = []
+            for service, (replicas, inventory_replicas) in counts.items():
+                key = self._key(service, "scale")
+                found = await self.store.get(key)
+                data = {"replicas": replicas, "inventory_replicas": inventory_replicas}
+                writes.append((key, json.dumps(data).encode(), found.version if found else 0))
+            if await self.store.compare_and_swap_all(writes):
+                return
 
     async def replicas_for(self, spec: Service) -> int:
         """`kob scale`'s count while the inventory's own value is the one it was scaled from.

@@ -40,8 +40,10 @@ class Balancer:
 
 
 class Rollout:
-    def __init__(self, pool: Transport, inventory: Inventory, balancer: Balancer, say: Callable[[str], None]):
+    def __init__(self, pool: Transport, inventory: Inventory, balancer: Balancer, say: Callable[[str], None],
+                 before_step: Callable[[], None] = lambda: None):
         self.pool, self.inventory, self.balancer, self.say = pool, inventory, balancer, say
+        self.before_step = before_step  # raises to stop between batches (the deploy lock could not be kept)
         self.changed: dict[str, int] = {}  # host → containers started or removed there
         self.outcome: dict[str, Counter] = {}  # service → created / replaced / removed
 
@@ -53,11 +55,15 @@ class Rollout:
         update.parallelism, then removes (all at once, each drained first); stops at the first failure."""
         creates = [a for a in actions if isinstance(a, Create)]
         if creates:
+            self.before_step()
             await self._batch(want, creates)
         replaces = [a for a in actions if isinstance(a, Replace)]
         for index in range(0, len(replaces), want.service.update.parallelism):
+            self.before_step()
             await self._batch(want, replaces[index:index + want.service.update.parallelism])
         removes = [a for a in actions if isinstance(a, Remove)]
+        if removes:
+            self.before_step()
         await asyncio.gather(*(self._retire(a.host, a.container.id, a.container.name, a.container.service,
                                             a.container.host_port) for a in removes))
         if removes:

@@ -31,8 +31,10 @@ async def scale(inventory: Inventory, counts: dict[str, int], store: Store, tran
                 wait: float = 0, say: Callable[[str], None] = print) -> DeployReport:
     """Keep ``counts`` (service → replicas) until the inventory's own count changes, then converge those services."""
     book, events = RevisionBook(store, namespace(inventory)), EventLog(store, namespace(inventory))
+    checked = {name: (checked_count(inventory, name, count), inventory.service(name).replicas)
+               for name, count in counts.items()}
+    await book.set_scales(checked)  # every count or none, also when the store goes away
     for name, count in counts.items():
-        await book.set_scale(name, checked_count(inventory, name, count), inventory.service(name).replicas)
         await events.add("scale", f"{name}: scaled to {count}", service=name)
     now = dataclasses.replace(inventory, services=await deployed_services(book, inventory.services, set(counts)))
     return await deploy(now, wait=wait, say=say, store=store, pool=transport, only=set(counts))

@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from kob.errors import LabError
 from kob.lab import demo_image, etcd_server, system, vm as vmlib
-from kob.lab.layout import MAX_VMS, LabLayout, VmLayout
+from kob.lab.layout import MAX_ETCD_MEMBERS, EtcdMemberLayout, LabLayout, VmLayout
 
 FORBIDDEN_PARENTS = ("/tmp", "/run", "/srv", "/var/run")
 
@@ -46,9 +47,12 @@ class Lab:
         try:
             state = json.loads(self.layout.state_file.read_text())
         except FileNotFoundError:
-            return {"net": self.layout.net, "vms": {}, "etcd_pid": None}
+            return {"net": self.layout.net, "vms": {}, "etcd_pids": []}
         if state.get("net") != self.layout.net:
             raise LabError(f"{self.layout.dir} holds lab network {state.get('net')}, not {self.layout.net}")
+        if "etcd_pid" in state:  # written by a kob whose lab had one etcd member
+            pid = state.pop("etcd_pid")
+            state["etcd_pids"] = [pid] if pid else []
         return state
 
     def _save_state(self) -> None:
@@ -58,17 +62,23 @@ class Lab:
         return [self.layout.vm(n) for n in sorted(v["n"] for v in self.state["vms"].values())]
 
     # -- up ---------------------------------------------------------------
-    def up(self, vms: int = 3) -> list[VmStatus]:
-        """Create the lab or grow it to ``vms`` VMs; boot again any VM that is stopped or dead."""
+    def up(self, vms: int = 3, etcd: int | None = None) -> list[VmStatus]:
+        """Create the lab or grow it to ``vms`` VMs; boot again any VM that is stopped or dead.
+
+        ``etcd``: members of the lab's etcd (default: as many as it has, 1 for a new lab); a dead
+        member is started again on its data.
+        """
         system.check_prerequisites()
         self._check_dir()
-        if not 1 <= vms <= MAX_VMS:
-            raise LabError(f"--vms must be between 1 and {MAX_VMS}, got {vms}")
+        if not 1 <= vms <= self.layout.max_vms:
+            raise LabError(f"--vms must be between 1 and {self.layout.max_vms}, got {vms}")
+        if etcd is not None and not 1 <= etcd <= MAX_ETCD_MEMBERS:
+            raise LabError(f"--etcd must be between 1 and {MAX_ETCD_MEMBERS}, got {etcd}")
         self.layout.dir.mkdir(mode=0o755, parents=True, exist_ok=True)
         self._save_state()
         self._client_key()
         self._bridge()
-        self._etcd()
+        self._etcd(etcd)
         wanted = [self.layout.vm(n) for n in range(1, max(vms, len(self.state["vms"])) + 1)]
         booted = [vm for vm in wanted if self._boot_if_needed(vm)]
         for vm in booted:
@@ -98,14 +108,22 @@ class Lab:
             system.run(["ip", "addr", "add", f"{self.layout.bridge_address}/24", "dev", bridge])
         system.run(["ip", "link", "set", bridge, "up"])
 
-    def _etcd(self) -> None:
-        pid = self.state.get("etcd_pid")
-        if system.alive(pid) and etcd_server.healthy(self.layout):
-            return
-        pid = etcd_server.start(self.layout)
-        self.state["etcd_pid"] = pid
-        self._save_state()
-        etcd_server.wait_ready(self.layout, pid)
+    def _etcd(self, count: int | None) -> None:
+        pids = list(self.state.get("etcd_pids") or [])
+        if count is not None and pids and len(pids) != count:
+            raise LabError(f"the lab's etcd has {len(pids)} member(s), not {count}; `kob lab down` first "
+                           "to make it anew (that removes the lab's state)")
+        count = count or len(pids) or 1
+        pids = pids or [None] * count
+        for k, member in enumerate(self.etcd_layouts(count), start=1):
+            if not system.alive(pids[k - 1]):  # alive but not yet healthy: it waits for the others
+                pids[k - 1] = etcd_server.start(member, count)
+                self.state["etcd_pids"] = pids
+                self._save_state()  # `down` ends it even if this `up` fails later
+        etcd_server.wait_ready(list(zip(self.etcd_layouts(count), pids)))
+
+    def etcd_layouts(self, count: int | None = None) -> list[EtcdMemberLayout]:
+        return self.layout.etcd_members(count or len(self.state.get("etcd_pids") or []) or 1)
 
     def _boot_if_needed(self, vm: VmLayout) -> bool:
         known = self.state["vms"].get(vm.name)
@@ -134,7 +152,7 @@ class Lab:
             list(pool.map(lambda vm: vmlib.load_images(vm, archive), vms))
 
     def _write_inventory(self) -> None:
-        self.layout.inventory.write_text(lab_inventory(self.layout, self.vm_layouts()))
+        self.layout.inventory.write_text(lab_inventory(self.layout, self.vm_layouts(), len(self.state["etcd_pids"])))
 
     # -- status -----------------------------------------------------------
     def status(self) -> list[VmStatus]:
@@ -148,7 +166,51 @@ class Lab:
         return result
 
     def etcd_healthy(self) -> bool:
-        return system.alive(self.state.get("etcd_pid")) and etcd_server.healthy(self.layout)
+        """Every member runs and answers."""
+        return all(self.etcd_status().values())
+
+    def etcd_status(self) -> dict[EtcdMemberLayout, bool]:
+        """Each member of the lab's etcd, and whether it runs and answers."""
+        pids = self.state.get("etcd_pids") or [None]
+        return {member: system.alive(pid) and etcd_server.healthy(member)
+                for member, pid in zip(self.etcd_layouts(len(pids)), pids)}
+
+    # -- stop and start one etcd member ---------------------------------------
+    def stop_etcd(self, name: str) -> bool:
+        """Kill one etcd member (SIGKILL, like its machine losing power); False when it was not running."""
+        _require_root()
+        k = self._known_member(name)
+        pid = self.state["etcd_pids"][k - 1]
+        running = system.alive(pid)
+        if running:
+            system.stop([pid], timeout=10, sig=signal.SIGKILL)
+        self.state["etcd_pids"][k - 1] = None
+        self._save_state()
+        return running
+
+    def start_etcd(self, name: str) -> bool:
+        """Start a stopped etcd member again on its data, and wait until it answers; False when it ran."""
+        system.check_prerequisites()
+        k = self._known_member(name)
+        pids = self.state["etcd_pids"]
+        if system.alive(pids[k - 1]):
+            return False
+        member = self.layout.etcd_member(k)
+        pids[k - 1] = etcd_server.start(member, len(pids))
+        self._save_state()
+        if 2 * sum(system.alive(pid) for pid in pids) > len(pids):
+            etcd_server.wait_ready([(member, pids[k - 1])])
+        else:  # too few members run to elect a leader: it answers once enough of them are back
+            etcd_server.wait_listening(member, pids[k - 1])
+        return True
+
+    def _known_member(self, name: str) -> int:
+        count = len(self.state.get("etcd_pids") or [])
+        rest = name.removeprefix("etcd")
+        if not (rest.isdigit() and 1 <= int(rest) <= count):
+            members = ", ".join(f"etcd{k}" for k in range(1, count + 1)) or "none (start the lab: kob lab up)"
+            raise LabError(f"no etcd member {name!r} in the lab in {self.layout.dir}; its members are: {members}")
+        return int(rest)
 
     # -- stop and start one VM ----------------------------------------------
     def stop_vm(self, name: str) -> bool:
@@ -200,14 +262,16 @@ class Lab:
                 vmlib.destroy_network(vm)
             except LabError as error:
                 failures.append(error)
-        if self.state.get("etcd_pid"):
-            system.stop_group(self.state["etcd_pid"], timeout=10)
+        for pid in self.state.get("etcd_pids") or []:
+            if pid:
+                system.stop_group(pid, timeout=10)
+        system.stop(etcd_server.strays(self.layout), timeout=10, sig=signal.SIGKILL)
         if system.run(["ip", "link", "show", self.layout.bridge], check=False).returncode == 0:
             system.run(["ip", "link", "del", self.layout.bridge])
         if failures:
             raise failures[0]
         self._remove_files()
-        self.state = {"net": self.layout.net, "vms": {}, "etcd_pid": None}
+        self.state = {"net": self.layout.net, "vms": {}, "etcd_pids": []}
 
     def _all_vms(self) -> list[VmLayout]:
         """VMs in the state file, and any namespace of this lab it lost track of."""
@@ -216,7 +280,7 @@ class Lab:
         for line in listing.splitlines():
             name = line.split()[0] if line.split() else ""
             rest = name.removeprefix(f"{self.layout.prefix}vm")
-            if name.startswith(f"{self.layout.prefix}vm") and rest.isdigit() and 1 <= int(rest) <= MAX_VMS:
+            if name.startswith(f"{self.layout.prefix}vm") and rest.isdigit() and 1 <= int(rest) <= self.layout.max_vms:
                 numbers.add(int(rest))
         return [self.layout.vm(n) for n in sorted(numbers)]
 
@@ -241,15 +305,15 @@ def _require_root() -> None:
         raise LabError("kob lab needs root: it creates network namespaces, mounts and daemons")
 
 
-def lab_inventory(layout: LabLayout, vms: list[VmLayout]) -> str:
-    """An inventory for the lab: vm1 runs the load balancer, state in the lab's etcd."""
+def lab_inventory(layout: LabLayout, vms: list[VmLayout], etcd_members: int = 1) -> str:
+    """An inventory for the lab: vm1 runs the load balancer, state in the lab's etcd (every member)."""
     lines = [
         "# The kob lab's VMs, written by `kob lab up`.",
         "ssh:",
         "  user: root",
         f"  key: {layout.client_key}",
         f"  known_hosts: {layout.known_hosts}",
-        f"state: etcd://{layout.bridge_address}:2379",
+        f"state: {layout.etcd_state_url(max(etcd_members, 1))}",
         "hosts:",
     ]
     for vm in vms:

@@ -9,6 +9,8 @@ from kob.errors import LabError
 
 MAX_VMS = 60
 MAX_NET = 15  # docker_bridge has room for labs 0..15
+MAX_ETCD_MEMBERS = 9  # etcd members at 198.18.NET.1 ... .9, below the VMs' .11 and up
+ETCD_CLIENT_PORT, ETCD_PEER_PORT = 2379, 2380
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,20 @@ class LabLayout:
 
     @property
     def etcd_url(self) -> str:
-        return f"http://{self.bridge_address}:2379"
+        """The first etcd member's client URL (a one-member lab's only one)."""
+        return self.etcd_member(1).client_url
+
+    def etcd_member(self, k: int) -> EtcdMemberLayout:
+        if not 1 <= k <= MAX_ETCD_MEMBERS:
+            raise LabError(f"etcd member {k} is outside 1..{MAX_ETCD_MEMBERS}")
+        return EtcdMemberLayout(self, k)
+
+    def etcd_members(self, count: int) -> list[EtcdMemberLayout]:
+        return [self.etcd_member(k) for k in range(1, count + 1)]
+
+    def etcd_state_url(self, count: int) -> str:
+        """The inventory's state: for an etcd of ``count`` members."""
+        return "etcd://" + ",".join(m.endpoint for m in self.etcd_members(count))
 
     @property
     def state_file(self) -> Path:
@@ -58,10 +73,51 @@ class LabLayout:
     def etcd_dir(self) -> Path:
         return self.dir / "etcd"
 
+    @property
+    def max_vms(self) -> int:
+        """How many VMs a lab of this network holds (docker_bridge has room for MAX_VMS in every network)."""
+        return MAX_VMS
+
     def vm(self, n: int) -> VmLayout:
-        if not 1 <= n <= MAX_VMS:
-            raise LabError(f"VM number {n} is outside 1..{MAX_VMS}; is {self.state_file} damaged?")
+        if not 1 <= n <= self.max_vms:
+            raise LabError(f"VM number {n} is outside 1..{self.max_vms}; is {self.state_file} damaged?")
         return VmLayout(self, n)
+
+
+@dataclass(frozen=True)
+class EtcdMemberLayout:
+    """Member ``k`` of the lab's etcd: at 198.18.NET.k on the lab bridge (member 1 at the bridge's own address)."""
+
+    lab: LabLayout
+    k: int
+
+    @property
+    def name(self) -> str:
+        return f"etcd{self.k}"
+
+    @property
+    def address(self) -> str:
+        return f"198.18.{self.lab.net}.{self.k}"
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.address}:{ETCD_CLIENT_PORT}"
+
+    @property
+    def client_url(self) -> str:
+        return f"http://{self.endpoint}"
+
+    @property
+    def peer_url(self) -> str:
+        return f"http://{self.address}:{ETCD_PEER_PORT}"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.lab.etcd_dir / self.name
+
+    @property
+    def log(self) -> Path:
+        return self.lab.etcd_dir / f"{self.name}.log"
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,14 @@ ttl/3. It counts itself leader only while its last confirmation by the store
 (measured from when that request was sent) is younger than ttl minus a margin,
 so a leader cut off from the store stops acting before its lock can expire
 and another process takes it. A crashed leader's lock simply expires.
+
+A store error is not a lost lock: the holder keeps its lock and refreshes it
+again on the next step, leading on while its last confirmation is young enough,
+and again as soon as a refresh gets through (when the lock never expired,
+nobody else could have led meanwhile). Only LockLost (the lock expired, or its
+key was deleted by hand, which the next refresh notices) drops it. Taking the
+lock reclaims one held under this very holder (whose name carries its pid), so
+a lock whose answer was lost on the way back is used, not waited out.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from time import monotonic
 
-from kob.errors import LockHeld, StoreError
+from kob.errors import LockHeld, LockLost, StoreError
 from kob.store.base import Lock, LockInfo, Store
 
 log = logging.getLogger(__name__)
@@ -35,6 +43,7 @@ class Leadership:
         self._lock: Lock | None = None
         self._confirmed_at = float("-inf")  # monotonic time the last good acquire/refresh was sent
         self._reported = False  # what on_change was last told
+        self._warned: str | None = None  # the store error last logged, so an outage is logged once
 
     @property
     def leading(self) -> bool:
@@ -81,24 +90,32 @@ class Leadership:
 
     async def _acquire(self, sent: float) -> StoreError | None:
         try:
-            self._lock = await self.store.acquire_lock(self.name, self.holder, self.ttl)
+            self._lock = await self.store.acquire_lock(self.name, self.holder, self.ttl, reclaim=True)
         except LockHeld:
+            self._warned = None
             return None
         except StoreError as error:
-            log.warning("leader election on %s: %s", self.name, error)
-            return error
-        self._confirmed_at = sent
+            return self._warn(error)
+        self._confirmed_at, self._warned = sent, None
         return None
 
     async def _refresh(self, lock: Lock, sent: float) -> StoreError | None:
         try:
             await lock.refresh()
-        except StoreError as error:
-            log.warning("leader election on %s: %s", self.name, error)
+        except LockLost as error:
             self._lock = None
-            return error
-        self._confirmed_at = sent
+            return self._warn(error)
+        except StoreError as error:  # the store did not answer: the lock may be held still, try again next step
+            return self._warn(error)
+        self._confirmed_at, self._warned = sent, None
         return None
+
+    def _warn(self, error: StoreError) -> StoreError:
+        """Log a store error once, not on every step of an outage."""
+        if str(error) != self._warned:  # on_change says when leadership is lost; this is the detail
+            log.info("leader election on %s: %s", self.name, error)
+            self._warned = str(error)
+        return error
 
     def _reason(self, leading: bool, error: StoreError | None, sent: float) -> str:
         if leading:

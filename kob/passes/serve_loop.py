@@ -49,8 +49,12 @@ class ServeLoop:
             await election
 
     async def _pass(self) -> None:
-        outcome = await passes_on(self.inventory, self.store, self.pool, reconcile=self.reconcile,
-                                  autoscale=self.autoscale, say=self.say, who=self.holder)
+        try:
+            outcome = await passes_on(self.inventory, self.store, self.pool, reconcile=self.reconcile,
+                                      autoscale=self.autoscale, say=self.say, who=self.holder)
+        except StoreError as error:  # not even the outcome could be kept: the store says it is away, once
+            self.status.update(last_error=str(error))
+            return
         self.status.update(passes=self.status["passes"] + 1, last_pass=time.time())
         self.say(f"pass {outcome.outcome}: {outcome.summary}")
 
@@ -59,8 +63,8 @@ class ServeLoop:
         self.say(f"{self.holder}: {reason}")
         try:
             await self.events.add("leader", f"{self.holder}: {reason}")
-        except StoreError as error:  # the store is why leadership was lost: say so, keep going
-            self.say(f"cannot record the leader event: {error}")
+        except StoreError:  # the store is why leadership was lost, and it says so itself (kob.store.outage)
+            pass
         if leading:
             self._wake.set()  # a new leader acts at once, not after a whole interval
 

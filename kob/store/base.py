@@ -52,7 +52,8 @@ class Lock(Protocol):
     ttl: float
 
     async def refresh(self) -> None:
-        """Push the expiry ttl seconds ahead; StoreError if the lock was lost."""
+        """Push the expiry ttl seconds ahead; LockLost if the lock is gone (expired, or deleted),
+        another StoreError if the store did not answer (the lock may well be held still)."""
 
     async def release(self) -> bool:
         """Free the lock; False if it had already expired (idempotent)."""
@@ -71,7 +72,12 @@ class Store(Protocol):
 
     async def compare_and_swap(self, key: str, value: bytes, expected_version: int) -> bool: ...
 
-    async def acquire_lock(self, name: str, holder: str, ttl: float, wait: float = 0) -> Lock: ...
+    async def compare_and_swap_all(self, changes: list[tuple[str, bytes, int]]) -> bool:
+        """(key, value, expected version) each: all written at once if every key is at its version, else none."""
+        ...
+
+    async def acquire_lock(self, name: str, holder: str, ttl: float, wait: float = 0, *,
+                           reclaim: bool = False) -> Lock: ...
 
     def lock(
         self, name: str, holder: str, ttl: float, wait: float = 0

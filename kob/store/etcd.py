@@ -5,92 +5,54 @@ Everything lives under one namespace (default "/kob/"): keys under
 last seq in "event-seq". A version is the key's mod_revision. A lock is a key
 attached to a lease, so a crashed holder's lock vanishes with its lease;
 etcd counts lease TTLs in whole seconds, so a lock's ttl is rounded up.
+
+Every operation goes through kob.store.etcd_members, which moves to another
+member when one does not answer. An attempt whose answer was lost may still
+have been applied, so each write is safe to try again: put and delete are;
+compare_and_swap, on a retry, counts a key already holding its value as
+swapped; an event carries an id that a retry looks for before appending again;
+a lock's lease has an id kob chooses, and its key a record a retry recognises.
 """
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import json
 import math
+import secrets
 import time
-from collections.abc import Awaitable, Callable
+import uuid
 from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, TypeVar
 
 import aetcd
 import aetcd.exceptions
 import aetcd.rpc
+import aetcd.transactions
 import aetcd.utils
 
-from kob.errors import StoreError
+from kob.errors import LockLost
 from kob.store.backend import StoreBackend
 from kob.store.base import Entry, Event, LockInfo, check_entry
+from kob.store.etcd_members import ATTEMPT_TIMEOUT, RETRY_FOR, Members
 
-P = ParamSpec("P")
 T = TypeVar("T")
 
-CLIENT_ERRORS = (aetcd.exceptions.ClientError, aetcd.rpc.AioRpcError)
 LIST_PAGE = 256  # keys per range request of list(); read at one revision, so the pages make one snapshot
-MAX_REPLY = 64 << 20  # bytes of one gRPC reply (gRPC's default, 4 MiB, is 64 job outputs)
 TXN_OPS = 100  # operations in one write_batch transaction: etcd refuses more than --max-txn-ops (128 by default)
 TXN_BYTES = 1 << 20  # bytes of keys and values in one: etcd refuses requests over --max-request-bytes (1.5 MiB)
-
-
-def reporting_etcd_errors(method: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
-    """Turn the client's errors into StoreError naming the endpoints."""
-
-    @functools.wraps(method)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return await method(*args, **kwargs)
-        except CLIENT_ERRORS as error:
-            store = args[0]
-            raise StoreError(f"etcd at {store.endpoints_text}: {_describe(error)}") from error
-
-    return wrapper
-
-
-def _describe(error: Exception) -> str:
-    if isinstance(error, aetcd.rpc.AioRpcError):
-        return f"{error.code().name}: {error.details()}"
-    if isinstance(error, (aetcd.exceptions.ConnectionFailedError, aetcd.exceptions.ConnectionTimeoutError)):
-        return f"cannot reach it ({error}); is etcd running and the address right?"
-    return str(error) or type(error).__name__
 
 
 class EtcdStore(StoreBackend):
     """The store for several managers: one etcd cluster, one namespace."""
 
-    def __init__(self, endpoints: list[tuple[str, int]], namespace: str = "/kob/", timeout: float = 5.0):
-        if not endpoints:
-            raise ValueError("at least one etcd endpoint is needed")
+    def __init__(self, endpoints: list[tuple[str, int]], namespace: str = "/kob/",
+                 timeout: float = ATTEMPT_TIMEOUT, retry_for: float = RETRY_FOR):
+        self.members = Members(endpoints, attempt_timeout=timeout, retry_for=retry_for)
         self.endpoints = endpoints
-        self.endpoints_text = ",".join(f"{host}:{port}" for host, port in endpoints)
+        self.endpoints_text = self.members.text
+        self.label = f"etcd at {self.endpoints_text}"
         self.namespace = namespace if namespace.endswith("/") else namespace + "/"
         self.timeout = timeout
-        self._client: aetcd.Client | None = None
-        self._connecting = asyncio.Lock()
-
-    async def client(self) -> aetcd.Client:
-        """The connected client; the first endpoint that answers wins."""
-        async with self._connecting:
-            if self._client is None:
-                self._client = await self._connect_first_reachable()
-            return self._client
-
-    async def _connect_first_reachable(self) -> aetcd.Client:
-        failures = []
-        for host, port in self.endpoints:
-            candidate = aetcd.Client(host, port, timeout=self.timeout,
-                                     options={"grpc.max_receive_message_length": MAX_REPLY})
-            try:
-                await candidate.status()
-                return candidate
-            except CLIENT_ERRORS as error:
-                failures.append(f"{host}:{port}: {_describe(error)}")
-                await candidate.close()
-        raise StoreError(f"no etcd endpoint answered: {'; '.join(failures)}")
 
     def _key(self, area: str, name: str) -> bytes:
         return f"{self.namespace}{area}/{name}".encode()
@@ -99,156 +61,215 @@ class EtcdStore(StoreBackend):
         key = kv.key.decode()[len(self.namespace) + len("kv/"):]
         return Entry(key, kv.value, kv.mod_revision)
 
-    @reporting_etcd_errors
     async def get(self, key: str) -> Entry | None:
         check_entry(key)
-        found = await (await self.client()).get(self._key("kv", key))
+        found = await self.members.call(lambda client, _: client.get(self._key("kv", key)))
         return self._entry(found) if found else None
 
-    @reporting_etcd_errors
     async def put(self, key: str, value: bytes) -> int:
         check_entry(key, value)
-        return (await (await self.client()).put(self._key("kv", key), value)).header.revision
+        reply = await self.members.call(lambda client, _: client.put(self._key("kv", key), value))
+        return reply.header.revision
 
-    @reporting_etcd_errors
     async def delete(self, key: str) -> bool:
+        """True if the key was there; after a lost answer, the retry may find it gone and say False."""
         check_entry(key)
-        return await (await self.client()).delete(self._key("kv", key)) is not None
+        return await self.members.call(lambda client, _: client.delete(self._key("kv", key))) is not None
 
-    @reporting_etcd_errors
     async def list(self, prefix: str) -> list[Entry]:
-        """In pages of LIST_PAGE keys, each read at the revision of the first."""
-        client, start = await self.client(), self._key("kv", prefix)
-        end, revision, found = aetcd.utils.prefix_range_end(start), 0, []
-        while True:
-            request = aetcd.rpc.RangeRequest(key=start, range_end=end, limit=LIST_PAGE, revision=revision)
-            response = await client.kvstub.Range(request, timeout=self.timeout, metadata=client.metadata)
-            found += [self._entry(kv) for kv in response.kvs]
-            if not response.more or not response.kvs:
-                return found
-            start, revision = response.kvs[-1].key + b"\0", response.header.revision
+        """In pages of LIST_PAGE keys, each read at the revision of the first (a retry reads them all again)."""
+        first = self._key("kv", prefix)
+        end = aetcd.utils.prefix_range_end(first)
 
-    @reporting_etcd_errors
+        async def read(client: aetcd.Client, _: bool) -> list[Entry]:
+            await client.connect()
+            start, revision, found = first, 0, []
+            while True:
+                request = aetcd.rpc.RangeRequest(key=start, range_end=end, limit=LIST_PAGE, revision=revision)
+                response = await client.kvstub.Range(request, timeout=self.timeout, metadata=client.metadata)
+                found += [self._entry(kv) for kv in response.kvs]
+                if not response.more or not response.kvs:
+                    return found
+                start, revision = response.kvs[-1].key + b"\0", response.header.revision
+
+        return await self.members.call(read)
+
     async def compare_and_swap(self, key: str, value: bytes, expected_version: int) -> bool:
         check_entry(key, value)
-        client, etcd_key = await self.client(), self._key("kv", key)
-        swapped, _ = await client.transaction(
-            compare=[client.transactions.mod(etcd_key) == expected_version],
-            success=[client.transactions.put(etcd_key, value)],
-            failure=[],
-        )
-        return swapped
+        etcd_key = self._key("kv", key)
 
-    async def try_lock(self, name: str, holder: str, ttl: float) -> EtcdLock | LockInfo:
+        async def swap(client: aetcd.Client, retried: bool) -> bool:
+            swapped, replies = await client.transaction(
+                compare=[client.transactions.mod(etcd_key) == expected_version],
+                success=[client.transactions.put(etcd_key, value)],
+                failure=[client.transactions.get(etcd_key)],
+            )
+            # an earlier attempt whose answer was lost may be what changed the version
+            return swapped or (retried and _range_value(replies) == value)
+
+        return await self.members.call(swap)
+
+    async def compare_and_swap_all(self, changes: list[tuple[str, bytes, int]]) -> bool:
+        """One transaction; on a retry, keys that all hold their new values count as swapped."""
+        for key, value, _ in changes:
+            check_entry(key, value)
+        keyed = [(self._key("kv", key), value, version) for key, value, version in changes]
+
+        async def swap(client: aetcd.Client, retried: bool) -> bool:
+            swapped, replies = await client.transaction(
+                compare=[client.transactions.mod(key) == version for key, _, version in keyed],
+                success=[client.transactions.put(key, value) for key, value, _ in keyed],
+                failure=[client.transactions.get(key) for key, _, _ in keyed],
+            )
+            return swapped or (retried and all(_range_value([reply]) == value
+                                               for reply, (_, value, _) in zip(replies, keyed)))
+
+        return await self.members.call(swap)
+
+    async def try_lock(self, name: str, holder: str, ttl: float, reclaim: bool = False) -> EtcdLock | LockInfo:
         while True:
             held = await self.lock_info(name)
+            if held and reclaim and held.holder == holder:
+                return await self._reclaim(name, holder, ttl)
             if held:
                 return held
             lock = await self._create_lock(name, holder, ttl)
             if lock:
                 return lock
 
-    @reporting_etcd_errors
     async def _create_lock(self, name: str, holder: str, ttl: float) -> EtcdLock | None:
         """Put the lock key on a fresh lease unless the key exists."""
-        client, key = await self.client(), self._key("locks", name)
-        lease = await client.lease(max(1, math.ceil(ttl)))
+        key, lease_id, seconds = self._key("locks", name), _new_lease_id(), max(1, math.ceil(ttl))
         since = time.time()
-        record = json.dumps({"holder": holder, "since": since}).encode()
-        created, _ = await client.transaction(
-            compare=[client.transactions.create(key) == 0],
-            success=[client.transactions.put(key, record, lease=lease.id)],
-            failure=[],
-        )
-        if created:
-            return EtcdLock(self, name, holder, since, lease.ttl, lease.id)
-        await client.revoke_lease(lease.id)
+        record = json.dumps({"holder": holder, "since": since, "token": uuid.uuid4().hex}).encode()
+        await self.members.call(lambda client, _: _grant(client, seconds, lease_id))
+
+        async def create(client: aetcd.Client, retried: bool) -> bool:
+            created, replies = await client.transaction(
+                compare=[client.transactions.create(key) == 0],
+                success=[client.transactions.put(key, record, lease=lease_id)],
+                failure=[client.transactions.get(key)],
+            )
+            return created or (retried and _range_value(replies) == record)
+
+        if await self.members.call(create):
+            return EtcdLock(self, name, holder, since, seconds, lease_id)
+        await self.revoke_lease(lease_id)
         return None
 
-    @reporting_etcd_errors
+    async def _reclaim(self, name: str, holder: str, ttl: float) -> EtcdLock | LockInfo:
+        """This holder's own lock, found in the store: keep its lease alive from here on."""
+        found = await self._lock_key(name)
+        if found is None:
+            return await self.try_lock(name, holder, ttl)
+        record = json.loads(found.value)
+        lock = EtcdLock(self, name, record["holder"], record["since"], max(1, math.ceil(ttl)), found.lease)
+        await lock.refresh()
+        return lock
+
+    async def _lock_key(self, name: str) -> Any:
+        return await self.members.call(lambda client, _: client.get(self._key("locks", name)))
+
     async def lock_info(self, name: str) -> LockInfo | None:
-        client = await self.client()
-        found = await client.get(self._key("locks", name))
+        found = await self._lock_key(name)
         if not found:
             return None
         record = json.loads(found.value)
-        lease = await client.get_lease_info(found.lease, keys=False)
+        lease = await self.members.call(lambda client, _: client.get_lease_info(found.lease, keys=False))
         # etcd rounds the remaining TTL down to whole seconds: report the latest expiry
         remaining = min(lease.TTL + 1, lease.grantedTTL) if lease.TTL >= 0 else 0
         return LockInfo(name, record["holder"], record["since"], time.time() + remaining)
 
-    @reporting_etcd_errors
     async def append_event(self, kind: str, message: str, fields: dict[str, Any] | None = None) -> Event:
-        client, counter_key = await self.client(), f"{self.namespace}event-seq".encode()
-        fields_json = json.dumps(fields or {})
-        while True:
-            counter = await client.get(counter_key)
-            seq = int(counter.value) + 1 if counter else 1
-            event = Event(seq, time.time(), kind, message, json.loads(fields_json))
-            record = {"time": event.time, "kind": kind, "message": message, "fields": event.fields}
-            appended, _ = await client.transaction(
-                compare=[client.transactions.mod(counter_key) == (counter.mod_revision if counter else 0)],
-                success=[
-                    client.transactions.put(counter_key, str(seq).encode()),
-                    client.transactions.put(self._event_key(seq), json.dumps(record).encode()),
-                ],
-                failure=[],
-            )
-            if appended:
-                return event
+        counter_key = f"{self.namespace}event-seq".encode()
+        fields_json, event_id = json.dumps(fields or {}), uuid.uuid4().hex
+
+        async def append(client: aetcd.Client, retried: bool) -> Event:
+            while True:
+                counter = await client.get(counter_key)
+                if retried and counter:  # the attempt whose answer was lost may have appended it
+                    last = await client.get(self._event_key(int(counter.value)))
+                    if last and json.loads(last.value).get("id") == event_id:
+                        return _event(last)
+                seq = int(counter.value) + 1 if counter else 1
+                event = Event(seq, time.time(), kind, message, json.loads(fields_json))
+                record = {"time": event.time, "kind": kind, "message": message, "fields": event.fields,
+                          "id": event_id}
+                appended, _ = await client.transaction(
+                    compare=[client.transactions.mod(counter_key) == (counter.mod_revision if counter else 0)],
+                    success=[
+                        client.transactions.put(counter_key, str(seq).encode()),
+                        client.transactions.put(self._event_key(seq), json.dumps(record).encode()),
+                    ],
+                    failure=[],
+                )
+                if appended:
+                    return event
+
+        return await self.members.call(append)
 
     def _event_key(self, seq: int) -> bytes:
         return self._key("events", f"{seq:020d}")
 
-    @reporting_etcd_errors
     async def events(self, after_seq: int = 0, limit: int = 100) -> list[Event]:
         if limit <= 0:
             return []
-        client = await self.client()
         request = aetcd.rpc.RangeRequest(
             key=self._event_key(after_seq + 1),
             range_end=aetcd.utils.prefix_range_end(self._key("events", "")),
             limit=limit,
         )
-        response = await client.kvstub.Range(request, timeout=self.timeout, metadata=client.metadata)
-        return [_event(kv) for kv in response.kvs]
 
-    @reporting_etcd_errors
+        async def read(client: aetcd.Client, _: bool) -> Any:
+            await client.connect()
+            return await client.kvstub.Range(request, timeout=self.timeout, metadata=client.metadata)
+
+        return [_event(kv) for kv in (await self.members.call(read)).kvs]
+
     async def trim_events(self, keep: int) -> None:
         if keep < 0:
             raise ValueError(f"keep must be >= 0, got {keep}")
-        client = await self.client()
-        counter = await client.get(f"{self.namespace}event-seq".encode())
-        first_kept = (int(counter.value) if counter else 0) - keep + 1
-        if first_kept > 1:
-            await client.delete_range(self._event_key(0), self._event_key(first_kept))
 
-    @reporting_etcd_errors
+        async def trim(client: aetcd.Client, _: bool) -> None:
+            counter = await client.get(f"{self.namespace}event-seq".encode())
+            first_kept = (int(counter.value) if counter else 0) - keep + 1
+            if first_kept > 1:
+                await client.delete_range(self._event_key(0), self._event_key(first_kept))
+
+        await self.members.call(trim)
+
     async def write_batch(self, puts: list[tuple[str, bytes]], deletes: list[str], events: list[Event]) -> None:
         """In transactions of at most TXN_OPS operations and TXN_BYTES bytes: deletes, puts, then events.
 
         One transaction when it all fits; otherwise a failure part-way leaves the earlier transactions done.
+        Each transaction is safe to try again after a lost answer: deletes and puts are; each event
+        carries an id, and a retry first looks whether its chunk's last event is already there.
         """
         for key in deletes:
             check_entry(key)
         for key, value in puts:
             check_entry(key, value)
-        client = await self.client()
-        writes = [client.transactions.delete(self._key("kv", key)) for key in deletes]
-        writes += [client.transactions.put(self._key("kv", key), value) for key, value in puts]
-        records = [json.dumps({"time": e.time, "kind": e.kind, "message": e.message, "fields": e.fields}).encode()
-                   for e in events]
+        writes = [aetcd.transactions.Delete(self._key("kv", key)) for key in deletes]
+        writes += [aetcd.transactions.Put(self._key("kv", key), value) for key, value in puts]
+        records = [json.dumps({"time": e.time, "kind": e.kind, "message": e.message, "fields": e.fields,
+                               "id": uuid.uuid4().hex}).encode() for e in events]
         for chunk in _chunks(writes, [len(key) + len(value) for key, value in puts], len(deletes)):
-            await client.transaction(compare=[], success=chunk, failure=[])
+            await self.members.call(lambda client, _, chunk=chunk: client.transaction(compare=[], success=chunk,
+                                                                                       failure=[]))
         for chunk in _chunks(records, [len(r) for r in records], 0):
-            await self._append_records(client, chunk)
+            await self.members.call(lambda client, retried, chunk=chunk: self._append_records(client, chunk, retried))
 
-    async def _append_records(self, client: aetcd.Client, records: list[bytes]) -> None:
+    async def _append_records(self, client: aetcd.Client, records: list[bytes], retried: bool) -> None:
         """Append events as the next seqs, with the counter, in one transaction (retried if another appended)."""
         counter_key = f"{self.namespace}event-seq".encode()
+        last_id = json.loads(records[-1])["id"]
         while True:
             counter = await client.get(counter_key)
             last = int(counter.value) if counter else 0
+            if retried and counter:  # the attempt whose answer was lost may have appended them
+                newest = await client.get(self._event_key(last))
+                if newest and json.loads(newest.value).get("id") == last_id:
+                    return
             appended, _ = await client.transaction(
                 compare=[client.transactions.mod(counter_key) == (counter.mod_revision if counter else 0)],
                 success=[client.transactions.put(counter_key, str(last + len(records)).encode()),
@@ -259,29 +280,50 @@ class EtcdStore(StoreBackend):
             if appended:
                 return
 
-    @reporting_etcd_errors
     async def keep_lease_alive(self, lease_id: int) -> bool:
         """One keep-alive; False if the lease has already expired."""
-        reply = await (await self.client()).refresh_lease(lease_id)
+        reply = await self.members.call(lambda client, _: client.refresh_lease(lease_id))
         return reply is not None and reply.TTL > 0
 
-    @reporting_etcd_errors
+    async def lock_key_lease(self, name: str) -> int | None:
+        """The lease the lock key of ``name`` is on; None when there is no such key."""
+        found = await self._lock_key(name)
+        return found.lease if found else None
+
     async def revoke_lease(self, lease_id: int) -> bool:
         """Revoke the lease and its keys; False if it had already expired."""
-        try:
-            await (await self.client()).revoke_lease(lease_id)
-        except aetcd.exceptions.ClientError as error:
-            cause = error.__cause__
-            if isinstance(cause, aetcd.rpc.AioRpcError) and cause.code() == aetcd.rpc.StatusCode.NOT_FOUND:
-                return False
-            raise
-        return True
+
+        async def revoke(client: aetcd.Client, retried: bool) -> bool:
+            try:
+                await client.revoke_lease(lease_id)
+            except aetcd.exceptions.ClientError as error:
+                cause = error.__cause__
+                if isinstance(cause, aetcd.rpc.AioRpcError) and cause.code() == aetcd.rpc.StatusCode.NOT_FOUND:
+                    return retried  # after a lost answer, not found means that answer's revoke took
+                raise
+            return True
+
+        return await self.members.call(revoke)
 
     async def close(self) -> None:
-        async with self._connecting:
-            if self._client is not None:
-                await self._client.close()
-                self._client = None
+        await self.members.close()
+
+
+async def _grant(client: aetcd.Client, seconds: int, lease_id: int) -> None:
+    """A lease with kob's own id, so a retry after a lost answer finds it granted."""
+    try:
+        await client.lease(seconds, lease_id)
+    except aetcd.exceptions.DuplicateLeaseError:
+        pass
+
+
+def _new_lease_id() -> int:
+    return secrets.randbits(62) + 1
+
+
+def _range_value(replies: list) -> bytes | None:
+    """The value a transaction's one get found, or None."""
+    return replies[0][0][0] if replies and replies[0] else None
 
 
 def _chunks(items: list[T], sizes: list[int], unsized: int) -> list[list[T]]:
@@ -307,7 +349,7 @@ def _event(kv: Any) -> Event:
 
 @dataclass
 class EtcdLock:
-    """A lock key on its own lease; refresh is one lease keep-alive."""
+    """A lock key on its own lease; refresh keeps the lease alive and checks the key is still this lock's."""
 
     store: EtcdStore
     name: str
@@ -317,8 +359,12 @@ class EtcdLock:
     lease_id: int
 
     async def refresh(self) -> None:
+        """LockLost when the lease expired or the key is gone or on another lease (deleted by hand)."""
         if not await self.store.keep_lease_alive(self.lease_id):
-            raise StoreError(f"lock {self.name!r} of {self.holder} expired before it was refreshed")
+            raise LockLost(f"lock {self.name!r} of {self.holder} expired before it was refreshed")
+        if await self.store.lock_key_lease(self.name) != self.lease_id:
+            await self.store.revoke_lease(self.lease_id)
+            raise LockLost(f"lock {self.name!r} of {self.holder} was deleted from the store (by hand?)")
 
     async def release(self) -> bool:
         return await self.store.revoke_lease(self.lease_id)

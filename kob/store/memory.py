@@ -12,13 +12,15 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from kob.errors import StoreError
+from kob.errors import LockLost
 from kob.store.backend import StoreBackend
 from kob.store.base import Entry, Event, LockInfo, check_entry
 
 
 class MemoryStore(StoreBackend):
     """Keys, locks and events in dicts and lists."""
+
+    label = "memory store"
 
     def __init__(self) -> None:
         self._entries: dict[str, Entry] = {}
@@ -33,6 +35,9 @@ class MemoryStore(StoreBackend):
 
     async def put(self, key: str, value: bytes) -> int:
         check_entry(key, value)
+        return self._set(key, value)
+
+    def _set(self, key: str, value: bytes) -> int:
         self._revision += 1
         self._entries[key] = Entry(key, value, self._revision)
         return self._revision
@@ -51,8 +56,22 @@ class MemoryStore(StoreBackend):
         await self.put(key, value)
         return True
 
-    async def try_lock(self, name: str, holder: str, ttl: float) -> MemoryLock | LockInfo:
+    async def compare_and_swap_all(self, changes: list[tuple[str, bytes, int]]) -> bool:
+        for key, value, expected_version in changes:
+            check_entry(key, value)
+            current = self._entries.get(key)
+            if (current.version if current else 0) != expected_version:
+                return False
+        for key, value, _ in changes:
+            self._set(key, value)
+        return True
+
+    async def try_lock(self, name: str, holder: str, ttl: float, reclaim: bool = False) -> MemoryLock | LockInfo:
         held = await self.lock_info(name)
+        if held and reclaim and held.holder == holder:
+            token = self._locks[name][1]
+            self._locks[name] = (LockInfo(name, holder, held.since, time.time() + ttl), token)
+            return MemoryLock(self, name, holder, held.since, ttl, token)
         if held:
             return held
         now, token = time.time(), uuid.uuid4().hex
@@ -113,7 +132,7 @@ class MemoryLock:
 
     async def refresh(self) -> None:
         if not self._is_mine() or not await self.store.lock_info(self.name):
-            raise StoreError(f"lock {self.name!r} of {self.holder} expired before it was refreshed")
+            raise LockLost(f"lock {self.name!r} of {self.holder} expired before it was refreshed")
         expires_at = time.time() + self.ttl
         self.store._locks[self.name] = (LockInfo(self.name, self.holder, self.since, expires_at), self.token)
 

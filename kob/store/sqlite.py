@@ -19,7 +19,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from kob.errors import StoreError
+from kob.errors import LockLost, StoreError
 from kob.store.backend import StoreBackend
 from kob.store.base import Entry, Event, LockInfo, check_entry
 
@@ -42,6 +42,7 @@ class SqliteStore(StoreBackend):
 
     def __init__(self, path: str, busy_timeout: float = 10.0) -> None:
         self.path = path
+        self.label = f"sqlite store {path}"
         self.busy_timeout = busy_timeout
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kob-sqlite")
         self._connection: sqlite3.Connection | None = None
@@ -131,12 +132,31 @@ class SqliteStore(StoreBackend):
             self._write(db, key, value)
             return True
 
-    async def try_lock(self, name: str, holder: str, ttl: float) -> SqliteLock | LockInfo:
-        return await self._run(self._try_lock, name, holder, ttl)
+    async def compare_and_swap_all(self, changes: list[tuple[str, bytes, int]]) -> bool:
+        for key, value, _ in changes:
+            check_entry(key, value)
+        return await self._run(self._compare_and_swap_all, changes)
 
-    def _try_lock(self, name: str, holder: str, ttl: float) -> SqliteLock | LockInfo:
+    def _compare_and_swap_all(self, changes: list[tuple[str, bytes, int]]) -> bool:
+        with self._transaction() as db:
+            for key, _, expected_version in changes:
+                row = db.execute("SELECT version FROM entries WHERE key = ?", (key,)).fetchone()
+                if (row[0] if row else 0) != expected_version:
+                    return False
+            for key, value, _ in changes:
+                self._write(db, key, value)
+            return True
+
+    async def try_lock(self, name: str, holder: str, ttl: float, reclaim: bool = False) -> SqliteLock | LockInfo:
+        return await self._run(self._try_lock, name, holder, ttl, reclaim)
+
+    def _try_lock(self, name: str, holder: str, ttl: float, reclaim: bool) -> SqliteLock | LockInfo:
         with self._transaction() as db:
             held = self._lock_info(name)
+            if held and reclaim and held.holder == holder:
+                (token,) = db.execute("SELECT token FROM locks WHERE name = ?", (name,)).fetchone()
+                db.execute("UPDATE locks SET expires_at = ? WHERE name = ?", (time.time() + ttl, name))
+                return SqliteLock(self, name, holder, held.since, ttl, token)
             if held:
                 return held
             now, token = time.time(), uuid.uuid4().hex
@@ -248,7 +268,7 @@ class SqliteLock:
 
     async def refresh(self) -> None:
         if not await self.store._run(self._refresh):
-            raise StoreError(f"lock {self.name!r} of {self.holder} expired before it was refreshed")
+            raise LockLost(f"lock {self.name!r} of {self.holder} expired or was deleted before it was refreshed")
 
     def _refresh(self) -> bool:
         now = time.time()

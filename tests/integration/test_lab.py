@@ -117,7 +117,7 @@ def test_up_is_idempotent_grows_and_down_removes_everything(scratch_lab):
     assert "vm2: {address: 198.18.2.12}" in scratch_lab.layout.inventory.read_text()
     docker = ["docker", "-H", f"unix://{scratch_lab.layout.vm(2).docker_socket}"]
     system.run([*docker, "run", "-d", "kob-demo/web:1"])
-    pids = [v["pid"] for v in scratch_lab.state["vms"].values()] + [scratch_lab.state["etcd_pid"]]
+    pids = [v["pid"] for v in scratch_lab.state["vms"].values()] + scratch_lab.state["etcd_pids"]
 
     scratch_lab.down()
 

@@ -218,3 +218,13 @@ async def test_write_batch_and_list_larger_than_one_etcd_transaction_and_reply(s
     kept = await store.events(0, 1000)
     assert [e.message for e in kept] == [f"tick {n}" for n in range(250)]
     assert [e.seq for e in kept] == sorted({e.seq for e in kept})
+
+
+async def test_compare_and_swap_all_writes_every_key_or_none(store):
+    version = await store.put("scale/web", b"3")
+    changes = [("scale/web", b"5", version), ("scale/api", b"2", 0)]
+    assert await store.compare_and_swap_all([("scale/web", b"5", version), ("scale/api", b"2", 7)]) is False
+    assert (await store.get("scale/web")).value == b"3" and await store.get("scale/api") is None
+    assert await store.compare_and_swap_all(changes) is True
+    assert [(e.key, e.value) for e in await store.list("scale/")] == [("scale/api", b"2"), ("scale/web", b"5")]
+    assert await store.compare_and_swap_all(changes) is False  # the versions moved on

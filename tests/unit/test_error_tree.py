@@ -110,7 +110,7 @@ RAISE_ALLOWED: dict[tuple[str, str, str], Caught | Invariant] = {
         "ttls are constants or kob serve --lease, which click keeps >= 2"),
     ("kob.store.base", "check_entry", "ValueError"): Invariant("store keys are built by kob, never empty"),
     ("kob.store.base", "check_entry", "TypeError"): Invariant("store values are encoded by kob, always bytes"),
-    ("kob.store.etcd", "EtcdStore.__init__", "ValueError"): Invariant(
+    ("kob.store.etcd_members", "Members.__init__", "ValueError"): Invariant(
         "parse_state_url refuses an etcd URL without endpoints before open_store builds one"),
     ("kob.store.etcd", "EtcdStore.trim_events", "ValueError"): Invariant("keep is the constant EVENTS_KEPT"),
     ("kob.store.memory", "MemoryStore.trim_events", "ValueError"): Invariant("keep is the constant EVENTS_KEPT"),

@@ -10,7 +10,7 @@ import pytest
 
 from kob.passes import leader as leader_module
 from kob.passes.leader import Leadership
-from kob.errors import StoreError
+from kob.errors import LockLost, StoreError
 from kob.store.memory import MemoryLock, MemoryStore
 
 TTL = 0.3
@@ -38,6 +38,10 @@ def contenders(store: MemoryStore, count: int, ttl: float = TTL) -> list[Leaders
 
 async def refuse(*args: object, **kwargs: object) -> None:
     raise StoreError("refresh refused")
+
+
+async def lose(*args: object, **kwargs: object) -> None:
+    raise LockLost("lock gone")
 
 
 @pytest.mark.parametrize("count", [2, 3])
@@ -103,12 +107,19 @@ async def perform(action: str, side: Leadership, monkeypatch: pytest.MonkeyPatch
         await side.release()
     elif action == "refresh fails":
         break_refresh(monkeypatch)
+    elif action == "refresh mended":
+        monkeypatch.undo()
+    elif action == "lock lost":
+        monkeypatch.setattr(MemoryLock, "refresh", lose)
+    elif action == "key deleted":
+        del side.store._locks[LOCK]
     else:
         assert action == "ttl passes"
         await asyncio.sleep(TTL + 0.02)
 
 
-EXPIRED = f"lost leadership: lock {LOCK!r} of serve-0 expired before it was refreshed"
+EXPIRED_TEXT = f"lock {LOCK!r} of serve-0 expired before it was refreshed"
+EXPIRED = f"lost leadership: {EXPIRED_TEXT}"
 
 
 @pytest.mark.parametrize(
@@ -119,10 +130,21 @@ EXPIRED = f"lost leadership: lock {LOCK!r} of serve-0 expired before it was refr
         (["release"], []),
         (["step", "release", "release"], [(True, BECAME), (False, "released")]),
         (["step", "release", "step"], [(True, BECAME), (False, "released"), (True, BECAME)]),
-        (["step", "refresh fails", "step"], [(True, BECAME), (False, "lost leadership: refresh refused")]),
-        (["step", "refresh fails", "step", "step"], [(True, BECAME), (False, "lost leadership: refresh refused")]),
+        # a store error is not a lost lock: the leader leads on while its last confirmation is young
+        (["step", "refresh fails", "step"], [(True, BECAME)]),
+        (["step", "refresh fails", "step", "step", "refresh mended", "step"], [(True, BECAME)]),
         (["step", "refresh fails", "step", "ttl passes", "step"],
+         [(True, BECAME), (False, "lost leadership: refresh refused")]),
+        (["step", "refresh fails", "ttl passes", "step", "refresh mended", "step", "step"],
          [(True, BECAME), (False, "lost leadership: refresh refused"), (True, BECAME)]),
+        # a lost lock is dropped at once; the holder takes its own lock again when it is still there
+        (["step", "lock lost", "step"], [(True, BECAME), (False, "lost leadership: lock gone")]),
+        (["step", "lock lost", "step", "refresh mended", "step"],
+         [(True, BECAME), (False, "lost leadership: lock gone"), (True, BECAME)]),
+        # a lock key deleted by hand is noticed by the next refresh
+        (["step", "key deleted", "step"], [(True, BECAME), (False, f"lost leadership: {EXPIRED_TEXT}")]),
+        (["step", "key deleted", "step", "step"],
+         [(True, BECAME), (False, f"lost leadership: {EXPIRED_TEXT}"), (True, BECAME)]),
         (["step", "ttl passes", "step"], [(True, BECAME), (False, EXPIRED)]),
         (["step", "ttl passes", "step", "step"], [(True, BECAME), (False, EXPIRED), (True, BECAME)]),
     ],
@@ -148,18 +170,31 @@ async def test_an_async_on_change_is_awaited(store):
     assert heard == [(True, BECAME), (False, "released")]
 
 
-@pytest.mark.parametrize("broken", ["acquire", "refresh"])
-async def test_a_store_error_means_not_leading_with_a_warning_and_is_not_raised(store, monkeypatch, caplog, broken):
-    side = Leadership(store, LOCK, "serve-0", TTL)
+@pytest.mark.parametrize(("broken", "leading"), [("acquire", False), ("refresh", True)])
+async def test_a_store_error_is_logged_once_per_outage_and_is_not_raised(store, monkeypatch, caplog, broken, leading):
+    side = Leadership(store, LOCK, "serve-0", ttl=8)
     if broken == "refresh":
         assert await side.step()
         break_refresh(monkeypatch)
     else:
         monkeypatch.setattr(store, "acquire_lock", refuse)
-    with caplog.at_level(logging.WARNING, logger="kob.passes.leader"):
-        assert await side.step() is False
-    assert side.leading is False
-    assert [r.getMessage() for r in caplog.records] == [f"leader election on {LOCK}: refresh refused"]
+    with caplog.at_level(logging.INFO, logger="kob.passes.leader"):
+        assert [await side.step() for _ in range(3)] == [leading] * 3
+        monkeypatch.undo()
+        assert await side.step()
+        break_refresh(monkeypatch)
+        await side.step()
+    logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith("leader election")]
+    assert logged == [f"leader election on {LOCK}: refresh refused"] * 2
+
+
+async def test_a_holder_reclaims_its_own_lock_instead_of_waiting_for_it_to_expire(store):
+    lost_answer = await store.acquire_lock(LOCK, "serve-0", 8)  # taken, but the answer never reached the leader
+    side, other = Leadership(store, LOCK, "serve-0", ttl=8), Leadership(store, LOCK, "serve-1", ttl=8)
+    assert not await other.step()
+    assert await side.step()
+    assert (await side.leader()).since == lost_answer.since
+    assert not await other.step()
 
 
 @pytest.mark.parametrize(
@@ -232,3 +267,39 @@ async def test_run_leads_until_it_ends_then_releases(store, ending):
     await asyncio.wait_for(asyncio.gather(*runs, return_exceptions=True), timeout=STEP)
     assert await store.lock_info(LOCK) is None
     assert heard == {"serve-0": [(True, BECAME), (False, "released")], "serve-1": []}
+
+
+async def test_a_held_lock_that_the_store_stops_confirming_is_refused_between_steps(store, monkeypatch):
+    from kob.store.backend import require_held
+
+    with pytest.raises(StoreError, match="expired while held"):  # and said so on the way out
+        async with store.lock("kob/test/deploy", "deploy-0", TTL) as lock:
+            require_held(lock)
+            break_refresh(monkeypatch)
+            await asyncio.sleep(TTL)  # three refreshes fail meanwhile
+            with pytest.raises(StoreError, match=r"could not be kept \(refresh refused\); stopped before the next"):
+                require_held(lock)
+            monkeypatch.undo()
+            await asyncio.sleep(TTL / 2)  # a refresh gets through: the lock lapsed meanwhile (LockLost)
+            with pytest.raises(StoreError, match="expired"):
+                require_held(lock)
+
+
+async def test_the_block_outcome_stands_when_the_store_cannot_release_the_lock(store, monkeypatch):
+    async def refuse_release(self) -> bool:
+        raise StoreError("release refused")
+
+    monkeypatch.setattr(MemoryLock, "release", refuse_release)
+    with pytest.raises(RuntimeError, match="the block's own error"):
+        async with store.lock("kob/test/deploy", "deploy-0", TTL):
+            raise RuntimeError("the block's own error")
+    async with store.lock("kob/test/other", "deploy-0", TTL):
+        pass  # done: the lock expires by itself
+
+
+async def test_a_lock_taken_after_waiting_for_it_counts_as_confirmed_when_taken(store):
+    from kob.store.backend import require_held
+
+    await store.acquire_lock("kob/test/deploy", "crashed", TTL)  # never refreshed: expires after TTL
+    async with store.lock("kob/test/deploy", "deploy-0", TTL, wait=5 * TTL) as lock:
+        require_held(lock)

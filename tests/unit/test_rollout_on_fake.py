@@ -18,7 +18,7 @@ from kob.deploy import rollout
 from kob.deploy.haproxy_balancer import HaproxyBalancer
 from kob.deploy.observe import ClusterObservation
 from kob.deploy.rollout import Balancer, Rollout, RolloutFailed
-from kob.errors import CommandFailed, HostUnreachable
+from kob.errors import CommandFailed, HostUnreachable, StoreError
 from kob.facts.containers import ContainerFact, HostObservation
 from kob.facts.haproxy import ADDED, DELETED
 from kob.plan.actions import Create, Remove, Replace, Start
@@ -390,3 +390,21 @@ async def test_removing_a_duplicate_points_the_server_of_that_name_at_the_replic
                HaproxyBalancer(fake, inventory, seen, "shop"), inventory)
     assert timeline(fake) == ["vm1: " + add_server_commands("web", "kob-shop-web-2-00000000", "198.18.0.11", 20001),
                               "vm2: remove goes -t 10"]
+
+
+async def test_a_guard_that_refuses_stops_the_rollout_between_batches_with_every_replica_whole(clock):
+    fake = ScriptedTransport([run("vm1", "new1"), health("vm1", "new1 running healthy")])
+    steps = []
+
+    def guard() -> None:  # the deploy lock could not be kept after the first batch
+        steps.append(len(steps))
+        if len(steps) > 1:
+            raise StoreError("lock 'kob/shop/deploy' could not be kept")
+
+    doing = Rollout(fake, INVENTORY, RecordingBalancer(fake), lambda line: None, guard)
+    with pytest.raises(StoreError, match="could not be kept"):
+        await doing.run_service(DesiredService(WEB, 2, 2, SPEC, ("vm1", "vm2"), owner="shop"),
+                                [swap(1, "vm1", "old1"), swap(2, "vm1", "old2", port=20002)])
+    assert timeline(fake) == ["vm1: run kob-shop-web-1-abcdef01", "vm1: health new1",
+                              "lb: add web/kob-shop-web-1-abcdef01@vm1:20001",
+                              "lb: remove web/kob-shop-web-1-00000000@vm1:20000", "vm1: remove old1 -t 10"]

@@ -3,6 +3,7 @@ in one line naming the file and the place (tables)."""
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from pathlib import Path
@@ -225,7 +226,7 @@ def test_a_mangled_document_is_read_or_refused_as_a_state_file_error(rng):
         spots = list(_spots(raw))
         for _ in range(rng.randint(1, 3)):
             parent, key = rng.choice(spots)
-            parent[key] = rng.choice(JUNK)
+            parent[key] = copy.deepcopy(rng.choice(JUNK))  # never the shared JUNK values themselves
             spots = list(_spots(raw))
         if rng.random() < 0.5 and isinstance(raw, dict):
             raw["digest"] = digest({k: raw.get(k) for k in ("namespace", "samples", "entries", "events")})
