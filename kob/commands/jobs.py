@@ -107,9 +107,19 @@ def kill_argv(name: str) -> list[str]:
     return ["docker", "kill", name]
 
 
+GONE_MARK = "#kob-gone"
+FOLLOW_SCRIPT = f"""\
+docker inspect --format . "$1" >/dev/null 2>&1 || {{ echo '{GONE_MARK}'; exit 0; }}
+exec docker logs -f "$1" 2>&1
+"""
+
+
 def output_argv(name: str, follow: bool = False) -> list[str]:
-    """A container's output so far (stdout and stderr together); with ``follow``, until it ends."""
-    return ["sh", "-c", f'docker logs {"-f " if follow else ""}"$1" 2>&1', "sh", name]
+    """A container's output so far (stdout and stderr together); with ``follow``, until it ends, or one line
+    GONE_MARK when there is no such container (any more)."""
+    if follow:
+        return ["sh", "-c", FOLLOW_SCRIPT, "sh", name]
+    return ["sh", "-c", 'docker logs "$1" 2>&1', "sh", name]
 
 
 def remove_argv(names: list[str]) -> list[str]:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable
 
-from kob.commands.jobs import collect_argv, container_name, kill_argv, output_argv, run_job_argv, start_job_argv
+from kob.commands.jobs import GONE_MARK, collect_argv, container_name, kill_argv, output_argv, run_job_argv, start_job_argv
 from kob.deploy.events import EventLog
 from kob.deploy.images import lacking, manager_image_ids, ship_images
 from kob.errors import KobError, TransportError
@@ -104,14 +104,18 @@ class Dispatcher:
         hosts = [h for h in self.inventory.hosts if h.name == job.current.host]
         return await self._follow(job, await self.observe(hosts), DispatchReport())
 
-    async def follow_output(self, attempt: Attempt, say: Callable[[str], None], follow: bool) -> None:
-        """A running attempt's output from its host; with ``follow``, line by line until it ends."""
+    async def follow_output(self, attempt: Attempt, say: Callable[[str], None], follow: bool) -> bool:
+        """A running attempt's output from its host; with ``follow``, line by line until it ends. False when
+        its container was gone (its output is then kept in the store, or lost)."""
         target = ssh_target(self.inventory, self.inventory.host(attempt.host))
         if follow:
             async for line in self.pool.lines(target, output_argv(attempt.container, follow=True)):
+                if line == GONE_MARK:
+                    return False
                 say(line)
         else:
             say((await self.pool.run(target, output_argv(attempt.container))).stdout.rstrip("\n"))
+        return True
 
     async def observe(self, hosts: list[Host]) -> JobsSeen:
         return await gather(self.pool, self.inventory, jobs_fact(), hosts)

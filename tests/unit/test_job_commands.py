@@ -45,7 +45,9 @@ def test_a_timeout_wraps_docker_run_with_the_hosts_watchdog(timeout, seconds):
     (collect_argv("kob-job-1-1", 65536),
      ["sh", "-c", 'docker logs "$1" 2>&1 | tail -c "$2"; docker rm -f "$1" >/dev/null', "sh", "kob-job-1-1", "65536"]),
     (output_argv("kob-job-1-1"), ["sh", "-c", 'docker logs "$1" 2>&1', "sh", "kob-job-1-1"]),
-    (output_argv("kob-job-1-1", follow=True), ["sh", "-c", 'docker logs -f "$1" 2>&1', "sh", "kob-job-1-1"]),
+    (output_argv("kob-job-1-1", follow=True),
+     ["sh", "-c", 'docker inspect --format . "$1" >/dev/null 2>&1 || { echo \'#kob-gone\'; exit 0; }\n'
+                  'exec docker logs -f "$1" 2>&1\n', "sh", "kob-job-1-1"]),
 ])
 def test_small_builders(built, expected):
     assert built == expected
