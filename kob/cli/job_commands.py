@@ -55,8 +55,8 @@ def ls_command(inventory: str, show_all: bool, as_json: bool) -> None:
     """The jobs: queued and running ones, then those that ended."""
     from kob.jobs.model import ACTIVE
 
-    jobs = _read_book(inventory, lambda book: book.all())
-    shown = jobs if show_all else [j for j in jobs if j.state in ACTIVE] + [j for j in jobs if j.state not in ACTIVE][-20:]
+    jobs = _read_book(inventory, lambda book: book.all() if show_all else book.active_and_recent(20))
+    shown = jobs if show_all else [j for j in jobs if j.state in ACTIVE] + [j for j in jobs if j.state not in ACTIVE]
     if as_json:
         from kob.view.overview import job_row
 

@@ -72,7 +72,7 @@ class Dispatcher:
     async def dispatch(self) -> DispatchReport:
         """Follow, then place and start. The caller holds the jobs lock."""
         report = DispatchReport()
-        jobs = [j for j in await self.book.all() if j.state in ACTIVE]
+        jobs = await self.book.by_state(ACTIVE, tidy=True)
         if not jobs:
             return report
         seen = await self.observe(self.inventory.hosts)
@@ -87,7 +87,7 @@ class Dispatcher:
         unready = await self._bring_images(placed, seen)
         await asyncio.gather(*(self._start(job, host, report, unready.get(job.id)) for job, host in placed))
         report.waiting = [f"job {w.job_id}: {w.reason}" for w in plan.waiting]
-        report.active = len([j for j in await self.book.all() if j.state in ACTIVE])
+        report.active = len(await self.book.by_state(ACTIVE))
         if report.ended:
             await self.book.forget_old()
         return report

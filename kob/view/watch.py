@@ -13,7 +13,7 @@ import time
 from collections import deque
 from typing import Any
 
-from kob.view.overview import Live, StoreRecords, assemble, container_row, job_row
+from kob.view.overview import JOBS_ENDED_SHOWN, Live, StoreRecords, assemble, container_row, job_row
 from kob.passes.host_health import HostHealthBook
 from kob.passes.periodic import last_outcome, leader_lock_name
 from kob.identity import namespace
@@ -105,7 +105,7 @@ class Watcher:
             hosts=await HostHealthBook(self.store, self.ns).records(),
             events=await self._recent_events(),
             leader=await self.store.lock_info(leader_lock_name(self.inventory)),
-            jobs=await self.jobs.all())
+            jobs=await self.jobs.active_and_recent(JOBS_ENDED_SHOWN))
         outcome = await last_outcome(self.store, self.inventory)
         records.last_pass = outcome.__dict__ if outcome else None
         if self.pool is None:
