@@ -121,8 +121,8 @@ class Dispatcher:
         return await gather(self.pool, self.inventory, jobs_fact(), hosts)
 
     async def _follow(self, job: Job, seen: JobsSeen, report: DispatchReport) -> Job:
-        """A running job: ended, lost, timed out, cancelled, or still running."""
-        attempt, now = job.current, time.time()
+        """A running job: ended, lost, timed out, cancelled, or still running (saved only when that changed it)."""
+        attempt, now, before = job.current, time.time(), job
         if attempt.host not in seen.hosts and attempt.host not in seen.unreachable:
             return await self._end(job, "cancelled" if job.cancel_requested else "lost", report,
                                    reason=f"{attempt.host} is no longer in the inventory")
@@ -132,7 +132,8 @@ class Dispatcher:
             if silent >= self.inventory.control.down_after:
                 return await self._end(job, "cancelled" if job.cancel_requested else "lost", report,
                                        reason=f"{attempt.host} has not answered for {silent:.0f} s")
-            await self.book.save(job)
+            if job != before:
+                await self.book.save(job)
             return job
         job = answered(job)
         container = seen.hosts[attempt.host].container(attempt.container)
@@ -143,7 +144,8 @@ class Dispatcher:
         if not container.ended:
             stopped = _why_stop(job, now)
             if stopped is None:
-                await self.book.save(job)
+                if job != before:
+                    await self.book.save(job)
                 return job
             await self._run(attempt.host, kill_argv(attempt.container))
         return await self._collect(job, container, report, stopped)
