@@ -92,7 +92,7 @@ def start_job_argv(run_argv: list[str], timeout: float | None) -> list[str]:
 
 
 def observe_jobs_argv() -> list[str]:
-    """The host's CPU count and memory, every job container, and the services running there."""
+    """The host's CPU count and memory, every job container, the services running there, and its images."""
     return ["sh", "-c", OBSERVE_SCRIPT]
 
 

@@ -83,19 +83,13 @@ def parse_observation(host: str, output: str) -> HostObservation:
     start, middle = lines.index(CONTAINERS_MARK), lines.index(IMAGES_MARK)
     end = lines.index(HAPROXY_MARK) if HAPROXY_MARK in lines else len(lines)
     containers = tuple(_container(host, line) for line in lines[start + 1:middle] if line.strip())
-    images = image_lines(lines[middle + 1:end])
-    haproxy = _haproxy(host, lines[end + 1:]) if end < len(lines) else None
-    return HostObservation(host, containers, MappingProxyType(images), haproxy)
-
-
-def image_lines(lines: list[str]) -> dict[str, str]:
-    """ref → image ID, from the lines of `docker image ls` in IMAGES_FORMAT."""
     images = {}
-    for line in lines:
+    for line in lines[middle + 1:end]:
         if line.strip():
             image_id, _, ref = line.partition(FIELD_SEP)
             images[ref] = image_id
-    return images
+    haproxy = _haproxy(host, lines[end + 1:]) if end < len(lines) else None
+    return HostObservation(host, containers, MappingProxyType(images), haproxy)
 
 
 def _haproxy(host: str, lines: list[str]) -> HaproxyFact:

@@ -11,7 +11,6 @@ from kob.commands.docker import FIELD_SEP, IMAGES_MARK
 from kob.commands.jobs import CAPACITY_MARK, JOBS_MARK, SERVICES_MARK, observe_jobs_argv
 from kob.errors import ObservationError
 from kob.facts.base import Fact
-from kob.facts.containers import image_lines
 
 
 @dataclass(frozen=True)
@@ -58,7 +57,7 @@ def parse_host_jobs(host: str, output: str) -> HostJobs:
     capacity = lines[lines.index(CAPACITY_MARK) + 1:lines.index(JOBS_MARK)]
     jobs = lines[lines.index(JOBS_MARK) + 1:lines.index(SERVICES_MARK)]
     services = lines[lines.index(SERVICES_MARK) + 1:lines.index(IMAGES_MARK)]
-    images = MappingProxyType(image_lines(lines[lines.index(IMAGES_MARK) + 1:]))
+    images = MappingProxyType(_images(lines[lines.index(IMAGES_MARK) + 1:]))
     try:
         cpus, memory_kb = int(capacity[0]), int(capacity[1])
     except (IndexError, ValueError):
@@ -75,3 +74,13 @@ def _container(host: str, line: str) -> JobContainer:
                             oom == "true")
     except ValueError:
         raise ObservationError(f"{host}: cannot read job container line {line!r}") from None
+
+
+def _images(lines: list[str]) -> dict[str, str]:
+    """ref → image ID from `docker image ls` lines in IMAGES_FORMAT, as the services' observation reads them."""
+    images = {}
+    for line in lines:
+        if line.strip():
+            image_id, _, ref = line.partition(FIELD_SEP)
+            images[ref] = image_id
+    return images
