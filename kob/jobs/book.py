@@ -29,8 +29,8 @@ import asyncio
 import json
 import os
 from collections import Counter
+from collections.abc import Iterable
 from contextlib import AbstractAsyncContextManager
-from typing import Iterable
 
 from kob.errors import KobError
 from kob.jobs.model import ACTIVE, FINAL, Job

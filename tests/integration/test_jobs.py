@@ -168,7 +168,7 @@ def test_a_job_image_built_on_the_manager_only_travels_to_its_host(lab, inventor
     assert job["state"] == "succeeded", job
     host = job["host"]
     assert f"  image {ref}: manager → {host} ..." in done.stdout.splitlines()
-    assert re.search(rf"^  image {re.escape(ref)}: manager → {host}: [0-9.]+ MB in [0-9.]+ s$", done.stdout, re.M)
+    assert re.search(rf"^  image {re.escape(ref)}: manager → {host}: [0-9.]+ MB in [0-9.]+ s$", done.stdout, re.MULTILINE)
     assert on_vm(lab, host, f"docker image inspect --format '{{{{.Id}}}}' {ref}").strip() == built
     other = ({"vm2", "vm3"} - {host}).pop()
     assert ref not in on_vm(lab, other, "docker image ls --format '{{.Repository}}:{{.Tag}}'").split()

@@ -52,7 +52,7 @@ async def index(store) -> dict[str, list[int]]:
 async def test_each_job_is_indexed_under_its_state_only():
     store = MemoryStore()
     book = JobBook(store, NS)
-    first, second, third = [await book.submit(job()) for _ in range(3)]
+    _, second, third = [await book.submit(job()) for _ in range(3)]
     await book.save(model.started(second, "vm1", "kob-job-2-1", 2.0))
     await book.save(ran(third, "failed"))
     assert await index(store) == {"queued": [1], "running": [2], "failed": [3]}

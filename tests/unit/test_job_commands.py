@@ -6,8 +6,19 @@ from collections import Counter
 
 import pytest
 
-from kob.commands.jobs import (JOB_FORMAT, START_SCRIPT, WATCHDOG_SCRIPT, collect_argv, container_name, kill_argv,
-                               observe_jobs_argv, output_argv, remove_argv, run_job_argv, start_job_argv)
+from kob.commands.jobs import (
+    JOB_FORMAT,
+    START_SCRIPT,
+    WATCHDOG_SCRIPT,
+    collect_argv,
+    container_name,
+    kill_argv,
+    observe_jobs_argv,
+    output_argv,
+    remove_argv,
+    run_job_argv,
+    start_job_argv,
+)
 from kob.facts.containers import ObservationError
 from kob.facts.jobs import JobContainer, parse_host_jobs
 
@@ -46,8 +57,8 @@ def test_a_timeout_wraps_docker_run_with_the_hosts_watchdog(timeout, seconds):
      ["sh", "-c", 'docker logs "$1" 2>&1 | tail -c "$2"; docker rm -f "$1" >/dev/null', "sh", "kob-job-1-1", "65536"]),
     (output_argv("kob-job-1-1"), ["sh", "-c", 'docker logs "$1" 2>&1', "sh", "kob-job-1-1"]),
     (output_argv("kob-job-1-1", follow=True),
-     ["sh", "-c", 'docker inspect --format . "$1" >/dev/null 2>&1 || { echo \'#kob-gone\'; exit 0; }\n'
-                  'exec docker logs -f "$1" 2>&1\n', "sh", "kob-job-1-1"]),
+     ["sh", "-c", ('docker inspect --format . "$1" >/dev/null 2>&1 || { echo \'#kob-gone\'; exit 0; }\n'
+                   'exec docker logs -f "$1" 2>&1\n'), "sh", "kob-job-1-1"]),
 ])
 def test_small_builders(built, expected):
     assert built == expected
