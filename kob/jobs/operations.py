@@ -9,7 +9,7 @@ from kob.errors import KobError, LockHeld, TransportError
 from kob.identity import namespace, operator
 from kob.jobs.book import JobBook
 from kob.jobs.dispatch import DispatchReport, Dispatcher
-from kob.jobs.model import ACTIVE, FINAL, Job
+from kob.jobs.model import ACTIVE, FINAL, Attempt, Job
 from kob.spec.inventory import Inventory
 from kob.store.base import Store
 from kob.transport.base import Transport
@@ -54,10 +54,7 @@ async def _follow_job(inventory: Inventory, book: JobBook, transport: Transport,
             say(f"--- job {job.id}, attempt {number} on {attempt.host} ---")
         streamed = False
         if attempt.ended is None:
-            try:
-                streamed = await dispatcher.follow_output(attempt, say, follow=True)
-            except TransportError as error:
-                say(f"! {error}; its output is read again once the attempt has ended", err=True)
+            streamed = await _follow_attempt(dispatcher, book, job.id, attempt, say)
             if streamed and len(job.attempts) > job.retries:
                 return  # the last try: no later attempt to wait for
             job = await _attempt_ended(book, job.id, number)
@@ -66,6 +63,23 @@ async def _follow_job(inventory: Inventory, book: JobBook, transport: Transport,
             if kept:
                 say(kept, nl=False)
         number += 1
+
+
+async def _follow_attempt(dispatcher: Dispatcher, book: JobBook, job_id: int, attempt: Attempt,
+                          say: Callable[..., None]) -> bool:
+    """A running attempt's output from its host as it comes; False when it could not be followed (its host
+    did not answer, or its container is gone before the store says it ended: then its kept output is shown).
+    A container not there yet (the job is saved as running just before docker run) is looked for again."""
+    while True:
+        try:
+            if await dispatcher.follow_output(attempt, say, follow=True):
+                return True
+        except TransportError as error:
+            say(f"! {error}; its output is shown once the attempt has ended", err=True)
+            return False
+        if (await book.get(job_id)).attempts[attempt.number - 1].ended is not None:
+            return False
+        await asyncio.sleep(FOLLOW_POLL)
 
 
 async def _attempt_or_end(book: JobBook, job_id: int, number: int) -> Job:

@@ -119,3 +119,10 @@ async def test_follow_of_a_queued_job_waits_for_its_first_attempt():
     await book.save(start(await book.get(1)))
     await asyncio.wait_for(following, 10)
     assert said.lines == ["one"]
+
+
+async def test_a_container_not_there_yet_is_looked_for_again():
+    fake = ScriptedTransport([("vm1", "kob-job-1-1", [Reply(stdout=f"{GONE_MARK}\n"), Reply(stdout="one\n")])],
+                             default=None)
+    lines = await follow(fake, [], [first_try(retries=0)])
+    assert lines == ["one"] and len(fake.sent) == 2
