@@ -13,7 +13,7 @@ import time
 from collections import deque
 from typing import Any
 
-from kob.view.overview import JOBS_ENDED_SHOWN, Live, StoreRecords, assemble, container_row, job_row
+from kob.view.overview import Live, StoreRecords, assemble, container_row, job_row
 from kob.passes.host_health import HostHealthBook
 from kob.passes.periodic import last_outcome, leader_lock_name
 from kob.identity import namespace
@@ -22,6 +22,7 @@ from kob.deploy.revisions import RevisionBook, wanted_replicas
 from kob.errors import KobError
 from kob.facts.haproxy import ServerStat
 from kob.jobs.book import JobBook
+from kob.view.overview import JOBS_ENDED_SHOWN
 from kob.lb.driver import HaproxyDriver
 from kob.metrics.history import MetricsBook
 from kob.metrics.sampler import sample_cluster
