@@ -30,6 +30,8 @@ def job() -> None:
 @click.option("--backoff", help="Wait before the first retry (doubling each retry): 5s.")
 @click.option("--priority", type=int, help="Higher runs first (default 0).")
 @click.option("--constraint", "constraints", multiple=True, help="LABEL==VALUE or LABEL!=VALUE, as services.")
+@click.option("--env-file", help="NAME=value lines for the job's environment, read on this machine when each attempt "
+                                 "starts; only its path is kept.")
 @click.option("--count", type=click.IntRange(min=1), default=1, show_default=True, help="Queue this many alike.")
 @click.argument("command", nargs=-1)
 def submit_command(inventory: str, template: str | None, name: str | None, command: tuple[str, ...], count: int,
@@ -40,7 +42,7 @@ def submit_command(inventory: str, template: str | None, name: str | None, comma
 
     inv = load_inventory(inventory)
     spec = job_spec(inv, template, name, command, options)
-    queued = run_with(inv, lambda store, _: submit_jobs(store, inv, spec, count), transport=False)
+    queued = run_with(inv, lambda store, _: submit_jobs(store, inv, spec, count, template), transport=False)
     ids = f"job {queued[0].id}" if count == 1 else f"jobs {queued[0].id}-{queued[-1].id}"
     click.echo(f"{ids} queued; `kob job dispatch {inventory}` (or kob serve, or cron) starts {'it' if count == 1 else 'them'}")
 
@@ -53,8 +55,8 @@ def ls_command(inventory: str, show_all: bool, as_json: bool) -> None:
     """The jobs: queued and running ones, then those that ended."""
     from kob.jobs.model import ACTIVE
 
-    jobs = _read_book(inventory, lambda book: book.all())
-    shown = jobs if show_all else [j for j in jobs if j.state in ACTIVE] + [j for j in jobs if j.state not in ACTIVE][-20:]
+    jobs = _read_book(inventory, lambda book: book.all() if show_all else book.active_and_recent(20))
+    shown = jobs if show_all else [j for j in jobs if j.state in ACTIVE] + [j for j in jobs if j.state not in ACTIVE]
     if as_json:
         from kob.view.overview import job_row
 
@@ -79,6 +81,10 @@ def show_command(inventory: str, job_id: int) -> None:
     click.echo(f"  cpus {job.cpus or '1 reserved'}, memory {job.memory or '-'}, retries {job.retries}, "
                f"timeout {job.timeout or '-'}, priority {job.priority}"
                + (f", constraints {', '.join(job.constraints)}" if job.constraints else ""))
+    if job.env_names or job.env_file:
+        names = f"env {', '.join(job.env_names)} (template {job.template})" if job.env_names else ""
+        click.echo("  " + ", ".join(filter(None, [names, f"env_file {job.env_file}" if job.env_file else ""]))
+                   + "; values are not shown")
     click.echo(f"  submitted {_when(job.submitted)} by {job.who}")
     for a in job.attempts:
         end = f"{_when(a.ended)} {a.outcome} ({a.reason})" if a.ended else "running"

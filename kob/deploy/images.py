@@ -2,21 +2,22 @@
 
 The manager's own Docker (when it has one, and the image) is the source of truth: hosts must run the
 image ID it has. Otherwise an image already on one host is relayed from there through the manager.
-Each missing image goes once to each host, all hosts in parallel.
+Each missing image goes once to each host, all hosts in parallel. Service deploys and the job
+dispatcher both ship through here, with the same progress lines.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import AsyncIterator, Callable, Iterable
+from typing import AsyncIterator, Callable, Iterable, Mapping, Protocol
 
 from kob.commands.docker import image_id_argv, load_argv, save_argv, tag_argv
 from kob.deploy.observe import ClusterObservation
 from kob.errors import KobError
 from kob.plan.actions import Create, Replace
 from kob.plan.diff import DesiredService, Plan
-from kob.plan.preflight import MANAGER, ImageSource
+from kob.plan.preflight import MANAGER, HostImages, ImageSource
 from kob.spec.inventory import Inventory
 from kob.transport.base import Transport
 from kob.transport.targets import ssh_target
@@ -45,21 +46,42 @@ async def manager_image_ids(refs: Iterable[str]) -> dict[str, str]:
     return {ref: image_id for ref, image_id in await asyncio.gather(*(one(r) for r in sorted(set(refs)))) if image_id}
 
 
+class SeenHosts(Protocol):
+    """An observation of hosts that tells their images (a ClusterObservation, or what the job dispatcher saw)."""
+
+    @property
+    def hosts(self) -> Mapping[str, HostWithImages]: ...
+
+
+class HostWithImages(HostImages, Protocol):
+    def has_image(self, image_id: str) -> bool: ...
+
+
 def missing_images(plan: Plan, wants: list[DesiredService], seen: ClusterObservation,
                    sources: dict[str, ImageSource]) -> dict[str, list[ImageSource]]:
     """host → images the plan starts there that the host lacks, by ID or only by name."""
     refs = {w.service.name: w.service.image for w in wants}
-    missing: dict[str, list[ImageSource]] = {}
+    wanted: dict[str, list[str]] = {}
     for action in plan.actions:
         if isinstance(action, (Create, Replace)):
-            source = sources[refs[action.start.service]]
-            needed = missing.setdefault(action.start.host, [])
-            if seen.hosts[action.start.host].images.get(source.ref) != source.image_id and source not in needed:
+            wanted.setdefault(action.start.host, []).append(refs[action.start.service])
+    return lacking(wanted, seen.hosts, sources)
+
+
+def lacking(wanted: Mapping[str, Iterable[str]], hosts: Mapping[str, HostImages],
+            sources: Mapping[str, ImageSource]) -> dict[str, list[ImageSource]]:
+    """host → the sources of the refs it is to run that it lacks (by ID, or has only under another ID), once each."""
+    missing: dict[str, list[ImageSource]] = {}
+    for host, refs in wanted.items():
+        for ref in refs:
+            source = sources[ref]
+            needed = missing.setdefault(host, [])
+            if hosts[host].images.get(ref) != source.image_id and source not in needed:
                 needed.append(source)
     return {host: images for host, images in missing.items() if images}
 
 
-async def ship_images(pool: Transport, inventory: Inventory, seen: ClusterObservation,
+async def ship_images(pool: Transport, inventory: Inventory, seen: SeenHosts,
                       missing: dict[str, list[ImageSource]], say: Callable[[str], None]) -> dict[str, int]:
     """Send each missing image to its host, all hosts in parallel; host → bytes sent."""
     sent: dict[str, int] = {}

@@ -44,6 +44,9 @@ class Job:
     backoff: float = 5.0
     priority: int = 0
     constraints: tuple[str, ...] = ()  # "zone==a" texts, as the inventory wrote them
+    template: str | None = None  # the inventory's job template it came from: where its env: values are read
+    env_names: tuple[str, ...] = ()  # the names of its env: (never the values: those stay in the inventory)
+    env_file: str | None = None  # an absolute path on the manager, read when an attempt starts
     state: str = "queued"
     not_before: float = 0.0
     cancel_requested: bool = False
@@ -69,7 +72,7 @@ class Job:
     def from_dict(cls, data: dict[str, Any]) -> "Job":
         attempts = tuple(Attempt(**a) for a in data.get("attempts", ()))
         return cls(**{**data, "command": tuple(data["command"]), "constraints": tuple(data.get("constraints", ())),
-                      "attempts": attempts})
+                      "env_names": tuple(data.get("env_names", ())), "attempts": attempts})
 
 
 def started(job: Job, host: str, container: str, now: float) -> Job:

@@ -8,6 +8,7 @@ and the event log.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -32,11 +33,14 @@ def job_spec(inv: Inventory, template: str | None, name: str | None, command: tu
              options: Mapping[str, Any]) -> JobTemplate:
     """The template (if any) with the command line's values over it, checked like the inventory's jobs:.
 
-    ``options``: the job keys (image, cpus, memory, retries, timeout, backoff, priority) as given, None
-    where not; ``constraints`` a tuple of LABEL==VALUE texts; ``command`` the words after ``--``.
+    ``options``: the job keys (image, cpus, memory, retries, timeout, backoff, priority, env_file) as given, None
+    where not; ``constraints`` a tuple of LABEL==VALUE texts; ``command`` the words after ``--``. An env_file
+    given on the command line is relative to the current folder.
     """
     fields: dict = _template_fields(inv.job(template)) if template else {}
     fields.update({key: _number_or_text(value) for key, value in options.items() if value not in (None, ())})
+    if options.get("env_file"):
+        fields["env_file"] = os.path.abspath(os.path.expanduser(options["env_file"]))
     if options.get("constraints"):
         fields["constraints"] = list(options["constraints"])
     if command:
@@ -47,17 +51,22 @@ def job_spec(inv: Inventory, template: str | None, name: str | None, command: tu
     return read_jobs(parse_yaml(yaml.safe_dump({label: fields}), "command line"), inv)[0]
 
 
-def queued_job(spec: JobTemplate, who: str, submitted: float) -> Job:
-    """A job to queue from its spec (the book gives it its number)."""
+def queued_job(spec: JobTemplate, who: str, submitted: float, template: str | None = None) -> Job:
+    """A job to queue from its spec (the book gives it its number); env: names only, env_file: its path."""
     return Job(0, spec.name, spec.image, spec.command, submitted, who, spec.cpus, spec.memory, spec.retries,
-               spec.timeout, spec.backoff, spec.priority, tuple(constraint_text(c) for c in spec.constraints))
+               spec.timeout, spec.backoff, spec.priority, tuple(constraint_text(c) for c in spec.constraints),
+               template=template, env_names=tuple(spec.env),
+               env_file=str(spec.env_file) if spec.env_file else None)
 
 
-async def submit_jobs(store: Store, inventory: Inventory, spec: JobTemplate, count: int = 1) -> list[Job]:
-    """Queue ``count`` jobs alike, each noted in the event log; the jobs as queued, numbered."""
+async def submit_jobs(store: Store, inventory: Inventory, spec: JobTemplate, count: int = 1,
+                      template: str | None = None) -> list[Job]:
+    """Queue ``count`` jobs alike, each noted in the event log; the jobs as queued, numbered.
+
+    ``template``: the inventory's job template ``spec`` was made from, whose env: the attempts read."""
     if not 1 <= count <= MAX_SUBMITTED:
         raise KobError(f"--count {count}: queue between 1 and {MAX_SUBMITTED} jobs at once")
-    job = queued_job(spec, operator(), time.time())
+    job = queued_job(spec, operator(), time.time(), template)
     book, events = JobBook(store, namespace(inventory)), EventLog(store, namespace(inventory))
     queued = []
     for _ in range(count):
@@ -79,5 +88,6 @@ def _number_or_text(value):
 def _template_fields(spec: JobTemplate) -> dict:
     fields = {"image": spec.image, "retries": spec.retries, "backoff": spec.backoff, "priority": spec.priority,
               "constraints": [constraint_text(c) for c in spec.constraints]}
-    optional = {"command": list(spec.command), "cpus": spec.cpus, "memory": spec.memory, "timeout": spec.timeout}
+    optional = {"command": list(spec.command), "cpus": spec.cpus, "memory": spec.memory, "timeout": spec.timeout,
+                "env": dict(spec.env), "env_file": str(spec.env_file) if spec.env_file else None}
     return {**fields, **{key: value for key, value in optional.items() if value}}

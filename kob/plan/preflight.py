@@ -6,7 +6,7 @@ Each returns the problems it finds as one-line messages; the caller refuses to g
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Mapping, Protocol
 
 from kob.facts.containers import HostObservation
 from kob.plan.diff import DesiredService
@@ -24,30 +24,46 @@ class ImageSource:
     origin: str  # MANAGER or a host name
 
 
-def image_sources(wants: list[DesiredService], hosts: Mapping[str, HostObservation],
+class HostImages(Protocol):
+    """What a host's observation says of its images (services' and jobs' observations both do)."""
+
+    @property
+    def images(self) -> Mapping[str, str]: ...  # ref → image ID
+
+
+def image_sources(wants: list[DesiredService], hosts: Mapping[str, HostImages],
                   on_manager: Mapping[str, str]) -> tuple[dict[str, ImageSource], list[str]]:
     """ref → source for every image a service with replicas needs: the manager's ID first, else the hosts' one."""
     sources, problems = {}, []
     for ref in sorted({w.service.image for w in wants if w.replicas > 0}):
-        if ref in on_manager:
-            sources[ref] = ImageSource(ref, on_manager[ref], MANAGER)
-            continue
-        holders: dict[str, list[str]] = {}
-        for host, observation in hosts.items():
-            if ref in observation.images:
-                holders.setdefault(observation.images[ref], []).append(host)
-        if not holders:
-            names = ", ".join(sorted(w.service.name for w in wants if w.service.image == ref))
-            problems.append(f"image {ref} ({names}) is neither on the manager nor on any reachable host; "
-                            "build or `docker load` it on the manager or on one host")
-        elif len(holders) > 1:
-            seen_as = ", ".join(f"{'/'.join(h)} {image_id[7:19]}" for image_id, h in sorted(holders.items()))
-            problems.append(f"image {ref} differs between hosts ({seen_as}) and the manager has none to settle "
-                            "it; remove the stale one or give the new build its own tag")
+        names = ", ".join(sorted(w.service.name for w in wants if w.service.image == ref))
+        found = image_source(ref, names, hosts, on_manager)
+        if isinstance(found, ImageSource):
+            sources[ref] = found
         else:
-            (image_id, holders_of_it), = holders.items()
-            sources[ref] = ImageSource(ref, image_id, holders_of_it[0])
+            problems.append(found)
     return sources, problems
+
+
+def image_source(ref: str, users: str, hosts: Mapping[str, HostImages],
+                 on_manager: Mapping[str, str]) -> ImageSource | str:
+    """Where ``ref`` comes from: the manager's ID first, else the one ID the hosts have; else why not (a
+    one-line problem naming ``users``, the services or jobs that need it)."""
+    if ref in on_manager:
+        return ImageSource(ref, on_manager[ref], MANAGER)
+    holders: dict[str, list[str]] = {}
+    for host, observation in hosts.items():
+        if ref in observation.images:
+            holders.setdefault(observation.images[ref], []).append(host)
+    if not holders:
+        return (f"image {ref} ({users}) is neither on the manager nor on any reachable host; "
+                "build or `docker load` it on the manager or on one host")
+    if len(holders) > 1:
+        seen_as = ", ".join(f"{'/'.join(h)} {image_id[7:19]}" for image_id, h in sorted(holders.items()))
+        return (f"image {ref} differs between hosts ({seen_as}) and the manager has none to settle "
+                "it; remove the stale one or give the new build its own tag")
+    (image_id, holders_of_it), = holders.items()
+    return ImageSource(ref, image_id, holders_of_it[0])
 
 
 def unplaceable(wants: list[DesiredService], unreachable: Mapping[str, str]) -> list[str]:

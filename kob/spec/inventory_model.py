@@ -72,6 +72,8 @@ class JobTemplate:
     backoff: float = 5.0
     priority: int = 0
     constraints: tuple[Constraint, ...] = ()
+    env: Mapping[str, str] = field(default_factory=frozen_mapping, hash=False)  # values as written
+    env_file: Path | None = None  # only a path: read on the manager when an attempt starts
     line: int = field(default=0, compare=False)
 
 

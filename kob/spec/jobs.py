@@ -12,19 +12,23 @@
         backoff: 5s                 # a duration >= 0 before the first retry, doubling each retry
         priority: 10                # an integer; higher runs first; default 0
         constraints: [zone==a]      # as services' placement.constraints
+        env: {REPORT_DAY: monday}   # NAME: value, as services' env:, on one line each
+        env_file: secrets/job.env   # as services' env_file: relative to this file's folder
 
-Jobs get no environment in this version: env: and env_file: are refused, so
-that nobody takes a secret put there for one that is passed on.
+A job's environment never enters the store: its record keeps the names of env: and the
+path of env_file:. Both are read on the manager when an attempt starts (env: from this
+template as the inventory then says) and reach docker on stdin, never in its command line.
 """
 
 from __future__ import annotations
 
-from kob.spec.inventory_model import Inventory, JobTemplate
-from kob.spec.services import MAX_CPUS, check_fits_a_host, check_service_name, command_words, image_reference, memory_size, placement_constraints
+from kob.spec.inventory_model import Inventory, JobTemplate, frozen_mapping
+from kob.spec.services import (MAX_CPUS, check_fits_a_host, check_service_name, command_words, env_variables,
+                               image_reference, memory_size, placement_constraints)
 from kob.spec.yaml_source import Node
 
-JOB_KEYS = ("image", "command", "cpus", "memory", "retries", "timeout", "backoff", "priority", "constraints")
-_NO_ENV = ("env", "env_file")
+JOB_KEYS = ("image", "command", "cpus", "memory", "retries", "timeout", "backoff", "priority", "constraints", "env",
+            "env_file")
 
 
 def read_jobs(node: Node | None, inventory: Inventory) -> tuple[JobTemplate, ...]:
@@ -37,10 +41,6 @@ def read_jobs(node: Node | None, inventory: Inventory) -> tuple[JobTemplate, ...
 
 def _read_job(name: str, node: Node, inventory: Inventory) -> JobTemplate:
     check_service_name(node, name, "job")
-    for key, value in node.entries():
-        if key in _NO_ENV:
-            raise value.error(f"{key} is not supported for jobs yet: kob passes no environment variables or secrets "
-                              "to jobs in this version; remove it")
     job = node.record(JOB_KEYS)
     default = JobTemplate(name=name, image="")
     cpus = job.get_float("cpus", default=None, above=0, max=MAX_CPUS, expected="a positive number")
@@ -57,5 +57,17 @@ def _read_job(name: str, node: Node, inventory: Inventory) -> JobTemplate:
         backoff=job.get_duration("backoff", default=default.backoff, min=0),
         priority=job.get_int("priority", default=default.priority),
         constraints=placement_constraints(job.get("constraints"), inventory),
+        env=frozen_mapping(_env(job.get("env"))),
+        env_file=job.get_path("env_file", inventory.path.parent, default=None, what="env file"),
         line=node.line,
     )
+
+
+def _env(node: Node | None) -> dict[str, str]:
+    """As services' env:, but each value on one line: a job's env reaches docker as lines of an env file."""
+    env = env_variables(node)
+    for key, value in node.entries() if node else []:
+        if any(c in env[key] for c in "\n\r\0"):
+            raise value.error("a job's env value must fit on one line (it reaches docker as a line of an env file); "
+                              "put a multi-line value in a file the job reads")
+    return env

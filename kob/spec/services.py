@@ -144,7 +144,7 @@ def _read_service(name: str, node: Node, inventory: Inventory) -> Service:
         replicas=_replicas(service.get("replicas"), autoscale),
         port=port,
         command=command_words(service.get("command"), "leave command: out to run the image's own command"),
-        env=MappingProxyType(_env(service.get("env"))),
+        env=MappingProxyType(env_variables(service.get("env"))),
         env_file=service.get_path("env_file", inventory.path.parent, default=None, what="env file"),
         volumes=_volumes(service.get("volumes")),
         healthcheck=_healthcheck(service.get("healthcheck"), port),
@@ -218,7 +218,8 @@ def command_words(node: Node | None, when_empty: str) -> tuple[str, ...] | None:
     return words
 
 
-def _env(node: Node | None) -> dict[str, str]:
+def env_variables(node: Node | None) -> dict[str, str]:
+    """An env: mapping of variable names to values, as written (services and jobs)."""
     env = {}
     for key, value in node.entries(expected="a mapping of variable names to values") if node else []:
         if not _ENV_NAME.fullmatch(key):

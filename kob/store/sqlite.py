@@ -114,9 +114,13 @@ class SqliteStore(StoreBackend):
         return await self._run(self._list, prefix)
 
     def _list(self, prefix: str) -> list[Entry]:
+        if not prefix:
+            return [Entry(*row) for row in self._db().execute("SELECT key, value, version FROM entries ORDER BY key")]
+        # A range of the primary key, not a scan of every row: the keys that start with the prefix are those
+        # from it up to (not including) the prefix with its last character the next one (UTF-8 sorts as code points).
+        end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
         rows = self._db().execute(
-            "SELECT key, value, version FROM entries WHERE substr(key, 1, ?) = ? ORDER BY key",
-            (len(prefix), prefix),
+            "SELECT key, value, version FROM entries WHERE key >= ? AND key < ? ORDER BY key", (prefix, end),
         )
         return [Entry(*row) for row in rows]
 

@@ -67,6 +67,8 @@ class SshPool:
                 raise HostUnreachable(target.name, f"connection lost while starting a command: {error}") from None
             try:
                 async for line in proc.stdout:
+                    if not line:  # asyncssh reads one '' at the end of the stream: no line (an empty one is "\n")
+                        break
                     yield line.rstrip("\n")
             except (asyncssh.Error, OSError) as error:
                 raise HostUnreachable(target.name, f"connection lost while reading: {error}") from None

@@ -23,6 +23,7 @@ from kob.errors import KobError
 from kob.commands.haproxy import HaproxyPaths
 from kob.facts.haproxy import ServerStat
 from kob.jobs.book import JobBook
+from kob.view.overview import JOBS_ENDED_SHOWN
 from kob.lb.driver import HaproxyDriver
 from kob.metrics.history import MetricsBook
 from kob.metrics.series import bucket_for, host_series, service_cpu_series
@@ -105,7 +106,7 @@ class Watcher:
             hosts=await HostHealthBook(self.store, self.ns).records(),
             events=await self._recent_events(),
             leader=await self.store.lock_info(leader_lock_name(self.inventory)),
-            jobs=await self.jobs.all())
+            jobs=await self.jobs.active_and_recent(JOBS_ENDED_SHOWN))
         outcome = await last_outcome(self.store, self.inventory)
         records.last_pass = outcome.__dict__ if outcome else None
         if self.pool is None:

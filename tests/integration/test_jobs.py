@@ -24,7 +24,14 @@ jobs:
     image: kob-demo/web:1
     command: [sh, -c, "echo start on $(hostname); sleep 6; echo done"]
     cpus: 1
+  secretive:
+    image: kob-demo/web:1
+    command: [sh, -c, 'echo "got ${#TOKEN} ${TOKEN%%-*} ${GREETING%%-*}"']
+    env: {GREETING: hello-inline-s3cret}
+    env_file: job.env
 """
+TOKEN = "tok-file-s3cret-42"  # in job.env beside the inventory
+SECRETS = ("s3cret",)  # a part of both values that must show nowhere but in the container
 CAPACITY = 6  # 3 VMs x 2 CPUs
 
 
@@ -55,6 +62,7 @@ def inventory(lab, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("jobs") / "jobs.yaml"
     hosts = re.sub(r"^(  vm\d+: \{)", r"\1cpus: 2, ", lab.layout.inventory.read_text(), flags=re.M)
     path.write_text(hosts + JOBS)
+    (path.parent / "job.env").write_text(f"# the job's secret\nTOKEN={TOKEN}\n")
     return path
 
 
@@ -142,3 +150,127 @@ def test_a_job_on_a_stopped_vm_is_lost_and_retried_elsewhere(lab, inventory):
     events = ok("events", str(inventory), "--kind", "job", "-n", "200")
     assert f"job {job_id} (survivor) on {first}: lost" in events
     assert Counter(j["state"] for j in jobs(inventory).values())["running"] == 0
+
+
+def manager_docker(lab) -> dict[str, str]:
+    """The environment of a kob whose "own" Docker (the manager's) is vm1's."""
+    return {"DOCKER_HOST": f"unix://{lab.layout.vm(1).docker_socket}"}
+
+
+def test_a_job_image_built_on_the_manager_only_travels_to_its_host(lab, inventory):
+    ref = "kob-demo/job-built:1"
+    on_vm(lab, "vm1", f"printf 'FROM kob-demo/web:1\\nLABEL variant=job\\n' | docker build -q -t {ref} -")
+    built = on_vm(lab, "vm1", f"docker image inspect --format '{{{{.Id}}}}' {ref}").strip()
+    job_id = submit(inventory, "--image", ref, "--constraint", "role!=lb", "--", "sh", "-c", "echo built here")
+    done = kob("job", "dispatch", str(inventory), "--until-done", "--every", "0.5", env=manager_docker(lab))
+    assert done.returncode == 0, done.stdout + done.stderr
+    job = jobs(inventory)[job_id]
+    assert job["state"] == "succeeded", job
+    host = job["host"]
+    assert f"  image {ref}: manager → {host} ..." in done.stdout.splitlines()
+    assert re.search(rf"^  image {re.escape(ref)}: manager → {host}: [0-9.]+ MB in [0-9.]+ s$", done.stdout, re.MULTILINE)
+    assert on_vm(lab, host, f"docker image inspect --format '{{{{.Id}}}}' {ref}").strip() == built
+    other = ({"vm2", "vm3"} - {host}).pop()
+    assert ref not in on_vm(lab, other, "docker image ls --format '{{.Repository}}:{{.Tag}}'").split()
+    assert ok("job", "logs", str(inventory), str(job_id)) == "built here\n"
+
+
+async def _store_dump(inventory: Path) -> str:
+    from kob.spec.inventory import load_inventory
+    from kob.store import open_store
+
+    async with open_store(load_inventory(str(inventory)).state_url) as store:
+        entries = await store.list("")
+        events = await store.events(0, 100000)
+    return "".join(e.key + e.value.decode(errors="replace") for e in entries) + "".join(
+        f"{e.kind} {e.message} {json.dumps(e.fields)}" for e in events)
+
+
+def test_env_and_env_file_reach_the_job_and_show_nowhere(lab, inventory):
+    import asyncio
+
+    job_id = submit(inventory, "--template", "secretive", "--constraint", "role!=lb")
+    dispatched = until_done(inventory)
+    job = jobs(inventory)[job_id]
+    assert job["state"] == "succeeded", job
+    assert ok("job", "logs", str(inventory), str(job_id)) == "got 18 tok hello\n"  # both values arrived
+    shown = ok("job", "show", str(inventory), str(job_id))
+    assert "env GREETING (template secretive)" in shown and "job.env" in shown and "values are not shown" in shown
+    said = [dispatched, shown, ok("job", "ls", str(inventory), "--all"), ok("job", "ls", str(inventory), "--json"),
+            ok("events", str(inventory), "-n", "500"), asyncio.run(_store_dump(inventory))]
+    for text in said:
+        for secret in SECRETS:
+            assert secret not in text
+
+
+def watchdogs_of(container: str = "") -> list[str]:
+    """Watchdog processes of ``container`` (its ID; default: of any) on this machine (the lab's VMs share its
+    process table)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            words = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"kob-job-watchdog" in words and (not container or container.encode() in words):
+            found.append(proc.name)
+    return found
+
+
+def eventually(check, limit: float = 90.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + limit
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.5)
+    return True
+
+
+def test_a_timeout_is_enforced_on_the_host_with_no_dispatcher_running(lab, inventory):
+    job_id = submit(inventory, "--image", "kob-demo/web:1", "--timeout", "3s", "--name", "slow", "--", "sleep", "600")
+    ok("job", "dispatch", str(inventory))  # one pass starts it; no other pass runs until it has ended
+    host, name = jobs(inventory)[job_id]["host"], f"kob-job-{job_id}-1"
+
+    def state() -> str:
+        return on_vm(lab, host, f"docker inspect --format '{{{{.State.Status}}}} {{{{.State.ExitCode}}}}' {name}").strip()
+
+    container_id = on_vm(lab, host, f"docker inspect --format '{{{{.Id}}}}' {name}").strip()
+    assert eventually(lambda: state() != "running 0"), "the job ran on past its timeout"
+    assert state() == "exited 137"  # killed by the host, well before its sleep 600 ended
+    assert eventually(lambda: not watchdogs_of(container_id)), "the watchdog outlived the container"
+    until_done(inventory)
+    attempt = jobs(inventory)[job_id]["attempts"][-1]
+    assert (attempt["outcome"], attempt["exit_code"]) == ("failed", 137)
+    assert attempt["reason"] == f"timed out after 3 s (stopped on {host})"
+    assert name not in job_containers(lab, host)
+
+
+def test_a_job_that_ends_before_its_timeout_leaves_no_watchdog(lab, inventory):
+    job_id = submit(inventory, "--image", "kob-demo/web:1", "--timeout", "10m", "--", "sh", "-c", "sleep 1; echo ok")
+    until_done(inventory)
+    assert jobs(inventory)[job_id]["state"] == "succeeded"
+    assert eventually(lambda: not watchdogs_of()), "a watchdog outlived its container"  # only this branch has them
+
+
+def test_logs_follow_a_job_into_its_retries(inventory):
+    job_id = submit(inventory, "--image", "kob-demo/web:1", "--retries", "2", "--backoff", "0s", "--name", "flaky",
+                    "--", "sh", "-c", "echo trying; sleep 2; echo giving up; exit 3")
+    follower = subprocess.Popen([sys.executable, "-m", "kob", "job", "logs", str(inventory), str(job_id), "-f"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        until_done(inventory)
+        out, err = follower.communicate(timeout=120)  # it ends by itself after the last try
+    finally:
+        follower.kill()
+    assert follower.returncode == 0, err
+    job = jobs(inventory)[job_id]
+    hosts = [a["host"] for a in job["attempts"]]
+    assert [a["outcome"] for a in job["attempts"]] == ["failed"] * 3
+    expected = []
+    for number, host in enumerate(hosts, 1):
+        if number > 1:
+            expected.append(f"--- job {job_id}, attempt {number} on {host} ---")
+        expected += ["trying", "giving up"]
+    assert out.splitlines() == expected, repr(out)

@@ -55,6 +55,16 @@ async def test_list_returns_the_prefix_sorted_by_key(store, prefix, expected_key
     assert listed == [Entry(key, key.encode(), versions[key]) for key in expected_keys]
 
 
+async def test_list_takes_exactly_the_prefix_at_the_edges_of_its_range(store):
+    keys = ["jobs/state/", "jobs/state/queued/1", "jobs/state0", "jobs/statf", "jobs/stat", "a/é", "a/é/1", "a/éx",
+            "a/ê", "a/e\U0010ffff", "a/f"]
+    for key in keys:
+        await store.put(key, b"")
+    assert [e.key for e in await store.list("jobs/state/")] == ["jobs/state/", "jobs/state/queued/1"]
+    assert [e.key for e in await store.list("a/é")] == ["a/é", "a/é/1", "a/éx"]
+    assert [e.key for e in await store.list("a/e")] == ["a/e\U0010ffff"]
+
+
 @pytest.mark.parametrize(
     ("writes_before", "expected_version", "swapped"),
     [

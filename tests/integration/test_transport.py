@@ -138,3 +138,13 @@ async def test_an_unreachable_host_is_tried_once_per_run(target):
         errors = await asyncio.gather(*(pool.run(bad, ["true"]) for _ in range(5)), return_exceptions=True)
     assert all(isinstance(e, HostUnreachable) for e in errors)
     assert len({id(e) for e in errors}) == 1
+
+
+@pytest.mark.parametrize("printed, lines", [
+    ("a\n\nb\n", ["a", "", "b"]),  # an empty line is a line
+    ("a\nb", ["a", "b"]),  # the last one without its newline
+    ("", []),  # nothing: no line, not one empty line
+])
+async def test_lines_are_the_lines_printed_and_nothing_more(target, printed, lines):
+    async with SshPool() as pool:
+        assert [line async for line in pool.lines(target, ["printf", "%s", printed])] == lines

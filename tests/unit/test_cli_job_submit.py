@@ -50,3 +50,40 @@ async def test_submit_numbers_each_job_and_logs_an_event(inventory):
     assert await JobBook(store, namespace(inventory)).all() == queued
     events = await EventLog(store, namespace(inventory)).recent(10, {"job"})
     assert [e.message for e in events] == [f"job {n} (report): submitted" for n in (1, 2, 3)]
+
+
+SECRET_INVENTORY = """\
+hosts:
+  vm1: {address: 10.0.0.1}
+jobs:
+  report: {image: busybox:1, env: {DAY: monday-value}, env_file: job.env}
+"""
+
+
+async def test_env_values_and_the_env_file_never_reach_the_store(tmp_path, monkeypatch):
+    (tmp_path / "jobs.yaml").write_text(SECRET_INVENTORY)
+    (tmp_path / "job.env").write_text("TOKEN=s3cret-token\n")
+    (tmp_path / "other.env").write_text("OTHER=other-s3cret\n")
+    inv = load_inventory(str(tmp_path / "jobs.yaml"))
+    monkeypatch.chdir(tmp_path)
+    store = MemoryStore()
+    from_template = job_spec(inv, "report", None, (), {**NONE_GIVEN, "constraints": ()})
+    from_options = job_spec(inv, None, None, (), {**NONE_GIVEN, "image": "img", "env_file": "other.env",
+                                                  "constraints": ()})
+    first, = await submit_jobs(store, inv, from_template, template="report")
+    second, = await submit_jobs(store, inv, from_options)
+    assert (first.template, first.env_names, first.env_file) == ("report", ("DAY",), str(tmp_path / "job.env"))
+    assert (second.template, second.env_names, second.env_file) == (None, (), str(tmp_path / "other.env"))
+    dump = b"".join(e.key.encode() + e.value for e in await store.list(""))
+    assert b"job.env" in dump and b"DAY" in dump
+    for secret in (b"monday-value", b"s3cret-token", b"other-s3cret"):
+        assert secret not in dump
+
+
+def test_an_env_file_given_on_the_command_line_must_exist(inventory, tmp_path, monkeypatch):
+    from kob.errors import SpecError
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SpecError, match=r"^command line:\d+: job/env_file: env file .*/missing.env not found$"):
+        job_spec(inventory, None, None, (), {**NONE_GIVEN, "image": "img", "env_file": "missing.env",
+                                             "constraints": ()})

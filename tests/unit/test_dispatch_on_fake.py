@@ -52,9 +52,14 @@ def collected(name: str) -> list[str]:
     return [f"collect {name}"]
 
 
-def host_says(cpus: int = 2, *jobs: str, services: tuple[str, ...] = ()) -> Reply:
-    """The job observation's output: capacity, job containers (lines of ``container``), running replicas."""
-    lines = ["#kob-capacity", str(cpus), "8000000", "#kob-jobs", *jobs, "#kob-services", *services]
+BUSYBOX = "sha256:" + "b" * 64  # the ID of busybox:1 on the hosts that have it
+
+
+def host_says(cpus: int = 2, *jobs: str, services: tuple[str, ...] = (),
+              images: tuple[str, ...] = (f"{BUSYBOX}\tbusybox:1",)) -> Reply:
+    """The job observation's output: capacity, job containers (lines of ``container``), running replicas, images."""
+    lines = ["#kob-capacity", str(cpus), "8000000", "#kob-jobs", *jobs, "#kob-services", *services, "#kob-images",
+             *images]
     return Reply(stdout="\n".join(lines) + "\n")
 
 
@@ -81,6 +86,18 @@ def finished(job_id: int, outcome: str = "lost", host: str = "vm1") -> Job:
 @pytest.fixture(autouse=True)
 def frozen_clock(monkeypatch):
     monkeypatch.setattr(dispatch_module, "time", SimpleNamespace(time=lambda: NOW))
+
+
+@pytest.fixture(autouse=True)
+def manager_images(monkeypatch) -> dict[str, str]:
+    """The images the manager's Docker has (none unless a test puts some): never this machine's Docker."""
+    images: dict[str, str] = {}
+
+    async def lookup(refs):
+        return {ref: images[ref] for ref in refs if ref in images}
+
+    monkeypatch.setattr(dispatch_module, "manager_image_ids", lookup)
+    return images
 
 
 async def dispatcher(fake: ScriptedTransport, jobs: list[Job], inventory: Inventory = INVENTORY):
@@ -331,3 +348,153 @@ async def test_a_cancelled_job_whose_container_is_gone_is_not_queued_again():
     doing, book, said = await dispatcher(fake, [running(retries=2)])
     after = await doing.cancel(await book.get(1))
     assert after.state == "cancelled"
+
+
+# -- images: shipped to the host a job starts on, as a deploy ships services' -------------------------------------
+
+OTHER = "sha256:" + "c" * 64
+
+
+@pytest.mark.parametrize("name, vm1_images, vm2_images, on_manager, expected_commands, state, reason, said", [
+    ("the host has the image: started, nothing shipped",
+     (f"{BUSYBOX}\tbusybox:1",), (), {}, {"vm1": ["observe", "run kob-job-1-1"], "vm2": ["observe"]}, "running", "",
+     []),
+    ("only vm2 has it: relayed from vm2 to vm1 (docker save there, docker load here), then started",
+     (), (f"{BUSYBOX}\tbusybox:1",), {},
+     {"vm1": ["observe", "docker load -q", "run kob-job-1-1"], "vm2": ["observe", "docker save -- busybox:1"]},
+     "running", "", ["  image busybox:1: vm2 → vm1 ...", "  image busybox:1: vm2 → vm1: 0.0 MB in"]),
+    ("vm1 has the image under another name: tagged, not sent",
+     (f"{BUSYBOX}\tbusybox:latest",), (f"{BUSYBOX}\tbusybox:1",), {},
+     {"vm1": ["observe", f"docker tag {BUSYBOX} busybox:1", "run kob-job-1-1"], "vm2": ["observe"]}, "running", "",
+     [f"  image busybox:1: tagged on vm1 (it had {BUSYBOX[7:19]})"]),
+    ("nobody has it: failed without docker run, saying what to do",
+     (), (), {}, {"vm1": ["observe"], "vm2": ["observe"]}, "failed",
+     "image busybox:1 (job 1) is neither on the manager nor on any reachable host; build or `docker load` it on "
+     "the manager or on one host", []),
+    ("the hosts disagree and the manager has none: failed, naming both",
+     (f"{BUSYBOX}\tbusybox:1",), (f"{OTHER}\tbusybox:1",), {}, {"vm1": ["observe"], "vm2": ["observe"]}, "failed",
+     f"image busybox:1 differs between hosts (vm1 {BUSYBOX[7:19]}, vm2 {OTHER[7:19]}) and the manager has none to "
+     "settle it; remove the stale one or give the new build its own tag", []),
+])
+async def test_a_jobs_image_travels_to_its_host(name, vm1_images, vm2_images, on_manager, expected_commands, state,
+                                                reason, said, manager_images):
+    manager_images.update(on_manager)
+    fake = ScriptedTransport([("vm1", OBSERVE, host_says(4, images=vm1_images)),
+                              ("vm2", OBSERVE, host_says(2, images=vm2_images))])
+    doing, book, told = await dispatcher(fake, [queued()])
+    await doing.dispatch()
+    job = await book.get(1)
+    assert sent_per_host(fake) == expected_commands, name
+    assert (job.state, job.attempts[-1].reason) == (state, reason)
+    assert [line.rpartition(" in ")[0] + " in" if " MB in " in line else line
+            for line in told if line.startswith("  image")] == said  # the time a transfer took is not compared
+
+
+async def test_an_image_that_cannot_be_loaded_fails_the_jobs_on_that_host_only():
+    fake = ScriptedTransport([("vm1", OBSERVE, host_says(4, images=())),
+                              ("vm2", OBSERVE, host_says(4)),
+                              ("vm1", "docker load", Reply(rc=1, stderr="no space left on device"))])
+    doing, book, told = await dispatcher(fake, [queued(1, cpus=4.0), queued(2, cpus=4.0)])
+    await doing.dispatch()
+    first, second = await book.get(1), await book.get(2)
+    assert [(j.state, j.attempts[-1].host) for j in (first, second)] == [("failed", "vm1"), ("running", "vm2")]
+    assert first.attempts[-1].reason.startswith("its image could not be sent to vm1: vm1: ")
+    assert "no space left on device" in first.attempts[-1].reason
+
+
+# -- env and env_file: read on the manager when an attempt starts, sent on stdin, never kept ------------------------
+
+async def test_env_reaches_docker_on_stdin_only(tmp_path):
+    from kob.spec.inventory_model import JobTemplate, frozen_mapping
+
+    env_file = tmp_path / "job.env"
+    env_file.write_bytes(b"TOKEN=s3cret-token\nDAY=from-file")  # no newline at the end
+    inventory = replace(INVENTORY, jobs=(JobTemplate("report", "busybox:1", env=frozen_mapping({"DAY": "monday"})),))
+    job = queued(template="report", env_names=("DAY",), env_file=str(env_file))
+    fake = ScriptedTransport([("*", OBSERVE, host_says(2))])
+    doing, book, told = await dispatcher(fake, [job], inventory)
+    await doing.dispatch()
+    run, = [s for s in fake.sent if "docker" in s.argv and "run" in s.argv]
+    at = run.argv.index("--env-file")
+    assert run.argv[at:at + 3] == ("--env-file", "/dev/stdin", "busybox:1")
+    assert run.input == b"TOKEN=s3cret-token\nDAY=from-file\nDAY=monday\n"  # env: after the file: it wins
+    assert not any(secret in word for word in run.argv for secret in ("s3cret", "monday"))
+    dump = b"".join(e.value for e in await book.store.list(""))
+    assert b"s3cret" not in dump and b"monday" not in dump and (await book.get(1)).state == "running"
+    assert not any("s3cret" in line or "monday" in line for line in told)
+
+
+@pytest.mark.parametrize("name, template_env, env_file, reason", [
+    ("the env file is gone", {"DAY": "monday"}, "missing.env",
+     "job 1 (report): cannot read env_file {dir}/missing.env: No such file or directory"),
+    ("the env file is not NAME=value: its line is named, not shown", {"DAY": "monday"}, "bad.env",
+     "job 1 (report): env_file {dir}/bad.env line 2 is not NAME=value (the line is not shown: it may hold a secret)"),
+    ("the template lost a variable", {}, None,
+     "job 1 (report): template 'report' no longer has env DAY; its values are read from the inventory when an "
+     "attempt starts: put them back or submit the job again"),
+])
+async def test_an_environment_that_cannot_be_read_fails_the_attempt_before_docker(tmp_path, name, template_env,
+                                                                                    env_file, reason):
+    from kob.spec.inventory_model import JobTemplate, frozen_mapping
+
+    (tmp_path / "bad.env").write_bytes(b"A=1\nnot a pair with s3cret\n")
+    inventory = replace(INVENTORY, jobs=(JobTemplate("report", "busybox:1", env=frozen_mapping(template_env)),))
+    job = queued(template="report", env_names=("DAY",), env_file=str(tmp_path / env_file) if env_file else None)
+    fake = ScriptedTransport([("*", OBSERVE, host_says(2))])
+    doing, book, told = await dispatcher(fake, [job], inventory)
+    await doing.dispatch()
+    stored = await book.get(1)
+    assert (stored.state, stored.attempts[-1].reason) == ("failed", reason.format(dir=tmp_path)), name
+    assert not [c for c in fake.commands() if "docker run" in c]
+    assert not any("s3cret" in line for line in told)
+
+
+# -- timeout: enforced on the host ---------------------------------------------------------------------------------
+
+async def test_a_job_with_a_timeout_starts_with_its_hosts_watchdog():
+    from kob.commands.jobs import start_job_argv
+
+    fake = ScriptedTransport([("*", OBSERVE, host_says(2))])
+    doing, book, told = await dispatcher(fake, [queued(timeout=90.5)])
+    await doing.dispatch()
+    run = run_job_argv(1, 1, "busybox:1", ("echo", "hi"), None, None)
+    assert fake.sent[-1].argv == tuple(start_job_argv(run, 90.5)) and fake.sent[-1].argv[5] == "91"
+
+
+def ran_for(job_id: int, seconds: float, exit_code: int = 137) -> str:
+    """A job container that ended ``seconds`` after it started, by docker's clock."""
+    from datetime import datetime, timedelta, timezone
+
+    start = datetime(2027, 1, 15, 8, 0, 1, 500000, tzinfo=timezone.utc)
+    end = (start + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return "\t".join([f"/kob-job-{job_id}-1", str(job_id), "1", "exited", str(exit_code), "2027-01-15T08:00:01.5Z",
+                      end, "false"])
+
+
+@pytest.mark.parametrize("name, seconds, exit_code, reason", [
+    ("stopped by its host's watchdog at the deadline", 60.25, 137, "timed out after 60 s (stopped on vm1)"),
+    ("failed by itself before the deadline", 30, 1, "exit 1"),
+    ("succeeded just in time", 59.9, 0, "exit 0"),
+])
+async def test_an_attempt_stopped_on_its_host_at_its_timeout_says_so(name, seconds, exit_code, reason):
+    fake = ScriptedTransport([("vm1", OBSERVE, host_says(2, ran_for(1, seconds, exit_code))),
+                              ("vm2", OBSERVE, host_says(2))])
+    doing, book, told = await dispatcher(fake, [running(ago=30, timeout=60)])
+    await doing.dispatch()
+    attempt = (await book.get(1)).attempts[-1]
+    assert (attempt.reason, attempt.exit_code) == (reason, exit_code), name
+    assert attempt.docker_finished is not None
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2027-01-15T08:00:01Z", 1800000001.0),
+    ("2027-01-15T08:00:01.123456789Z", 1800000001.123456),
+    ("2027-01-15T09:00:01.5+01:00", 1800000001.5),
+    ("0001-01-01T00:00:00Z", None),
+    ("", None),
+    ("yesterday", None),
+])
+def test_docker_instants(text, expected):
+    from kob.jobs.dispatch import docker_instant
+
+    assert docker_instant(text) == (pytest.approx(expected, abs=1e-6) if expected else None)

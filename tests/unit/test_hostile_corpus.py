@@ -590,7 +590,8 @@ JOBS = [
     R("job-image-missing", job("retries: 1"), 5, "image"),
     R("job-scalar", head("jobs:", "  hello: busybox:1"), 5, "hello"),
     *(R(f"job-{name}", job("image: busybox:1", text), 7, text.partition(":")[0]) for name, text in [
-        ("env", "env: {A: b}"), ("env-file", "env_file: web.env"), ("cpus-zero", "cpus: 0"),
+        ("env-two-lines", 'env: {A: "x\\ny"}'), ("env-name", "env: {1A: b}"), ("env-file", "env_file: web.env"),
+        ("cpus-zero", "cpus: 0"),
         ("memory-lots", "memory: lots"), ("retries-negative", "retries: -1"), ("timeout-zero", "timeout: 0"),
         ("timeout-soon", "timeout: soon"), ("backoff-negative", "backoff: -1"), ("priority-1e400", "priority: 1e400"),
         ("priority-word", "priority: high"), ("constraint-bad", 'constraints: ["x"]'),

@@ -109,13 +109,14 @@ def test_submit_mistakes_are_one_line(inventory, template, options, error, messa
 
 
 async def test_a_job_on_a_host_gone_from_the_inventory_is_lost_and_queued_again(inventory):
+    from kob.commands.docker import IMAGES_MARK
     from kob.commands.jobs import CAPACITY_MARK, JOBS_MARK, SERVICES_MARK
     from kob.jobs.book import JobBook
     from kob.jobs.dispatch import Dispatcher
     from kob.store.memory import MemoryStore
     from tests.helpers.fake_transport import Reply, ScriptedTransport
 
-    empty_host = Reply(stdout=f"{CAPACITY_MARK}\n2\n1048576\n{JOBS_MARK}\n{SERVICES_MARK}\n")
+    empty_host = Reply(stdout=f"{CAPACITY_MARK}\n2\n1048576\n{JOBS_MARK}\n{SERVICES_MARK}\n{IMAGES_MARK}\n")
     store, said, fake = MemoryStore(), [], ScriptedTransport([("*", JOBS_MARK, empty_host)], default=None)
     dispatcher = Dispatcher(inventory, store, fake, say=said.append)
     await dispatcher.book.submit(started(JOB, "vm9", "kob-job-1-1", 1.0))

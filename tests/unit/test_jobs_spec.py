@@ -44,11 +44,11 @@ services:
   report: {image: nginx}
 """
 
-ALLOWED = "(allowed: image, command, cpus, memory, retries, timeout, backoff, priority, constraints)"
+ALLOWED = "(allowed: image, command, cpus, memory, retries, timeout, backoff, priority, constraints, env, env_file)"
 NOT_A_NAME = ("is not a valid job name; use lowercase letters, digits and '-', starting with a letter or digit, "
               "at most 40 characters (it is used in container labels and HAProxy names)")
-NO_ENV = ("is not supported for jobs yet: kob passes no environment variables or secrets to jobs in this version; "
-          "remove it")
+ONE_LINE = ("a job's env value must fit on one line (it reaches docker as a line of an env file); put a multi-line "
+            "value in a file the job reads")
 
 
 def job(body: str) -> str:
@@ -86,6 +86,9 @@ VALID = [
      (Constraint("zone", False, "a"), Constraint("role", True, "worker"))),
     ("a job may share a service's name", FULL, lambda inv: (inv.job("report").image, inv.service("report").image),
      ("kob-demo/web:1", "nginx")),
+    ("env as written", job("image: x\nenv: {DAY: monday, EMPTY: '', SPACED: ' a b '}\n"),
+     lambda inv: dict(inv.job("report").env), {"DAY": "monday", "EMPTY": "", "SPACED": " a b "}),
+    ("no env", job("image: x\n"), lambda inv: (dict(inv.job("report").env), inv.job("report").env_file), ({}, None)),
     ("merge keys share settings", HOSTS + textwrap.dedent("""\
         jobs:
           base: &base {image: busybox, retries: 3, priority: 1}
@@ -123,10 +126,20 @@ MALFORMED = [
      f"inventory.yaml:7: jobs/report/retry: unknown key; did you mean 'retries'? {ALLOWED}"),
     ("unknown key without suggestion", job("image: x\nreplicas: 2\n"),
      f"inventory.yaml:7: jobs/report/replicas: unknown key {ALLOWED}"),
-    ("env refused", job("image: x\nenv: {PASSWORD: hunter2}\n"), f"inventory.yaml:7: jobs/report/env: env {NO_ENV}"),
-    ("env_file refused", job("image: x\nenv_file: secrets/job.env\n"),
-     f"inventory.yaml:7: jobs/report/env_file: env_file {NO_ENV}"),
-    ("env refused before a missing image", job("env: {A: b}\n"), f"inventory.yaml:6: jobs/report/env: env {NO_ENV}"),
+    # -- env, env_file ---------------------------------------------------------------
+    ("env value over two lines", job('image: x\nenv:\n  NOTE: "a\\nb"\n'),
+     f"inventory.yaml:8: jobs/report/env/NOTE: {ONE_LINE}"),
+    ("env value with a carriage return", job('image: x\nenv: {NOTE: "a\\rb"}\n'),
+     f"inventory.yaml:7: jobs/report/env/NOTE: {ONE_LINE}"),
+    ("env name starting with a digit", job("image: x\nenv: {1X: y}\n"),
+     "inventory.yaml:7: jobs/report/env/1X: '1X' is not a valid environment variable name; use letters, digits "
+     "and '_', not starting with a digit"),
+    ("env as a list", job("image: x\nenv: [A=1]\n"),
+     "inventory.yaml:7: jobs/report/env: should be a mapping of variable names to values, got a list"),
+    ("env_file that is absolute and missing", job("image: x\nenv_file: /nonexistent/kob/job.env\n"),
+     "inventory.yaml:7: jobs/report/env_file: env file /nonexistent/kob/job.env not found"),
+    ("env_file as a list", job("image: x\nenv_file: [a.env]\n"),
+     "inventory.yaml:7: jobs/report/env_file: should be a string, got a list"),
     # -- command -------------------------------------------------------------------
     ("empty command list", job("image: x\ncommand: []\n"),
      "inventory.yaml:7: jobs/report/command: should not be empty; leave command: out to run the image's own command"),
@@ -226,3 +239,16 @@ def test_model_is_frozen_and_hashable(folder):
 
 def test_equal_templates_ignore_the_line():
     assert JobTemplate("report", "busybox", line=5) == JobTemplate("report", "busybox", line=9)
+
+
+def test_env_file_is_a_path_relative_to_the_inventory_and_never_read_while_loading(folder):
+    (folder / "secrets").mkdir()
+    (folder / "secrets" / "job.env").write_bytes(b"TOKEN=s3cret\n\xff not even utf-8\n")
+    assert_loads(folder, job("image: x\nenv_file: secrets/job.env\n"), lambda inv: inv.job("report").env_file,
+                 folder / "secrets" / "job.env")
+
+
+def test_missing_relative_env_file_names_where_it_was_looked_for(folder):
+    assert_refused(folder, job("image: x\nenv_file: secrets/job.env\n"),
+                   "inventory.yaml:7: jobs/report/env_file: env file secrets/job.env not found "
+                   "(relative paths start at the folder of this file)")
