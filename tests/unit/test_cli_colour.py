@@ -5,7 +5,6 @@ real `kob` process."""
 from __future__ import annotations
 
 import os
-import pty
 import subprocess
 import sys
 
@@ -14,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from kob.cli.colour import say, say_error
+from tests.helpers.terminal import kob_on_a_terminal
 
 PLAN = "+ web replica 3 on vm2\n~ web replica 1 on vm1 (image changed)\n- web replica 4 on vm3\n\nPlan: 1 to create."
 GREEN, YELLOW, RED, RESET = "\x1b[32m", "\x1b[33m", "\x1b[31m", "\x1b[0m"
@@ -53,36 +53,12 @@ def test_not_a_terminal_means_no_colour(monkeypatch):
     assert "\x1b" not in out and "kob: error: something went wrong" in out
 
 
-def kob_on_a_terminal(*args: str, env: dict[str, str]) -> str:
-    """`kob ARGS` with stdout and stderr on a pseudo-terminal; all it wrote there."""
-    leader, follower = pty.openpty()
-    try:
-        done = subprocess.run([sys.executable, "-m", "kob", *args], stdin=subprocess.DEVNULL, stdout=follower,
-                              stderr=follower, env=env, timeout=60)
-        os.close(follower)
-        follower = -1
-        chunks = []
-        while True:
-            try:
-                chunk = os.read(leader, 4096)
-            except OSError:  # EIO: the terminal's other side is closed and drained
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        assert done.returncode == 1
-        return b"".join(chunks).decode()
-    finally:
-        os.close(leader)
-        if follower != -1:
-            os.close(follower)
-
-
 def test_the_kob_process_colours_its_error_line_on_a_terminal_only(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
     missing = str(tmp_path / "none.yaml")
-    assert kob_on_a_terminal("status", missing, env=env) == f"{RED}kob: error: {missing}: no such file{RESET}\r\n"
-    assert kob_on_a_terminal("status", missing, env={**env, "NO_COLOR": "1"}) == f"kob: error: {missing}: no such file\r\n"
+    assert kob_on_a_terminal("status", missing, env=env) == (1, f"{RED}kob: error: {missing}: no such file{RESET}\r\n")
+    assert kob_on_a_terminal("status", missing, env={**env, "NO_COLOR": "1"}) == (
+        1, f"kob: error: {missing}: no such file\r\n")
     piped = subprocess.run([sys.executable, "-m", "kob", "status", missing], capture_output=True, text=True, env=env,
                            timeout=60)
     assert (piped.returncode, piped.stderr) == (1, f"kob: error: {missing}: no such file\n")
