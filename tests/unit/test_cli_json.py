@@ -105,3 +105,13 @@ def test_lab_status_json(monkeypatch):
                               {"name": "vm2", "address": "198.18.0.12", "healthy": False, "running": False,
                                "stopped": True, "ssh": False, "docker": False}],
                       "etcd": {"url": "http://198.18.0.1:2379", "healthy": True}}
+
+
+def test_the_readme_lists_these_keys():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    documented = readme.split("`--json` prints one JSON document", 1)[1].split("Exit codes:", 1)[0]
+    keys = SERVICE_KEYS | JOB_KEYS | {"timeout", "backoff", "constraints", "seq", "kind", "message", "spec_hash",
+                                      "unreachable", "hosts", "vms", "etcd", "healthy", "stopped", "docker"}
+    assert {key for key in keys if f'"{key}"' not in documented} == set()
