@@ -29,7 +29,7 @@ def styled(line: str) -> str:
 
 def say(text: str = "", nl: bool = True, err: bool = False) -> None:
     """click.echo, with each plan line of ``text`` coloured where colour is wanted."""
-    click.echo("\n".join(styled(line) for line in text.split("\n")), nl=nl, err=err, color=colour_wanted())
+    click.echo("\n".join(styled(line) for line in str(text).split("\n")), nl=nl, err=err, color=colour_wanted())
 
 
 def say_error(line: str) -> None:
