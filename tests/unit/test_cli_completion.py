@@ -5,6 +5,7 @@ machinery of any command (checked in sys.modules of a fresh interpreter)."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -81,3 +82,17 @@ def test_kob_completion_prints_the_script_for_the_shell(shell, marker):
 def test_an_unknown_shell_is_a_usage_error():
     done = CliRunner().invoke(cli, ["completion", "tcsh"])
     assert done.exit_code == 2 and "'tcsh' is not one of 'bash', 'zsh', 'fish'" in done.output
+
+
+@pytest.mark.skipif(not shutil.which("bash"), reason="no bash")
+def test_bash_sourcing_the_script_completes_through_kob(tmp_path):
+    kob = tmp_path / "kob"  # `kob` on PATH, as an installed one: this interpreter running this tree
+    kob.write_text(f"#!/bin/sh\nPYTHONPATH={os.pathsep.join(sys.path)} exec {sys.executable} -m kob \"$@\"\n")
+    kob.chmod(0o755)
+    script = CliRunner().invoke(cli, ["completion", "bash"]).output
+    (tmp_path / "kob.bash").write_text(script)
+    done = subprocess.run(["bash", "--norc", "-c", f"source {tmp_path / 'kob.bash'}; COMP_WORDS=(kob job l); "
+                           "COMP_CWORD=2; _kob_completion kob; printf '%s\\n' \"${COMPREPLY[@]}\""],
+                          capture_output=True, text=True, timeout=60, env={**os.environ, "PATH": f"{tmp_path}:"
+                                                                                        f"{os.environ['PATH']}"})
+    assert (done.returncode, done.stdout.split()) == (0, ["logs", "ls"]), done.stderr
