@@ -59,6 +59,8 @@ def starter_inventory(path: Path) -> str:
 @click.option("--force", is_flag=True, help="Overwrite the file if it exists.")
 def init_command(path: Path, force: bool) -> None:
     """Write a commented starter inventory (default: inventory.yaml); fill in your hosts' addresses."""
+    if path.is_dir():
+        raise SpecError(str(path), None, "", f"is a folder; name the file, e.g. {path / 'inventory.yaml'}")
     if path.exists() and not force:
         raise SpecError(str(path), None, "", "already exists; keep it, or write it again with --force")
     if not path.parent.is_dir():

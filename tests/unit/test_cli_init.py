@@ -47,3 +47,9 @@ def test_init_into_a_missing_folder_is_one_line(tmp_path):
     done = CliRunner().invoke(cli, ["init", str(tmp_path / "nope" / "inventory.yaml")])
     assert done.exit_code == 1
     assert done.output == f"kob: error: {tmp_path / 'nope' / 'inventory.yaml'}: no folder {tmp_path / 'nope'}; make it first\n"
+
+
+def test_init_of_a_folder_asks_for_a_file_name(tmp_path):
+    done = CliRunner().invoke(cli, ["init", str(tmp_path), "--force"])
+    assert done.exit_code == 1
+    assert done.output == f"kob: error: {tmp_path}: is a folder; name the file, e.g. {tmp_path / 'inventory.yaml'}\n"
