@@ -31,7 +31,7 @@ groups:
   workers: [vm2, vm3]                 # a name for --hosts patterns, e.g. kob exec {name} uptime --hosts workers
 services:
   web:
-    image: nginx:1.27                 # shipped from the manager's docker to hosts that lack it
+    image: nginx:1.27                 # docker pull it on the manager (or one host): kob ships it to the rest
     replicas: 2
     port: 80                          # the port inside the container
     # env_file: web.env               # secrets: read here, never stored or shown
