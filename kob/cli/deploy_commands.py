@@ -8,7 +8,8 @@ import time
 
 import click
 
-from kob.cli.options import INVENTORY, JSON, WAIT
+from kob.cli.colour import say
+from kob.cli.options import INVENTORY, JSON, WAIT, Seconds
 from kob.cli.recap import finish_deploy
 from kob.cli.runner import run_with
 
@@ -25,7 +26,7 @@ def deploy_command(ctx: click.Context, inventory: str, check: bool, diff_lb: boo
     from kob.spec.inventory import load_inventory
 
     inv = load_inventory(inventory)
-    report = run_with(inv, lambda store, pool: deploy(inv, check=check, diff_lb=diff_lb, wait=wait, say=click.echo,
+    report = run_with(inv, lambda store, pool: deploy(inv, check=check, diff_lb=diff_lb, wait=wait, say=say,
                                                       store=store, pool=pool))
     finish_deploy(ctx, report)
 
@@ -41,7 +42,7 @@ def adopt_command(ctx: click.Context, inventory: str, wait: float) -> None:
     from kob.spec.inventory import load_inventory
 
     inv = load_inventory(inventory)
-    report = run_with(inv, lambda store, pool: deploy(inv, wait=wait, say=click.echo, store=store, pool=pool,
+    report = run_with(inv, lambda store, pool: deploy(inv, wait=wait, say=say, store=store, pool=pool,
                                                       adopt=True))
     finish_deploy(ctx, report)
 
@@ -56,7 +57,7 @@ def down_command(inventory: str, wait: float) -> None:
     from kob.spec.inventory import load_inventory
 
     inv = load_inventory(inventory)
-    report = run_with(inv, lambda store, pool: take_down(inv, store, pool, click.echo, wait))
+    report = run_with(inv, lambda store, pool: take_down(inv, store, pool, say, wait))
     if report.observation.unreachable:
         raise SystemExit(2)
 
@@ -64,8 +65,17 @@ def down_command(inventory: str, wait: float) -> None:
 @click.command("status")
 @INVENTORY
 @JSON
-def status_command(inventory: str, as_json: bool) -> None:
-    """Desired, running and healthy replicas per service, and where they run."""
+@click.option("-w", "--watch", is_flag=True, help="Observe again every --interval seconds and redraw; Ctrl-C ends.")
+@click.option("--interval", type=Seconds(min=0.5, max=3600), default=2.0, show_default=True, metavar="S",
+              help="Seconds between rounds with -w.")
+@click.option("--rounds", type=click.IntRange(min=1, max=10**6), metavar="N",
+              help="With -w: stop after N rounds (default: until Ctrl-C).")
+def status_command(inventory: str, as_json: bool, watch: bool, interval: float, rounds: int | None) -> None:
+    """Desired, running and healthy replicas per service, and where they run. Exit code 2 when a host
+    did not answer."""
+    import asyncio
+    import sys
+
     from kob.deploy.observe import observe_cluster
     from kob.deploy.revisions import RevisionBook
     from kob.deploy.status import render_status, service_statuses
@@ -73,16 +83,37 @@ def status_command(inventory: str, as_json: bool) -> None:
     from kob.spec.inventory import load_inventory
 
     inv = load_inventory(inventory)
+    redraw = watch and not as_json and sys.stdout.isatty()
 
-    async def gather(store, pool):
-        seen = await observe_cluster(pool, inv, await owner(store, inv))
-        return await service_statuses(inv, seen, RevisionBook(store, namespace(inv))), seen
-
-    statuses, seen = run_with(inv, gather)
-    if as_json:
-        click.echo(json.dumps({"services": [s.as_json() for s in statuses], "unreachable": seen.unreachable}))
-    else:
+    def show(statuses, seen, round_number: int) -> None:
+        if as_json:
+            click.echo(json.dumps({"services": [s.as_json() for s in statuses], "unreachable": seen.unreachable}))
+            return
+        if watch:
+            if redraw:
+                click.clear()
+            elif round_number > 1:
+                click.echo()
+            click.echo(f"kob status {inventory}  every {interval:g} s  {time.strftime('%Y-%m-%d %H:%M:%S')}")
         click.echo(render_status(statuses, seen))
+
+    async def observe(store, pool):
+        book, label = RevisionBook(store, namespace(inv)), await owner(store, inv)
+        round_number = 0
+        while True:  # one round without -w; with it, until --rounds or Ctrl-C, on the same connections
+            round_number += 1
+            seen = await observe_cluster(pool, inv, label)
+            show(await service_statuses(inv, seen, book), seen, round_number)
+            if not watch or round_number == rounds:
+                return seen
+            await asyncio.sleep(interval)
+
+    try:
+        seen = run_with(inv, observe)
+    except KeyboardInterrupt:  # the end of -w: the transport and the store were closed on the way out
+        return
+    if seen.unreachable:
+        raise SystemExit(2)
 
 
 @click.command("scale")
@@ -97,7 +128,7 @@ def scale_command(ctx: click.Context, inventory: str, counts: tuple[str, ...], w
 
     inv = load_inventory(inventory)
     wanted = {name: checked_count(inv, name, count) for name, count in map(_count, counts)}
-    finish_deploy(ctx, run_with(inv, lambda store, pool: scale(inv, wanted, store, pool, wait=wait, say=click.echo)))
+    finish_deploy(ctx, run_with(inv, lambda store, pool: scale(inv, wanted, store, pool, wait=wait, say=say)))
 
 
 def _count(text: str) -> tuple[str, int]:
@@ -111,7 +142,8 @@ def _count(text: str) -> tuple[str, int]:
 @click.command("history")
 @INVENTORY
 @click.argument("service")
-def history_command(inventory: str, service: str) -> None:
+@JSON
+def history_command(inventory: str, service: str, as_json: bool) -> None:
     """The revisions of a service: who deployed what, when."""
     from kob.deploy.revisions import RevisionBook
     from kob.identity import namespace
@@ -120,6 +152,10 @@ def history_command(inventory: str, service: str) -> None:
     inv = load_inventory(inventory)
     inv.service(service)
     revisions = run_with(inv, lambda store, _: RevisionBook(store, namespace(inv)).history(service), transport=False)
+    if as_json:  # never the spec itself: its env values stay out of what kob prints
+        click.echo(json.dumps([{"revision": r.number, "time": r.when, "image": r.spec.image, "who": r.who,
+                                "reason": r.reason, "spec_hash": r.spec_hash} for r in revisions]))
+        return
     for r in revisions:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.when))
         click.echo(f"{r.number:>4}  {when}  {r.spec.image:<28} {r.who:<24} {r.reason}")
@@ -139,7 +175,7 @@ def rollback_command(ctx: click.Context, inventory: str, service: str, to_revisi
     inv = load_inventory(inventory)
     inv.service(service)
     finish_deploy(ctx, run_with(inv, lambda store, pool: rollback(inv, service, to_revision, store, pool, wait=wait,
-                                                                  say=click.echo)))
+                                                                  say=say)))
 
 
 @click.command("logs")

@@ -73,9 +73,16 @@ def ls_command(inventory: str, show_all: bool, as_json: bool) -> None:
 @job.command("show")
 @INVENTORY
 @JOB_ID
-def show_command(inventory: str, job_id: int) -> None:
+@JSON
+def show_command(inventory: str, job_id: int, as_json: bool) -> None:
     """One job: what it runs, its state, and every attempt."""
     job = _read_book(inventory, lambda book: book.get(job_id))
+    if as_json:  # job ls --json's keys, and the rest of what it was asked to run with
+        from kob.view.overview import job_row
+
+        click.echo(json.dumps({**job_row(job), "timeout": job.timeout, "backoff": job.backoff,
+                               "constraints": list(job.constraints)}))
+        return
     click.echo(f"job {job.id} ({job.name}): {job.state}")
     click.echo(f"  image {job.image}, command {' '.join(job.command) or '(image default)'}")
     click.echo(f"  cpus {job.cpus or '1 reserved'}, memory {job.memory or '-'}, retries {job.retries}, "

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from kob.cli.options import JSON
+
 DIR_OPTION = click.option("--dir", "lab_dir", type=click.Path(path_type=Path), default="/var/lib/kob-lab",
                           show_default=True, help="Where the lab keeps its files.")
 NET_OPTION = click.option("--net", type=click.IntRange(0, 7), default=0, show_default=True,
@@ -49,16 +51,25 @@ def down(lab_dir: Path, net: int) -> None:
 @lab.command()
 @DIR_OPTION
 @NET_OPTION
-def status(lab_dir: Path, net: int) -> None:
+@JSON
+def status(lab_dir: Path, net: int, as_json: bool) -> None:
     """List the lab's VMs with address and health."""
     the_lab = _lab(lab_dir, net)
     if not the_lab.state["vms"]:
         click.echo(f"no lab in {lab_dir}; start one with: kob lab up")
         raise SystemExit(1)
     vms = the_lab.status()
-    _print_status(vms, the_lab)
+    if as_json:
+        import json
+
+        click.echo(json.dumps({"vms": [{"name": vm.name, "address": vm.address, "healthy": vm.healthy,
+                                        "running": vm.running, "stopped": vm.stopped, "ssh": vm.ssh,
+                                        "docker": vm.docker} for vm in vms],
+                               "etcd": {"url": the_lab.layout.etcd_url, "healthy": the_lab.etcd_healthy()}}))
+    else:
+        _print_status(vms, the_lab)
     if not all(vm.healthy for vm in vms):
-        raise SystemExit(1)
+        raise SystemExit(2)  # hosts that failed, as every kob command says it
 
 
 def _said(vm: str, did: bool, done: str, already: str) -> None:

@@ -6,6 +6,7 @@ Layout of kob.cli:
     options.py          the arguments and options several commands share (INVENTORY, --wait, --json)
     runner.py           run_with: open the store and the transport, run the command's coroutine, close both
     recap.py            what every command that deploys prints at its end
+    colour.py           say and say_error: plan and error lines coloured on a terminal only, never with NO_COLOR
     <area>_commands.py  the commands of one area, each importing what it needs when it runs
 
 Command modules import only click, kob.errors and the shared modules at their top, never each
@@ -27,12 +28,14 @@ from kob.errors import KobError, one_line
 COMMANDS = {
     "adopt": "deploy_commands:adopt_command",
     "autoscale": "control_commands:autoscale_command",
+    "completion": "setup_commands:completion_command",
     "cron": "cron_commands:cron",
     "deploy": "deploy_commands:deploy_command",
     "down": "deploy_commands:down_command",
     "events": "control_commands:events_command",
     "exec": "adhoc_commands:exec_command",
     "history": "deploy_commands:history_command",
+    "init": "setup_commands:init_command",
     "job": "job_commands:job",
     "lab": "lab_commands:lab",
     "logs": "deploy_commands:logs_command",
@@ -66,7 +69,9 @@ class KobGroup(click.Group):
         except KobError as error:
             if ctx.params["verbose"]:
                 raise
-            click.echo(f"kob: error: {one_line(str(error))}", err=True)
+            from kob.cli.colour import say_error
+
+            say_error(f"kob: error: {one_line(str(error))}")
             raise SystemExit(1) from None
 
 
@@ -81,7 +86,7 @@ def cli(ctx: click.Context, verbose: int) -> None:
 
 def main() -> None:
     try:
-        cli(standalone_mode=False)
+        cli(prog_name="kob", complete_var="_KOB_COMPLETE", standalone_mode=False)  # also as python -m kob
     except click.exceptions.Abort:
         click.echo("kob: interrupted", err=True)
         sys.exit(130)

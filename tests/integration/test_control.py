@@ -48,7 +48,10 @@ def ok(*args: str, timeout: float = 180) -> str:
 
 
 def app_status(path: Path) -> dict:
-    return json.loads(ok("status", str(path), "--json"))["services"][0]
+    done = kob("status", str(path), "--json")
+    status = json.loads(done.stdout)
+    assert done.returncode == (2 if status["unreachable"] else 0), done.stderr  # 2: a host did not answer
+    return status["services"][0]
 
 
 def app_containers(lab, vm: str) -> list[str]:

@@ -16,7 +16,7 @@ from kob.cli.main import COMMANDS, cli, main
 from kob.errors import SpecError
 
 CLI = Path(__file__).resolve().parents[2] / "kob" / "cli"
-SHARED = {"kob.cli.options", "kob.cli.runner", "kob.cli.recap"}
+SHARED = {"kob.cli.options", "kob.cli.runner", "kob.cli.recap", "kob.cli.colour"}
 HEAVY = ("asyncssh", "aetcd", "grpc", "flask", "jinja2", "waitress", "kob.deploy", "kob.playbook", "kob.web",
          "kob.transport.ssh", "kob.passes", "kob.jobs", "kob.lab")
 
