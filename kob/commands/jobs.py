@@ -1,8 +1,9 @@
 """Docker commands for batch jobs as argv lists (pure).
 
-A job's container is named ``kob-job-<id>-<attempt>`` and labelled with both, so the
-hosts say which attempt of which job they run. It is not removed when it ends: kob reads
-its exit code and output first, then removes it.
+A job's container is named ``kob-job-<owner>-<id>-<attempt>`` and labelled with all three
+(the owner label of its inventory, see kob.identity.owner), so the hosts say which attempt of
+which job of which inventory they run; the observation sees only its own inventory's. It is
+not removed when it ends: kob reads its exit code and output first, then removes it.
 
 ``start_job_argv`` wraps `docker run` so that the host itself enforces a job's timeout: a
 watchdog started beside the container waits for it (``docker wait``) at most until the
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import math
 
-from kob.commands.docker import FIELD_SEP, IMAGES_FORMAT, IMAGES_MARK, LABEL_SERVICE
+from kob.commands.docker import FIELD_SEP, IMAGES_FORMAT, IMAGES_MARK, LABEL_INVENTORY, LABEL_SERVICE
 
 LABEL_JOB = "kob.job"
 LABEL_ATTEMPT = "kob.attempt"
@@ -29,14 +30,15 @@ JOB_FORMAT = FIELD_SEP.join([
     "{{.State.Status}}", "{{.State.ExitCode}}", "{{.State.StartedAt}}", "{{.State.FinishedAt}}",
     "{{.State.OOMKilled}}",
 ])
+# $1: the owner label: only the inventory's own job containers and service replicas are seen.
 OBSERVE_SCRIPT = f"""\
 echo '{CAPACITY_MARK}'; nproc; sed -n 's/^MemTotal: *\\([0-9]*\\) kB/\\1/p' /proc/meminfo
 echo '{JOBS_MARK}'
-ids=$(docker ps -aq --filter label={LABEL_JOB}) || exit 1
+ids=$(docker ps -aq --filter "label={LABEL_INVENTORY}=$1" --filter label={LABEL_JOB}) || exit 1
 [ -z "$ids" ] || docker inspect --format '{JOB_FORMAT}' $ids || exit 1
 echo '{SERVICES_MARK}'
-docker ps -q --filter label={LABEL_SERVICE} --filter status=running | xargs -r docker inspect --format \
-'{{{{index .Config.Labels "{LABEL_SERVICE}"}}}}'
+docker ps -q --filter "label={LABEL_INVENTORY}=$1" --filter label={LABEL_SERVICE} --filter status=running | \
+xargs -r docker inspect --format '{{{{index .Config.Labels "{LABEL_SERVICE}"}}}}'
 echo '{IMAGES_MARK}'
 docker image ls --no-trunc --format '{IMAGES_FORMAT}'
 """
@@ -63,15 +65,16 @@ done
 """
 
 
-def container_name(job_id: int, attempt: int) -> str:
-    return f"kob-job-{job_id}-{attempt}"
+def container_name(owner: str, job_id: int, attempt: int) -> str:
+    return f"kob-job-{owner}-{job_id}-{attempt}"
 
 
-def run_job_argv(job_id: int, attempt: int, image: str, command: tuple[str, ...], cpus: float | None,
+def run_job_argv(owner: str, job_id: int, attempt: int, image: str, command: tuple[str, ...], cpus: float | None,
                  memory: int | None, *, env_from_stdin: bool = False) -> list[str]:
-    """Start an attempt of a job in the background; docker prints the container ID. Its environment, if
-    any, comes on stdin (--env-file /dev/stdin), never in the command line."""
-    argv = ["docker", "run", "-d", "--name", container_name(job_id, attempt),
+    """Start an attempt of a job of the ``owner`` inventory in the background; docker prints the container ID.
+    Its environment, if any, comes on stdin (--env-file /dev/stdin), never in the command line."""
+    argv = ["docker", "run", "-d", "--name", container_name(owner, job_id, attempt),
+            "--label", f"{LABEL_INVENTORY}={owner}",
             "--label", f"{LABEL_JOB}={job_id}", "--label", f"{LABEL_ATTEMPT}={attempt}",
             "--log-opt", f"max-size={LOG_MAX_SIZE}"]
     if cpus is not None:
@@ -91,9 +94,10 @@ def start_job_argv(run_argv: list[str], timeout: float | None) -> list[str]:
     return ["sh", "-c", START_SCRIPT, "kob-job-start", WATCHDOG_SCRIPT, str(math.ceil(timeout)), *run_argv]
 
 
-def observe_jobs_argv() -> list[str]:
-    """The host's CPU count and memory, every job container, the services running there, and its images."""
-    return ["sh", "-c", OBSERVE_SCRIPT]
+def observe_jobs_argv(owner: str) -> list[str]:
+    """The host's CPU count and memory, the ``owner`` inventory's job containers and the replicas of its services
+    running there, and the host's images."""
+    return ["sh", "-c", OBSERVE_SCRIPT, "kob-observe-jobs", owner]
 
 
 def collect_argv(name: str, keep_bytes: int) -> list[str]:

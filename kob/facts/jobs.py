@@ -45,9 +45,9 @@ class HostJobs:
         return image_id in self.images.values()
 
 
-def jobs_fact() -> Fact[HostJobs]:
-    """A host's CPUs and memory, its job containers, the service replicas running there and its images."""
-    return Fact("observing jobs", tuple(observe_jobs_argv()), parse_host_jobs)
+def jobs_fact(owner: str) -> Fact[HostJobs]:
+    """A host's CPUs and memory, the ``owner`` inventory's job containers and service replicas there, its images."""
+    return Fact("observing jobs", tuple(observe_jobs_argv(owner)), parse_host_jobs)
 
 
 def parse_host_jobs(host: str, output: str) -> HostJobs:

@@ -29,7 +29,7 @@ from kob.deploy.events import EventLog
 from kob.deploy.images import lacking, manager_image_ids, ship_images
 from kob.errors import KobError, TransportError
 from kob.facts.jobs import HostJobs, JobContainer, jobs_fact
-from kob.identity import namespace
+from kob.identity import namespace, owner
 from kob.jobs.book import LOG_KEPT, JobBook
 from kob.jobs.environment import job_environment
 from kob.jobs.model import ACTIVE, Attempt, Job, answered, ended, started, unanswered
@@ -65,7 +65,8 @@ class DispatchReport:
 
 class Dispatcher:
     def __init__(self, inventory: Inventory, store: Store, pool: Transport, say: Callable[[str], None] = print):
-        self.inventory, self.pool, self.say = inventory, pool, say
+        self.inventory, self.store, self.pool, self.say = inventory, store, pool, say
+        self._owner: str | None = None
         self.book = JobBook(store, namespace(inventory))
         self.events = EventLog(store, namespace(inventory))
 
@@ -117,8 +118,14 @@ class Dispatcher:
             say((await self.pool.run(target, output_argv(attempt.container))).stdout.rstrip("\n"))
         return True
 
+    async def owner_label(self) -> str:
+        """The inventory's owner label (kob.identity.owner): its job containers carry it."""
+        if self._owner is None:
+            self._owner = await owner(self.store, self.inventory)
+        return self._owner
+
     async def observe(self, hosts: list[Host]) -> JobsSeen:
-        return await gather(self.pool, self.inventory, jobs_fact(), hosts)
+        return await gather(self.pool, self.inventory, jobs_fact(await self.owner_label()), hosts)
 
     async def _follow(self, job: Job, seen: JobsSeen, report: DispatchReport) -> Job:
         """A running job: ended, lost, timed out, cancelled, or still running (saved only when that changed it)."""
@@ -219,8 +226,8 @@ class Dispatcher:
 
     async def _start(self, job: Job, host: str, report: DispatchReport, unready: str | None = None) -> None:
         """Start an attempt on ``host``; ``unready``: why it cannot start (it fails at once, with that reason)."""
-        number = len(job.attempts) + 1
-        job = started(job, host, container_name(job.id, number), time.time())
+        number, me = len(job.attempts) + 1, await self.owner_label()
+        job = started(job, host, container_name(me, job.id, number), time.time())
         await self.book.save(job)  # first: a dispatcher killed now leaves a job the next pass finds lost
         failure = unready
         try:
@@ -228,7 +235,7 @@ class Dispatcher:
         except KobError as error:
             failure = str(error)
         if failure is None:
-            argv = start_job_argv(run_job_argv(job.id, number, job.image, job.command, job.cpus, job.memory,
+            argv = start_job_argv(run_job_argv(me, job.id, number, job.image, job.command, job.cpus, job.memory,
                                                env_from_stdin=bool(env.content)), job.timeout)
             try:
                 result = await self.pool.run(ssh_target(self.inventory, self.inventory.host(host)), argv,

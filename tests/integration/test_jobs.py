@@ -120,10 +120,11 @@ def test_a_failing_job_is_retried_then_failed_with_its_exit_code(inventory):
 def test_a_cancelled_running_job_stops_on_its_host(lab, inventory):
     job_id = submit(inventory, "--image", "kob-demo/web:1", "--name", "sleeper", "--", "sleep", "300")
     ok("job", "dispatch", str(inventory))
-    host = jobs(inventory)[job_id]["host"]
-    assert f"kob-job-{job_id}-1" in job_containers(lab, host)
+    host, name = jobs(inventory)[job_id]["host"], jobs(inventory)[job_id]["attempts"][0]["container"]
+    assert re.fullmatch(rf"kob-job-jobs-[0-9a-f]{{8}}-{job_id}-1", name), name  # its inventory's owner label
+    assert name in job_containers(lab, host)
     assert ok("job", "cancel", str(inventory), str(job_id)).splitlines()[-1] == f"job {job_id}: cancelled"
-    assert f"kob-job-{job_id}-1" not in job_containers(lab, host)
+    assert name not in job_containers(lab, host)
     assert jobs(inventory)[job_id]["attempts"][0]["outcome"] == "cancelled"
     done = kob("job", "cancel", str(inventory), str(job_id))
     assert done.returncode == 1 and "already ended: cancelled" in done.stderr
@@ -231,7 +232,7 @@ def eventually(check, limit: float = 90.0) -> bool:
 def test_a_timeout_is_enforced_on_the_host_with_no_dispatcher_running(lab, inventory):
     job_id = submit(inventory, "--image", "kob-demo/web:1", "--timeout", "3s", "--name", "slow", "--", "sleep", "600")
     ok("job", "dispatch", str(inventory))  # one pass starts it; no other pass runs until it has ended
-    host, name = jobs(inventory)[job_id]["host"], f"kob-job-{job_id}-1"
+    host, name = jobs(inventory)[job_id]["host"], jobs(inventory)[job_id]["attempts"][0]["container"]
 
     def state() -> str:
         return on_vm(lab, host, f"docker inspect --format '{{{{.State.Status}}}} {{{{.State.ExitCode}}}}' {name}").strip()

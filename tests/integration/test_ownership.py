@@ -179,3 +179,20 @@ def owner_prefix(path: Path) -> str:
             return await owner(store, inventory)
 
     return f"kob-{asyncio.run(read())}-"
+
+
+def test_6_one_inventorys_job_passes_leave_the_others_job_containers_alone(lab, shared):
+    a, b = shared
+    ok("deploy", str(a), "--wait", "30")
+    ok("job", "submit", str(b), "--image", "kob-demo/web:1", "--name", "b-sleeper", "--", "sleep", "120")
+    ok("job", "dispatch", str(b))
+    b_jobs = {vm: [n for n in found if n.startswith("kob-job-")] for vm, found in containers(lab).items()}
+    assert sum(map(len, b_jobs.values())) == 1, b_jobs
+    ok("job", "submit", str(a), "--image", "kob-demo/web:1", "--name", "a-quick", "--", "true")
+    for _ in range(3):  # start, follow to its end, collect: every pass observes and tidies A's job containers
+        ok("job", "dispatch", str(a))
+    after = containers(lab)
+    for vm, names in b_jobs.items():
+        for name in names:
+            assert after[vm][name][1] == "running", f"B's job {name} on {vm}"
+    ok("job", "cancel", str(b), "1")

@@ -34,15 +34,15 @@ def short(sent: Sent) -> str:
     """A command as the tables write it: observe, run NAME, kill NAME, collect NAME (else the command line)."""
     argv = list(sent.argv)
     name = argv[4] if len(argv) > 4 else ""
-    if argv == observe_jobs_argv():
+    if argv == observe_jobs_argv("shop"):
         return "observe"
     if argv == collect_argv(name, LOG_KEPT):
         return f"collect {name}"
     if argv == kill_argv(argv[-1]):
         return f"kill {argv[-1]}"
     if argv[:2] == ["docker", "run"]:
-        job_id, attempt = map(int, name.split("-")[2:])
-        if argv == run_job_argv(job_id, attempt, "busybox:1", ("echo", "hi"), None, None):
+        job_id, attempt = map(int, name.split("-")[3:])  # kob-job-shop-ID-ATTEMPT
+        if argv == run_job_argv("shop", job_id, attempt, "busybox:1", ("echo", "hi"), None, None):
             return f"run {name}"
     return sent.command
 
@@ -65,7 +65,7 @@ def host_says(cpus: int = 2, *jobs: str, services: tuple[str, ...] = (),
 
 def container(job_id: int, state: str = "exited", exit_code: int = 0, attempt: int = 1, oom: bool = False) -> str:
     finished = "0001-01-01T00:00:00Z" if state == "running" else "2027-01-15T08:00:09Z"
-    return "\t".join([f"/kob-job-{job_id}-{attempt}", str(job_id), str(attempt), state, str(exit_code),
+    return "\t".join([f"/kob-job-shop-{job_id}-{attempt}", str(job_id), str(attempt), state, str(exit_code),
                       "2027-01-15T08:00:01Z", finished, "true" if oom else "false"])
 
 
@@ -75,7 +75,7 @@ def queued(job_id: int = 1, **fields) -> Job:
 
 def running(job_id: int = 1, host: str = "vm1", ago: float = 5, silent: float | None = None, **fields) -> Job:
     """A job whose first attempt started ``ago`` seconds ago on ``host``; its host silent for ``silent`` s."""
-    job = model.started(queued(job_id, **fields), host, container_name(job_id, 1), NOW - ago)
+    job = model.started(queued(job_id, **fields), host, container_name("shop", job_id, 1), NOW - ago)
     return model.unanswered(job, NOW - silent) if silent is not None else job
 
 
@@ -102,6 +102,7 @@ def manager_images(monkeypatch) -> dict[str, str]:
 
 async def dispatcher(fake: ScriptedTransport, jobs: list[Job], inventory: Inventory = INVENTORY):
     store = MemoryStore()
+    await store.put("kob/shop/owner", b"shop")  # the owner label its job containers carry
     book = JobBook(store, "kob/shop")
     for job in jobs:
         await book.save(job)
@@ -119,39 +120,39 @@ def sent_per_host(fake: ScriptedTransport) -> dict[str, list[str]]:
 @pytest.mark.parametrize("name, jobs, script, expected_commands, state, reason", [
     ("queued: docker run on the host with the most room (vm1's 4 CPUs hold 3 web replicas)",
      [queued()], [("vm1", OBSERVE, host_says(4, services=("web",) * 3)), ("vm2", OBSERVE, host_says(2))],
-     {"vm1": ["observe"], "vm2": ["observe", "run kob-job-1-1"]}, "running", ""),
+     {"vm1": ["observe"], "vm2": ["observe", "run kob-job-shop-1-1"]}, "running", ""),
     ("queued, lost on vm2 before: started on vm1 though vm2 has more room",
      [replace(finished(1, host="vm2"), state="queued")],
      [("vm1", OBSERVE, host_says(2)), ("vm2", OBSERVE, host_says(8))],
-     {"vm1": ["observe", "run kob-job-1-2"], "vm2": ["observe"]}, "running", ""),
+     {"vm1": ["observe", "run kob-job-shop-1-2"], "vm2": ["observe"]}, "running", ""),
     ("queued, docker run refused: failed with docker's words",
      [queued()], [("*", OBSERVE, host_says(2)),
                   ("vm1", "docker run", Reply(rc=125, stderr=("Unable to find image 'busybox:1' locally\n"
                                                               "docker: Error response from daemon: manifest "
                                                               "unknown.\n")))],
-     {"vm1": ["observe", "run kob-job-1-1"], "vm2": ["observe"]}, "failed",
+     {"vm1": ["observe", "run kob-job-shop-1-1"], "vm2": ["observe"]}, "failed",
      "docker run failed: docker: Error response from daemon: manifest unknown."),
     ("queued, the host drops the connection at docker run: failed, naming the host",
      [queued()], [("*", OBSERVE, host_says(2)), ("vm1", "docker run", HostUnreachable("vm1", "connection lost"))],
-     {"vm1": ["observe", "run kob-job-1-1"], "vm2": ["observe"]}, "failed", "docker run failed: vm1: connection lost"),
+     {"vm1": ["observe", "run kob-job-shop-1-1"], "vm2": ["observe"]}, "failed", "docker run failed: vm1: connection lost"),
     ("running, exited 0: output kept, container removed, succeeded",
      [running()], [("vm1", OBSERVE, host_says(2, container(1))), ("vm2", OBSERVE, host_says(2)),
                    ("vm1", "docker logs", Reply(stdout="hello\n"))],
-     {"vm1": ["observe", *collected("kob-job-1-1")], "vm2": ["observe"]}, "succeeded", "exit 0"),
+     {"vm1": ["observe", *collected("kob-job-shop-1-1")], "vm2": ["observe"]}, "succeeded", "exit 0"),
     ("running, exit 3, no retry: failed",
      [running()], [("vm1", OBSERVE, host_says(2, container(1, exit_code=3))), ("vm2", OBSERVE, host_says(2))],
-     {"vm1": ["observe", *collected("kob-job-1-1")], "vm2": ["observe"]}, "failed", "exit 3"),
+     {"vm1": ["observe", *collected("kob-job-shop-1-1")], "vm2": ["observe"]}, "failed", "exit 3"),
     ("running, killed by the kernel for memory",
      [running()], [("vm1", OBSERVE, host_says(2, container(1, exit_code=137, oom=True))),
                    ("vm2", OBSERVE, host_says(2))],
-     {"vm1": ["observe", *collected("kob-job-1-1")], "vm2": ["observe"]}, "failed", "exit 137 (out of memory)"),
+     {"vm1": ["observe", *collected("kob-job-shop-1-1")], "vm2": ["observe"]}, "failed", "exit 137 (out of memory)"),
     ("running, still running: only looked at",
      [running()], [("vm1", OBSERVE, host_says(2, container(1, "running"))), ("vm2", OBSERVE, host_says(2))],
      {"vm1": ["observe"], "vm2": ["observe"]}, "running", ""),
     ("running past its timeout: killed, then collected, failed",
      [running(ago=120, timeout=60)],
      [("vm1", OBSERVE, host_says(2, container(1, "running"))), ("vm2", OBSERVE, host_says(2))],
-     {"vm1": ["observe", "kill kob-job-1-1", *collected("kob-job-1-1")], "vm2": ["observe"]}, "failed",
+     {"vm1": ["observe", "kill kob-job-shop-1-1", *collected("kob-job-shop-1-1")], "vm2": ["observe"]}, "failed",
      "timed out after 60 s"),
     ("running, its container gone: lost, nothing to collect",
      [running()], [("*", OBSERVE, host_says(2))],
@@ -220,7 +221,7 @@ async def test_what_is_kept_of_an_attempt_that_ended(name, job, answer, exit_cod
      ["job 1: backoff: next try in 5.0s"]),
     ("failed on its second try: the backoff doubles",
      replace(running(retries=2, backoff=5), attempts=(*finished(1).attempts,
-                                                      model.Attempt(2, "vm1", "kob-job-1-2", NOW - 5))),
+                                                      model.Attempt(2, "vm1", "kob-job-shop-1-2", NOW - 5))),
      container(1, exit_code=1, attempt=2), "queued", NOW + 10, ["job 1: backoff: next try in 10s"]),
     ("lost with a retry left: queued again", running(retries=1, backoff=30), None, "queued", NOW + 30,
      ["job 1: backoff: next try in 30s"]),
@@ -243,8 +244,8 @@ async def test_a_retry_without_backoff_starts_in_the_same_pass_on_the_other_host
                               ("vm2", OBSERVE, host_says(2))])
     doing, book, said = await dispatcher(fake, [running(retries=1, backoff=0)])
     await doing.dispatch()
-    assert sent_per_host(fake) == {"vm1": ["observe", *collected("kob-job-1-1")],
-                                   "vm2": ["observe", "run kob-job-1-2"]}
+    assert sent_per_host(fake) == {"vm1": ["observe", *collected("kob-job-shop-1-1")],
+                                   "vm2": ["observe", "run kob-job-shop-1-2"]}
     job = await book.get(1)
     assert [(a.host, a.outcome) for a in job.attempts] == [("vm1", "failed"), ("vm2", None)]
 
@@ -257,7 +258,7 @@ async def test_no_active_job_sends_no_command_at_all():
 
 
 async def test_orphan_containers_are_collected_and_their_output_kept():
-    """kob-job-7-1 ended after its attempt was given up as lost; kob-job-8-1 belongs to a running attempt."""
+    """kob-job-shop-7-1 ended after its attempt was given up as lost; kob-job-shop-8-1 belongs to a running attempt."""
     fake = ScriptedTransport([
         ("vm1", OBSERVE, host_says(2, container(7, exit_code=0))),
         ("vm2", OBSERVE, host_says(2, container(8, "running"))),
@@ -265,7 +266,7 @@ async def test_orphan_containers_are_collected_and_their_output_kept():
     ])
     doing, book, said = await dispatcher(fake, [finished(7), running(8, host="vm2")])
     await doing.dispatch()
-    assert sent_per_host(fake) == {"vm1": ["observe", "collect kob-job-7-1"], "vm2": ["observe"]}
+    assert sent_per_host(fake) == {"vm1": ["observe", "collect kob-job-shop-7-1"], "vm2": ["observe"]}
     assert await book.log(7, 1) == "late output\n"
     assert (await book.get(7)).state == "lost" and (await book.get(8)).state == "running"
 
@@ -280,7 +281,7 @@ async def test_a_requeued_jobs_earlier_container_is_collected_when_its_host_is_b
     ])
     doing, book, said = await dispatcher(fake, [waiting])
     await doing.dispatch()
-    assert sent_per_host(fake) == {"vm1": ["observe", "collect kob-job-7-1"], "vm2": ["observe"]}
+    assert sent_per_host(fake) == {"vm1": ["observe", "collect kob-job-shop-7-1"], "vm2": ["observe"]}
     assert await book.log(7, 1) == "late output\n" and (await book.get(7)).state == "queued"
 
 
@@ -288,7 +289,7 @@ async def test_an_attempt_that_ends_is_collected_once():
     fake = ScriptedTransport([("vm1", OBSERVE, host_says(2, container(1))), ("vm2", OBSERVE, host_says(2))])
     doing, book, said = await dispatcher(fake, [running()])
     await doing.dispatch()
-    assert sent_per_host(fake)["vm1"] == ["observe", "collect kob-job-1-1"]
+    assert sent_per_host(fake)["vm1"] == ["observe", "collect kob-job-shop-1-1"]
 
 
 async def test_several_jobs_in_one_pass_one_observation_per_host():
@@ -299,8 +300,8 @@ async def test_several_jobs_in_one_pass_one_observation_per_host():
     ])
     doing, book, said = await dispatcher(fake, [running(1), running(2), queued(3, priority=5), queued(4)])
     report = await doing.dispatch()
-    assert sent_per_host(fake) == {"vm1": ["observe", *collected("kob-job-1-1"), "run kob-job-4-1"],
-                                   "vm2": ["observe", "run kob-job-3-1"]}
+    assert sent_per_host(fake) == {"vm1": ["observe", *collected("kob-job-shop-1-1"), "run kob-job-shop-4-1"],
+                                   "vm2": ["observe", "run kob-job-shop-3-1"]}
     assert [(await book.get(i)).state for i in (1, 2, 3, 4)] == ["succeeded", "running", "running", "running"]
     assert report.summary() == "2 started, 1 ended, 0 waiting" and report.active == 3
 
@@ -309,10 +310,10 @@ async def test_several_jobs_in_one_pass_one_observation_per_host():
     ("queued: cancelled without a word to any host", queued(), [], {}, "cancelled", None, None),
     ("running: killed and collected on its own host only", running(),
      [("vm1", OBSERVE, host_says(2, container(1, "running")))],
-     {"vm1": ["observe", "kill kob-job-1-1", "collect kob-job-1-1"]}, "cancelled", "cancelled while running", 137),
+     {"vm1": ["observe", "kill kob-job-shop-1-1", "collect kob-job-shop-1-1"]}, "cancelled", "cancelled while running", 137),
     ("running but it had just ended: collected, its own exit kept", running(),
      [("vm1", OBSERVE, host_says(2, container(1, exit_code=0)))],
-     {"vm1": ["observe", "collect kob-job-1-1"]}, "cancelled", "cancelled; it had ended with exit 0", 0),
+     {"vm1": ["observe", "collect kob-job-shop-1-1"]}, "cancelled", "cancelled; it had ended with exit 0", 0),
     ("on a host silent for a while: asked for, still running until the host answers",
      running(silent=10), [("vm1", "", HostUnreachable("vm1", "no route to host"))],
      {"vm1": ["observe"]}, "running", "", None),
@@ -339,7 +340,7 @@ async def test_a_cancel_requested_on_a_silent_host_ends_at_the_next_pass_once_it
     doing, book, said = await dispatcher(fake, [running()])
     await doing.cancel(await book.get(1))
     await doing.dispatch()
-    assert sent_per_host(fake)["vm1"] == ["observe", "observe", "kill kob-job-1-1", *collected("kob-job-1-1")]
+    assert sent_per_host(fake)["vm1"] == ["observe", "observe", "kill kob-job-shop-1-1", *collected("kob-job-shop-1-1")]
     assert (await book.get(1)).state == "cancelled"
 
 
@@ -357,15 +358,15 @@ OTHER = "sha256:" + "c" * 64
 
 @pytest.mark.parametrize("name, vm1_images, vm2_images, on_manager, expected_commands, state, reason, said", [
     ("the host has the image: started, nothing shipped",
-     (f"{BUSYBOX}\tbusybox:1",), (), {}, {"vm1": ["observe", "run kob-job-1-1"], "vm2": ["observe"]}, "running", "",
+     (f"{BUSYBOX}\tbusybox:1",), (), {}, {"vm1": ["observe", "run kob-job-shop-1-1"], "vm2": ["observe"]}, "running", "",
      []),
     ("only vm2 has it: relayed from vm2 to vm1 (docker save there, docker load here), then started",
      (), (f"{BUSYBOX}\tbusybox:1",), {},
-     {"vm1": ["observe", "docker load -q", "run kob-job-1-1"], "vm2": ["observe", "docker save -- busybox:1"]},
+     {"vm1": ["observe", "docker load -q", "run kob-job-shop-1-1"], "vm2": ["observe", "docker save -- busybox:1"]},
      "running", "", ["  image busybox:1: vm2 → vm1 ...", "  image busybox:1: vm2 → vm1: 0.0 MB in"]),
     ("vm1 has the image under another name: tagged, not sent",
      (f"{BUSYBOX}\tbusybox:latest",), (f"{BUSYBOX}\tbusybox:1",), {},
-     {"vm1": ["observe", f"docker tag {BUSYBOX} busybox:1", "run kob-job-1-1"], "vm2": ["observe"]}, "running", "",
+     {"vm1": ["observe", f"docker tag {BUSYBOX} busybox:1", "run kob-job-shop-1-1"], "vm2": ["observe"]}, "running", "",
      [f"  image busybox:1: tagged on vm1 (it had {BUSYBOX[7:19]})"]),
     ("nobody has it: failed without docker run, saying what to do",
      (), (), {}, {"vm1": ["observe"], "vm2": ["observe"]}, "failed",
@@ -457,7 +458,7 @@ async def test_a_job_with_a_timeout_starts_with_its_hosts_watchdog():
     fake = ScriptedTransport([("*", OBSERVE, host_says(2))])
     doing, book, told = await dispatcher(fake, [queued(timeout=90.5)])
     await doing.dispatch()
-    run = run_job_argv(1, 1, "busybox:1", ("echo", "hi"), None, None)
+    run = run_job_argv("shop", 1, 1, "busybox:1", ("echo", "hi"), None, None)
     assert fake.sent[-1].argv == tuple(start_job_argv(run, 90.5)) and fake.sent[-1].argv[5] == "91"
 
 
@@ -467,7 +468,7 @@ def ran_for(job_id: int, seconds: float, exit_code: int = 137) -> str:
 
     start = datetime(2027, 1, 15, 8, 0, 1, 500000, tzinfo=timezone.utc)
     end = (start + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return "\t".join([f"/kob-job-{job_id}-1", str(job_id), "1", "exited", str(exit_code), "2027-01-15T08:00:01.5Z",
+    return "\t".join([f"/kob-job-shop-{job_id}-1", str(job_id), "1", "exited", str(exit_code), "2027-01-15T08:00:01.5Z",
                       end, "false"])
 
 

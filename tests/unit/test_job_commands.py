@@ -22,35 +22,36 @@ from kob.commands.jobs import (
 from kob.facts.containers import ObservationError
 from kob.facts.jobs import JobContainer, parse_host_jobs
 
-BASE = ["docker", "run", "-d", "--name", "kob-job-7-2", "--label", "kob.job=7", "--label", "kob.attempt=2",
+BASE = ["docker", "run", "-d", "--name", "kob-job-shop-7-2", "--label", "kob.inventory=shop", "--label", "kob.job=7",
+        "--label", "kob.attempt=2",
         "--log-opt", "max-size=10m"]
 
 
 @pytest.mark.parametrize("args, expected", [
-    ((7, 2, "busybox:1", (), None, None), [*BASE, "busybox:1"]),
-    ((7, 2, "busybox:1", ("sh", "-c", "echo $HOME; rm -rf /"), None, None),
+    (("shop", 7, 2, "busybox:1", (), None, None), [*BASE, "busybox:1"]),
+    (("shop", 7, 2, "busybox:1", ("sh", "-c", "echo $HOME; rm -rf /"), None, None),
      [*BASE, "busybox:1", "sh", "-c", "echo $HOME; rm -rf /"]),  # words stay words: the transport quotes them
-    ((7, 2, "img", ("true",), 1.5, None), [*BASE, "--cpus", "1.5", "img", "true"]),
-    ((7, 2, "img", ("true",), 2.0, 268435456), [*BASE, "--cpus", "2", "--memory", "268435456", "img", "true"]),
+    (("shop", 7, 2, "img", ("true",), 1.5, None), [*BASE, "--cpus", "1.5", "img", "true"]),
+    (("shop", 7, 2, "img", ("true",), 2.0, 268435456), [*BASE, "--cpus", "2", "--memory", "268435456", "img", "true"]),
 ])
 def test_run_job_argv(args, expected):
     assert run_job_argv(*args) == expected
 
 
 def test_env_comes_on_stdin_never_in_the_command_line():
-    assert run_job_argv(7, 2, "img", ("true",), None, None, env_from_stdin=True) == [
+    assert run_job_argv("shop", 7, 2, "img", ("true",), None, None, env_from_stdin=True) == [
         *BASE, "--env-file", "/dev/stdin", "img", "true"]
 
 
 @pytest.mark.parametrize("timeout, seconds", [(60.0, "60"), (0.2, "1"), (90.5, "91"), (86400.0, "86400")])
 def test_a_timeout_wraps_docker_run_with_the_hosts_watchdog(timeout, seconds):
-    run = run_job_argv(7, 2, "img", ("true",), None, None)
+    run = run_job_argv("shop", 7, 2, "img", ("true",), None, None)
     assert start_job_argv(run, timeout) == ["sh", "-c", START_SCRIPT, "kob-job-start", WATCHDOG_SCRIPT, seconds, *run]
     assert "setsid" in START_SCRIPT and "docker wait" in WATCHDOG_SCRIPT and "docker kill" in WATCHDOG_SCRIPT
 
 
 @pytest.mark.parametrize("built, expected", [
-    (container_name(12, 3), "kob-job-12-3"),
+    (container_name("shop-0a1b2c3d", 12, 3), "kob-job-shop-0a1b2c3d-12-3"),
     (kill_argv("kob-job-1-1"), ["docker", "kill", "kob-job-1-1"]),
     (remove_argv(["a", "b"]), ["docker", "rm", "-f", "a", "b"]),
     (collect_argv("kob-job-1-1", 65536),
@@ -65,8 +66,10 @@ def test_small_builders(built, expected):
 
 
 def test_the_observation_reads_capacity_jobs_and_services_and_never_size():
-    argv = observe_jobs_argv()
+    argv = observe_jobs_argv("shop-0a1b2c3d")
     assert argv[:2] == ["sh", "-c"] and ".Size" not in argv[2] and "docker stats" not in argv[2]
+    assert argv[3:] == ["kob-observe-jobs", "shop-0a1b2c3d"], "the owner is an argument, never in the script"
+    assert argv[2].count('--filter "label=kob.inventory=$1"') == 2, "jobs and replicas of this inventory only"
     assert "nproc" in argv[2] and JOB_FORMAT in argv[2]
 
 

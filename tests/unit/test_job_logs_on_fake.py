@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kob.commands.jobs import GONE_MARK, container_name
+from kob.commands.jobs import GONE_MARK
 from kob.jobs import model, operations
 from kob.jobs.book import JobBook
 from kob.jobs.model import Job
@@ -29,7 +29,7 @@ def quick_polls(monkeypatch):
 
 def first_try(retries: int = 1) -> Job:
     job = Job(1, "report", "busybox:1", ("true",), submitted=1.0, who="ann@desk", retries=retries, backoff=0)
-    return model.started(job, "vm1", container_name(1, 1), 2.0)
+    return model.started(job, "vm1", "kob-job-1-1", 2.0)
 
 
 class Said:
@@ -50,7 +50,7 @@ async def play_dispatcher(book: JobBook, fake: ScriptedTransport, steps) -> None
 
 def failed_then_next(job: Job) -> Job:
     job = model.ended(job, "failed", 3.0, exit_code=1, reason="exit 1", retry_at=3.0)
-    return model.started(job, "vm2", container_name(1, 2), 4.0)
+    return model.started(job, "vm2", "kob-job-1-2", 4.0)
 
 
 async def follow(fake, steps, store_jobs, attempt=None, kept=()) -> list[str]:
@@ -106,7 +106,7 @@ async def test_follow_of_a_queued_job_waits_for_its_first_attempt():
     queued = Job(1, "report", "busybox:1", ("true",), submitted=1.0, who="ann@desk")
 
     def start(job: Job) -> Job:
-        return model.started(job, "vm1", container_name(1, 1), 2.0)
+        return model.started(job, "vm1", "kob-job-1-1", 2.0)
 
     fake = ScriptedTransport([("vm1", "kob-job-1-1", Reply(stdout="one\n"))], default=None)
     store = MemoryStore()
