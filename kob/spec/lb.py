@@ -22,8 +22,8 @@
       checks:                       # HAProxy's health checks of every replica (GET of the service's
                                     # healthcheck http: path, else a TCP connect)
         interval: 2s                # 100ms..1h; 500ms (or interval, if shorter) once a check or a
-                                    # request failed: a dead replica leaves rotation within about
-                                    # fall x 500ms of the first request that could not connect
+                                    # request failed; a replica a request could not connect to
+                                    # leaves rotation at the next failed check, about 500ms later
         fall: 2                     # 1..10 failed checks in a row take a replica out of rotation
         rise: 2                     # 1..10 passed checks in a row put it back
 
