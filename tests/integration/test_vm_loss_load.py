@@ -1,7 +1,7 @@
 """No failed request through HAProxy while replicas die (issue 13, point 3), on the lab.
 
 Each test sends at least MIN_REQUESTS requests to HAProxy on vm1 from several clients at once, some
-of them to the demo app's /cgi-bin/slow (answered after a second, so that requests are in flight
+of them to the demo app's /cgi-bin/delayed (answered after a second, so that requests are in flight
 whenever a replica dies), and asserts that none failed:
 
   a. vm3, holding replicas, stops; `kob reconcile` moves its replicas; vm3 comes back and its
@@ -45,7 +45,7 @@ heal: {{down_after: 3s}}
 URL = f"http://198.18.{NET}.11:8083/"
 REPLICAS = 4
 CLIENTS = 3  # load loops at once, each to / ...
-SLOW_CLIENTS = 3  # ... and to /cgi-bin/slow
+SLOW_CLIENTS = 3  # ... and to /cgi-bin/delayed
 MIN_REQUESTS = 1000  # per test, all through HAProxy
 MAX_REQUESTS = 30000  # per test: the load is bounded in count ...
 LOAD_SECONDS = 600  # ... and in time
@@ -96,7 +96,7 @@ class Load:
 
     def __init__(self, lab, url: str = URL):
         assert all(vm.healthy for vm in lab.status() if vm.name == "vm1"), "the lab's lb VM is not up"
-        urls = [url] * CLIENTS + [url + "cgi-bin/slow"] * SLOW_CLIENTS
+        urls = [url] * CLIENTS + [url + "cgi-bin/delayed"] * SLOW_CLIENTS
         self.loops = [LoadLoop(u, limit=MAX_REQUESTS // len(urls), seconds=LOAD_SECONDS, pause=0.01) for u in urls]
 
     def __enter__(self) -> Self:
@@ -137,7 +137,7 @@ class Load:
 
     def report(self, name: str) -> str:
         slow = sum(loop.ok + len(loop.failures) for loop in self.loops[CLIENTS:])
-        return (f"{name}: {self.sent} requests through HAProxy ({slow} of them to /cgi-bin/slow), "
+        return (f"{name}: {self.sent} requests through HAProxy ({slow} of them to /cgi-bin/delayed), "
                 f"{len(self.failures)} failed {self.failures[:5]}")
 
 
