@@ -117,7 +117,7 @@ async def test_ensure_config_sends_one_install_where_the_file_differs(name, want
     ("web-2 at another address (a duplicate's, same name on another host): pointed at the config's",
      stat(("web", "web-1", 0), ("web", "web-2", 0, "198.18.0.14:20003")), [ALREADY_THERE],
      ["show stat -1 4 -1",
-      "add server web/web-2 198.18.0.13:20000 check inter 2s fall 2 rise 2; set server web/web-2 addr 198.18.0.13 "
+      f"add server web/web-2 198.18.0.13:20000 check {CHECK}; set server web/web-2 addr 198.18.0.13 "
       "port 20000; enable health web/web-2; set server web/web-2 state ready"]),
     ("a stray server: drained, then deleted",
      stat(("web", "web-1", 0), ("web", "web-2", 0), ("web", "web-9", 0)), ["\n" + stat(("web", "web-9", 0)), DELETED],
@@ -326,7 +326,7 @@ async def test_stats_are_parsed_per_host():
     ("HAProxy lost web-2 (deleted under a duplicate's name): added back",
      stat(("web", "web-1", 0)), [ADDED],
      ["show stat -1 4 -1",
-      "add server web/web-2 198.18.0.13:20000 check inter 2s fall 2 rise 2; set server web/web-2 addr 198.18.0.13 "
+      f"add server web/web-2 198.18.0.13:20000 check {CHECK}; set server web/web-2 addr 198.18.0.13 "
       "port 20000; enable health web/web-2; set server web/web-2 state ready"]),
 ])
 async def test_an_unchanged_file_lines_up_the_running_servers_only_when_asked(name, stat_reply, runtime_replies,
