@@ -10,8 +10,9 @@ from kob.cli.options import JSON
 
 DIR_OPTION = click.option("--dir", "lab_dir", type=click.Path(path_type=Path), default="/var/lib/kob-lab",
                           show_default=True, help="Where the lab keeps its files.")
-NET_OPTION = click.option("--net", type=click.IntRange(0, 7), default=0, show_default=True,
+NET_OPTION = click.option("--net", type=click.IntRange(0, 15), default=0, show_default=True,
                           help="Lab network number: VMs at 198.18.NET.11 and up (tests use their own).")
+# 15: kob.lab.layout.MAX_NET, written out so that `kob --help` imports nothing of the lab
 
 
 def _lab(lab_dir: Path, net: int):

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+from kob.spec.service_model import DEFAULT_FAILOVER, Failover
+
 # Where kob before owner labels kept its one HAProxy per host (kob adopt takes it over); also the
 # defaults of the command builders and HaproxyDriver, which tests drive directly.
 ADMIN_SOCKET = "/run/haproxy/admin.sock"
@@ -38,7 +40,7 @@ class HaproxyPaths:
 
 
 LEGACY = HaproxyPaths(CONFIG_PATH, PIDFILE, ADMIN_SOCKET)
-CHECK_TIMING = "inter 2s fall 2 rise 2"  # the template's default-server; runtime-added servers need it spelled out
+FAST_CHECK_INTERVAL = 0.5  # s: checks of a replica whose last check or connection failed (unless inter is shorter)
 
 # install_config_argv's exit codes besides 0 and 1 (anything else went wrong)
 EXIT_INVALID = 3  # haproxy -c refused the new config; the old one is untouched
@@ -60,24 +62,46 @@ def _environment():
 
 
 def render_haproxy_config(frontends: list[dict[str, Any]], backends: list[dict[str, Any]],
-                          admin_socket: str = ADMIN_SOCKET, structure_digest: str | None = None) -> str:
+                          admin_socket: str = ADMIN_SOCKET, structure_digest: str | None = None,
+                          failover: Failover = DEFAULT_FAILOVER) -> str:
     """The haproxy.cfg text for these frontends and backends (see the template's header).
 
     ``structure_digest`` defaults to ``haproxy_structure_digest`` of the same arguments.
     """
     if structure_digest is None:
-        structure_digest = haproxy_structure_digest(frontends, backends, admin_socket)
+        structure_digest = haproxy_structure_digest(frontends, backends, admin_socket, failover)
     template = _environment().get_template("haproxy.cfg.j2")
     return template.render(frontends=frontends, backends=backends, admin_socket=admin_socket,
-                           check_timing=CHECK_TIMING, structure_digest=structure_digest)
+                           check_timing=server_check_words(failover), retries=failover.retries,
+                           retry_methods=list(failover.retry_methods),
+                           connect_timeout=_milliseconds(failover.connect_timeout),
+                           structure_digest=structure_digest)
 
 
 def haproxy_structure_digest(frontends: list[dict[str, Any]], backends: list[dict[str, Any]],
-                             admin_socket: str = ADMIN_SOCKET) -> str:
+                             admin_socket: str = ADMIN_SOCKET, failover: Failover = DEFAULT_FAILOVER) -> str:
     """sha256 of the config without its server lines: equal digests mean only servers differ."""
     bare = [{**backend, "servers": []} for backend in backends]
-    text = render_haproxy_config(frontends, bare, admin_socket, structure_digest="")
+    text = render_haproxy_config(frontends, bare, admin_socket, structure_digest="", failover=failover)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def server_check_words(failover: Failover = DEFAULT_FAILOVER) -> str:
+    """How every server is health-checked: the template's default-server, and spelled out for servers added
+    through the runtime API (they do not inherit default-server).
+
+    Once a check fails, checks come every FAST_CHECK_INTERVAL; ``observe layer4`` makes a request's failed
+    connection count as a failed check that leaves one more to go (sudden-death), so a replica that died
+    leaves rotation at the next fast check instead of after ``fall`` whole intervals.
+    """
+    fast = min(failover.check_interval, FAST_CHECK_INTERVAL)
+    return (f"inter {_milliseconds(failover.check_interval)} fastinter {_milliseconds(fast)} "
+            f"fall {failover.check_fall} rise {failover.check_rise} "
+            "observe layer4 error-limit 1 on-error sudden-death")
+
+
+def _milliseconds(seconds: float) -> str:
+    return f"{max(1, round(seconds * 1000))}ms"
 
 
 def check_config_argv(path: str) -> list[str]:
@@ -145,10 +169,11 @@ def runtime_argv(socket: str = ADMIN_SOCKET) -> list[str]:
     return ["socat", "-t", "5", "stdio", f"UNIX-CONNECT:{socket}"]
 
 
-def add_server_commands(backend: str, server: str, address: str, port: int) -> str:
+def add_server_commands(backend: str, server: str, address: str, port: int,
+                        failover: Failover = DEFAULT_FAILOVER) -> str:
     """Add a server (or re-point an existing one), enable its health check and put it in service."""
     ref = _ref(backend, server)
-    return (f"add server {ref} {_word(address)}:{int(port)} check {CHECK_TIMING}; "
+    return (f"add server {ref} {_word(address)}:{int(port)} check {server_check_words(failover)}; "
             f"set server {ref} addr {_word(address)} port {int(port)}; "
             f"enable health {ref}; set server {ref} state ready")
 

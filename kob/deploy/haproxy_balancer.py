@@ -16,6 +16,7 @@ from kob.lb.driver import config_step
 from kob.plan.actions import Create, Remove, Replace
 from kob.plan.diff import DesiredService, Plan
 from kob.spec.inventory import Inventory
+from kob.spec.service_model import DEFAULT_FAILOVER
 from kob.transport.base import SshTarget, Transport
 from kob.transport.targets import ssh_target
 
@@ -28,6 +29,7 @@ class HaproxyBalancer(Balancer):
     def __init__(self, pool: Transport, inventory: Inventory, seen: ClusterObservation, owner: str):
         self.pool, self.inventory, self.paths = pool, inventory, HaproxyPaths.of(owner)
         self.targets = [ssh_target(inventory, h) for h in lb_hosts(inventory) if h.name in seen.hosts]
+        self.failover = inventory.lb.failover if inventory.lb else DEFAULT_FAILOVER
         self.driver = self._driver(self.targets)
         self.backends = balanced_services(inventory)
         self.facts = haproxy_facts(seen, self.targets)
@@ -97,7 +99,7 @@ class HaproxyBalancer(Balancer):
 
     def _driver(self, targets: list[SshTarget]) -> HaproxyDriver:
         return HaproxyDriver(self.pool, targets, config_path=self.paths.config, pidfile=self.paths.pidfile,
-                             admin_socket=self.paths.admin_socket)
+                             admin_socket=self.paths.admin_socket, failover=self.failover)
 
     async def _config_diff(self, target: SshTarget, new_text: str) -> str:
         path = self.paths.config
@@ -131,7 +133,7 @@ def lb_config(inventory: Inventory, servers, admin_socket: str) -> LbConfig:
                      for name in sorted(balanced_services(inventory)))
     frontends = tuple(LbFrontend(f.name, f.bind, tuple(LbRoute(r.service, r.host, r.path_prefix) for r in f.routes),
                                  f.default_service) for f in lb.frontends)
-    return LbConfig(frontends, backends, admin_socket)
+    return LbConfig(frontends, backends, admin_socket, failover=lb.failover)
 
 
 def serving(inventory: Inventory, seen: ClusterObservation,

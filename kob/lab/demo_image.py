@@ -1,9 +1,11 @@
 """The lab's demo images, built without Docker or a registry.
 
 A tiny web app on busybox httpd that answers with its version, service,
-replica and host, and serves /healthz. The images are written in the
-`docker save` format with fixed timestamps, so every VM and every rebuild
-gets the same image IDs (kob compares images by ID).
+replica and host, and serves /healthz; /cgi-bin/delayed gives the same
+answer a second later (a request still in flight when a replica dies).
+The images are written in the `docker save` format with fixed timestamps,
+so every VM and every rebuild gets the same image IDs (kob compares images
+by ID).
 """
 
 from __future__ import annotations
@@ -35,6 +37,13 @@ wait
 """
 
 
+DELAYED = """#!/bin/sh
+sleep 1
+printf 'Content-Type: text/plain\\r\\n\\r\\n'
+cat /www/index.html
+"""
+
+
 def _tar(entries: list[tarfile.TarInfo], payloads: dict[str, bytes]) -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tar:
@@ -54,12 +63,15 @@ def base_layer() -> bytes:
     """busybox, its applets and the entrypoint."""
     busybox = BUSYBOX.read_bytes()
     entry = ENTRYPOINT.encode()
+    delayed = DELAYED.encode()
     entries = [_entry("bin", tarfile.DIRTYPE, 0o755), _entry("etc", tarfile.DIRTYPE, 0o755),
                _entry("tmp", tarfile.DIRTYPE, 0o1777), _entry("www", tarfile.DIRTYPE, 0o755),
+               _entry("www/cgi-bin", tarfile.DIRTYPE, 0o755),
                _entry("bin/busybox", mode=0o755, size=len(busybox)),
-               _entry("bin/kob-demo", mode=0o755, size=len(entry))]
+               _entry("bin/kob-demo", mode=0o755, size=len(entry)),
+               _entry("www/cgi-bin/delayed", mode=0o755, size=len(delayed))]
     entries += [_entry(f"bin/{applet}", tarfile.SYMTYPE, 0o777, link="busybox") for applet in APPLETS]
-    return _tar(entries, {"bin/busybox": busybox, "bin/kob-demo": entry})
+    return _tar(entries, {"bin/busybox": busybox, "bin/kob-demo": entry, "www/cgi-bin/delayed": delayed})
 
 
 def version_layer(version: str) -> bytes:

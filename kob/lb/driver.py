@@ -13,6 +13,7 @@ from kob.facts.containers import HaproxyFact
 from kob.facts.haproxy import (ADDED, ALREADY_THERE, DELETED, NO_SUCH_SERVER, ServerStat, parse_show_stat,
                                runtime_refusals)
 from kob.lb.model import LbConfig, LbServer
+from kob.spec.service_model import DEFAULT_FAILOVER, Failover
 from kob.transport.base import SshTarget, Transport
 
 T = TypeVar("T")
@@ -24,9 +25,12 @@ class HaproxyDriver:
     """Install configs and switch servers on every lb host, all hosts in parallel."""
 
     def __init__(self, pool: Transport, targets: Sequence[SshTarget], *, config_path: str = cmd.CONFIG_PATH,
-                 pidfile: str = cmd.PIDFILE, admin_socket: str = cmd.ADMIN_SOCKET):
+                 pidfile: str = cmd.PIDFILE, admin_socket: str = cmd.ADMIN_SOCKET,
+                 failover: Failover = DEFAULT_FAILOVER):
+        """``failover``: the health-check timing of servers add_server(s) adds (the config's own come with it)."""
         self.pool, self.targets = pool, tuple(targets)
         self.config_path, self.pidfile, self.admin_socket = config_path, pidfile, admin_socket
+        self.failover = failover
 
     async def ensure_config(self, config: LbConfig, observed: Mapping[str, HaproxyFact | None],
                             line_up: bool = False) -> dict[str, str]:
@@ -62,7 +66,7 @@ class HaproxyDriver:
 
     async def add_servers(self, servers: Sequence[LbServer]) -> None:
         """add_server for several servers, still one runtime API command per host."""
-        line = _add_line(servers)
+        line = _add_line(servers, self.failover)
         await self._each(lambda target: self._command(target, line, (ADDED, ALREADY_THERE)))
 
     async def remove_server(self, server: LbServer, drain_timeout: float = 10.0) -> None:
@@ -95,7 +99,7 @@ class HaproxyDriver:
         adding = [server for key, server in sorted(wanted.items())
                   if key not in present or present[key] not in (None, f"{server.address}:{server.port}")]
         if adding:
-            await self._command(target, _add_line(adding), (ADDED, ALREADY_THERE))
+            await self._command(target, _add_line(adding, config.failover), (ADDED, ALREADY_THERE))
         for backend, name in sorted(present - wanted.keys()):
             await self._remove(target, LbServer(backend, name, "0.0.0.0", 1), 10.0)  # goes by name only
 
@@ -167,8 +171,8 @@ def config_step(fact: HaproxyFact | None, digest: str, structure_digest: str) ->
     return "install"
 
 
-def _add_line(servers: Sequence[LbServer]) -> str:
-    return "; ".join(cmd.add_server_commands(s.backend, s.name, s.address, s.port) for s in servers)
+def _add_line(servers: Sequence[LbServer], failover: Failover) -> str:
+    return "; ".join(cmd.add_server_commands(s.backend, s.name, s.address, s.port, failover) for s in servers)
 
 
 def _sessions(stats: Sequence[ServerStat], server: LbServer) -> int:

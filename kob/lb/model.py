@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kob.commands.haproxy import ADMIN_SOCKET, haproxy_structure_digest, render_haproxy_config
-from kob.spec.service_model import Balance
+from kob.spec.service_model import DEFAULT_FAILOVER, Balance, Failover
 
 
 @dataclass(frozen=True)
@@ -55,10 +55,11 @@ class LbConfig:
     frontends: tuple[LbFrontend, ...]
     backends: tuple[LbBackend, ...]
     admin_socket: str = ADMIN_SOCKET
+    failover: Failover = DEFAULT_FAILOVER  # retries and health-check timing, the same for every backend
 
     def render(self) -> str:
         """The haproxy.cfg text; servers sorted by name, so their order never changes the digest."""
-        return render_haproxy_config(*self._context(), admin_socket=self.admin_socket)
+        return render_haproxy_config(*self._context(), admin_socket=self.admin_socket, failover=self.failover)
 
     def digest(self) -> str:
         """sha256 of the rendered text: what observe_argv reports for the installed file."""
@@ -66,7 +67,7 @@ class LbConfig:
 
     def structure_digest(self) -> str:
         """sha256 of the config without its servers: differs when only a reload can apply the change."""
-        return haproxy_structure_digest(*self._context(), admin_socket=self.admin_socket)
+        return haproxy_structure_digest(*self._context(), admin_socket=self.admin_socket, failover=self.failover)
 
     def servers(self) -> tuple[LbServer, ...]:
         return tuple(server for backend in self.backends for server in backend.servers)

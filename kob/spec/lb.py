@@ -12,6 +12,20 @@
             - {host: api.example.com, service: api}   # a DNS name, without port
             - {path: /api, service: api}              # a URL path prefix
             - {host: example.com, path: /v2, service: api}   # both must match
+      # How requests keep away from a replica that fails (all optional; the defaults suit a LAN):
+      retries: 3                    # 0..10; a request whose connection failed is tried again on
+                                    # another replica, this many times at most
+      retry_methods: [GET, HEAD, OPTIONS]   # a request already sent that the replica closed without
+                                    # answering is sent to another one only with these methods;
+                                    # idempotent ones only (also PUT, DELETE, TRACE); [] never
+      connect_timeout: 1s           # a duration, at most 1m: a connect slower than this is a failure
+      checks:                       # HAProxy's health checks of every replica (GET of the service's
+                                    # healthcheck http: path, else a TCP connect)
+        interval: 2s                # 100ms..1h; 500ms (or interval, if shorter) once a check or a
+                                    # request failed; a replica a request could not connect to
+                                    # leaves rotation at the next failed check, about 500ms later
+        fall: 2                     # 1..10 failed checks in a row take a replica out of rotation
+        rise: 2                     # 1..10 passed checks in a row put it back
 
 Every service named by a default: or a route must exist and have a port:.
 A frontend needs a default:, routes:, or both.
@@ -25,11 +39,14 @@ from typing import Mapping, get_args
 from kob.errors import PatternError
 from kob.spec.inventory_model import Inventory
 from kob.spec.patterns import select_hosts
-from kob.spec.service_model import HOST_PORTS, Balance, Frontend, LoadBalancer, Route, Service
+from kob.spec.service_model import (DEFAULT_FAILOVER, HOST_PORTS, Balance, Failover, Frontend, LoadBalancer, Route,
+                                    Service)
 from kob.spec.services import check_service_name, host_pattern, url_path
-from kob.spec.yaml_source import Node, did_you_mean
+from kob.spec.yaml_source import Node, Record, did_you_mean
 
-LB_KEYS = ("hosts", "balance", "frontends")
+LB_KEYS = ("hosts", "balance", "frontends", "retries", "retry_methods", "connect_timeout", "checks")
+CHECK_KEYS = ("interval", "fall", "rise")
+IDEMPOTENT_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE")  # RFC 9110, 9.2.2
 FRONTEND_KEYS = ("bind", "default", "routes")
 ROUTE_KEYS = ("host", "path", "service")
 DEFAULT_HOSTS = LoadBalancer.hosts
@@ -48,7 +65,45 @@ def read_lb(node: Node | None, inventory: Inventory, services: tuple[Service, ..
         hosts=host_pattern(hosts, inventory) if hosts is not None else _default_hosts(node, inventory),
         balance=lb.get_str("balance", default=LoadBalancer.balance, choices=get_args(Balance)),
         frontends=_frontends(lb.require("frontends"), {service.name: service for service in services}),
+        failover=_failover(lb),
     )
+
+
+def _failover(lb: Record) -> Failover:
+    default = DEFAULT_FAILOVER
+    interval, fall, rise = _checks(lb.get("checks"), default)
+    return Failover(
+        retries=lb.get_int("retries", default=default.retries, min=0, max=10),
+        retry_methods=_retry_methods(lb.get("retry_methods"), default.retry_methods),
+        connect_timeout=lb.get_duration("connect_timeout", default=default.connect_timeout, min=0.001, max=60),
+        check_interval=interval, check_fall=fall, check_rise=rise,
+    )
+
+
+def _checks(node: Node | None, default: Failover) -> tuple[float, int, int]:
+    """interval, fall and rise of HAProxy's health checks."""
+    if node is None:
+        return default.check_interval, default.check_fall, default.check_rise
+    checks = node.record(CHECK_KEYS)
+    return (checks.get_duration("interval", default=default.check_interval, min=0.1, max=3600),
+            checks.get_int("fall", default=default.check_fall, min=1, max=10),
+            checks.get_int("rise", default=default.check_rise, min=1, max=10))
+
+
+def _retry_methods(node: Node | None, default: tuple[str, ...]) -> tuple[str, ...]:
+    if node is None:
+        return default
+    methods: list[str] = []
+    for item in node.as_list(expected="a list of HTTP methods such as [GET, HEAD, OPTIONS]"):
+        method = item.as_str()
+        if method.upper() in ("POST", "PATCH", "CONNECT"):
+            raise item.error(f"{method} is not idempotent: a replica may have acted on it before it closed, and "
+                             f"sending it again could do it twice; list only {', '.join(IDEMPOTENT_METHODS)}")
+        if method not in IDEMPOTENT_METHODS:
+            raise item.error(f"should be one of {', '.join(IDEMPOTENT_METHODS)} (in capitals), got {method!r}")
+        if method not in methods:
+            methods.append(method)
+    return tuple(methods)
 
 
 def _default_hosts(node: Node, inventory: Inventory) -> str:

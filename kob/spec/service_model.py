@@ -137,7 +137,27 @@ class Frontend:
 
 
 @dataclass(frozen=True)
+class Failover:
+    """How HAProxy keeps requests away from a replica that fails: retries elsewhere, and health checks.
+
+    A request whose connection failed goes to another replica (up to ``retries`` times); one already
+    sent that a replica closed without answering is sent again only if its method is in
+    ``retry_methods`` (idempotent methods only: sending it twice must do no harm).
+    """
+
+    retries: int = 3
+    retry_methods: tuple[str, ...] = ("GET", "HEAD", "OPTIONS")
+    connect_timeout: float = 1.0  # s
+    check_interval: float = 2.0  # s, between health checks of a replica that passes them
+    check_fall: int = 2  # failed checks in a row that take a replica out of rotation
+    check_rise: int = 2  # passed checks in a row that put it back
+
+
+DEFAULT_FAILOVER = Failover()
+
+@dataclass(frozen=True)
 class LoadBalancer:
     hosts: str = "lb"  # a host pattern; by default the hosts with the lb role
     balance: Balance = "roundrobin"
     frontends: tuple[Frontend, ...] = ()
+    failover: Failover = DEFAULT_FAILOVER

@@ -28,12 +28,14 @@ def fetch(url: str) -> str:
 class LoadLoop:
     """Requests to ``url`` in a thread, bounded in count and time; counts every failure.
 
-    ``bodies`` counts the answers by what comes before " container=" (image and replica).
+    ``bodies`` counts the answers by what comes before " container=" (image and replica);
+    ``first_seen`` holds when (time.monotonic()) each of them answered first.
     """
 
     def __init__(self, url: str, limit: int = 3000, seconds: float = 120, pause: float = 0.01):
         self.limit, self.seconds, self.url, self.pause = limit, seconds, url, pause
         self.ok, self.failures, self.bodies = 0, [], Counter()
+        self.first_seen: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -41,11 +43,18 @@ class LoadLoop:
         deadline = time.monotonic() + self.seconds
         while not self._stop.is_set() and self.ok + len(self.failures) < self.limit and time.monotonic() < deadline:
             try:
-                self.bodies[fetch(self.url).split(" container=")[0]] += 1
+                body = fetch(self.url).split(" container=")[0]
+                self.bodies[body] += 1
+                self.first_seen.setdefault(body, time.monotonic())
                 self.ok += 1
             except Exception as error:  # every kind of failure counts
                 self.failures.append(repr(error))
             time.sleep(self.pause)
+
+    @property
+    def running(self) -> bool:
+        """Still sending: not stopped, and neither bound reached."""
+        return self._thread.is_alive()
 
     def __enter__(self) -> "LoadLoop":
         self._thread.start()

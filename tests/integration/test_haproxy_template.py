@@ -9,6 +9,7 @@ import jinja2
 import pytest
 
 from kob.commands.haproxy import check_config_argv, render_haproxy_config
+from kob.spec.service_model import Failover
 
 pytestmark = pytest.mark.lab  # Debian's haproxy checks the configs
 
@@ -30,11 +31,19 @@ STICKY = {"name": "sticky", "balance": "source", "health_path": None,
      ["bind :8080", "use_backend web if { hdr(host) -i web.example }",
       "use_backend api if { hdr(host) -i web.example } { path_beg /api }", "balance leastconn"]),
     ([{"name": "sticky", "bind_port": 8081, "routes": [], "default_backend": "sticky"}], [STICKY],
-     ["balance source", "hash-type consistent", "default-server init-addr last,libc,none inter 2s fall 2 rise 2"]),
+     ["balance source", "hash-type consistent",
+      "default-server init-addr last,libc,none inter 2000ms fastinter 500ms fall 2 rise 2 observe layer4 "
+      "error-limit 1 on-error sudden-death",
+      "option redispatch 1", "retries 3", "retry-on conn-failure empty-response", "timeout connect 1000ms",
+      "http-request disable-l7-retry unless { method GET HEAD OPTIONS }"]),
     ([], [], ["master-worker"]),
 ])
-def test_rendered_config_passes_haproxy_check(tmp_path, frontends, backends, expected_lines):
-    text = render_haproxy_config(frontends, backends, admin_socket=str(tmp_path / "admin.sock"))
+@pytest.mark.parametrize("failover", [Failover(), Failover(0, (), 0.05, 0.1, 1, 10),
+                                      Failover(10, ("PUT", "DELETE", "TRACE"), 60, 3600, 10, 1)])
+def test_rendered_config_passes_haproxy_check(tmp_path, frontends, backends, expected_lines, failover):
+    text = render_haproxy_config(frontends, backends, admin_socket=str(tmp_path / "admin.sock"), failover=failover)
+    if failover != Failover():
+        expected_lines = [line for line in expected_lines if line.startswith(("balance", "hash-type", "server"))]
     lines = [line.strip() for line in text.splitlines()]
     for expected in expected_lines:
         assert expected in lines

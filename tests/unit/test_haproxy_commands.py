@@ -6,7 +6,8 @@ import pytest
 
 from kob.commands.haproxy import (add_server_commands, cut_sessions_commands, delete_server_commands, drain_command,
                                   haproxy_structure_digest, install_config_argv, render_haproxy_config,
-                                  runtime_argv, show_stat_command, stop_argv)
+                                  runtime_argv, server_check_words, show_stat_command, stop_argv)
+from kob.spec.service_model import DEFAULT_FAILOVER, Failover
 
 FRONTENDS = [{"name": "web", "bind_port": 80, "routes": [], "default_backend": "web"}]
 
@@ -19,7 +20,8 @@ def backend(balance="roundrobin", servers=()):
 
 @pytest.mark.parametrize("line, expected", [
     (add_server_commands("web", "web-1", "198.18.3.12", 20001),
-     "add server web/web-1 198.18.3.12:20001 check inter 2s fall 2 rise 2; "
+     "add server web/web-1 198.18.3.12:20001 check inter 2000ms fastinter 500ms fall 2 rise 2 "
+     "observe layer4 error-limit 1 on-error sudden-death; "
      "set server web/web-1 addr 198.18.3.12 port 20001; enable health web/web-1; set server web/web-1 state ready"),
     (drain_command("web", "web-1"), "set server web/web-1 state drain"),
     (delete_server_commands("api", "api-2"), "set server api/api-2 state maint; del server api/api-2"),
@@ -83,3 +85,43 @@ def test_the_first_line_carries_the_structure_digest():
 def test_source_balancing_uses_a_dynamic_hash(balance, consistent):
     lines = [line.strip() for line in render_haproxy_config(FRONTENDS, [backend(balance)]).splitlines()]
     assert ("hash-type consistent" in lines) is consistent
+
+
+# -- failover: retries elsewhere, and a dead server out of rotation quickly -------------------------------
+
+def config_lines(failover: Failover = DEFAULT_FAILOVER) -> list[str]:
+    return [line.strip() for line in render_haproxy_config(FRONTENDS, [backend()], failover=failover).splitlines()]
+
+
+def test_by_default_a_failed_request_is_tried_again_on_another_server_and_only_safe_methods_are_replayed():
+    lines = config_lines()
+    assert {"option redispatch 1", "retries 3", "retry-on conn-failure empty-response",
+            "timeout connect 1000ms"} <= set(lines)
+    assert "http-request disable-l7-retry unless { method GET HEAD OPTIONS }" in lines  # in the backend
+    assert lines.index("backend web") < lines.index("http-request disable-l7-retry unless { method GET HEAD OPTIONS }")
+    assert f"default-server init-addr last,libc,none {server_check_words()}" in lines
+
+
+def test_with_no_retry_methods_only_requests_never_sent_are_tried_again():
+    lines = config_lines(Failover(retries=2, retry_methods=()))
+    assert "retry-on conn-failure" in lines and "retries 2" in lines
+    assert not any("disable-l7-retry" in line for line in lines)
+
+
+@pytest.mark.parametrize("failover, words", [
+    (Failover(), "inter 2000ms fastinter 500ms fall 2 rise 2 observe layer4 error-limit 1 on-error sudden-death"),
+    (Failover(check_interval=0.3, check_fall=3, check_rise=1),
+     "inter 300ms fastinter 300ms fall 3 rise 1 observe layer4 error-limit 1 on-error sudden-death"),
+])
+def test_servers_added_at_runtime_are_checked_like_those_of_the_file(failover, words):
+    assert server_check_words(failover) == words
+    assert add_server_commands("web", "web-1", "198.18.3.12", 20001, failover).startswith(
+        f"add server web/web-1 198.18.3.12:20001 check {words}; ")
+    assert f"default-server init-addr last,libc,none {words}" in config_lines(failover)
+
+
+@pytest.mark.parametrize("failover", [Failover(retries=1), Failover(retry_methods=("GET",)),
+                                      Failover(connect_timeout=2), Failover(check_interval=1)])
+def test_failover_settings_change_the_structure_so_a_reload_applies_them(failover):
+    assert haproxy_structure_digest(FRONTENDS, [backend()], failover=failover) != \
+        haproxy_structure_digest(FRONTENDS, [backend()])

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 
-from kob.commands.haproxy import ADMIN_SOCKET, CONFIG_PATH, PIDFILE, install_config_argv, runtime_argv
+from kob.commands.haproxy import (ADMIN_SOCKET, CONFIG_PATH, PIDFILE, install_config_argv, runtime_argv,
+                                  server_check_words)
 from kob.errors import CommandFailed, HostUnreachable
 from kob.facts.containers import HaproxyFact, ObservationError
 from kob.facts.haproxy import ADDED, ALREADY_THERE, DELETED, NO_SUCH_SERVER, ServerStat
 from kob.lb import (HaproxyDriver, LbBackend, LbConfig, LbConfigInvalid, LbError, LbFrontend, LbNotApplied,
                     LbRuntimeRefused, LbServer)
+from kob.spec.service_model import Failover
 from tests.helpers.fake_transport import Reply, ScriptedTransport, target
 
 REAL_SLEEP = asyncio.sleep
@@ -22,6 +25,7 @@ API1 = LbServer("api", "api-1", "198.18.0.12", 20001)
 INSTALL = "kob-install-haproxy"  # a word of the install command line that nothing else has
 SOCAT = "socat"
 STUCK = "Server still has connections attached to it, cannot remove it."
+CHECK = server_check_words()  # the default health-check words
 
 
 def config(*servers: LbServer, balance: str = "roundrobin") -> LbConfig:
@@ -105,7 +109,7 @@ async def test_ensure_config_sends_one_install_where_the_file_differs(name, want
     ("web-2 missing: added",
      stat(("web", "web-1", 0)), [ADDED],
      ["show stat -1 4 -1",
-      "add server web/web-2 198.18.0.13:20000 check inter 2s fall 2 rise 2; set server web/web-2 addr 198.18.0.13 "
+      f"add server web/web-2 198.18.0.13:20000 check {CHECK}; set server web/web-2 addr 198.18.0.13 "
       "port 20000; enable health web/web-2; set server web/web-2 state ready"]),
     ("already lined up by add_server: only looked",
      stat(("web", "web-1", 0), ("web", "web-2", 0)), [],
@@ -113,7 +117,7 @@ async def test_ensure_config_sends_one_install_where_the_file_differs(name, want
     ("web-2 at another address (a duplicate's, same name on another host): pointed at the config's",
      stat(("web", "web-1", 0), ("web", "web-2", 0, "198.18.0.14:20003")), [ALREADY_THERE],
      ["show stat -1 4 -1",
-      "add server web/web-2 198.18.0.13:20000 check inter 2s fall 2 rise 2; set server web/web-2 addr 198.18.0.13 "
+      f"add server web/web-2 198.18.0.13:20000 check {CHECK}; set server web/web-2 addr 198.18.0.13 "
       "port 20000; enable health web/web-2; set server web/web-2 state ready"]),
     ("a stray server: drained, then deleted",
      stat(("web", "web-1", 0), ("web", "web-2", 0), ("web", "web-9", 0)), ["\n" + stat(("web", "web-9", 0)), DELETED],
@@ -125,7 +129,7 @@ async def test_ensure_config_sends_one_install_where_the_file_differs(name, want
     ("one missing, one stray: add first, then remove",
      stat(("web", "web-1", 0), ("api", "api-7", 0)), [ADDED, "\n" + stat(("api", "api-7", 0)), DELETED],
      ["show stat -1 4 -1",
-      "add server web/web-2 198.18.0.13:20000 check inter 2s fall 2 rise 2; set server web/web-2 addr 198.18.0.13 "
+      f"add server web/web-2 198.18.0.13:20000 check {CHECK}; set server web/web-2 addr 198.18.0.13 "
       "port 20000; enable health web/web-2; set server web/web-2 state ready",
       "set server api/api-7 state drain; show stat -1 4 -1",
       "set server api/api-7 state maint; del server api/api-7"]),
@@ -182,10 +186,10 @@ async def test_a_config_for_another_admin_socket_is_refused_before_any_command()
 
 # add_server(s): one runtime line per host; HAProxy's reply decides
 
-ADD_WEB1 = ("add server web/web-1 198.18.0.12:20000 check inter 2s fall 2 rise 2; "
+ADD_WEB1 = (f"add server web/web-1 198.18.0.12:20000 check {CHECK}; "
             "set server web/web-1 addr 198.18.0.12 port 20000; enable health web/web-1; "
             "set server web/web-1 state ready")
-ADD_API1 = ("add server api/api-1 198.18.0.12:20001 check inter 2s fall 2 rise 2; "
+ADD_API1 = (f"add server api/api-1 198.18.0.12:20001 check {CHECK}; "
             "set server api/api-1 addr 198.18.0.12 port 20001; enable health api/api-1; "
             "set server api/api-1 state ready")
 
@@ -211,6 +215,20 @@ async def test_add_servers(name, servers, reply, expected_line, refused):
     for host in HOSTS:
         assert runtime_lines(fake, host) == [expected_line], name
     assert {s.argv for s in fake.sent} == {tuple(runtime_argv(ADMIN_SOCKET))}
+
+
+async def test_servers_are_added_with_the_failover_of_the_driver_or_of_the_config():
+    failover = Failover(check_interval=1, check_fall=3)
+    fake = ScriptedTransport([("*", SOCAT, Reply(stdout=ADDED))], default=None)
+    await HaproxyDriver(fake, [target("lb1")], failover=failover).add_servers([WEB1])
+    lined_up = dataclasses.replace(config(WEB1), failover=failover)
+    fake2 = ScriptedTransport([("*", INSTALL, Reply(stdout="written\n")),
+                               ("lb1", SOCAT, [Reply(stdout=stat()), Reply(stdout=ADDED + "\n")])], default=None)
+    await driver(fake2, ["lb1"]).ensure_config(lined_up, {"lb1": fact(config())})
+    for sent in (fake, fake2):
+        assert runtime_lines(sent, "lb1")[-1].startswith(
+            f"add server web/web-1 198.18.0.12:20000 check {server_check_words(failover)}; ")
+    assert server_check_words(failover) != CHECK
 
 
 async def test_add_server_is_add_servers_of_one():
@@ -308,7 +326,7 @@ async def test_stats_are_parsed_per_host():
     ("HAProxy lost web-2 (deleted under a duplicate's name): added back",
      stat(("web", "web-1", 0)), [ADDED],
      ["show stat -1 4 -1",
-      "add server web/web-2 198.18.0.13:20000 check inter 2s fall 2 rise 2; set server web/web-2 addr 198.18.0.13 "
+      f"add server web/web-2 198.18.0.13:20000 check {CHECK}; set server web/web-2 addr 198.18.0.13 "
       "port 20000; enable health web/web-2; set server web/web-2 state ready"]),
 ])
 async def test_an_unchanged_file_lines_up_the_running_servers_only_when_asked(name, stat_reply, runtime_replies,

@@ -67,3 +67,11 @@ def test_no_two_bridges_overlap_and_none_overlaps_a_vm_network():
 def test_a_network_beyond_the_last_is_refused():
     with pytest.raises(LabError, match=f"outside 0..{MAX_NET}"):
         bridge(MAX_NET + 1, 1)
+
+
+def test_kob_lab_takes_every_network_the_layout_has_room_for():
+    from kob.cli.lab_commands import lab
+
+    for command in lab.commands.values():
+        (net,) = [param for param in command.params if param.name == "net"]
+        assert (net.type.min, net.type.max) == (0, MAX_NET), command.name

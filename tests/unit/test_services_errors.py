@@ -406,7 +406,8 @@ MALFORMED = [
     (
         "unknown lb key",
         lb("frontend:\n  http: {bind: 80, default: web}\n"),
-        "inventory.yaml:11: lb/frontend: unknown key; did you mean 'frontends'? (allowed: hosts, balance, frontends)",
+        "inventory.yaml:11: lb/frontend: unknown key; did you mean 'frontends'? (allowed: hosts, balance, frontends, "
+        "retries, retry_methods, connect_timeout, checks)",
     ),
     ("lb without frontends", lb("balance: roundrobin\n"), "inventory.yaml:10: lb: missing required key 'frontends'"),
     ("empty lb", HOSTS + SERVICES + "lb:\n", "inventory.yaml:10: lb: missing required key 'frontends'"),
@@ -420,6 +421,50 @@ MALFORMED = [
         lb("balance: leastconns\nfrontends:\n  http: {bind: 80, default: web}\n"),
         "inventory.yaml:11: lb/balance: should be one of roundrobin, leastconn, source, got 'leastconns'; "
         "did you mean 'leastconn'?",
+    ),
+    # -- lb: failover -----------------------------------------------------------
+    (
+        "too many retries",
+        lb("retries: 50\nfrontends:\n  http: {bind: 80, default: web}\n"),
+        "inventory.yaml:11: lb/retries: should be between 0 and 10, got 50",
+    ),
+    (
+        "a non-idempotent method retried",
+        lb("retry_methods: [GET, POST]\nfrontends:\n  http: {bind: 80, default: web}\n"),
+        "inventory.yaml:11: lb/retry_methods[1]: POST is not idempotent: a replica may have acted on it before it "
+        "closed, and sending it again could do it twice; list only GET, HEAD, OPTIONS, TRACE, PUT, DELETE",
+    ),
+    (
+        "an unknown method retried",
+        lb("retry_methods: [get]\nfrontends:\n  http: {bind: 80, default: web}\n"),
+        "inventory.yaml:11: lb/retry_methods[0]: should be one of GET, HEAD, OPTIONS, TRACE, PUT, DELETE "
+        "(in capitals), got 'get'",
+    ),
+    (
+        "retry methods not a list",
+        lb("retry_methods: GET\nfrontends:\n  http: {bind: 80, default: web}\n"),
+        "inventory.yaml:11: lb/retry_methods: should be a list of HTTP methods such as [GET, HEAD, OPTIONS], "
+        "got 'GET'; write [GET] for a single item",
+    ),
+    (
+        "a connect timeout of none",
+        lb("connect_timeout: 0s\nfrontends:\n  http: {bind: 80, default: web}\n"),
+        "inventory.yaml:11: lb/connect_timeout: should be between 0.001 and 60, got 0s",
+    ),
+    (
+        "checks too often",
+        lb("checks: {interval: 10ms}\nfrontends:\n  http: {bind: 80, default: web}\n"),
+        "inventory.yaml:11: lb/checks/interval: should be between 0.1 and 3600, got 10ms",
+    ),
+    (
+        "checks that never take a replica out",
+        lb("checks: {fall: 0}\nfrontends:\n  http: {bind: 80, default: web}\n"),
+        "inventory.yaml:11: lb/checks/fall: should be between 1 and 10, got 0",
+    ),
+    (
+        "an unknown checks key",
+        lb("checks: {inter: 1s}\nfrontends:\n  http: {bind: 80, default: web}\n"),
+        "inventory.yaml:11: lb/checks/inter: unknown key; did you mean 'interval'? (allowed: interval, fall, rise)",
     ),
     # -- lb: frontends ---------------------------------------------------------
     (

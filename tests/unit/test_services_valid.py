@@ -8,7 +8,8 @@ import pytest
 from kob.errors import PatternError
 from kob.spec.inventory import load_inventory
 from kob.spec.service_model import (
-    Autoscale, Constraint, Frontend, HealthCheck, LoadBalancer, Placement, Resources, Route, Service, UpdatePolicy, Volume,
+    Autoscale, Constraint, Failover, Frontend, HealthCheck, LoadBalancer, Placement, Resources, Route, Service,
+    UpdatePolicy, Volume,
 )
 from tests.helpers.inventory_loading import assert_loads
 
@@ -136,7 +137,16 @@ VALID = [
     ))),
     ("lb defaults", MINIMAL.replace("nginx}", "nginx, port: 80}")
      + "lb:\n  frontends:\n    http: {bind: 80, default: web}\n",
-     lambda inv: (inv.lb.hosts, inv.lb.balance), ("lb", "roundrobin")),
+     lambda inv: (inv.lb.hosts, inv.lb.balance, inv.lb.failover), ("lb", "roundrobin", Failover(
+         retries=3, retry_methods=("GET", "HEAD", "OPTIONS"), connect_timeout=1.0, check_interval=2.0, check_fall=2,
+         check_rise=2))),
+    ("lb failover", MINIMAL.replace("nginx}", "nginx, port: 80}")
+     + "lb:\n  retries: 0\n  retry_methods: [PUT, GET, PUT]\n  connect_timeout: 250ms\n"
+       "  checks: {interval: 1s, fall: 3, rise: 1}\n  frontends:\n    http: {bind: 80, default: web}\n",
+     lambda inv: inv.lb.failover, Failover(0, ("PUT", "GET"), 0.25, 1.0, 3, 1)),
+    ("lb checks in part, and no retried request", MINIMAL.replace("nginx}", "nginx, port: 80}")
+     + "lb:\n  retry_methods: []\n  checks: {rise: 3}\n  frontends:\n    http: {bind: 80, default: web}\n",
+     lambda inv: inv.lb.failover, Failover(retry_methods=(), check_rise=3)),
     ("lb on a named pattern", MINIMAL.replace("nginx}", "nginx, port: 80}")
      + "lb:\n  hosts: 'worker:!vm3'\n  frontends:\n    http: {bind: 80, default: web}\n",
      lambda inv: inv.lb.hosts, "worker:!vm3"),
