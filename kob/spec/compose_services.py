@@ -163,7 +163,7 @@ class ServiceReader:
                 self.note(item, f"container port {target} is not published: kob's HAProxy reaches it; no frontend")
             elif target in NOT_HTTP_PORTS:
                 self.note(item, f"port {target} looks like {NOT_HTTP_PORTS[target]}, not HTTP; kob's HAProxy speaks "
-                                "HTTP, so no frontend is made (reach it from its host's published port)")
+                                "HTTP only, so no frontend is made")
             else:
                 service.published.append(Published(published, item))
         for item in expose.as_list(expected="a list of ports") if expose else []:
