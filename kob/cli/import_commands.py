@@ -32,6 +32,8 @@ def compose_command(compose_file: str, output: str | None, hosts_from: str | Non
     from kob.spec.compose import check_loads, import_compose
 
     target = Path(output) if output else Path.cwd() / "inventory.yaml"
+    if output is not None and os.path.lexists(target) and not force:
+        raise KobError(f"{target} already exists; give --force to replace it, or write elsewhere with -o")
     result = import_compose(compose_file, output=target, environ=os.environ, hosts_from=hosts_from,
                             write_env_files=output is not None)
     for note in result.notes:

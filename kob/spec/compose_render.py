@@ -12,7 +12,7 @@ import yaml
 from kob.errors import one_line
 
 COMMENT_COLUMN = 40
-_PLAIN = re.compile(r"[A-Za-z0-9_./@%+-][A-Za-z0-9_./:@%+=-]*(?<!:)")
+_PLAIN = re.compile(r"[A-Za-z0-9_./+-][A-Za-z0-9_./:@%+=-]*(?<!:)")
 
 
 @dataclass(frozen=True)
@@ -34,9 +34,16 @@ def scalar(value: Any) -> str:
     if isinstance(value, (int, float)):
         return f"{value:g}" if isinstance(value, float) else str(value)
     text = str(value)
-    if _PLAIN.fullmatch(text) and yaml.safe_load(text) == text:
+    if _PLAIN.fullmatch(text) and _reads_as(text) == text:
         return text
     return yaml.safe_dump(text, default_style='"', allow_unicode=True, width=1 << 20).rstrip("\n")
+
+
+def _reads_as(text: str) -> object:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
 
 
 def flow(values: tuple[Any, ...]) -> str:

@@ -329,7 +329,7 @@ class ServiceReader:
             self.note(files[0][1], f"kob reads one env file a service: {service.env_file} joins {what}")
         written = self.write_env_files
         service.env_file_comment = f"holds {what}" + ("" if written else
-                                                      f"; write it beside the inventory (-o writes it), then "
+                                                      "; write it beside the inventory (-o writes it), then "
                                                       "remove the '#'")
         if not written:
             self.note(where, f"{service.env_file} is not written without -o; its env_file: line is commented out")
