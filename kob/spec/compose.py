@@ -115,10 +115,9 @@ def _services(node: Node, reader: ServiceReader) -> list[ImportedService]:
 def _named_volumes(node: Node | None, values: Values) -> None:
     for name, value in node.entries(expected="a mapping of volume names") if node else []:
         settings = dict(value.entries()) if value.kind == "mapping" else {}
-        extra = [key for key in settings if key not in ("external", "name")]
-        if extra:
-            values.note(value, f"kob mounts docker's local volume {name!r} on each host; {', '.join(extra)} "
-                               "left out")
+        if settings:
+            values.note(value, f"kob mounts docker's local volume {name!r} on each host (docker makes it where "
+                               f"missing); {', '.join(settings)} left out")
 
 
 # -- hosts ---------------------------------------------------------------------------------------------

@@ -135,6 +135,8 @@ class ServiceReader:
         mode = deploy.get("mode")
         if mode is not None and self.values.text(mode) in ("global", "global-job"):
             service.global_mode = True
+            if "replicas" in deploy:
+                self.note(deploy["replicas"], "mode global runs one replica a host; replicas: is left out")
             return
         if mode is not None and self.values.text(mode) != "replicated":
             self.note(mode, "kob runs replicated services only; imported as replicated")
@@ -182,9 +184,9 @@ class ServiceReader:
             target = self.values.text(fields["target"]) if "target" in fields else ""
             published = self.values.text(fields["published"]) if "published" in fields else ""
             protocol = self.values.text(fields["protocol"]) if "protocol" in fields else "tcp"
-            for key in ("host_ip", "mode", "name", "app_protocol"):
-                if key in fields:
-                    self.note(fields[key], "kob's HAProxy binds every address of the lb hosts; left out")
+            for key, value in fields.items():
+                if key not in ("target", "published", "protocol"):
+                    self.note(value, "kob's HAProxy binds the port on every address of the lb hosts; left out")
         else:
             text = self.values.text(item, expected="a port such as \"8080:80\" or a mapping with target:")
             text, _, protocol = text.partition("/")
@@ -230,7 +232,12 @@ class ServiceReader:
     def _environment(self, service: ImportedService, environment: Node | None, env_files: Node | None) -> None:
         inline: list[Entry] = []
         secret: list[tuple[str, str | None, Node]] = []
+        variables: dict[str, tuple[str | None, Node]] = {}
         for name, value, node in self._variables(environment):
+            if name in variables:
+                self.note(node, f"{name} is given twice; the last value is taken, as Compose does")
+            variables[name] = (value, node)
+        for name, (value, node) in variables.items():
             if SECRET_NAME.search(name) and not name.upper().endswith("_FILE"):
                 secret.append((name, value, node))
             elif value is not None:
@@ -280,6 +287,9 @@ class ServiceReader:
             if item.kind == "mapping":
                 fields = dict(item.entries())
                 required = self.values.text(fields["required"]) != "false" if "required" in fields else True
+                for key in fields:
+                    if key not in ("path", "required"):
+                        self.note(fields[key], "kob reads env files as docker's --env-file does; left out")
                 path_node = fields.get("path")
                 if path_node is None:
                     raise item.error("missing path:")
@@ -388,7 +398,8 @@ class ServiceReader:
                             "copy it there, or use a named volume")
             source = absolute
         elif not source.startswith("/") and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]+", source):
-            raise item.error(f"source {source!r} should be a host path or a volume name")
+            raise item.error(f"source {source!r} should be a host path or a volume name (two or more letters, "
+                             "digits, '_', '.' and '-', starting with a letter or digit); rename the volume")
         return f"{source}:{target.rstrip('/')}" + (":ro" if read_only else "")
 
     # -- health, resources, restart, placement, update ------------------------------------------------

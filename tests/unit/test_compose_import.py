@@ -584,3 +584,30 @@ def test_the_command_refuses_a_broken_file_in_one_line(tmp_path):
     assert done.exit_code == 1 and done.stderr.count("\n") == 1
     assert done.stderr.startswith(f"kob: error: {tmp_path / 'compose.yaml'}:2: services/web/ports[0]: ")
     assert not (tmp_path / "inventory.yaml").exists()
+
+
+def test_an_existing_env_file_is_not_replaced_without_force(tmp_path):
+    (tmp_path / "compose.yaml").write_text(WORDPRESS)
+    (tmp_path / "db.env").write_text("MINE=1\n")
+    done = run(str(tmp_path / "compose.yaml"), "-o", str(tmp_path / "inventory.yaml"))
+    assert done.exit_code == 1 and done.stderr.endswith(f"kob: error: {tmp_path / 'db.env'} already exists; give "
+                                                        "--force to replace it, or write elsewhere with -o\n")
+    assert (tmp_path / "db.env").read_text() == "MINE=1\n" and not (tmp_path / "inventory.yaml").exists()
+    assert not (tmp_path / "wordpress.env").exists()
+
+
+NOTED_SMALL = [
+    ("services:\n  a:\n    image: a:1\n    environment: [X=1, X=2]\n", {"X": "2"}, (4, "X is given twice")),
+    ("services:\n  a:\n    image: a:1\n    deploy: {mode: global, replicas: 3}\n", {}, (4, "replicas: is left out")),
+    ("services:\n  a:\n    image: a:1\n    env_file: [{path: missing.env}]\n", {}, (4, "not found; left out")),
+    ("services:\n  a:\n    image: a:1\n    environment: [FROM_ENV]\n", {}, (4, "FROM_ENV takes its value")),
+    ("volumes:\n  vol: {external: true}\nservices:\n  a: {image: a:1, volumes: ['vol:/v']}\n", {},
+     (2, "external left out")),
+]
+
+
+@pytest.mark.parametrize("compose, env, note", NOTED_SMALL)
+def test_small_cases_are_noted_where_they_are(tmp_path, compose, env, note):
+    inventory, result = imported(tmp_path, compose)
+    assert dict(inventory.services[0].env) == env
+    assert any(n.line == note[0] and note[1] in n.message for n in result.notes), result.notes
