@@ -611,3 +611,52 @@ def test_small_cases_are_noted_where_they_are(tmp_path, compose, env, note):
     inventory, result = imported(tmp_path, compose)
     assert dict(inventory.services[0].env) == env
     assert any(n.line == note[0] and note[1] in n.message for n in result.notes), result.notes
+
+
+# -- generated variations: an import either writes an inventory kob loads, or is refused in one line ------
+
+JUNK = [None, "", "~", "yes", 0, -1, 1.5, 99999999999999999999, "1e400", "abc", "a b", "x:y:z", "/abs", "./rel",
+        "${UNSET}", "${X:-dflt}", "$$", "${", "ünï", "\t", "a\nb", [], {}, ["a"], {"k": "v"}, [[1]], True, "0:0",
+        "CMD", "CMD-SHELL", "NONE", "65536", "80:80/udp", "10s", "1.5g", "0", "on-failure:0"]
+
+
+def _mutated(value, rng):
+    if rng.random() < 0.08:
+        return rng.choice(JUNK)
+    if isinstance(value, dict):
+        return {key: _mutated(item, rng) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_mutated(item, rng) for item in value]
+    return value
+
+
+def test_variations_of_the_shapes_import_into_a_loadable_inventory_or_fail_in_one_line(tmp_path):
+    import random
+
+    import yaml
+
+    from kob.errors import KobError
+
+    rng = random.Random(17)
+    sources = [yaml.safe_load(case[1]) for case in SHAPES] + [yaml.safe_load(FEATURES)]
+    loaded = refused = 0
+    out = tmp_path / "out" / "inventory.yaml"
+    out.parent.mkdir()
+    for attempt in range(600):
+        document = _mutated(rng.choice(sources), rng)
+        path = tmp_path / "compose.yaml"
+        path.write_text(yaml.safe_dump(document, default_flow_style=rng.random() < 0.3))
+        try:
+            result = import_compose(path, output=out, environ={"X": "1"})
+        except KobError as error:
+            assert "\n" not in str(error) and str(error).startswith(str(path)), str(error)
+            refused += 1
+            continue
+        for name, text in result.env_files.items():
+            (out.parent / name).write_text(text)
+        try:
+            check_loads(result.text, out)
+        except KobError as error:
+            pytest.fail(f"the import of\n{path.read_text()}\nwrote an inventory kob refuses: {error}")
+        loaded += 1
+    assert loaded > 100 and refused > 100
