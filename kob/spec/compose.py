@@ -191,10 +191,35 @@ def _finish_placement(service: ImportedService, hosts: tuple[Host, ...], values:
                                   f"{len(hosts)}, max_per_host: 1); change replicas: when hosts come or go")
         service.entries.insert(1, Entry("replicas", len(hosts), "deploy.mode global: one a host"))
         max_per_host = 1
-    placement = ([Entry("constraints", tuple(constraints))] if constraints else []) + \
+    pattern = _host_pattern(service, hosts, values)
+    placement = ([Entry("hosts", pattern, "node.hostname")] if pattern else []) + \
+        ([Entry("constraints", tuple(constraints))] if constraints else []) + \
         ([Entry("max_per_host", max_per_host)] if max_per_host else [])
     if placement:
         service.entries.append(Entry("placement", tuple(placement)))
+
+
+def _host_pattern(service: ImportedService, hosts: tuple[Host, ...], values: Values) -> str | None:
+    """node.hostname==X / !=X as a host pattern (X, or all,!X), for names the inventory has."""
+    names = [host.name for host in hosts]
+    chosen: str | None = None
+    excluded: list[str] = []
+    for constraint in service.hostnames:
+        if constraint.value not in names:
+            values.note(constraint.node, f"no host is named {constraint.value!r} (hosts: {', '.join(names)}); left out")
+        elif constraint.equal and chosen not in (None, constraint.value):
+            values.note(constraint.node, f"already placed on {chosen}; left out")
+        elif constraint.equal:
+            chosen = constraint.value
+        else:
+            excluded.append(constraint.value)
+    left = [name for name in names if name not in excluded and chosen in (None, name)]
+    if not left and (chosen or excluded):
+        values.note(service.hostnames[0].node, "these node.hostname constraints leave no host; left out")
+        return None
+    if chosen is None and not excluded:
+        return None
+    return ",".join([chosen or "all", *(f"!{name}" for name in excluded if name != chosen)])
 
 
 # -- lb and the document --------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ What is taken, and how (everything else is a Note with its line, see IGNORED):
     deploy.replicas, scale   replicas:; deploy.mode global → one replica a host (max_per_host: 1)
     deploy.resources.limits  resources: {cpus, memory}; also cpus:, mem_limit:
     deploy.update_config     update: {parallelism, order, failure_action, monitor}
-    deploy.placement         placement.constraints (node.labels.X==Y → X==Y), max_replicas_per_node
+    deploy.placement         placement.constraints (node.labels.X==Y → X==Y), node.hostname → placement.hosts,
+                             max_replicas_per_node → max_per_host
     restart, restart_policy  restart:
     volumes                  volumes: named volumes and bind mounts, :ro
 """
@@ -75,6 +76,7 @@ class ImportedService:
     port: int | None = None
     published: list[Published] = field(default_factory=list)
     constraints: list[Constraint] = field(default_factory=list)
+    hostnames: list[Constraint] = field(default_factory=list)  # node.hostname==X: placement.hosts
     global_mode: bool = False
     max_per_host: int | None = None
     env_file: str | None = None  # a path, as written in the inventory
@@ -505,6 +507,10 @@ class ServiceReader:
                 self.note(value, "kob spreads replicas over hosts by itself (placement.strategy); left out")
         for item in fields["constraints"].as_list() if "constraints" in fields else []:
             text = self.values.text(item)
+            host = re.fullmatch(r"\s*node\.hostname\s*(==|!=)\s*(\S+)\s*", text)
+            if host is not None:
+                service.hostnames.append(Constraint("hostname", host[1] == "==", host[2], item))
+                continue
             match = re.fullmatch(r"\s*node\.labels\.([A-Za-z0-9_.-]+)\s*(==|!=)\s*(\S+)\s*", text)
             if match is None or match[1] == "role":
                 self.note(item, f"{text!r} has no kob equivalent (kob's constraints test host labels: "

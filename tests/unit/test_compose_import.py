@@ -660,3 +660,16 @@ def test_variations_of_the_shapes_import_into_a_loadable_inventory_or_fail_in_on
             pytest.fail(f"the import of\n{path.read_text()}\nwrote an inventory kob refuses: {error}")
         loaded += 1
     assert loaded > 100 and refused > 100
+
+
+def test_node_hostname_constraints_become_placement_hosts(tmp_path):
+    hosts = tmp_path / "site.yaml"
+    hosts.write_text("hosts:\n  h1: {address: 10.0.0.1, roles: [lb]}\n  h2: {address: 10.0.0.2}\n"
+                     "  h3: {address: 10.0.0.3}\n")
+    compose = ("services:\n"
+               "  a: {image: a:1, deploy: {placement: {constraints: [node.hostname == h2]}}}\n"
+               "  b: {image: b:1, deploy: {placement: {constraints: [node.hostname!=h1, node.hostname != h3]}}}\n"
+               "  c: {image: c:1, deploy: {placement: {constraints: [node.hostname==nowhere]}}}\n")
+    inventory, result = imported(tmp_path, compose, hosts_from=hosts)
+    assert [s.placement.hosts for s in inventory.services] == ["h2", "all,!h1,!h3", "all"]
+    assert any(n.line == 4 and "no host is named 'nowhere'" in n.message for n in result.notes)
