@@ -70,7 +70,7 @@ def import_compose(compose: str | os.PathLike[str], *, output: Path, environ: Ma
     inventory, hosts_text = _hosts(hosts_from, services, values, top["services"])
     for service in services:
         _finish_placement(service, inventory.hosts, values)
-    lb = _lb(services, inventory, values)
+    lb = _lb(services, inventory, values, reader.proxy_bind)
     notes.sort(key=lambda note: note.line)
     text = _document(os.fspath(compose), notes, hosts_text, services, lb)
     env_files = {s.env_file: s.generated_env for s in services if s.generated_env is not None and write_env_files}
@@ -225,9 +225,30 @@ def _host_pattern(service: ImportedService, hosts: tuple[Host, ...], values: Val
 # -- lb and the document --------------------------------------------------------------------------------
 
 
-def _lb(services: list[ImportedService], inventory: Inventory, values: Values) -> list[Entry]:
+def _routes(services: list[ImportedService], values: Values) -> list[dict[str, str]]:
+    routes: list[dict[str, str]] = []
+    for service in services:
+        for route in service.routes:
+            entry = {key: value for key, value in (("host", route.host), ("path", route.path)) if value}
+            if service.port is None:
+                values.note(route.node, "the service has no port kob knows; give it ports: or the label "
+                                        "traefik.http.services.NAME.loadbalancer.server.port; route left out")
+            elif not entry or any({k: r[k] for k in r if k != "service"} == entry for r in routes):
+                values.note(route.node, "another route already takes these requests; left out")
+            else:
+                routes.append({**entry, "service": service.name})
+    return routes
+
+
+def _lb(services: list[ImportedService], inventory: Inventory, values: Values, proxy_bind: int | None) -> list[Entry]:
     frontends: list[Entry] = []
     bound: dict[int, str] = {}
+    routes = _routes(services, values)
+    if routes:
+        bind = proxy_bind or 80
+        bound[bind] = "http"
+        frontends.append(Entry("http", (Entry("bind", bind), Entry("routes", tuple(routes))),
+                               "Traefik's routers, from the services' labels"))
     for service in services:
         for published in service.published:
             name = service.name if not any(f.key == service.name for f in frontends) else \
@@ -252,7 +273,7 @@ def _lb(services: list[ImportedService], inventory: Inventory, values: Values) -
         values.note(services[0].node, f"no host has the lb role: HAProxy is put on {first} (lb.hosts); give the "
                                       "hosts that should run it roles: [lb] instead")
         lb.append(Entry("hosts", first, "no host has the lb role"))
-    return lb + [Entry("frontends", tuple(frontends), "a published port: HAProxy binds it, sends to the service")]
+    return lb + [Entry("frontends", tuple(frontends), "HAProxy binds each port, sends to the services")]
 
 
 def _document(compose: str, notes: list[Note], hosts_text: str, services: list[ImportedService],

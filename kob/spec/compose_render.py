@@ -47,7 +47,12 @@ def _reads_as(text: str) -> object:
 
 
 def flow(values: tuple[Any, ...]) -> str:
-    return "[" + ", ".join(scalar(v) for v in values) + "]"
+    """A flow list of scalars, or of flat mappings (lb routes)."""
+    def one(value: Any) -> str:
+        if isinstance(value, dict):
+            return "{" + ", ".join(f"{key}: {scalar(item)}" for key, item in value.items()) + "}"
+        return scalar(value)
+    return "[" + ", ".join(one(v) for v in values) + "]"
 
 
 def render(entries: list[Entry] | tuple[Entry, ...], indent: int = 0, off: bool = False) -> list[str]:

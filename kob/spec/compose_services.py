@@ -13,6 +13,7 @@ What is taken, and how (everything else is a Note with its line, see IGNORED):
     deploy.placement         placement.constraints (node.labels.X==Y → X==Y), node.hostname → placement.hosts,
                              max_replicas_per_node → max_per_host
     restart, restart_policy  restart:
+    labels                   Traefik routers become lb routes (kob.spec.compose_labels); the rest are notes
     volumes                  volumes: named volumes and bind mounts, :ro
 """
 
@@ -24,6 +25,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kob.spec.compose_labels import TRAEFIK_IMAGE, Route, read_labels
 from kob.spec.compose_render import Entry
 from kob.spec.compose_values import Values, compose_bytes, compose_duration, kob_duration, kob_size
 from kob.spec.env_file import MAX_ENV_FILE, bad_env_line
@@ -44,12 +46,11 @@ IGNORED = {
     "profiles": "every service of an inventory is deployed; leave out the ones you do not want",
     "extends": "write the shared settings in the service itself (or with a YAML anchor and <<: merge)",
     "container_name": "kob names containers itself (service, replica and owner)",
-    "labels": "kob sets its own container labels and has no place for others",
     "links": "kob's services reach each other through the lb frontends",
     "logging": "kob keeps docker's default log driver (see kob logs)",
 }
 HANDLED = ("image", "command", "entrypoint", "environment", "env_file", "ports", "expose", "healthcheck", "deploy",
-           "volumes", "restart", "scale", "cpus", "mem_limit")
+           "volumes", "restart", "scale", "cpus", "mem_limit", "labels")
 
 
 @dataclass
@@ -77,6 +78,7 @@ class ImportedService:
     published: list[Published] = field(default_factory=list)
     constraints: list[Constraint] = field(default_factory=list)
     hostnames: list[Constraint] = field(default_factory=list)  # node.hostname==X: placement.hosts
+    routes: list[Route] = field(default_factory=list)  # from Traefik labels
     global_mode: bool = False
     max_per_host: int | None = None
     env_file: str | None = None  # a path, as written in the inventory
@@ -89,6 +91,7 @@ class ServiceReader:
 
     def __init__(self, values: Values, base: Path, out: Path, write_env_files: bool):
         self.values, self.base, self.out, self.write_env_files = values, base, out, write_env_files
+        self.proxy_bind: int | None = None  # where a Traefik service took requests for its routers
 
     def note(self, node: Node, message: str) -> None:
         self.values.note(node, message)
@@ -102,11 +105,20 @@ class ServiceReader:
             self.note(node, f"service {compose_name!r} has no image: and is left out; {why}")
             return None
         service = ImportedService(name, node)
+        image_text = self._image(image)
+        if TRAEFIK_IMAGE.fullmatch(image_text):
+            return self._proxy(service, keys)
         if name != compose_name:
             self.note(node, f"service {compose_name!r} is called {name!r} in kob (lowercase letters, digits and '-')")
-        service.entries.append(Entry("image", self._image(image)))
+        service.entries.append(Entry("image", image_text))
         self._replicas(service, keys)
-        self._ports(service, keys.get("ports"), keys.get("expose"))
+        labels = read_labels(keys.get("labels"), self.values)
+        service.routes = labels.routes
+        self._ports(service, keys.get("ports"), keys.get("expose"), labels.port or (80 if labels.routes else None))
+        if service.routes and labels.port is None and service.port == 80 and not keys.get("ports") \
+                and not keys.get("expose"):
+            self.note(keys["labels"], "port 80 assumed for the Traefik routes (Traefik would take the image's "
+                                      "exposed port); check it")
         self._command(service, keys.get("command"), keys.get("entrypoint"))
         self._environment(service, keys.get("environment"), keys.get("env_file"))
         self._volumes(service, keys.get("volumes"))
@@ -153,7 +165,18 @@ class ServiceReader:
             raise node.error(f"should be a whole number from {low} to {high}, got {text!r}")
         return int(text)
 
-    def _ports(self, service: ImportedService, ports: Node | None, expose: Node | None) -> None:
+    def _proxy(self, service: ImportedService, keys: dict[str, Node]) -> None:
+        """A Traefik service: left out, kob's HAProxy takes its place; the port it published for 80 is kept."""
+        for item in keys["ports"].as_list() if "ports" in keys else []:
+            target, published = self._port(item)
+            if target == 80 and published is not None and self.proxy_bind is None:
+                self.proxy_bind = published
+        self.note(service.node, "kob's HAProxy (lb:) takes Traefik's place: the routers in the other services' "
+                                "labels become lb routes; this service is left out")
+        return None
+
+    def _ports(self, service: ImportedService, ports: Node | None, expose: Node | None,
+               label_port: int | None = None) -> None:
         for item in ports.as_list(expected="a list of ports such as \"8080:80\"") if ports else []:
             target, published = self._port(item)
             if target is None:
@@ -176,6 +199,8 @@ class ServiceReader:
                 service.port = int(text)
             else:
                 self.note(item, "kob sends to one container port a service; left out")
+        if service.port is None and label_port is not None:
+            service.port = label_port
         if service.port is not None:
             service.entries.append(Entry("port", service.port, "the container port"))
 

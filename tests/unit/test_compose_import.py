@@ -335,7 +335,7 @@ services:
     configs: [nginx_conf]
     profiles: [prod]
     logging: *logging
-    labels: {traefik.enable: "true"}
+    labels: {traefik.enable: "true", com.example.team: shop}
     entrypoint: [/docker-entrypoint.sh]
     ports: ["127.0.0.1:8084:80", "9000-9005:9000-9005", "8085:80/udp", "443"]
     volumes: ["/cache", "./conf:/etc/nginx/conf.d:ro,z"]
@@ -673,3 +673,43 @@ def test_node_hostname_constraints_become_placement_hosts(tmp_path):
     inventory, result = imported(tmp_path, compose, hosts_from=hosts)
     assert [s.placement.hosts for s in inventory.services] == ["h2", "all,!h1,!h3", "all"]
     assert any(n.line == 4 and "no host is named 'nowhere'" in n.message for n in result.notes)
+
+
+TRAEFIK = """\
+services:
+  proxy:
+    image: traefik:v3.1
+    command: [--providers.docker]
+    ports: ["8000:80", "8088:8080"]
+    volumes: [/var/run/docker.sock:/var/run/docker.sock:ro]
+  whoami:
+    image: traefik/whoami:v1.10
+    labels:
+      - traefik.enable=true
+      - traefik.http.routers.whoami.rule=Host(`whoami.example.com`)
+  api:
+    image: api:1
+    labels:
+      traefik.http.routers.api.rule: Host(`example.com`) && PathPrefix(`/api`)
+      traefik.http.services.api.loadbalancer.server.port: "8000"
+      traefik.http.routers.api.tls: "true"
+  odd:
+    image: odd:1
+    expose: ["80"]
+    labels: ["traefik.http.routers.odd.rule=Host(`a.com`) || Host(`b.com`)"]
+"""
+
+
+def test_traefik_routers_in_labels_become_lb_routes_and_haproxy_takes_traefiks_place(tmp_path):
+    inventory, result = imported(tmp_path, TRAEFIK)
+    assert [s.name for s in inventory.services] == ["whoami", "api", "odd"]
+    assert [(s.name, s.port) for s in inventory.services] == [("whoami", 80), ("api", 8000), ("odd", 80)]
+    (http,) = inventory.lb.frontends
+    assert (http.name, http.bind, http.default_service) == ("http", 8000, None)
+    assert [(r.host, r.path_prefix, r.service) for r in http.routes] == [
+        ("whoami.example.com", None, "whoami"), ("example.com", "/api", "api")]
+    notes = [(n.line, n.message) for n in result.notes]
+    assert any(line == 2 and "takes Traefik's place" in m for line, m in notes)
+    assert any(line == 9 and "port 80 assumed" in m for line, m in notes)
+    assert any(line == 14 and "left out: traefik.http.routers.api.tls" in m for line, m in notes)
+    assert any(line == 21 and "Traefik rule" in m and "left out" in m for line, m in notes)
