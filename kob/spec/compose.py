@@ -67,7 +67,7 @@ def import_compose(compose: str | os.PathLike[str], *, output: Path, environ: Ma
     base = Path(os.path.abspath(os.fspath(compose))).parent
     reader = ServiceReader(values, base, Path(os.path.abspath(output)).parent, write_env_files)
     services = _services(top["services"], reader)
-    inventory, hosts_text = _hosts(hosts_from, services, values, top["services"])
+    inventory, hosts_text = _hosts(hosts_from, services, values, top["services"], Path(os.path.abspath(output)))
     for service in services:
         _finish_placement(service, inventory.hosts, values)
     lb = _lb(services, inventory, values, reader.proxy_bind)
@@ -123,23 +123,31 @@ def _named_volumes(node: Node | None, values: Values) -> None:
 # -- hosts ---------------------------------------------------------------------------------------------
 
 
-def _hosts(hosts_from, services: list[ImportedService], values: Values, at: Node) -> tuple[Inventory, str]:
+def _hosts(hosts_from, services: list[ImportedService], values: Values, at: Node,
+           output: Path) -> tuple[Inventory, str]:
     """The inventory the services go into, and the text of its sections but services: and lb:."""
-    if hosts_from is not None:
-        inventory = load_inventory(hosts_from)
-        root = load_yaml(hosts_from)
-        lines = Path(hosts_from).read_text(encoding="utf-8-sig").splitlines()
-        starts = sorted((node.line, key) for key, node in root.entries())
-        kept: list[str] = []
-        for index, (line, key) in enumerate(starts):
-            end = starts[index + 1][0] - 1 if index + 1 < len(starts) else len(lines)
-            if key in ("services", "lb"):
-                values.note(at, f"the {key}: section of {os.fspath(hosts_from)} is replaced by the Compose file's")
-            else:
-                kept += lines[line - 1:end]
-        head = [f"# hosts and settings from {os.fspath(hosts_from)}", *lines[:starts[0][0] - 1]]
-        return inventory, "\n".join(head + kept).rstrip("\n")
-    return _placeholder(services)
+    if hosts_from is None:
+        return _placeholder(services)
+    inventory = load_inventory(hosts_from)
+    lines = Path(hosts_from).read_text(encoding="utf-8-sig").splitlines()
+    starts = sorted((node.line, key) for key, node in load_yaml(hosts_from).entries())
+    kept = list(lines[:starts[0][0] - 1])  # lines before the first key, blank where a section is left out
+    for index, (line, key) in enumerate(starts):
+        end = starts[index + 1][0] - 1 if index + 1 < len(starts) else len(lines)
+        if key in ("services", "lb"):
+            values.note(at, f"the {key}: section of {os.fspath(hosts_from)} is replaced by the Compose file's")
+            kept += [""] * (end - line + 1)
+        else:
+            kept += lines[line - 1:end]
+    text = "\n".join(kept)
+    try:  # the same settings at the output's folder, where relative paths then start
+        inventory_from_record(parse_yaml(text, os.fspath(hosts_from)).record(TOP_LEVEL_KEYS), output)
+    except SpecError as error:
+        raise SpecError(error.file, error.line, error.keypath,
+                        f"{error.message}, once the inventory is in {output.parent}: write -o beside "
+                        f"{os.fspath(hosts_from)}, or make its paths absolute") from None
+    kept_text = re.sub(r"\n{3,}", "\n\n", text).strip("\n")
+    return inventory, f"# hosts and settings from {os.fspath(hosts_from)}\n{kept_text}"
 
 
 def _placeholder(services: list[ImportedService]) -> tuple[Inventory, str]:
@@ -278,7 +286,7 @@ def _lb(services: list[ImportedService], inventory: Inventory, values: Values, p
 
 def _document(compose: str, notes: list[Note], hosts_text: str, services: list[ImportedService],
               lb: list[Entry]) -> str:
-    lines = [f"# Written by `kob import compose {compose}`: services: and lb: come from that file."]
+    lines = [f"# Written by `kob import compose {one_line(compose)}`: services: and lb: come from that file."]
     if notes:
         lines.append("# What kob took differently or left out (printed when importing, too):")
         lines += [f"#   {one_line(str(note))}" for note in notes]

@@ -536,7 +536,7 @@ class ServiceReader:
             if host is not None:
                 service.hostnames.append(Constraint("hostname", host[1] == "==", host[2], item))
                 continue
-            match = re.fullmatch(r"\s*node\.labels\.([A-Za-z0-9_.-]+)\s*(==|!=)\s*(\S+)\s*", text)
+            match = re.fullmatch(r"\s*node\.labels\.([A-Za-z0-9_.-]+)\s*(==|!=)\s*([^=\s]\S*)\s*", text)
             if match is None or match[1] == "role":
                 self.note(item, f"{text!r} has no kob equivalent (kob's constraints test host labels: "
                                 "node.labels.X==Y); left out")

@@ -713,3 +713,20 @@ def test_traefik_routers_in_labels_become_lb_routes_and_haproxy_takes_traefiks_p
     assert any(line == 9 and "port 80 assumed" in m for line, m in notes)
     assert any(line == 14 and "left out: traefik.http.routers.api.tls" in m for line, m in notes)
     assert any(line == 21 and "Traefik rule" in m and "left out" in m for line, m in notes)
+
+
+def test_hosts_from_with_relative_paths_elsewhere_is_refused_in_one_line(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "id_key").write_text("key")
+    (site / "inventory.yaml").write_text("ssh: {key: id_key}\nhosts:\n  h1: {address: 10.0.0.1, roles: [lb]}\n")
+    (tmp_path / "compose.yaml").write_text("services:\n  web: {image: web:1}\n")
+    with pytest.raises(SpecError, match=r"site/inventory\.yaml:1: ssh/key: key file .* not found .*, once the "
+                                        r"inventory is in .*/out: write -o beside .*, or make its paths absolute$") \
+            as raised:
+        import_compose(tmp_path / "compose.yaml", output=tmp_path / "out" / "inventory.yaml", environ={},
+                       hosts_from=site / "inventory.yaml")
+    assert "\n" not in str(raised.value)
+    result = import_compose(tmp_path / "compose.yaml", output=site / "web.yaml", environ={},
+                            hosts_from=site / "inventory.yaml")
+    assert check_loads(result.text, site / "web.yaml").ssh.key == site / "id_key"
