@@ -3,7 +3,8 @@
 What is taken, and how (everything else is a Note with its line, see IGNORED):
 
     image                    image:
-    command                  command: (a string is split like a shell would, without one)
+    command, entrypoint      command: (a string is split like a shell would, without one); an entrypoint's
+                             words go in front, as kob runs the image's own entrypoint
     environment, env_file    env:, and env_file: (one file; secret-looking values go to a file, see SECRET_NAME)
     ports, expose            port: (the container port) and lb frontends (each published port)
     healthcheck              healthcheck.command: CMD → the words, CMD-SHELL → [sh, -c, script], NONE → none
@@ -235,15 +236,18 @@ class ServiceReader:
         return int(text)
 
     def _command(self, service: ImportedService, command: Node | None, entrypoint: Node | None) -> None:
+        """command: as kob's command; an entrypoint goes in front of it, since kob cannot replace the image's."""
+        words = self._words(command) if command is not None else []
         if entrypoint is not None:
-            words = self._words(entrypoint)
-            self.note(entrypoint, f"kob runs the image's own entrypoint and cannot replace it; {shlex.join(words)!r} "
-                                  "is left out (build an image with that ENTRYPOINT, or put it in command: if the "
-                                  "image has none)")
-        if command is not None:
-            words = self._words(command)
-            if words:
-                service.entries.append(Entry("command", tuple(words)))
+            first = self._words(entrypoint)
+            if first:
+                self.note(entrypoint, f"kob cannot replace the image's entrypoint: {shlex.join(first)!r} is put in "
+                                      "front of command:, which is right when the image has no ENTRYPOINT or its "
+                                      "entrypoint runs its arguments (official images' do); else build an image "
+                                      "with that ENTRYPOINT")
+            words = first + words
+        if words:
+            service.entries.append(Entry("command", tuple(words)))
 
     def _words(self, node: Node) -> list[str]:
         if node.kind == "list":

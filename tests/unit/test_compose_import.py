@@ -142,6 +142,10 @@ services:
     image: python:3.12-slim
     entrypoint: /usr/local/bin/start.sh
     command: [celery, -A, proj, worker, --loglevel=info]
+  shell:
+    image: alpine:3.20
+    entrypoint: ["/bin/sh", "-c"]
+    command: ["echo started && sleep 3600"]
 """
 
 LONG_SYNTAX = """\
@@ -235,7 +239,9 @@ SHAPES = [
     }, {"shell-string": (8081, "shell-string")}, {}),
     ("commands", COMMANDS, {}, {
         "py": {"command": ("python", "-m", "http.server", "8000", "--bind", "0.0.0.0"), "port": 8000},
-        "worker": {"command": ("celery", "-A", "proj", "worker", "--loglevel=info"), "port": None},
+        "worker": {"command": ("/usr/local/bin/start.sh", "celery", "-A", "proj", "worker", "--loglevel=info"),
+                   "port": None},
+        "shell": {"command": ("/bin/sh", "-c", "echo started && sleep 3600")},
     }, {}, {}),
     ("long-syntax", LONG_SYNTAX, {}, {
         "static": {"image": "caddy:2", "port": 80,
@@ -371,7 +377,7 @@ NOTED = [
     (15, "services/shop_web/profiles", "every service"),
     (16, "services/shop_web/logging", "log driver"),
     (17, "services/shop_web/labels", "its own container labels"),
-    (18, "services/shop_web/entrypoint", "cannot replace it"),
+    (18, "services/shop_web/entrypoint", "put in front of command:"),
     (19, "services/shop_web/ports[0]", "not 127.0.0.1 alone"),
     (19, "services/shop_web/ports[1]", "port range"),
     (19, "services/shop_web/ports[2]", "udp port is left out"),
