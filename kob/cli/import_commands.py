@@ -26,15 +26,15 @@ def import_group() -> None:
 def compose_command(compose_file: str, output: str | None, hosts_from: str | None, force: bool) -> None:
     """The services: and lb: sections of an inventory, with comments, from COMPOSE_FILE.
 
-    ${VAR} is resolved from this command's environment. Everything of the Compose file that kob takes
+    ${VAR} is resolved from this command's environment, then the .env file beside COMPOSE_FILE. Everything of the Compose file that kob takes
     differently or lacks is printed as a warning with its line, and listed at the top of the inventory.
     """
-    from kob.spec.compose import check_loads, import_compose
+    from kob.spec.compose import check_loads, import_compose, project_environment
 
     target = Path(output) if output else Path.cwd() / "inventory.yaml"
     if output is not None and os.path.lexists(target) and not force:
         raise KobError(f"{target} already exists; give --force to replace it, or write elsewhere with -o")
-    result = import_compose(compose_file, output=target, environ=os.environ, hosts_from=hosts_from,
+    result = import_compose(compose_file, output=target, environ=project_environment(compose_file, os.environ), hosts_from=hosts_from,
                             write_env_files=output is not None)
     for note in result.notes:
         click.echo(f"kob: warning: {one_line(str(note))}", err=True)

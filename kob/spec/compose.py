@@ -26,6 +26,7 @@ from kob.errors import SpecError, one_line
 from kob.spec.compose_render import Entry, commented, render, scalar
 from kob.spec.compose_services import ImportedService, ServiceReader
 from kob.spec.compose_values import Note, Values
+from kob.spec.env_file import MAX_ENV_FILE, bad_env_line
 from kob.spec.inventory import TOP_LEVEL_KEYS, inventory_from_record, load_inventory
 from kob.spec.inventory_model import Host, Inventory
 from kob.spec.service_model import HOST_PORTS
@@ -75,6 +76,30 @@ def import_compose(compose: str | os.PathLike[str], *, output: Path, environ: Ma
     text = _document(os.fspath(compose), notes, hosts_text, services, lb)
     env_files = {s.env_file: s.generated_env for s in services if s.generated_env is not None and write_env_files}
     return ComposeImport(text, env_files, tuple(notes))
+
+
+def project_environment(compose: str | os.PathLike[str], environ: Mapping[str, str]) -> dict[str, str]:
+    """What Compose interpolates from: the .env file beside the Compose file, under ``environ`` (which wins)."""
+    path = Path(os.path.abspath(os.fspath(compose))).parent / ".env"
+    if not path.is_file():
+        return dict(environ)
+    data = path.read_bytes()[:MAX_ENV_FILE + 1]
+    bad = bad_env_line(data) if len(data) <= MAX_ENV_FILE else 1
+    if bad is not None:
+        raise SpecError(str(path), bad, "", f"not NAME=value (or the file is over {MAX_ENV_FILE >> 10} KiB); "
+                                            "Compose reads this file for ${...} too: fix it")
+    found = {}
+    for line in data.decode("utf-8-sig").splitlines():
+        name, equals, value = line.strip().partition("=")
+        if not equals or name.startswith("#"):
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        found[name.strip()] = value
+    return {**found, **environ}
 
 
 def check_loads(text: str, output: Path) -> Inventory:

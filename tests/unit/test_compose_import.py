@@ -736,3 +736,17 @@ def test_hosts_from_with_relative_paths_elsewhere_is_refused_in_one_line(tmp_pat
     result = import_compose(tmp_path / "compose.yaml", output=site / "web.yaml", environ={},
                             hosts_from=site / "inventory.yaml")
     assert check_loads(result.text, site / "web.yaml").ssh.key == site / "id_key"
+
+
+def test_the_dot_env_file_beside_the_compose_file_is_read_under_the_environment(tmp_path):
+    from kob.spec.compose import project_environment
+
+    (tmp_path / ".env").write_text("# tags\nTAG=2.0\nREGISTRY='ghcr.io/acme'\nNOTE=kept # a comment\nEMPTY=\n")
+    (tmp_path / "compose.yaml").write_text("services:\n  web: {image: '${REGISTRY}/web:${TAG}'}\n")
+    assert project_environment(tmp_path / "compose.yaml", {"TAG": "3.1"}) == {
+        "TAG": "3.1", "REGISTRY": "ghcr.io/acme", "NOTE": "kept", "EMPTY": ""}
+    done = run(str(tmp_path / "compose.yaml"), env={"TAG": "3.1"})
+    assert done.exit_code == 0 and "    image: ghcr.io/acme/web:3.1\n" in done.stdout
+    (tmp_path / ".env").write_text("TAG=1\nnot a line\n")
+    with pytest.raises(SpecError, match=r"/\.env:2: not NAME=value"):
+        project_environment(tmp_path / "compose.yaml", {})
