@@ -1,7 +1,8 @@
 """Reading Compose values (pure): ${VAR} interpolation, durations, byte sizes, and the notes an import prints.
 
 Interpolation is resolved, the way `docker compose config` does, from the environment `kob import` runs
-in (the CLI passes os.environ), because an inventory is plain YAML that kob never interpolates:
+in over the .env file beside the Compose file (kob.spec.compose.project_environment), because an
+inventory is plain YAML that kob never interpolates:
 
     $$              a literal $
     $VAR ${VAR}     VAR's value; unset: empty, with a note
