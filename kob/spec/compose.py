@@ -260,15 +260,18 @@ def _host_pattern(service: ImportedService, hosts: tuple[Host, ...], values: Val
 
 def _routes(services: list[ImportedService], values: Values) -> list[dict[str, str]]:
     routes: list[dict[str, str]] = []
+    taken: set[tuple[str | None, str | None]] = set()
     for service in services:
         for route in service.routes:
             entry = {key: value for key, value in (("host", route.host), ("path", route.path)) if value}
+            key = (route.host.lower() if route.host else None, route.path)
             if service.port is None:
                 values.note(route.node, "the service has no port kob knows; give it ports: or the label "
                                         "traefik.http.services.NAME.loadbalancer.server.port; route left out")
-            elif not entry or any({k: r[k] for k in r if k != "service"} == entry for r in routes):
+            elif not entry or key in taken:
                 values.note(route.node, "another route already takes these requests; left out")
             else:
+                taken.add(key)
                 routes.append({**entry, "service": service.name})
     return routes
 
@@ -276,26 +279,28 @@ def _routes(services: list[ImportedService], values: Values) -> list[dict[str, s
 def _lb(services: list[ImportedService], inventory: Inventory, values: Values, proxy_bind: int | None) -> list[Entry]:
     frontends: list[Entry] = []
     bound: dict[int, str] = {}
+    names: set[str] = set()
     routes = _routes(services, values)
     if routes:
         bind = proxy_bind or 80
         bound[bind] = "http"
+        names.add("http")
         frontends.append(Entry("http", (Entry("bind", bind), Entry("routes", tuple(routes))),
                                "Traefik's routers, from the services' labels"))
     for service in services:
         for published in service.published:
-            name = service.name if not any(f.key == service.name for f in frontends) else \
-                f"{service.name}-{published.bind}"[:40]
+            name = service.name if service.name not in names else f"{service.name}-{published.bind}"[:40]
             if published.bind in HOST_PORTS:
                 values.note(published.node, f"port {published.bind} is where kob publishes replicas "
                                             f"({HOST_PORTS.start}-{HOST_PORTS.stop - 1}); no frontend is made: "
                                             "choose another port and add it under lb.frontends")
                 continue
-            if published.bind in bound or any(f.key == name for f in frontends):
-                values.note(published.node, f"port {published.bind} is bound by frontend "
-                                            f"{bound.get(published.bind, name)} already; left out")
+            if published.bind in bound or name in names:
+                values.note(published.node, f"port {published.bind} or the name {name} is taken by another "
+                                            "frontend already; left out")
                 continue
             bound[published.bind] = name
+            names.add(name)
             frontends.append(Entry(name, (Entry("bind", published.bind), Entry("default", service.name)),
                                    f"{published.node.path}, line {published.node.line}"))
     if not frontends:
