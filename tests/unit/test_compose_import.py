@@ -750,3 +750,12 @@ def test_the_dot_env_file_beside_the_compose_file_is_read_under_the_environment(
     (tmp_path / ".env").write_text("TAG=1\nnot a line\n")
     with pytest.raises(SpecError, match=r"/\.env:2: not NAME=value"):
         project_environment(tmp_path / "compose.yaml", {})
+
+
+def test_routes_that_take_the_same_requests_are_kept_once(tmp_path):
+    compose = ("services:\n"
+               "  a: {image: a:1, labels: ['traefik.http.routers.a.rule=Host(`Shop.example`)']}\n"
+               "  b: {image: b:1, labels: ['traefik.http.routers.b.rule=Host(`shop.example`)']}\n")
+    inventory, result = imported(tmp_path, compose)
+    assert [(r.host, r.service) for r in inventory.lb.frontends[0].routes] == [("Shop.example", "a")]
+    assert any(n.line == 3 and "another route already takes these requests" in n.message for n in result.notes)
