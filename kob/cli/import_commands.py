@@ -34,6 +34,8 @@ def compose_command(compose_file: str, output: str | None, hosts_from: str | Non
     target = Path(output) if output else Path.cwd() / "inventory.yaml"
     if output is not None and os.path.lexists(target) and not force:
         raise KobError(f"{target} already exists; give --force to replace it, or write elsewhere with -o")
+    if not target.parent.is_dir():
+        raise KobError(f"folder {target.parent} of {target} does not exist; create it (mkdir -p {target.parent})")
     result = import_compose(compose_file, output=target, environ=project_environment(compose_file, os.environ), hosts_from=hosts_from,
                             write_env_files=output is not None)
     for note in result.notes:
@@ -66,10 +68,13 @@ def compose_command(compose_file: str, output: str | None, hosts_from: str | Non
 
 def _write_private(path: Path, text: str) -> None:
     """An env file only its owner reads; never through a symlink."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as file:
-        os.fchmod(file.fileno(), 0o600)
-        file.write(text)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            os.fchmod(file.fileno(), 0o600)
+            file.write(text)
+    except OSError as error:
+        raise KobError(f"{path}: cannot write: {error.strerror or error}") from None
 
 
 def _write_replacing(path: Path, text: str) -> None:

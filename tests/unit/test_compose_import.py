@@ -759,3 +759,17 @@ def test_routes_that_take_the_same_requests_are_kept_once(tmp_path):
     inventory, result = imported(tmp_path, compose)
     assert [(r.host, r.service) for r in inventory.lb.frontends[0].routes] == [("Shop.example", "a")]
     assert any(n.line == 3 and "another route already takes these requests" in n.message for n in result.notes)
+
+
+def test_the_command_refuses_an_output_folder_that_does_not_exist_or_a_symlinked_env_file(tmp_path):
+    (tmp_path / "compose.yaml").write_text(WORDPRESS)
+    done = run(str(tmp_path / "compose.yaml"), "-o", str(tmp_path / "no" / "inventory.yaml"))
+    assert done.exit_code == 1 and done.stderr == (f"kob: error: folder {tmp_path / 'no'} of "
+                                                   f"{tmp_path / 'no' / 'inventory.yaml'} does not exist; create it "
+                                                   f"(mkdir -p {tmp_path / 'no'})\n")
+    (tmp_path / "elsewhere").write_text("keep\n")
+    (tmp_path / "db.env").symlink_to(tmp_path / "elsewhere")
+    done = run(str(tmp_path / "compose.yaml"), "-o", str(tmp_path / "inventory.yaml"), "--force")
+    assert done.exit_code == 1 and done.stderr.endswith(f"kob: error: {tmp_path / 'db.env'}: cannot write: "
+                                                        "Too many levels of symbolic links\n")
+    assert (tmp_path / "elsewhere").read_text() == "keep\n" and not (tmp_path / "inventory.yaml").exists()
