@@ -67,7 +67,15 @@ def import_compose(compose: str | os.PathLike[str], *, output: Path, environ: Ma
     _named_volumes(top.get("volumes"), values)
     base = Path(os.path.abspath(os.fspath(compose))).parent
     reader = ServiceReader(values, base, Path(os.path.abspath(output)).parent, write_env_files)
-    services = _services(top["services"], reader)
+    try:
+        services = _services(top["services"], reader)
+    except SpecError as error:
+        unset = [note.message.split()[0] for note in notes
+                 if (note.line, note.path) == (error.line, error.keypath) and " is not set in " in note.message]
+        if not unset:
+            raise
+        raise SpecError(error.file, error.line, error.keypath,
+                        f"{error.message} ({', '.join(unset)} is not set in kob's environment)") from None
     inventory, hosts_text = _hosts(hosts_from, services, values, top["services"], Path(os.path.abspath(output)))
     for service in services:
         _finish_placement(service, inventory.hosts, values)

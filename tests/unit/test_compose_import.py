@@ -499,6 +499,9 @@ HOSTILE = [
     ("image-mapping", "services:\n  web: {image: {name: x}}\n", r"services/web/image: should be a string, got a mapping"),
     ("required-var", "services:\n  web: {image: 'a:${TAG:?set TAG to the release}'}\n",
      r":2: services/web/image: \$\{TAG\} is unset in kob's environment: set TAG to the release"),
+    ("unset-var", "services:\n  web: {image: a:1, deploy: {replicas: '${REPLICAS}'}}\n",
+     r":2: services/web/deploy/replicas: should be a whole number from 0 to 1000, got '' \(\$\{REPLICAS\} is not set in "
+     r"kob's environment\)$"),
     ("nested-var", "services:\n  web: {image: 'a:${A:-${B}}'}\n", r"nested variables are not supported"),
     ("bad-env-name", "services:\n  web: {image: a:1, environment: ['1X=2']}\n", r"'1X' is not an environment"),
     ("env-scalar", "services:\n  web: {image: a:1, environment: A=1}\n", r"environment: should be a list of NAME=value or a mapping"),
