@@ -34,7 +34,8 @@ from kob.spec.yaml_source import Node
 
 SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|KEY", re.IGNORECASE)
 """Environment names whose values are kept out of the inventory (a revision keeps inline env for ever);
-a name ending in _FILE holds a path, not a secret."""
+a name ending in _FILE holds a path, not a secret. A value that uses such a ${VARIABLE}, or holds a
+password in a URL (scheme://user:password@host), is kept out too."""
 NOT_HTTP_PORTS = {1433: "SQL Server", 1521: "Oracle", 3306: "MySQL", 5432: "PostgreSQL", 5672: "AMQP",
                   6379: "Redis", 9092: "Kafka", 11211: "memcached", 27017: "MongoDB"}
 IGNORED = {
@@ -85,6 +86,19 @@ class ImportedService:
     env_file: str | None = None  # a path, as written in the inventory
     generated_env: str | None = None  # the content of <name>.env, to write beside the inventory
     env_file_comment: str = ""
+
+
+_REFERENCE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
+_URL_PASSWORD = re.compile(r"://[^/@\s:]*:[^/@\s]+@")
+
+
+def _looks_secret(name: str, value: str | None, node: Node) -> bool:
+    """By its name (not a *_FILE path), by a secret-looking ${VARIABLE} in it, or a password in a URL."""
+    if SECRET_NAME.search(name) and not name.upper().endswith("_FILE"):
+        return True
+    used = _REFERENCE.findall(node.raw or "")
+    return any(SECRET_NAME.search(var) and not var.upper().endswith("_FILE") for var in used) or \
+        bool(value and _URL_PASSWORD.search(value))
 
 
 class ServiceReader:
@@ -269,7 +283,7 @@ class ServiceReader:
                 self.note(node, f"{name} is given twice; the last value is taken, as Compose does")
             variables[name] = (value, node)
         for name, (value, node) in variables.items():
-            if SECRET_NAME.search(name) and not name.upper().endswith("_FILE"):
+            if _looks_secret(name, value, node):
                 secret.append((name, value, node))
             elif value is not None:
                 inline.append(Entry(name, value))
@@ -363,7 +377,8 @@ class ServiceReader:
         if secret:
             where = secret[0][2]
             listed = ", ".join(n for n, _, _ in secret)
-            verb = "looks like a secret: it goes" if len(secret) == 1 else "look like secrets: they go"
+            verb = "looks like a secret (by its name or value): it goes" if len(secret) == 1 else \
+                "look like secrets (by their names or values): they go"
             self.note(where, f"{listed} {verb} to {service.env_file} (mode 0600), not inline, since inline env "
                              "is kept in every revision")
         if len(files) > 1 or (files and secret):

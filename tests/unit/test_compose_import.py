@@ -776,3 +776,17 @@ def test_the_command_refuses_an_output_folder_that_does_not_exist_or_a_symlinked
     assert done.exit_code == 1 and done.stderr.endswith(f"kob: error: {tmp_path / 'db.env'}: cannot write: "
                                                         "Too many levels of symbolic links\n")
     assert (tmp_path / "elsewhere").read_text() == "keep\n" and not (tmp_path / "inventory.yaml").exists()
+
+
+def test_values_that_carry_a_secret_go_to_the_env_file_whatever_their_name(tmp_path):
+    compose = ("services:\n  app:\n    image: app:1\n    environment:\n"
+               "      DATABASE_URL: postgres://app:${DB_PASSWORD}@db/app\n"
+               "      CACHE_URL: redis://:hunter2@cache:6379/0\n"
+               "      PUBLIC_URL: https://example.com/x@y\n"
+               "      KEY_FILE: /run/secrets/key\n"
+               "      SIGNING_KEY_FILE: ${SIGNING_KEY_FILE:-/run/k}\n")
+    inventory, result = imported(tmp_path, compose, {"DB_PASSWORD": "pw"})
+    assert dict(service(inventory, "app").env) == {"PUBLIC_URL": "https://example.com/x@y",
+                                                   "KEY_FILE": "/run/secrets/key", "SIGNING_KEY_FILE": "/run/k"}
+    assert result.env_files["app.env"] == "DATABASE_URL=postgres://app:pw@db/app\nCACHE_URL=redis://:hunter2@cache:6379/0\n"
+    assert "pw@" not in result.text and "hunter2" not in result.text
