@@ -162,13 +162,16 @@ class ServiceReader:
     def _replicas(self, service: ImportedService, keys: dict[str, Node]) -> None:
         deploy = dict(keys["deploy"].entries(expected="a mapping")) if "deploy" in keys else {}
         mode = deploy.get("mode")
-        if mode is not None and self.values.text(mode) in ("global", "global-job"):
+        mode_text = self.values.text(mode) if mode is not None else "replicated"
+        if mode_text in ("global", "global-job"):
             service.global_mode = True
             if "replicas" in deploy:
                 self.note(deploy["replicas"], "mode global runs one replica a host; replicas: is left out")
             return
-        if mode is not None and self.values.text(mode) != "replicated":
+        if mode is not None and mode_text != "replicated":
             self.note(mode, "kob runs replicated services only; imported as replicated")
+        if "replicas" in deploy and "scale" in keys:
+            self.note(keys["scale"], "deploy.replicas is taken; scale: is left out")
         node = deploy.get("replicas") or keys.get("scale")
         if node is not None:
             count = self._int(node, 0, 1000)
