@@ -91,7 +91,8 @@ def project_environment(compose: str | os.PathLike[str], environ: Mapping[str, s
     path = Path(os.path.abspath(os.fspath(compose))).parent / ".env"
     if not path.is_file():
         return dict(environ)
-    data = path.read_bytes()[:MAX_ENV_FILE + 1]
+    with open(path, "rb") as file:
+        data = file.read(MAX_ENV_FILE + 1)
     bad = bad_env_line(data) if len(data) <= MAX_ENV_FILE else 1
     if bad is not None:
         raise SpecError(str(path), bad, "", f"not NAME=value (or the file is over {MAX_ENV_FILE >> 10} KiB); "

@@ -26,6 +26,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kob.errors import one_line
 from kob.spec.compose_labels import TRAEFIK_IMAGE, Route, read_labels
 from kob.spec.compose_render import Entry
 from kob.spec.compose_values import Values, compose_bytes, compose_duration, kob_duration, kob_size
@@ -356,12 +357,13 @@ class ServiceReader:
         """One env file for kob: the Compose env files' lines joined, then the secret-looking values."""
         lines = []
         for path, item in files:
-            data = path.read_bytes()[:MAX_ENV_FILE + 1]
+            with open(path, "rb") as file:
+                data = file.read(MAX_ENV_FILE + 1)
             bad = bad_env_line(data) if len(data) <= MAX_ENV_FILE else 1
             if bad is not None:
                 raise item.error(f"env file {path}: line {bad} is not NAME=value (or the file is over "
                                  f"{MAX_ENV_FILE >> 10} KiB); fix it and import again")
-            lines += [f"# from {path}", data.decode("utf-8-sig").rstrip("\n")]
+            lines += [f"# from {one_line(str(path))}", data.decode("utf-8-sig").rstrip("\n")]
         names = []
         for name, value, node in secret:
             if value is None:
