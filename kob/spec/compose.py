@@ -42,6 +42,7 @@ TOP_LEVEL_NOTES = {
     "include": "import each included Compose file on its own, then join the services: sections",
 }
 PLACEHOLDER_NET = "192.0.2."  # TEST-NET-1: documentation addresses, never a real host
+PLACEHOLDER_HOSTS = 50  # at most, whatever number of label values the constraints name
 
 
 @dataclass(frozen=True)
@@ -191,7 +192,7 @@ def _placeholder(services: list[ImportedService]) -> tuple[Inventory, str]:
             values = wanted.setdefault(constraint.label, [])
             if constraint.value not in values:
                 values.append(constraint.value)
-    count = max([2, *(len(v) for v in wanted.values())])
+    count = min(PLACEHOLDER_HOSTS, max([2, *(len(v) for v in wanted.values())]))  # values beyond: a note each
     hosts = []
     lines = ["# Hosts: a placeholder. Put your VMs here (kob reaches them over SSH, as root unless ssh: says",
              "# otherwise), or import again with --hosts-from YOUR-INVENTORY.yaml.",
@@ -215,11 +216,14 @@ def _placeholder(services: list[ImportedService]) -> tuple[Inventory, str]:
 def _finish_placement(service: ImportedService, hosts: tuple[Host, ...], values: Values) -> None:
     """Constraints that fit the hosts, max_per_host, and global mode's one replica a host."""
     constraints = []
+    eligible = list(hosts)
     for constraint in service.constraints:
         present = any(host.labels.get(constraint.label) == constraint.value for host in hosts)
         text = f"{constraint.label}{'==' if constraint.equal else '!='}{constraint.value}"
         if present:
             constraints.append(text)
+            eligible = [host for host in eligible
+                        if (host.labels.get(constraint.label) == constraint.value) == constraint.equal]
         elif constraint.equal:
             values.note(constraint.node, f"no host has the label {constraint.label}={constraint.value}, so {text} "
                                          "would place nothing; left out (add the label to the hosts, then the "
@@ -228,12 +232,16 @@ def _finish_placement(service: ImportedService, hosts: tuple[Host, ...], values:
             values.note(constraint.node, f"no host has the label {constraint.label}={constraint.value}, so every "
                                          f"host meets {text}; left out")
     max_per_host = service.max_per_host
-    if service.global_mode:
-        values.note(service.node, f"deploy.mode global: one replica on each of the {len(hosts)} hosts (replicas: "
-                                  f"{len(hosts)}, max_per_host: 1); change replicas: when hosts come or go")
-        service.entries.insert(1, Entry("replicas", len(hosts), "deploy.mode global: one a host"))
-        max_per_host = 1
     pattern = _host_pattern(service, hosts, values)
+    if service.global_mode:
+        chosen = pattern.split(",") if pattern else ["all"]
+        eligible = [host for host in eligible if (chosen[0] == "all" or host.name == chosen[0])
+                    and f"!{host.name}" not in chosen]
+        values.note(service.node, f"deploy.mode global: one replica on each of the {len(eligible)} hosts it may run "
+                                  f"on (replicas: {len(eligible)}, max_per_host: 1); change replicas: when hosts "
+                                  "come or go")
+        service.entries.insert(1, Entry("replicas", len(eligible), "deploy.mode global: one a host"))
+        max_per_host = 1
     placement = ([Entry("hosts", pattern, "node.hostname")] if pattern else []) + \
         ([Entry("constraints", tuple(constraints))] if constraints else []) + \
         ([Entry("max_per_host", max_per_host)] if max_per_host else [])

@@ -5,6 +5,7 @@ refused in one line."""
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -533,7 +534,7 @@ def test_hostile_or_broken_compose_files_are_refused_in_one_line(tmp_path, text,
     with pytest.raises(SpecError) as raised:
         import_compose(path, output=tmp_path / "inventory.yaml", environ={})
     assert "\n" not in str(raised.value) and str(raised.value).startswith(str(path))
-    assert pytest.importorskip("re").search(message, str(raised.value)), str(raised.value)
+    assert re.search(message, str(raised.value)), str(raised.value)
 
 
 def test_files_that_are_not_yaml_text_are_refused_in_one_line(tmp_path):
@@ -790,3 +791,22 @@ def test_values_that_carry_a_secret_go_to_the_env_file_whatever_their_name(tmp_p
                                                    "KEY_FILE": "/run/secrets/key", "SIGNING_KEY_FILE": "/run/k"}
     assert result.env_files["app.env"] == "DATABASE_URL=postgres://app:pw@db/app\nCACHE_URL=redis://:hunter2@cache:6379/0\n"
     assert "pw@" not in result.text and "hunter2" not in result.text
+
+
+def test_global_mode_counts_the_hosts_its_constraints_allow(tmp_path):
+    hosts = tmp_path / "site.yaml"
+    hosts.write_text("hosts:\n  h1: {address: 10.0.0.1, roles: [lb], labels: {gpu: 'yes'}}\n"
+                     "  h2: {address: 10.0.0.2, labels: {gpu: 'yes'}}\n  h3: {address: 10.0.0.3, labels: {gpu: 'no'}}\n")
+    compose = ("services:\n  agent:\n    image: agent:1\n    deploy:\n      mode: global\n"
+               "      placement: {constraints: [node.labels.gpu==yes, node.hostname!=h1]}\n")
+    inventory, _ = imported(tmp_path, compose, hosts_from=hosts)
+    (agent,) = inventory.services
+    assert (agent.replicas, agent.placement.max_per_host, agent.placement.hosts) == (1, 1, "all,!h1")
+
+
+def test_placeholder_hosts_stay_few_whatever_the_constraints_name(tmp_path):
+    constraints = ", ".join(f"node.labels.zone==z{i}" for i in range(300))
+    compose = f"services:\n  a:\n    image: a:1\n    deploy: {{placement: {{constraints: [{constraints}]}}}}\n"
+    inventory, result = imported(tmp_path, compose)
+    assert len(inventory.hosts) == 50
+    assert sum("would place nothing" in n.message for n in result.notes) == 250
