@@ -35,6 +35,7 @@ COMMANDS = {
     "events": "control_commands:events_command",
     "exec": "adhoc_commands:exec_command",
     "history": "deploy_commands:history_command",
+    "import": "import_commands:import_group",
     "init": "setup_commands:init_command",
     "job": "job_commands:job",
     "lab": "lab_commands:lab",
