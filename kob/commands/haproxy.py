@@ -158,6 +158,15 @@ def install_config_argv(path: str = CONFIG_PATH, pidfile: str = PIDFILE, reload:
     return ["sh", "-c", _INSTALL, "kob-install-haproxy", path, pidfile, "1" if reload else "0", socket]
 
 
+def retire_legacy_argv(paths: HaproxyPaths = LEGACY) -> list[str]:
+    """Where ``paths.config`` is kob's (its first line "# kob-structure:"), soft-stop its HAProxy (USR1: it stops
+    listening, its open connections finish) and remove its config and pid file; anything else is left alone."""
+    script = ('head -n1 "$1" 2>/dev/null | grep -q "^# kob-structure:" || exit 0\n'
+              'pid=$(cat "$2" 2>/dev/null) && kill -USR1 "$pid" 2>/dev/null\n'
+              'rm -f "$1" "$2"')
+    return ["sh", "-c", script, "kob-retire-haproxy", paths.config, paths.pidfile]
+
+
 def stop_argv(pidfile: str = PIDFILE) -> list[str]:
     """Stop HAProxy (its master, which stops the workers) if it runs, and forget its pid file."""
     script = 'pid=$(cat "$1" 2>/dev/null) && kill "$pid" 2>/dev/null; rm -f "$1"'

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-import shlex
 from typing import Iterator
 
-from kob.commands.haproxy import LEGACY, HaproxyPaths, stop_argv
+from kob.commands.haproxy import HaproxyPaths, retire_legacy_argv
 from kob.deploy.observe import ClusterObservation, lb_hosts
 from kob.deploy.rollout import Balancer
 from kob.facts.containers import ContainerFact, HaproxyFact
@@ -60,9 +59,9 @@ class HaproxyBalancer(Balancer):
             await self._driver(needing).ensure_config(config, self.facts)
 
     async def retire_legacy(self) -> None:
-        """Stop the HAProxy an earlier kob ran on the lb hosts and remove its config (kob adopt, after prepare)."""
-        script = f'{shlex.join(stop_argv(LEGACY.pidfile))} && rm -f {shlex.quote(LEGACY.config)}'
-        await asyncio.gather(*(self.pool.run(target, ["sh", "-c", script]) for target in self.targets))
+        """Soft-stop the HAProxy an earlier kob ran on the lb hosts and remove its config (kob adopt, once this
+        inventory's own HAProxy listens beside it): only where that config is kob's, never a system HAProxy's."""
+        await asyncio.gather(*(self.pool.run(target, retire_legacy_argv()) for target in self.targets))
 
     async def add(self, service: str, replicas: list[tuple[str, str, int | None]]) -> None:
         """All of them in one runtime API command per lb host."""

@@ -196,3 +196,56 @@ def test_6_one_inventorys_job_passes_leave_the_others_job_containers_alone(lab, 
         for name in names:
             assert after[vm][name][1] == "running", f"B's job {name} on {vm}"
     ok("job", "cancel", str(b), "1")
+
+
+LEGACY_HAPROXY = """\
+mkdir -p /run/haproxy
+cat > /etc/haproxy/haproxy.cfg <<'CFG'
+# kob-structure: from-an-earlier-kob
+global
+    master-worker
+    stats socket /run/haproxy/admin.sock mode 600 level admin expose-fd listeners
+defaults
+    mode http
+    timeout connect 3s
+    timeout client 30s
+    timeout server 30s
+frontend old
+    bind :8095
+    default_backend old
+backend old
+    server kob-olb-1-0ld0ld00 {address}:20041 check inter 1s
+CFG
+haproxy -D -W -f /etc/haproxy/haproxy.cfg -p /run/haproxy.pid
+"""
+
+
+def test_7_kob_adopt_takes_over_an_earlier_kobs_haproxy_without_a_failed_request(lab, tmp_path):
+    d = tmp_path / "olb.yaml"
+    base = re.sub(r"(?m)^state:.*$", f"state: {tmp_path / 'state.db'}", lab.layout.inventory.read_text())
+    d.write_text(base + "services:\n  olb:\n    image: kob-demo/web:1\n    replicas: 2\n    port: 80\n"
+                        "    healthcheck: {http: /healthz, interval: 500ms, timeout: 1s, retries: 2}\n"
+                        "lb:\n  frontends:\n    http: {bind: 8095, default: olb}\n")
+    earlier = "kob-olb-1-0ld0ld00"
+    on_vm(lab, "vm2", f"docker run -d --name {earlier} --label kob.service=olb --label kob.replica=1 "
+                      "--label kob.revision=1 --label kob.spec=0ld0ld0000 --label kob.port=20041 -p 20041:80 "
+                      "kob-demo/web:1 >/dev/null")
+    ok("exec", str(d), "--hosts", "vm1", LEGACY_HAPROXY.format(address=f"198.18.{NET}.12"))
+    url = f"http://198.18.{NET}.11:8095/"
+    try:
+        assert "service=" in fetch(url), "the earlier kob's HAProxy serves"
+        refused = kob("deploy", str(d), "--wait", "30")
+        assert refused.returncode == 1 and "load balancer of an earlier kob" in refused.stderr, refused
+        with LoadLoop(url, limit=3000, seconds=200, pause=0.02) as load:
+            ok("adopt", str(d), "--wait", "30")
+        assert load.failures == [] and load.ok > 0, load.failures[:3]
+        left = ok("exec", str(d), "--hosts", "vm1",
+                  "ls /etc/haproxy; test -e /run/haproxy.pid && echo pidfile || echo no-pidfile")
+        assert "haproxy.cfg" not in left and "no-pidfile" in left and "kob-olb-" in left, left
+        assert earlier not in containers(lab)["vm2"]
+        assert "service=olb" in fetch(url)
+    finally:
+        kob("down", str(d), "--wait", "30")
+        ok("exec", str(d), "--hosts", "vm1",
+           "pid=$(cat /run/haproxy.pid 2>/dev/null) && kill $pid; rm -f /run/haproxy.pid /etc/haproxy/haproxy.cfg; true")
+        on_vm(lab, "vm2", f"docker rm -f {earlier} >/dev/null 2>&1 || true")
