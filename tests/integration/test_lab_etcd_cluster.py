@@ -60,9 +60,7 @@ def inventory(lab, tmp_path_factory) -> Path:
     yield path
     for member in ("etcd1", "etcd2", "etcd3"):
         lab.start_etcd(member)
-    path.write_text(base + SERVICES.format(image="1", port=PORT).replace("replicas: 4", "replicas: 0"))
-    kob("deploy", str(path), "--wait", "30")
-    kob("exec", str(path), "--hosts", "lb", "kill $(cat /run/haproxy.pid) 2>/dev/null; rm -f /etc/haproxy/haproxy.cfg")
+    kob("down", str(path), "--wait", "30")
 
 
 @pytest.fixture
