@@ -17,8 +17,12 @@
         - name: restart nginx         # names are unique within a play
           service: {name: nginx, state: restarted}
 
-Values keep the reading rules of kob.spec.yaml_source: a plain scalar is a
-bool only when written true or false, an int when written as decimal digits
+Values are read as Ansible reads them where it matters, else by the rules of
+kob.spec.yaml_source: a plain scalar is a bool when YAML 1.1 makes it one
+(true/false, yes/no, on/off, in lower, Title or UPPER case; not y/n), and a
+keyword Ansible takes as a boolean (become, gather_facts, ignore_errors,
+check_mode, run_once, a module's boolean argument) also takes the quoted or
+key=value words yes/no, on/off, true/false, 1/0; an int when written as decimal digits
 without a leading zero (so ``mode: 0644`` stays the string "0644"), a float
 when written as a decimal number with '.' or an exponent, else a string.
 """
@@ -33,8 +37,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from kob.errors import SpecError
-from kob.playbook.values import (check_expression, check_template, plain_value, typed_argument, valid_variable_name,
-                                 variables)
+from kob.playbook.values import (check_expression, check_template, keyword_bool, plain_value, typed_argument,
+                                 valid_variable_name, variables)
 from kob.spec.yaml_nodes import usable_path
 from kob.spec.yaml_source import Node, did_you_mean, load_yaml
 
@@ -76,18 +80,20 @@ STATES: dict[str, tuple[str, ...]] = {
 FREE_FORM = ("command", "shell")
 ALIAS_PREFIXES = ("ansible.builtin.", "ansible.legacy.")
 PLAY_KEYS = ("hosts", "name", "vars", "vars_files", "tasks", "handlers", "gather_facts", "serial", "tags", "become",
-             "become_user")
+             "become_user", "check_mode")
 TASK_KEYS = ("name", "when", "loop", "with_items", "register", "notify", "tags", "ignore_errors", "changed_when",
-             "failed_when", "vars", "become", "become_user", "args")
+             "failed_when", "vars", "become", "become_user", "args", "check_mode", "run_once")
 UNSUPPORTED = (
     "import_playbook", "import_tasks", "include_tasks", "include", "import_role", "include_role", "include_vars",
     "roles", "pre_tasks", "post_tasks", "block", "rescue", "always", "listen", "delegate_to", "local_action",
-    "run_once", "async", "poll", "until", "retries", "delay", "loop_control", "with_dict", "with_fileglob",
+    "async", "poll", "until", "retries", "delay", "loop_control", "with_dict", "with_fileglob",
     "with_together", "with_sequence", "with_nested", "with_subelements", "environment", "no_log",
-    "check_mode", "diff", "connection", "remote_user", "strategy", "vars_prompt", "any_errors_fatal",
+    "diff", "connection", "remote_user", "strategy", "vars_prompt", "any_errors_fatal",
     "max_fail_percentage", "module_defaults", "collections", "throttle", "become_method", "raw", "script",
 )
 """Ansible keys and modules that kob run refuses by name rather than as unknown."""
+PLAY_UNSUPPORTED = ("run_once", "ignore_errors")
+"""Keys Ansible takes on a play too, that kob run takes on a task only."""
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _WRAPPED = re.compile(r"\s*\{\{(.*)\}\}\s*", re.DOTALL)
@@ -106,6 +112,8 @@ class Task:
     notify: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     ignore_errors: bool = False
+    check_mode: bool | None = None  # None: as the play (and --check) say
+    run_once: bool = False
     changed_when: tuple[str, ...] | None = None
     failed_when: tuple[str, ...] | None = None
     vars: Mapping[str, Any] = field(default_factory=dict)
@@ -127,6 +135,7 @@ class Play:
     serial: int | None = None
     tags: tuple[str, ...] = ()  # inherited by its tasks (the runner combines them)
     become: bool = False  # accepted; kob runs as the inventory's user
+    check_mode: bool | None = None  # None: as --check says
     line: int = 0
 
 
@@ -145,6 +154,9 @@ def load_playbook(path: str | os.PathLike[str]) -> tuple[Play, ...]:
 
 def _read_play(node: Node, base: Path) -> Play:
     _refuse_unsupported(node, "a play: a mapping with hosts: and tasks:")
+    for key, value in node.entries():
+        if key in PLAY_UNSUPPORTED:
+            raise value.error(f"{key} is taken on a task, not on a play, by kob run; set it on the tasks")
     play = node.record(PLAY_KEYS, expected="a play: a mapping with hosts: and tasks:")
     hosts = _hosts(play.require("hosts"))
     if "become_user" in play:
@@ -161,10 +173,11 @@ def _read_play(node: Node, base: Path) -> Play:
         vars_files=tuple(item.as_str() for item in file_nodes),
         tasks=tasks,
         handlers=handlers,
-        gather_facts=play.get_bool("gather_facts", default=True),
+        gather_facts=_flag(play.get("gather_facts"), True),
         serial=play.get_int("serial", default=None, min=1),
         tags=_strings(play.get("tags")),
-        become=play.get_bool("become", default=False),
+        become=_flag(play.get("become"), False),
+        check_mode=_flag(play.get("check_mode"), None),
         line=node.line,
     )
 
@@ -217,7 +230,7 @@ def _read_task(node: Node, handlers: dict[str, int]) -> Task:
     if "loop" in fields and "with_items" in fields:
         raise fields["with_items"].error("give loop: or with_items:, not both")
     if "become" in fields:
-        fields["become"].as_bool()
+        keyword_bool(fields["become"])
     if "become_user" in fields:
         fields["become_user"].as_str()
     get = fields.get
@@ -231,7 +244,9 @@ def _read_task(node: Node, handlers: dict[str, int]) -> Task:
         if "register" in fields else None,
         notify=_notify(get("notify"), handlers),
         tags=_strings(get("tags")),
-        ignore_errors=get("ignore_errors").as_bool() if "ignore_errors" in fields else False,
+        ignore_errors=_flag(get("ignore_errors"), False),
+        check_mode=_flag(get("check_mode"), None),
+        run_once=_flag(get("run_once"), False),
         changed_when=_conditions(get("changed_when")),
         failed_when=_conditions(get("failed_when")),
         vars=variables(get("vars")),
@@ -340,6 +355,11 @@ def _notify(node: Node | None, handlers: dict[str, int]) -> tuple[str, ...]:
 
 
 # -- values ----------------------------------------------------------------------
+
+
+def _flag(node: Node | None, default: bool | None) -> bool | None:
+    """A boolean keyword as Ansible reads it (yes/no, on/off, true/false); ``default`` when not given."""
+    return default if node is None else keyword_bool(node)
 
 
 def _str_or_list(node: Node) -> list[Node]:

@@ -118,12 +118,18 @@ class PlaybookRun:
             return
         self._header(f"{heading} [{task.name or task.module}]")
         shared: dict[str, Any] = {}  # what the task's hosts share (a kob_deploy runs once)
-        reports = await asyncio.gather(*(self._on_host(task, play, h, shared) for h in live))
-        for host, (lines, status) in zip(live, reports):
+        running = live[:1] if task.run_once else live
+        reports = await asyncio.gather(*(self._on_host(task, play, h, shared) for h in running))
+        for host, (lines, status) in zip(running, reports):
             for line in lines:
                 self.say(line)
             if status == "changed" and host.name in notified:
                 notified[host.name].update(task.notify)
+        if task.run_once:  # as in Ansible: what the first host registered and set, every host of the batch has
+            first = self.host_vars[running[0].name]
+            kept = {**shared.get("facts", {}), **({task.register: first[task.register]} if task.register else {})}
+            for host in live[1:]:
+                self.host_vars[host.name].update(kept)
 
     async def _on_host(self, task: Task, play: Play, host: Host, shared: dict[str, Any]) -> tuple[list[str], str]:
         """Run the task (each loop item) on one host; the lines to print and how it went."""
@@ -133,20 +139,22 @@ class PlaybookRun:
             if items is not None and not isinstance(items, list):
                 raise TemplateError(f"loop should give a list, got {type(items).__name__}")
             runs = [(None, variables)] if items is None else [(i, {**variables, "item": i}) for i in items]
-            done = [(item, await self._once(task, host, item_vars, shared)) for item, item_vars in runs]
+            check = next(c for c in (task.check_mode, play.check_mode, self.options.check) if c is not None)
+            done = [(item, await self._once(task, host, item_vars, shared, check)) for item, item_vars in runs]
         except TransportError as error:
             self._count(host.name, "unreachable")
             self.stopped.add(host.name)
             return [f"fatal: [{host.name}]: UNREACHABLE! => {json.dumps({'msg': str(error)})}"], "unreachable"
         except TemplateError as error:
             done = [(None, Outcome("failed", {"msg": f"{task.file}:{task.line}: {error}"}))]
-        return self._settle(task, host, done)
+        return self._settle(task, host, done, shared)
 
-    async def _once(self, task: Task, host: Host, variables: dict[str, Any], shared: dict[str, Any]) -> Outcome:
+    async def _once(self, task: Task, host: Host, variables: dict[str, Any], shared: dict[str, Any],
+                    check: bool) -> Outcome:
         if task.when and not holds(task.when, variables):
             return Outcome("skipped", {"skipped": True, "msg": "Conditional result was False"})
         args = render(dict(task.args), variables)
-        context = HostContext(host.name, self._runner(host), self.options.check, self.options.diff,
+        context = HostContext(host.name, self._runner(host), check, self.options.diff,
                               self.playbook_dir, self.inventory, self.pool, shared)
         try:
             outcome = await run_module(task.module, args, context, variables)
@@ -168,11 +176,14 @@ class PlaybookRun:
             outcome.status = "failed" if failed else ("ok" if outcome.status == "failed" else outcome.status)
         return outcome
 
-    def _settle(self, task: Task, host: Host, done: list[tuple[Any, Outcome]]) -> tuple[list[str], str]:
+    def _settle(self, task: Task, host: Host, done: list[tuple[Any, Outcome]],
+                shared: dict[str, Any]) -> tuple[list[str], str]:
         """Count, register, set facts, and say what happened."""
         lines, statuses = [], [o.status for _, o in done]
         for item, outcome in done:
             self.host_vars[host.name].update(outcome.facts)
+            if task.run_once:
+                shared.setdefault("facts", {}).update(outcome.facts)
             lines += self._lines(task, host.name, item, outcome)
         status = ("failed" if "failed" in statuses else "changed" if "changed" in statuses
                   else "ok" if "ok" in statuses else "skipped")
