@@ -48,7 +48,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "command": ("_raw", "cmd", "argv", "chdir", "creates", "removes", "stdin"),
     "shell": ("_raw", "cmd", "chdir", "creates", "removes", "stdin"),
     "copy": ("content", "src", "dest", "mode", "owner", "group"),
-    "template": ("src", "dest", "mode", "owner", "group"),
+    "template": ("src", "dest", "mode", "owner", "group", "trim_blocks", "lstrip_blocks"),
     "file": ("path", "state", "mode", "owner", "group"),
     "lineinfile": ("path", "line", "regexp", "state", "create", "mode", "owner", "group"),
     "apt": ("name", "state", "update_cache"),

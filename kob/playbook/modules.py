@@ -12,6 +12,7 @@ import base64
 import difflib
 import hashlib
 import json
+import os
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,8 @@ from kob.spec.inventory import Inventory, load_inventory
 from kob.store import open_store
 from kob.transport.base import Transport
 from kob.transport.result import Result
+
+ANSIBLE_MANAGED = "Ansible managed"  # ansible-core's default of DEFAULT_MANAGED_STR, so files come out the same
 
 IMPLEMENTED = ("command", "shell", "copy", "template", "file", "lineinfile", "wait_for", "apt", "service", "systemd",
                "docker_image", "docker_container", "kob_deploy", "debug", "set_fact", "fail", "assert")
@@ -130,9 +133,20 @@ async def _file(args, ctx, variables) -> Outcome:
 
 
 async def _template(args, ctx, variables) -> Outcome:
+    """Rendered on the manager as Ansible's template module renders (trim_blocks on, lstrip_blocks off)."""
     source = _local_file(str(args["src"]), ctx.playbook_dir, "templates")
-    content = render_file(source.read_text(), variables).encode()
-    return await _copy({**args, "content": None}, ctx, variables, content)
+    trim, lstrip = _flag(args, "trim_blocks"), _flag(args, "lstrip_blocks")
+    content = render_file(source.read_text(), {**variables, **template_variables(args, source)},
+                          trim_blocks=True if trim is None else trim, lstrip_blocks=bool(lstrip)).encode()
+    copied = {key: value for key, value in args.items() if key not in ("trim_blocks", "lstrip_blocks")}
+    return await _copy({**copied, "content": None}, ctx, variables, content)
+
+
+def template_variables(args: Mapping[str, Any], source: Path) -> dict[str, Any]:
+    """What Ansible's template module adds to a template's variables."""
+    return {"ansible_managed": ANSIBLE_MANAGED, "template_path": str(args["src"]),
+            "template_fullpath": str(source.resolve()), "template_destpath": str(args["dest"]),
+            "template_host": os.uname().nodename}
 
 
 async def _lineinfile(args, ctx, variables) -> Outcome:

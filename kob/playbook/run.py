@@ -17,7 +17,7 @@ from typing import Any, Callable
 from kob.errors import KobError, TransportError
 from kob.facts.host_facts import host_facts_fact
 from kob.playbook.modules import HostContext, Outcome, run_module
-from kob.playbook.templating import TemplateError, holds, render
+from kob.playbook.templating import OMIT, TemplateError, drop_omitted, holds, render
 from kob.spec.inventory import Host, Inventory
 from kob.spec.patterns import select_hosts
 from kob.playbook.loader import Play, Task
@@ -153,7 +153,7 @@ class PlaybookRun:
                     check: bool) -> Outcome:
         if task.when and not holds(task.when, variables):
             return Outcome("skipped", {"skipped": True, "msg": "Conditional result was False"})
-        args = render(dict(task.args), variables)
+        args = drop_omitted(render(dict(task.args), variables))
         context = HostContext(host.name, self._runner(host), check, self.options.diff,
                               self.playbook_dir, self.inventory, self.pool, shared)
         try:
@@ -221,7 +221,8 @@ class PlaybookRun:
                              "skipped": o.status == "skipped"} for i, o in done], **flags}
 
     def _variables(self, task: Task, play: Play, host: Host) -> dict[str, Any]:
-        return {**play.vars, **self.host_vars[host.name], **task.vars, **self.options.extra_vars}
+        return {"omit": OMIT, "playbook_dir": str(self.playbook_dir), **play.vars, **self.host_vars[host.name],
+                **task.vars, **self.options.extra_vars}
 
     def _runner(self, host: Host):
         target = ssh_target(self.inventory, host)

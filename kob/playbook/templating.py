@@ -1,24 +1,97 @@
 """Jinja2 for playbooks (pure): values rendered with the run's variables, `when` expressions evaluated.
 
 Everything renders in kob.jinja_sandbox's bounded immutable sandbox: a playbook cannot reach
-Python internals or take the manager's memory. Undefined variables are errors
-(StrictUndefined), as a typo should be; every failure is a kob.errors.TemplateError
-(re-exported here). A value that is exactly one ``{{ expression }}``
-keeps its type (a list stays a list), as in Ansible.
+Python internals or take the manager's memory. The sandbox here is set up as Ansible sets
+up its own, so that files and values come out the same:
+
+- trim_blocks (the newline after a block tag is dropped), lstrip_blocks off; a template file
+  may ask otherwise (the template module's trim_blocks:/lstrip_blocks:);
+- None renders as nothing inside text (``a{{ none }}b`` is "ab"); a value that is exactly one
+  ``{{ expression }}`` keeps its type (a list stays a list, None stays None);
+- in playbook values, backslashes in string constants inside ``{{ }}`` are kept as written, so
+  ``regex_replace('(a)', '\\1')`` gets a backreference whatever the YAML quoting; template files
+  and ``{% %}`` tags read Jinja's escapes as Jinja does (as in Ansible);
+- an undefined variable is an error when used, but ``a.b.c | default(x)`` works when ``a`` or
+  ``a.b`` is undefined; Ansible's filters and tests (kob.playbook.filters) are there.
+
+Every failure is a kob.errors.TemplateError (re-exported here).
 """
 
 from __future__ import annotations
 
+import functools
 import re
+import secrets
+from collections.abc import Iterator, MappingView
 from typing import Any, Mapping
 
 import jinja2
+from jinja2 import nodes
+from jinja2.parser import Parser
 
 from kob.errors import TemplateError
 from kob.jinja_sandbox import BoundedSandbox, evaluated
+from kob.playbook.filters import FILTERS, TESTS
 
-_ENV = BoundedSandbox()
 _WHOLE = re.compile(r"^\{\{\s*(.*?)\s*\}\}$", re.S)
+REFUSED_CALLS = {
+    "lookup": "lookup() is not supported by kob run yet; put the value in vars:, vars_files: or -e",
+    "query": "query() is not supported by kob run yet; put the value in vars:, vars_files: or -e",
+    "q": "q() is not supported by kob run yet; put the value in vars:, vars_files: or -e",
+}
+"""Ansible's functions that would read the manager's files or environment: refused when the playbook loads."""
+
+
+class ChainedStrictUndefined(jinja2.ChainableUndefined, jinja2.StrictUndefined):
+    """Fails when used (printed, compared, iterated), but ``.attr`` and ``[key]`` of it are undefined too."""
+
+
+def _unrolled(value: Any) -> Any:
+    """A generator, an iterator, a view or a range as a list (Ansible unrolls them: ``l | unique`` is a list)."""
+    return list(value) if isinstance(value, (Iterator, MappingView, range)) else value
+
+
+def _none_as_nothing(value: Any) -> Any:
+    return "" if value is None else _unrolled(value)
+
+
+class PlaybookSandbox(BoundedSandbox):
+    """The bounded sandbox with Ansible's settings, filters and tests."""
+
+    def __init__(self, trim_blocks: bool = True, lstrip_blocks: bool = False):
+        super().__init__(undefined=ChainedStrictUndefined, trim_blocks=trim_blocks, lstrip_blocks=lstrip_blocks,
+                         finalize=_none_as_nothing)
+        self.filters.update(FILTERS)
+        self.tests.update(TESTS)
+
+
+_ENV = PlaybookSandbox()
+OMIT = "__omit_place_holder__" + secrets.token_hex(20)
+"""The value of ``omit``: an argument (or list item) that renders to it is left out, as in Ansible."""
+
+
+def drop_omitted(value: Any) -> Any:
+    """``value`` without the mapping entries and list items that rendered to ``omit``."""
+    if isinstance(value, dict):
+        return {key: drop_omitted(item) for key, item in value.items() if item != OMIT}
+    if isinstance(value, list):
+        return [drop_omitted(item) for item in value if item != OMIT]
+    return value
+
+
+@functools.lru_cache(maxsize=8)
+def _file_env(trim_blocks: bool, lstrip_blocks: bool) -> PlaybookSandbox:
+    return PlaybookSandbox(trim_blocks, lstrip_blocks)
+
+
+@functools.lru_cache(maxsize=4096)
+def _template(text: str, trim_blocks: bool = True, lstrip_blocks: bool = False) -> jinja2.Template:
+    return _file_env(trim_blocks, lstrip_blocks).from_string(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _expression(expression: str):
+    return _ENV.compile_expression(expression, undefined_to_none=False)
 
 
 def render(value: Any, variables: Mapping[str, Any]) -> Any:
@@ -32,10 +105,10 @@ def render(value: Any, variables: Mapping[str, Any]) -> Any:
     return value
 
 
-def render_file(text: str, variables: Mapping[str, Any]) -> str:
-    """A template file's text rendered (always a string)."""
+def render_file(text: str, variables: Mapping[str, Any], trim_blocks: bool = True, lstrip_blocks: bool = False) -> str:
+    """A template file's text rendered (always a string), as Ansible's template module renders it."""
     try:
-        return evaluated(lambda: _ENV.from_string(text).render(**variables))
+        return evaluated(lambda: _template(text, trim_blocks, lstrip_blocks).render(**variables))
     except jinja2.TemplateError as error:
         raise TemplateError(str(error)) from None
 
@@ -47,21 +120,63 @@ def holds(expressions: tuple[str, ...], variables: Mapping[str, Any]) -> bool:
 
 def evaluate(expression: str, variables: Mapping[str, Any]) -> Any:
     try:
-        value = evaluated(lambda: _ENV.compile_expression(expression, undefined_to_none=False)(**variables))
+        value = evaluated(lambda: _unrolled(_expression(expression)(**variables)))
         _fail_on_undefined(value)
         return value
     except jinja2.TemplateError as error:
         raise TemplateError(f"{expression!r}: {error}") from None
 
 
+def check_syntax(text: str) -> str | None:
+    """Why ``text`` cannot be a playbook template (syntax, an unknown filter or test, a refused call), or None."""
+    try:
+        tree = _ENV.parse(text)
+        _ENV.compile(tree)
+    except jinja2.TemplateSyntaxError as error:
+        return error.message
+    return _refused(tree)
+
+
+def check_expression_syntax(expression: str) -> str | None:
+    """Why ``expression`` cannot be a condition (as check_syntax says), or None."""
+    try:
+        tree = Parser(_ENV, expression, state="variable").parse_expression()
+        _ENV.compile_expression(expression)
+    except jinja2.TemplateSyntaxError as error:
+        return error.message
+    return _refused(tree)
+
+
+def _refused(tree: nodes.Node) -> str | None:
+    for call in [tree, *tree.find_all(nodes.Call)]:
+        if isinstance(call, nodes.Call) and isinstance(call.node, nodes.Name) and call.node.name in REFUSED_CALLS:
+            return REFUSED_CALLS[call.node.name]
+    return None
+
+
+def escape_backslashes(text: str) -> str:
+    """Backslashes doubled in the string constants inside ``{{ }}``, so that Jinja keeps them as written."""
+    if "\\" not in text or "{{" not in text:
+        return text
+    pieces, inside = [], False
+    for _, kind, value in _ENV.lex(_ENV.preprocess(text)):
+        inside = True if kind == "variable_begin" else False if kind == "variable_end" else inside
+        pieces.append(value.replace("\\", "\\\\") if inside and kind == "string" else value)
+    return "".join(pieces)
+
+
 def _render_text(text: str, variables: Mapping[str, Any]) -> Any:
     if "{{" not in text and "{%" not in text:
         return text
-    whole = _WHOLE.match(text)
+    try:
+        source = escape_backslashes(text)
+    except jinja2.TemplateSyntaxError as error:
+        raise TemplateError(f"{text!r}: {error}") from None
+    whole = _WHOLE.match(source)
     if whole and "{{" not in whole[1]:
         return evaluate(whole[1], variables)
     try:
-        return evaluated(lambda: _ENV.from_string(text).render(**variables))
+        return evaluated(lambda: _template(source).render(**variables))
     except jinja2.TemplateError as error:
         raise TemplateError(f"{text!r}: {error}") from None
 

@@ -8,21 +8,18 @@ import keyword
 import re
 from typing import Any
 
-import jinja2
-
 from kob.errors import SpecError
-from kob.jinja_sandbox import BoundedSandbox
+from kob.playbook.templating import check_expression_syntax, check_syntax
 from kob.spec.yaml_nodes import _DECIMAL, _INT
 from kob.spec.yaml_source import Node
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_SYNTAX = BoundedSandbox()  # only parses: checks the Jinja syntax of templated fields at load
 
 ARG_TYPES: dict[tuple[str, str], type] = {
     ("wait_for", "port"): int, ("wait_for", "timeout"): int, ("wait_for", "delay"): int,
     ("apt", "update_cache"): bool, ("service", "enabled"): bool, ("systemd", "enabled"): bool,
-    ("lineinfile", "create"): bool,
+    ("lineinfile", "create"): bool, ("template", "trim_blocks"): bool, ("template", "lstrip_blocks"): bool,
 }
 """Arguments that are not strings: written literally they are checked and converted when the playbook loads."""
 
@@ -114,17 +111,15 @@ def valid_variable_name(name: str) -> bool:
 
 
 def check_template(node: Node, text: str) -> None:
-    """A templated string's Jinja syntax, checked now rather than on every host at run time."""
+    """A templated string's Jinja syntax, filters and tests, checked now rather than on every host at run time."""
     if "{{" in text or "{%" in text or "{#" in text:
-        try:
-            _SYNTAX.parse(text)
-        except jinja2.TemplateSyntaxError as error:
-            raise node.error(f"cannot read the template: {error.message}") from None
+        why = check_syntax(text)
+        if why is not None:
+            raise node.error(f"cannot read the template: {why}")
 
 
 def check_expression(node: Node, expression: str) -> None:
     """A condition's Jinja syntax (when:, changed_when:, failed_when:), checked at load."""
-    try:
-        _SYNTAX.compile_expression(expression)
-    except jinja2.TemplateSyntaxError as error:
-        raise node.error(f"cannot read the condition {expression!r}: {error.message}") from None
+    why = check_expression_syntax(expression)
+    if why is not None:
+        raise node.error(f"cannot read the condition {expression!r}: {why}")
