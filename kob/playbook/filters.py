@@ -155,7 +155,10 @@ def from_json(text: Any) -> Any:
 def to_yaml(value: Any, **options: Any) -> str:
     kept = {"default_flow_style": None, **_options(options, ("indent", "width", "default_flow_style", "sort_keys",
                                                               "explicit_start"))}
-    text = yaml.dump(value, Dumper=yaml.SafeDumper, allow_unicode=True, **kept)
+    try:
+        text = yaml.dump(value, Dumper=yaml.SafeDumper, allow_unicode=True, **kept)
+    except yaml.YAMLError as error:
+        raise FilterArgumentError(f"to_yaml: {error}") from None
     return _bounded(text[:-4] if text.endswith("\n...\n") else text, "to_yaml")
 
 
@@ -174,7 +177,10 @@ def from_yaml(text: Any) -> Any:
         if "empty file" in error.message:
             return None
         raise FilterArgumentError(f"from_yaml: {error.message}") from None
-    return yaml.safe_load(text)
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise FilterArgumentError(f"from_yaml: {str(error)[:200]}") from None
 
 
 def _options(given: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:

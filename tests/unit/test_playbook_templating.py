@@ -94,6 +94,9 @@ def test_omit_leaves_an_argument_out():
     ("{{ {} is failed }}", ""),
     ("{{ 'x' is failed }}", "takes a registered result"),
     ("{{ '1.0a' is version('1.0', strict=true) }}", "not a strict version"),
+    ("{{ undefined_v | to_yaml }}", "undefined"),
+    ("{{ 'a: !!binary x' | from_yaml }}", "from_yaml: "),
+    ("{{ 'a: !!python/object:os.system x' | from_yaml }}", "from_yaml: "),
 ])
 def test_filters_stay_bounded_and_sandboxed(text, message):
     bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
