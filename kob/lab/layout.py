@@ -8,6 +8,7 @@ from pathlib import Path
 from kob.errors import LabError
 
 MAX_VMS = 60
+MAX_NET = 15  # docker_bridge has room for labs 0..15
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class LabLayout:
     def etcd_dir(self) -> Path:
         return self.dir / "etcd"
 
-    def vm(self, n: int) -> "VmLayout":
+    def vm(self, n: int) -> VmLayout:
         if not 1 <= n <= MAX_VMS:
             raise LabError(f"VM number {n} is outside 1..{MAX_VMS}; is {self.state_file} damaged?")
         return VmLayout(self, n)
@@ -88,7 +89,16 @@ class VmLayout:
 
     @property
     def docker_bridge(self) -> str:
-        return f"198.19.{self.lab.net * 64 + self.n}.1/24"
+        """Docker's bridge inside the VM: a /24 of 198.19.0.0/16 in labs 0..3 (64 VMs' worth each, so
+        that is all it holds); a /26 of 198.18.64.0/18 in labs 4..15, beside their VM networks
+        (198.18.NET.0/24)."""
+        net, n = self.lab.net, self.n
+        if net < 4:
+            return f"198.19.{net * 64 + n}.1/24"
+        if net > MAX_NET:
+            raise LabError(f"lab network {net} is outside 0..{MAX_NET}; choose another number")
+        block = (net - 4) * 64 + n
+        return f"198.18.{64 + block // 4}.{block % 4 * 64 + 1}/26"
 
     @property
     def dir(self) -> Path:
