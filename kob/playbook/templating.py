@@ -33,7 +33,7 @@ from kob.errors import TemplateError
 from kob.jinja_sandbox import BoundedSandbox, evaluated
 from kob.playbook.filters import FILTERS, TESTS
 
-_WHOLE = re.compile(r"^\{\{\s*(.*?)\s*\}\}$", re.S)
+_WHOLE = re.compile(r"\A\{\{\s*(.*?)\s*\}\}\Z", re.S)
 REFUSED_CALLS = {
     "lookup": "lookup() is not supported by kob run yet; put the value in vars:, vars_files: or -e",
     "query": "query() is not supported by kob run yet; put the value in vars:, vars_files: or -e",
@@ -94,6 +94,88 @@ def _expression(expression: str):
     return _ENV.compile_expression(expression, undefined_to_none=False)
 
 
+class Variables(Mapping):
+    """A task's variables on one host, as Ansible resolves them: a value the playbook gave (vars, vars_files,
+    role defaults and vars, parameters) is templated when it is first used, so ``home: "{{ root }}/app"``
+    follows ``root``; a value the hosts or the command line gave (facts, registered results, -e) is data,
+    never templated. ``layers`` are (values, from the playbook?) pairs, lowest precedence first."""
+
+    def __init__(self, layers: list[tuple[Mapping[str, Any], bool]]):
+        self._values: dict[str, Any] = {}
+        self._trusted: set[str] = set()
+        for values, trusted in layers:
+            self._values.update(values)
+            (self._trusted.update if trusted else self._trusted.difference_update)(values.keys())
+        self._resolved: dict[str, Any] = {}
+        self._busy: set[str] = set()
+
+    def child(self, extra: Mapping[str, Any]) -> "Variables":
+        """These variables with ``extra`` (data: a loop's item, a registered result) above them."""
+        found = Variables([])
+        found._values = {**self._values, **extra}
+        found._trusted = self._trusted - extra.keys()
+        return found
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self._resolved:
+            return self._resolved[key]
+        if key not in self._values:
+            return _ENV.globals[key]
+        value = self._values[key]
+        if key in self._trusted and _templated(value):
+            if key in self._busy:
+                raise TemplateError(f"the variable {key} is defined in terms of itself")
+            self._busy.add(key)
+            try:
+                value = render(value, self)
+            finally:
+                self._busy.discard(key)
+        self._resolved[key] = value
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._values or key in _ENV.globals
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
+def _templated(value: Any) -> bool:
+    if isinstance(value, str):
+        return "{{" in value or "{%" in value
+    if isinstance(value, list):
+        return any(_templated(item) for item in value)
+    if isinstance(value, dict):
+        return any(_templated(item) for item in value.values())
+    return False
+
+
+def with_values(variables: Mapping[str, Any], extra: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``variables`` with ``extra`` (data, never templated) above them."""
+    return variables.child(extra) if isinstance(variables, Variables) else {**variables, **extra}
+
+
+def _lazy(variables: Mapping[str, Any]) -> Variables:
+    return variables if isinstance(variables, Variables) else Variables([(variables, False)])
+
+
+def _run_template(template: jinja2.Template, variables: Mapping[str, Any]) -> str:
+    """Render with the variables looked up when used (Jinja's render would copy, so resolve, all of them)."""
+    context = template.new_context(_lazy(variables), shared=True)
+    return template.environment.concat(template.root_render_func(context))
+
+
+def _run_expression(expression: str, variables: Mapping[str, Any]) -> Any:
+    template = _expression(expression)._template
+    context = template.new_context(_lazy(variables), shared=True)
+    for _ in template.root_render_func(context):
+        pass
+    return context.vars["result"]
+
+
 def render(value: Any, variables: Mapping[str, Any]) -> Any:
     """Strings rendered; lists and mappings rendered item by item; other values as they are."""
     if isinstance(value, str):
@@ -108,7 +190,7 @@ def render(value: Any, variables: Mapping[str, Any]) -> Any:
 def render_file(text: str, variables: Mapping[str, Any], trim_blocks: bool = True, lstrip_blocks: bool = False) -> str:
     """A template file's text rendered (always a string), as Ansible's template module renders it."""
     try:
-        return evaluated(lambda: _template(text, trim_blocks, lstrip_blocks).render(**variables))
+        return evaluated(lambda: _run_template(_template(text, trim_blocks, lstrip_blocks), variables))
     except jinja2.TemplateError as error:
         raise TemplateError(str(error)) from None
 
@@ -120,7 +202,7 @@ def holds(expressions: tuple[str, ...], variables: Mapping[str, Any]) -> bool:
 
 def evaluate(expression: str, variables: Mapping[str, Any]) -> Any:
     try:
-        value = evaluated(lambda: _unrolled(_expression(expression)(**variables)))
+        value = evaluated(lambda: _unrolled(_run_expression(expression, variables)))
         _fail_on_undefined(value)
         return value
     except jinja2.TemplateError as error:
@@ -176,7 +258,7 @@ def _render_text(text: str, variables: Mapping[str, Any]) -> Any:
     if whole and "{{" not in whole[1]:
         return evaluate(whole[1], variables)
     try:
-        return evaluated(lambda: _template(source).render(**variables))
+        return evaluated(lambda: _run_template(_template(source), variables))
     except jinja2.TemplateError as error:
         raise TemplateError(f"{text!r}: {error}") from None
 

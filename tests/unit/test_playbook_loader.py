@@ -155,9 +155,9 @@ MALFORMED = [
      "playbook.yml:1: [0]: missing required key 'hosts'"),
     ("second play without hosts", "- hosts: all\n- name: x\n", "playbook.yml:2: [1]: missing required key 'hosts'"),
     ("unknown play key", "- hosts: all\n  task: []\n",
-     "playbook.yml:2: [0]/task: unknown key; did you mean 'tasks'? (allowed: hosts, name, vars, vars_files, tasks, "
-     "handlers, gather_facts, serial, tags, become, become_user, check_mode)"),
-    ("roles", "- hosts: all\n  roles: [web]\n", f"playbook.yml:2: [0]/roles: roles {UNSUPPORTED}"),
+     "playbook.yml:2: [0]/task: unknown key; did you mean 'tasks'? (allowed: hosts, name, vars, vars_files, "
+     "pre_tasks, roles, tasks, post_tasks, handlers, gather_facts, serial, tags, become, become_user, check_mode)"),
+    ("a role not found", "- hosts: all\n  roles: [web]\n", "playbook.yml:2: [0]/roles[0]: role 'web' not found"),
     ("import_playbook", "- import_playbook: other.yml\n",
      f"playbook.yml:1: [0]/import_playbook: import_playbook {UNSUPPORTED}"),
     ("serial zero", "- hosts: all\n  serial: 0\n", "playbook.yml:2: [0]/serial: should be at least 1, got 0"),
@@ -215,11 +215,11 @@ MALFORMED = [
     ("unknown key=value state", tasks("- apt: name=nginx state=installed\n"),
      "playbook.yml:3: [0]/tasks[0]/apt: state should be one of present, absent, latest, got 'installed'"),
     # -- unsupported keys ------------------------------------------------------------------------------
-    ("block", tasks("- block:\n    - shell: ls\n"), f"playbook.yml:3: [0]/tasks[0]/block: block {UNSUPPORTED}"),
-    ("include_tasks", tasks("- include_tasks: more.yml\n"),
-     f"playbook.yml:3: [0]/tasks[0]/include_tasks: include_tasks {UNSUPPORTED}"),
+    ("include", tasks("- include: more.yml\n"), f"playbook.yml:3: [0]/tasks[0]/include: include {UNSUPPORTED}"),
+    ("include_tasks of a missing file", tasks("- include_tasks: more.yml\n"),
+     "playbook.yml:3: [0]/tasks[0]/include_tasks: tasks file more.yml not found"),
     ("import_tasks as an alias", tasks("- ansible.builtin.import_tasks: more.yml\n"),
-     f"playbook.yml:3: [0]/tasks[0]/ansible.builtin.import_tasks: ansible.builtin.import_tasks {UNSUPPORTED}"),
+     "playbook.yml:3: [0]/tasks[0]/ansible.builtin.import_tasks: tasks file more.yml not found"),
     ("delegate_to next to a module", tasks("- shell: ls\n  delegate_to: vm1\n"),
      f"playbook.yml:4: [0]/tasks[0]/delegate_to: delegate_to {UNSUPPORTED}"),
     # -- task keys ------------------------------------------------------------------------------------------
@@ -245,7 +245,7 @@ MALFORMED = [
     ("notify without handlers", tasks("- debug:\n  notify: restart\n"),
      "playbook.yml:4: [0]/tasks[0]/notify: no handler named 'restart' in this play; add it under handlers:"),
     ("handler without a name", tasks("- debug:\n", "- service: name=x state=started\n"),
-     "playbook.yml:5: [0]/handlers[0]: a handler needs a name: so that notify: can name it"),
+     "playbook.yml:5: [0]/handlers[0]: a handler needs a name: (or listen:) so that notify: can name it"),
     ("handler defined twice", tasks("- debug:\n", "- {name: a, debug: }\n- {name: a, debug: }\n"),
      "playbook.yml:6: [0]/handlers[1]/name: handler 'a' is defined twice in this play (first at line 5); rename one"),
     ("handler notifying an unknown handler", tasks("- debug:\n", "- {name: a, debug: , notify: b}\n"),
@@ -274,7 +274,10 @@ def test_malformed_playbooks_are_refused_with_location(folder, text, message):
     (folder / "playbook.yml").write_text(text)
     with pytest.raises(SpecError) as caught:
         load_playbook("playbook.yml")
-    assert str(caught.value) == message
+    if message.endswith("not found"):  # then the folders it looked in, which depend on the test's folder
+        assert str(caught.value).startswith(message + " (looked in ")
+    else:
+        assert str(caught.value) == message
 
 
 def test_case_ids_are_unique():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -74,3 +75,109 @@ def test_ignore_errors_yes_counts_the_failure_as_ignored(tmp_path):
           - command: "true"
         """, [("*", "false", Reply(rc=1))])
     assert (tally["vm1"].ignored, tally["vm1"].failed, tally["vm1"].changed) == (1, 0, 1)
+
+
+CORPUS = Path(__file__).resolve().parents[1] / "playbook_corpus"
+
+
+def test_the_corpus_site_runs_its_roles_includes_blocks_and_handlers_in_ansibles_order(tmp_path):
+    """tests/playbook_corpus/site.yml on one host whose files are all new: what is sent, in which order."""
+    for name, text in {"inventory.yaml": INVENTORY.replace("  vm2: {address: 198.18.0.12}\n", ""), "id": "",
+                       "known_hosts": ""}.items():
+        (tmp_path / name).write_text(text)
+    fake = ScriptedTransport([("*", "test -e", Reply(rc=1)), ("*", "grep -c", Reply(stdout="1\n")),
+                              ("*", "|| exit 3; base64", Reply(rc=3)), ("*", "", Reply(stdout=f"{RESULT_MARK} changed\n"))])
+    printed: list[str] = []
+    site = CORPUS / "site.yml"
+    run = PlaybookRun(load_inventory(tmp_path / "inventory.yaml"), load_playbook(site), site, fake, RunOptions(),
+                      printed.append)
+    tally = asyncio.run(run.run())["vm1"]
+    assert (tally.failed, tally.rescued, tally.changed) == (0, 1, 18)  # as ansible-playbook reports it
+    tasks = [line.split("[", 1)[1].split("]")[0] for line in printed if line.startswith(("\nTASK", "\nRUNNING"))]
+    assert tasks == ["root folder", "base directories", "motd", "banner file", "sysctl-like settings", "home",
+                     "plain flavour marker", "configuration", "user file", "user file",
+                     "audit note", "audit note",  # the same role with other parameters runs again (once skipped)
+                     "try", "rescued", "always", "marker with yes/no words",
+                     "restart webapp", "record base change", "flags changed",  # flushed, in Ansible's order
+                     "after the flush", "done"]
+    sent = {s.argv[4]: s.input for s in fake.sent if s.input}  # copy: sh -c SCRIPT sh DEST ...
+    conf = sent["/root/corpus/shop/app.conf"].decode()
+    assert "port = 9090\n" in conf and "cache.size = 128\n" in conf and "cache.enabled = true\n" in conf
+    assert conf.startswith("# Ansible managed\n[server]\n")  # trim_blocks: no empty line left by {% set %}
+    assert sent["/root/corpus/etc/banner"] == b"AUTHORIZED USE ONLY\n"  # the role's files/
+    assert sent["/root/corpus/flags"] == b"enabled=True disabled=False\n"
+    assert sent["/root/corpus/shop/user-alice"] == b"alice admin\n"
+    assert sent["/root/corpus/audit"] == b"noted by shop\n"  # a role parameter templated with the play's vars
+    assert sent["/root/corpus/etc/motd"] == b"#\n# Ansible managed\n#\nWelcome to vm1\nmanaged by automation\n"
+    assert "included: plain.yml for vm1" in printed  # the templated file name, rendered
+    assert not any("not-reached" in s.command for s in fake.sent)
+
+
+def test_variable_precedence_from_role_defaults_up_to_extra_vars(tmp_path):
+    """Each variable is set at every level up to one; the debug shows which level won (Ansible's order)."""
+    levels = ["default", "play", "role_var", "block", "task", "fact", "param", "extra"]
+    role = tmp_path / "roles/r"
+    for folder, text in {"defaults": {n: "default" for n in levels}, "vars": {n: "role_var" for n in levels[2:]},
+                         "tasks": None}.items():
+        (role / folder).mkdir(parents=True)
+        if text is not None:
+            (role / folder / "main.yml").write_text("".join(f"{k}: {v}\n" for k, v in text.items()))
+    (role / "tasks/main.yml").write_text(textwrap.dedent("""\
+        - set_fact: {fact: fact, param: fact, extra: fact}
+        - block:
+            - debug: {msg: "{{ [default, play, role_var, block, task, fact, param, extra] | join(' ') }}"}
+              vars: {task: task, fact: task, param: task, extra: task}
+          vars: {block: block, task: block, fact: block, param: block, extra: block}
+        """))
+    body = ("vars: {%s}\nroles:\n  - {role: r, param: param, extra: param}\n"
+            % ", ".join(f"{n}: play" for n in levels[1:]))
+    run, fake, tally, printed = play(tmp_path, body, options=RunOptions(extra_vars={"extra": "extra"}))
+    assert '"msg": "default play role_var block task fact param extra"' in printed
+
+
+def test_a_block_without_rescue_runs_always_and_the_host_stays_failed(tmp_path):
+    run, fake, tally, printed = play(tmp_path, """\
+        tasks:
+          - block:
+              - command: "false"
+              - command: echo not reached
+            always:
+              - command: echo always
+          - command: echo after
+        """, [("vm1", "false", Reply(rc=1))])
+    assert fake.commands("vm1") == ["false", "echo always"]
+    assert fake.commands("vm2") == ["false", "echo not reached", "echo always", "echo after"]
+    assert (tally["vm1"].failed, tally["vm1"].rescued, tally["vm2"].failed) == (1, 0, 0)
+
+
+def test_handlers_listen_and_flush_where_meta_says(tmp_path):
+    run, fake, tally, printed = play(tmp_path, """\
+        tasks:
+          - command: echo one
+            notify: topic
+          - meta: flush_handlers
+          - command: echo two
+            notify: [named, topic]
+        handlers:
+          - name: named
+            command: echo named
+          - command: echo first listener
+            listen: topic
+          - name: second
+            command: echo second listener
+            listen: [topic]
+        """)
+    assert fake.commands("vm1") == ["echo one", "echo first listener", "echo second listener", "echo two",
+                                    "echo named", "echo first listener", "echo second listener"]
+
+
+def test_an_include_loops_and_decides_per_host(tmp_path):
+    (tmp_path / "step.yml").write_text("- command: echo {{ item }} {{ word }}\n")
+    run, fake, tally, printed = play(tmp_path, """\
+        tasks:
+          - include_tasks: step.yml
+            loop: [a, b]
+            vars: {word: "{{ inventory_hostname }}"}
+            when: inventory_hostname == 'vm1' or item == 'b'
+        """)
+    assert fake.commands("vm1") == ["echo a vm1", "echo b vm1"] and fake.commands("vm2") == ["echo b vm2"]
