@@ -16,6 +16,17 @@
       handlers:
         - name: restart nginx         # names are unique within a play
           service: {name: nginx, state: restarted}
+          listen: web changed         # notify: may name a topic instead
+    - hosts: db
+      pre_tasks: [...]                # then roles:, tasks:, post_tasks: (handlers flushed after each)
+      roles:
+        - common                      # roles/common beside the playbook (or ANSIBLE_ROLES_PATH)
+        - {role: postgres, port: 5433, when: db_enabled, tags: [db]}   # other keys are parameters
+      tasks:
+        - block: [...]                # rescue: and always: too; when/tags/vars/become pass on
+        - import_tasks: setup.yml     # read now; include_tasks: decided per host (when, loop, vars)
+        - include_role: {name: common, tasks_from: extra}
+        - meta: flush_handlers
 
 Values are read as Ansible reads them where it matters, else by the rules of
 kob.spec.yaml_source: a plain scalar is a bool when YAML 1.1 makes it one
@@ -94,6 +105,15 @@ UNSUPPORTED = (
     "max_fail_percentage", "module_defaults", "collections", "throttle", "become_method", "raw", "script",
 )
 """Ansible keys and modules that kob run refuses by name rather than as unknown."""
+INSTEAD = {
+    "remote_user": "kob connects as the inventory's ssh: user (or a host's user:); use become_user: for another",
+    "include_vars": "name the file in the play's vars_files:",
+    "with_dict": "write loop: \"{{ mapping | dict2items }}\" and use item.key, item.value",
+    "loop_control": "use loop: with item (loop_var, label and pause are not taken)",
+    "environment": "set the variables in the command itself (shell: X=1 cmd)",
+    "become_method": "kob's become is sudo; leave become_method out",
+}
+"""What to write instead of an unsupported key, where there is something."""
 PLAY_UNSUPPORTED = ("run_once", "ignore_errors")
 INCLUDES = ("include_tasks", "import_tasks", "include_role", "import_role")
 BLOCK_KEYWORDS = ("when", "tags", "vars", "become", "become_user", "ignore_errors", "check_mode")
@@ -103,6 +123,7 @@ ROLE_CALL_ARGS = ("name", "tasks_from", "vars_from", "defaults_from")
 META = ("flush_handlers", "noop")
 """Keys Ansible takes on a play too, that kob run takes on a task only."""
 
+_USER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _WRAPPED = re.compile(r"\s*\{\{(.*)\}\}\s*", re.DOTALL)
 
@@ -135,6 +156,8 @@ class Task:
     params: Mapping[str, Any] = field(default_factory=dict)
     role: Role | None = None  # its template/copy src are looked for in the role's folders first
     listen: tuple[str, ...] = ()  # a handler's topics
+    become: bool | None = None  # None: as the play says
+    become_user: str | None = None
 
 
 @dataclass(frozen=True)
@@ -163,6 +186,8 @@ class Scope:
     ignore_errors: bool | None = None
     check_mode: bool | None = None
     depth: int = 0
+    become: bool | None = None
+    become_user: str | None = None
 
 
 @dataclass(frozen=True)
@@ -196,9 +221,10 @@ class Play:
     gather_facts: bool = True
     serial: int | None = None
     tags: tuple[str, ...] = ()  # inherited by its tasks (the runner combines them)
-    become: bool = False  # accepted; kob runs as the inventory's user
+    become: bool = False  # commands run through sudo -u become_user on the host (unless already that user)
     check_mode: bool | None = None  # None: as --check says
     line: int = 0
+    become_user: str | None = None  # None: root
     pre_tasks: tuple[Item, ...] = ()
     post_tasks: tuple[Item, ...] = ()
     role_defaults: Mapping[str, Any] = field(default_factory=dict)  # every role's defaults, seen by every task
@@ -269,8 +295,6 @@ class _PlayReader:
                 raise value.error(f"{key} is taken on a task, not on a play, by kob run; set it on the tasks")
         play = node.record(PLAY_KEYS, expected="a play: a mapping with hosts: and tasks:")
         hosts = _hosts(play.require("hosts"))
-        if "become_user" in play:
-            play.get_str("become_user")
         files = play.get("vars_files")
         file_nodes = _str_or_list(files) if files is not None else []
         scope = Scope(self.base)
@@ -291,6 +315,7 @@ class _PlayReader:
             serial=play.get_int("serial", default=None, min=1),
             tags=_strings(play.get("tags")),
             become=bool(_flag(play.get("become"), False)),
+            become_user=_become_user(play.get("become_user"), None),
             check_mode=_flag(play.get("check_mode"), None),
             line=node.line,
             pre_tasks=pre_tasks,
@@ -419,11 +444,8 @@ class _PlayReader:
         for key, value in keywords.items():
             if key not in BLOCK_KEYWORDS:
                 raise value.error(f"{key} is not taken here by kob run (it takes: {', '.join(BLOCK_KEYWORDS)})")
-        if "become" in keywords:
-            keyword_bool(keywords["become"])
-        if "become_user" in keywords:
-            keywords["become_user"].as_str()
-        return replace(scope, depth=scope.depth + 1,
+        return replace(scope, depth=scope.depth + 1, become=_flag(keywords.get("become"), scope.become),
+                       become_user=_become_user(keywords.get("become_user"), scope.become_user),
                        when=scope.when + (_conditions(keywords.get("when")) or ()),
                        tags=scope.tags + _strings(keywords.get("tags")),
                        vars={**scope.vars, **variables(keywords.get("vars"))},
@@ -506,10 +528,6 @@ class _PlayReader:
             raise node.error("a task needs one module, e.g. shell: or copy:")
         if "loop" in own and "with_items" in own:
             raise own["with_items"].error("give loop: or with_items:, not both")
-        if "become" in own:
-            keyword_bool(own["become"])
-        if "become_user" in own:
-            own["become_user"].as_str()
         get = own.get
         if get("notify") is not None:
             self.notifies += _str_or_list(get("notify"))
@@ -535,6 +553,8 @@ class _PlayReader:
             params=scope.params,
             role=scope.role,
             listen=_strings(get("listen")),
+            become=_flag(get("become"), scope.become),
+            become_user=_become_user(get("become_user"), scope.become_user),
         )
 
     def check_notifies(self) -> None:
@@ -585,7 +605,8 @@ def _vars_files(nodes: list[Node], base: Path) -> dict[str, Any]:
 def _refuse_unsupported(node: Node, expected: str) -> None:
     for key, value in node.entries(expected=expected):
         if _canonical(key) in UNSUPPORTED:
-            raise value.error(f"{key} is not supported by kob run (yet); remove it or use kob's own commands")
+            hint = INSTEAD.get(_canonical(key), "remove it or use kob's own commands")
+            raise value.error(f"{key} is not supported by kob run (yet); {hint}")
 
 
 def _canonical(key: str) -> str:
@@ -664,6 +685,12 @@ def _key_values(module: str, node: Node) -> dict[str, tuple[Node, Any]]:
 def _flag(node: Node | None, default: bool | None) -> bool | None:
     """A boolean keyword as Ansible reads it (yes/no, on/off, true/false); ``default`` when not given."""
     return default if node is None else keyword_bool(node)
+
+
+def _become_user(node: Node | None, default: str | None) -> str | None:
+    if node is None:
+        return default
+    return node.as_str(pattern=_USER, expected="a user name such as www-data (not a template, in kob run)")
 
 
 def _str_or_list(node: Node) -> list[Node]:

@@ -66,6 +66,7 @@ class PlaybookRun:
         return self.tally
 
     async def _play(self, play: Play) -> None:
+        self._playing = play
         hosts = self._hosts(play)
         self._header(f"PLAY [{play.name or play.hosts}]")
         if not hosts:
@@ -238,7 +239,7 @@ class PlaybookRun:
         if task.when and not holds(task.when, variables):
             return Outcome("skipped", {"skipped": True, "msg": "Conditional result was False"})
         args = drop_omitted(render(dict(task.args), variables))
-        context = HostContext(host.name, self._runner(host), check, self.options.diff,
+        context = HostContext(host.name, self._runner(host, self._become(task)), check, self.options.diff,
                               self.playbook_dir, self.inventory, self.pool, shared,
                               role_path=task.role.path if task.role else None)
         try:
@@ -315,11 +316,18 @@ class PlaybookRun:
                           ({**play.vars, **play.role_vars, **task.vars}, True), (self.host_vars[host.name], False),
                           (task.params, True), (self.options.extra_vars, False)])
 
-    def _runner(self, host: Host):
+    def _become(self, task: Task) -> str | None:
+        """The user a task's commands run as through sudo, or None (no become)."""
+        play = self._playing
+        become = task.become if task.become is not None else play.become
+        return (task.become_user or play.become_user or "root") if become else None
+
+    def _runner(self, host: Host, become: str | None = None):
         target = ssh_target(self.inventory, host)
+        prefix = ["sudo", "-n", "-H", "-u", become, "--"] if become and become != target.user else []
 
         async def run(argv, input: bytes | None = None, timeout: float | None = None):
-            return await self.pool.run(target, argv, input=input, timeout=timeout)
+            return await self.pool.run(target, [*prefix, *argv], input=input, timeout=timeout)
 
         return run
 

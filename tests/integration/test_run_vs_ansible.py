@@ -119,6 +119,8 @@ def test_the_corpus_of_roles_leaves_the_same_end_state_and_counts(lab, ansible_p
             ours = kob("run", str(playbook), "-i", str(lab.layout.inventory), "--limit", "vm2")
             assert ours.returncode == 0, ours.stdout + ours.stderr
             counts.append((recap(ansible.stdout), recap(ours.stdout)))
+        for number, (theirs_counts, ours_counts) in enumerate(counts, 1):  # shown with pytest -s
+            print(f"run {number}: ansible-playbook {theirs_counts}\n       kob run          {ours_counts}")
         theirs, mine = vm_state(lab, "vm1", CORPUS_STATE), vm_state(lab, "vm2", CORPUS_STATE)
         assert "./webapp" not in theirs and "./shop/app.conf f 640" in theirs
         assert mine == theirs

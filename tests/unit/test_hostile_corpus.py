@@ -816,14 +816,16 @@ PLAYBOOK_DATA = [  # Jinja in values that are data, never templated again: runs,
      ("-e", f'x="{{{{ lipsum.__globals__.{POPEN} }}}}"')),
     ("extra-var-json", play("    - debug: {msg: \"{{ x }}\"}"),
      ("-e", f'{{"x": "{{{{ cycler.__init__.__globals__.{POPEN} }}}}"}}')),
-    ("task-vars", play("    - debug: {msg: \"{{ x }}\"}", f"      vars: {{x: \"{{{{ lipsum.__globals__.{POPEN} }}}}\"}}"),
-     ()),
-    ("play-vars", play_with(f"vars: {{x: \"{{{{ lipsum.__globals__.{POPEN} }}}}\"}}", "tasks:",
-                            "  - debug: {msg: \"{{ x }}\"}"), ()),
-    ("vars-file-values", play_with("vars_files: [jinja_vars.yaml]", "tasks:", "  - debug: {msg: \"{{ x }}\"}"), ()),
     ("debug-var-expression", play(f"    - debug: {{var: \"lipsum.__globals__.{POPEN}\"}}"), ()),
     ("raw-block-fact", play(f"    - set_fact: {{y: \"{{% raw %}}{{{{ lipsum.__globals__.{POPEN} }}}}{{% endraw %}}\"}}",
                             "    - debug: {msg: \"{{ y }}\"}"), ()),
+]
+
+PLAYBOOK_VARS = [  # Jinja in the playbook's own variables is templated when used, as Ansible does: in the sandbox
+    ("task-vars", play("    - debug: {msg: \"{{ x }}\"}", f"      vars: {{x: \"{{{{ lipsum.__globals__.{POPEN} }}}}\"}}")),
+    ("play-vars", play_with(f"vars: {{x: \"{{{{ lipsum.__globals__.{POPEN} }}}}\"}}", "tasks:",
+                            "  - debug: {msg: \"{{ x }}\"}")),
+    ("vars-file-values", play_with("vars_files: [jinja_vars.yaml]", "tasks:", "  - debug: {msg: \"{{ x }}\"}")),
 ]
 
 PLAYBOOK_DEEP = [  # valid but deep through aliases: loads and runs, or is refused in one line; no traceback
@@ -1026,6 +1028,16 @@ def test_a_template_in_data_is_shown_not_run(monkeypatch, capsys, place, text, e
     ran = run_kob(monkeypatch, capsys, "run", "pb.yaml", "-i", "inv.yaml", *extra)
     check_sane(ran, place / "MARKER")
     assert ran.code == 0, f"exit {ran.code!r}: {ran.err.strip()[:300]} {ran.out[-400:]!r}"
+
+
+@pytest.mark.parametrize("text", [t for _, t in PLAYBOOK_VARS], ids=[i for i, _ in PLAYBOOK_VARS])
+def test_a_template_in_the_playbooks_vars_is_refused_by_the_sandbox(monkeypatch, capsys, place, text):
+    write(place / "inv.yaml", PLAYBOOK_INVENTORY)
+    write(place / "pb.yaml", text)
+    ran = run_kob(monkeypatch, capsys, "run", "pb.yaml", "-i", "inv.yaml")
+    check_sane(ran, place / "MARKER")
+    failed = [line for line in ran.out.splitlines() if line.startswith("fatal: [vm1]")]
+    assert ran.code == 2 and len(failed) == 1 and "is unsafe" in failed[0], ran.out[-400:]
 
 
 @pytest.mark.parametrize("text", [t for _, t in PLAYBOOK_DEEP], ids=[i for i, _ in PLAYBOOK_DEEP])

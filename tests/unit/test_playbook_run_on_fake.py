@@ -108,7 +108,7 @@ def test_the_corpus_site_runs_its_roles_includes_blocks_and_handlers_in_ansibles
     assert sent["/root/corpus/flags"] == b"enabled=True disabled=False\n"
     assert sent["/root/corpus/shop/user-alice"] == b"alice admin\n"
     assert sent["/root/corpus/audit"] == b"noted by shop\n"  # a role parameter templated with the play's vars
-    assert sent["/root/corpus/etc/motd"] == b"#\n# Ansible managed\n#\nWelcome to vm1\nmanaged by automation\n"
+    assert sent["/root/corpus/etc/motd"] == b"#\n# Ansible managed\n#\nWelcome to corpus\nmanaged by automation\n"
     assert "included: plain.yml for vm1" in printed  # the templated file name, rendered
     assert not any("not-reached" in s.command for s in fake.sent)
 
@@ -181,3 +181,20 @@ def test_an_include_loops_and_decides_per_host(tmp_path):
             when: inventory_hostname == 'vm1' or item == 'b'
         """)
     assert fake.commands("vm1") == ["echo a vm1", "echo b vm1"] and fake.commands("vm2") == ["echo b vm2"]
+
+
+def test_become_runs_commands_through_sudo_unless_already_that_user(tmp_path):
+    run, fake, tally, printed = play(tmp_path, """\
+        become: yes
+        tasks:
+          - command: echo as root
+          - command: echo as www
+            become_user: www-data
+          - block:
+              - command: echo as nobody
+            become_user: nobody
+          - command: echo as the ssh user
+            become: no
+        """)
+    assert fake.commands("vm1") == ["echo as root", "sudo -n -H -u www-data -- echo as www",
+                                    "sudo -n -H -u nobody -- echo as nobody", "echo as the ssh user"]
