@@ -129,15 +129,17 @@ class PlaybookRun:
         if not self._selected(include.task, play):
             return
         groups: dict[str, tuple[tuple, list[Host]]] = {}
+        if self._live(hosts):
+            self._header(f"TASK [{include.task.name or include.task.module}]")
         for host in self._live(hosts):
-            for items, params in self._included(include, play, host):
-                key = json.dumps([params, id(items)], sort_keys=True, default=str)
+            for items, params, name in self._included(include, play, host):
+                key = json.dumps([params, name], sort_keys=True, default=str)  # the same file: run together
                 groups.setdefault(key, (tuple(_with_params(items, params)), []))[1].append(host)
         for items, group in groups.values():
             await self._items(items, play, group, notified)
 
-    def _included(self, include: Include, play: Play, host: Host) -> list[tuple[tuple, dict[str, Any]]]:
-        """What ``host`` includes: (the tasks, the include's vars and item) for each loop item, or nothing."""
+    def _included(self, include: Include, play: Play, host: Host) -> list[tuple[tuple, dict[str, Any], str]]:
+        """What ``host`` includes: (the tasks, the loop item, the file's name) for each loop item, or nothing."""
         task = include.task
         variables = self._variables(task, play, host)
         try:
@@ -159,10 +161,14 @@ class PlaybookRun:
             for line in lines:
                 self.say(line)
             return []
-        for tasks, params, name in found:
+        for tasks, params, name in found:  # as in Ansible, each file included counts as ok
+            self._count(host.name, "ok")
             self.say(f"included: {name or task.module} for {host.name}" + (f" => (item={params['item']})"
                                                                            if params else ""))
-        return [(tasks, params) for tasks, params, _ in found]
+        if not found:
+            self._count(host.name, "skipped")
+            self.say(f"skipping: [{host.name}]")
+        return found
 
     def _hosts(self, play: Play) -> list[Host]:
         hosts = select_hosts(self.inventory, play.hosts)
