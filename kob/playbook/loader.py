@@ -51,6 +51,7 @@ from typing import Any, Mapping, Union
 from kob.errors import SpecError
 from kob.playbook.values import (check_expression, check_template, keyword_bool, plain_value, typed_argument,
                                  valid_variable_name, variables)
+from kob.playbook.templating import check_syntax
 from kob.playbook.roles import Role, find_role, role_dependencies, role_variables, role_yaml
 from kob.spec.yaml_nodes import usable_path
 from kob.spec.yaml_source import Node, did_you_mean, load_yaml
@@ -262,6 +263,7 @@ def included_tasks(include: Include, name: str, playbook_dir: Path) -> tuple[Ite
 
 # -- plays -----------------------------------------------------------------------
 
+MAX_TEMPLATE_BYTES = 2 << 20
 MAX_NESTING = 32  # blocks, imports and role dependencies inside each other
 
 
@@ -531,9 +533,12 @@ class _PlayReader:
         get = own.get
         if get("notify") is not None:
             self.notifies += _str_or_list(get("notify"))
+        args = _task_args(module, get("args"))
+        if module[0] == "template":
+            self.check_template_file(module[1], args.get("src"), scope)
         return Task(
             module=module[0],
-            args=_task_args(module, get("args")),
+            args=args,
             name=get("name").as_str() if "name" in own else None,
             when=scope.when + (_conditions(get("when")) or ()),
             loop=_loop(get("loop") or get("with_items")),
@@ -556,6 +561,19 @@ class _PlayReader:
             become=_flag(get("become"), scope.become),
             become_user=_become_user(get("become_user"), scope.become_user),
         )
+
+    def check_template_file(self, where: Node, src: Any, scope: Scope) -> None:
+        """A template file named literally is read now: its syntax, filters and tests checked at load."""
+        if not isinstance(src, str) or "{{" in src:
+            return
+        roles = (scope.role.path / "templates" / src, scope.role.path / src) if scope.role else ()
+        found = next((c for c in (*roles, Path(src), self.base / src, self.base / "templates" / src)
+                      if c.is_file()), None)
+        if found is None or found.stat().st_size > MAX_TEMPLATE_BYTES:
+            return  # the run says it is missing (or too big), at this task
+        why = check_syntax(found.read_text(errors="replace"))
+        if why is not None:
+            raise where.error(f"cannot read the template {found}: {why}")
 
     def check_notifies(self) -> None:
         for item in self.notifies if self.checking_notify else []:

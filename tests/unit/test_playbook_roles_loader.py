@@ -149,3 +149,12 @@ def test_what_kob_does_not_take_is_refused_at_its_line(folder, text, line, messa
     with pytest.raises(SpecError) as refused:
         load_playbook("site.yml")
     assert f":{line}: " in str(refused.value) and message in str(refused.value), str(refused.value)
+
+
+def test_a_template_file_with_an_unknown_filter_is_refused_at_load(folder):
+    (folder / "roles/web/templates").mkdir()
+    (folder / "roles/web/templates/a.j2").write_text("{{ x | no_such_filter }}\n")
+    (folder / "roles/web/tasks/main.yml").write_text("- template: {src: a.j2, dest: /a}\n")
+    with pytest.raises(SpecError, match=r"roles/web/tasks/main.yml:1: .*cannot read the template .*a.j2: "
+                                        r"No filter named 'no_such_filter'"):
+        load(folder, "- hosts: all\n  roles: [web]\n")
