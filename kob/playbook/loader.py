@@ -95,19 +95,18 @@ STATES: dict[str, tuple[str, ...]] = {
 FREE_FORM = ("command", "shell", "meta")
 ALIAS_PREFIXES = ("ansible.builtin.", "ansible.legacy.")
 PLAY_KEYS = ("hosts", "name", "vars", "vars_files", "pre_tasks", "roles", "tasks", "post_tasks", "handlers",
-             "gather_facts", "serial", "tags", "become", "become_user", "check_mode")
+             "gather_facts", "serial", "tags", "become", "become_user", "check_mode", "remote_user")
 TASK_KEYS = ("name", "when", "loop", "with_items", "register", "notify", "tags", "ignore_errors", "changed_when",
-             "failed_when", "vars", "become", "become_user", "args", "check_mode", "run_once")
+             "failed_when", "vars", "become", "become_user", "args", "check_mode", "run_once", "remote_user")
 UNSUPPORTED = (
     "import_playbook", "include", "include_vars", "delegate_to", "local_action",
     "async", "poll", "until", "retries", "delay", "loop_control", "with_dict", "with_fileglob",
     "with_together", "with_sequence", "with_nested", "with_subelements", "environment", "no_log",
-    "diff", "connection", "remote_user", "strategy", "vars_prompt", "any_errors_fatal",
+    "diff", "connection", "strategy", "vars_prompt", "any_errors_fatal",
     "max_fail_percentage", "module_defaults", "collections", "throttle", "become_method", "raw", "script",
 )
 """Ansible keys and modules that kob run refuses by name rather than as unknown."""
 INSTEAD = {
-    "remote_user": "kob connects as the inventory's ssh: user (or a host's user:); use become_user: for another",
     "include_vars": "name the file in the play's vars_files:",
     "with_dict": "write loop: \"{{ mapping | dict2items }}\" and use item.key, item.value",
     "loop_control": "use loop: with item (loop_var, label and pause are not taken)",
@@ -117,7 +116,7 @@ INSTEAD = {
 """What to write instead of an unsupported key, where there is something."""
 PLAY_UNSUPPORTED = ("run_once", "ignore_errors")
 INCLUDES = ("include_tasks", "import_tasks", "include_role", "import_role")
-BLOCK_KEYWORDS = ("when", "tags", "vars", "become", "become_user", "ignore_errors", "check_mode")
+BLOCK_KEYWORDS = ("when", "tags", "vars", "become", "become_user", "ignore_errors", "check_mode", "remote_user")
 """What a block, an import and a role entry pass on to their tasks."""
 INCLUDE_KEYWORDS = ("name", "loop", "with_items", *BLOCK_KEYWORDS)
 ROLE_CALL_ARGS = ("name", "tasks_from", "vars_from", "defaults_from")
@@ -159,6 +158,7 @@ class Task:
     listen: tuple[str, ...] = ()  # a handler's topics
     become: bool | None = None  # None: as the play says
     become_user: str | None = None
+    remote_user: str | None = None  # None: as the play says
 
 
 @dataclass(frozen=True)
@@ -189,6 +189,7 @@ class Scope:
     depth: int = 0
     become: bool | None = None
     become_user: str | None = None
+    remote_user: str | None = None
 
 
 @dataclass(frozen=True)
@@ -226,6 +227,7 @@ class Play:
     check_mode: bool | None = None  # None: as --check says
     line: int = 0
     become_user: str | None = None  # None: root
+    remote_user: str | None = None  # None: the inventory's ssh user (or the host's)
     pre_tasks: tuple[Item, ...] = ()
     post_tasks: tuple[Item, ...] = ()
     role_defaults: Mapping[str, Any] = field(default_factory=dict)  # every role's defaults, seen by every task
@@ -318,6 +320,7 @@ class _PlayReader:
             tags=_strings(play.get("tags")),
             become=bool(_flag(play.get("become"), False)),
             become_user=_become_user(play.get("become_user"), None),
+            remote_user=_become_user(play.get("remote_user"), None),
             check_mode=_flag(play.get("check_mode"), None),
             line=node.line,
             pre_tasks=pre_tasks,
@@ -448,6 +451,7 @@ class _PlayReader:
                 raise value.error(f"{key} is not taken here by kob run (it takes: {', '.join(BLOCK_KEYWORDS)})")
         return replace(scope, depth=scope.depth + 1, become=_flag(keywords.get("become"), scope.become),
                        become_user=_become_user(keywords.get("become_user"), scope.become_user),
+                       remote_user=_become_user(keywords.get("remote_user"), scope.remote_user),
                        when=scope.when + (_conditions(keywords.get("when")) or ()),
                        tags=scope.tags + _strings(keywords.get("tags")),
                        vars={**scope.vars, **variables(keywords.get("vars"))},
@@ -560,6 +564,7 @@ class _PlayReader:
             listen=_strings(get("listen")),
             become=_flag(get("become"), scope.become),
             become_user=_become_user(get("become_user"), scope.become_user),
+            remote_user=_become_user(get("remote_user"), scope.remote_user),
         )
 
     def check_template_file(self, where: Node, src: Any, scope: Scope) -> None:

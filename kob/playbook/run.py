@@ -245,7 +245,8 @@ class PlaybookRun:
         if task.when and not holds(task.when, variables):
             return Outcome("skipped", {"skipped": True, "msg": "Conditional result was False"})
         args = drop_omitted(render(dict(task.args), variables))
-        context = HostContext(host.name, self._runner(host, self._become(task)), check, self.options.diff,
+        context = HostContext(host.name, self._runner(host, self._become(task), task.remote_user
+                                                      or self._playing.remote_user), check, self.options.diff,
                               self.playbook_dir, self.inventory, self.pool, shared,
                               role_path=task.role.path if task.role else None)
         try:
@@ -328,8 +329,9 @@ class PlaybookRun:
         become = task.become if task.become is not None else play.become
         return (task.become_user or play.become_user or "root") if become else None
 
-    def _runner(self, host: Host, become: str | None = None):
+    def _runner(self, host: Host, become: str | None = None, remote_user: str | None = None):
         target = ssh_target(self.inventory, host)
+        target = replace(target, user=remote_user) if remote_user else target  # its own connection
         prefix = ["sudo", "-n", "-H", "-u", become, "--"] if become and become != target.user else []
 
         async def run(argv, input: bytes | None = None, timeout: float | None = None):

@@ -158,7 +158,8 @@ MALFORMED = [
     ("second play without hosts", "- hosts: all\n- name: x\n", "playbook.yml:2: [1]: missing required key 'hosts'"),
     ("unknown play key", "- hosts: all\n  task: []\n",
      "playbook.yml:2: [0]/task: unknown key; did you mean 'tasks'? (allowed: hosts, name, vars, vars_files, "
-     "pre_tasks, roles, tasks, post_tasks, handlers, gather_facts, serial, tags, become, become_user, check_mode)"),
+     "pre_tasks, roles, tasks, post_tasks, handlers, gather_facts, serial, tags, become, become_user, check_mode, "
+     "remote_user)"),
     ("a role not found", "- hosts: all\n  roles: [web]\n", "playbook.yml:2: [0]/roles[0]: role 'web' not found"),
     ("import_playbook", "- import_playbook: other.yml\n",
      f"playbook.yml:1: [0]/import_playbook: import_playbook {UNSUPPORTED}"),

@@ -200,3 +200,27 @@ def test_become_runs_commands_through_sudo_unless_already_that_user(tmp_path):
         """)
     assert fake.commands("vm1") == ["echo as root", "sudo -n -H -u www-data -- echo as www",
                                     "sudo -n -H -u nobody -- echo as nobody", "echo as the ssh user"]
+
+
+def test_remote_user_connects_as_that_user(tmp_path):
+    users: list[tuple[str, str]] = []
+
+    def answer(host, argv, input):
+        return Reply()
+
+    run, fake, tally, printed = play(tmp_path, """\
+        remote_user: deploy
+        tasks:
+          - command: echo as deploy
+          - command: echo as ops
+            remote_user: ops
+        """, [("*", "", answer)])
+    original = fake.run
+
+    async def recording(target, argv, **options):
+        users.append((target.user, argv[-1]))
+        return await original(target, argv, **options)
+
+    fake.run = recording
+    asyncio.run(run.run())
+    assert sorted(set(users)) == [("deploy", "deploy"), ("ops", "ops")], users
