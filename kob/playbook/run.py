@@ -98,6 +98,8 @@ class PlaybookRun:
         used: dict[str, set[str]] = {h.name: set() for h in hosts}
         for handler in play.handlers:
             keys = {handler.name, *handler.listen} - {None}
+            if handler.role is not None and handler.name:
+                keys.add(f"{handler.role.name} : {handler.name}")  # notify: "role : handler" names it too
             targets = [h for h in self._live(hosts) if keys & notified.get(h.name, set())]
             for host in targets:
                 used[host.name] |= keys & notified[host.name]

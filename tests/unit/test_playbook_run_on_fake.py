@@ -224,3 +224,17 @@ def test_remote_user_connects_as_that_user(tmp_path):
     fake.run = recording
     asyncio.run(run.run())
     assert sorted(set(users)) == [("deploy", "deploy"), ("ops", "ops")], users
+
+
+def test_a_role_handler_is_notified_by_its_name_or_role_colon_name(tmp_path):
+    (tmp_path / "roles/web/handlers").mkdir(parents=True)
+    (tmp_path / "roles/web/handlers/main.yml").write_text("- name: reload\n  command: echo reload {{ who }}\n")
+    (tmp_path / "roles/web/defaults").mkdir()
+    (tmp_path / "roles/web/defaults/main.yml").write_text("who: web\n")
+    run, fake, tally, printed = play(tmp_path, """\
+        roles: [web]
+        tasks:
+          - command: echo one
+            notify: "web : reload"
+        """)
+    assert fake.commands("vm1") == ["echo one", "echo reload web"]
