@@ -41,7 +41,9 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**", "%"})
 
     def __init__(self, **options: Any):
-        super().__init__(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, **options)
+        options.setdefault("undefined", jinja2.StrictUndefined)
+        options.setdefault("keep_trailing_newline", True)
+        super().__init__(**options)
         for name in ("center", "indent", "format", "replace"):
             self.filters[name] = _bounded_filter(self.filters[name])
         self.globals["lipsum"] = _bounded_lipsum(self.globals["lipsum"])
@@ -105,7 +107,8 @@ def _cpu_budget(seconds: float) -> Iterator[None]:
         return
 
     def over(signum, frame):
-        raise SecurityError(f"rendering took more than {seconds:g} s of CPU; is a loop running over a huge range?")
+        raise SecurityError(f"rendering took more than {seconds:g} s of CPU; a loop over a huge range, "
+                            "or a regular expression that backtracks?")
 
     previous = signal.signal(signal.SIGPROF, over)
     signal.setitimer(signal.ITIMER_PROF, seconds)

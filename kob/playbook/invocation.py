@@ -7,7 +7,7 @@ import shlex
 from typing import Any
 
 from kob.errors import KobError, PatternError
-from kob.playbook.loader import Play, load_playbook
+from kob.playbook.loader import Play, load_playbook, walk_tasks
 from kob.playbook.values import valid_variable_name
 from kob.playbook.modules import IMPLEMENTED
 from kob.spec.inventory import Inventory
@@ -22,8 +22,8 @@ def checked_plays(inventory: Inventory, playbook: str, limit: str | None) -> tup
             select_hosts(inventory, play.hosts)
         except PatternError as error:
             raise KobError(f"{playbook}:{play.line}: play {number} hosts: {error}") from None
-        for task in (*play.tasks, *play.handlers):
-            if task.module not in IMPLEMENTED:
+        for task in walk_tasks((*play.pre_tasks, *play.tasks, *play.post_tasks, *play.handlers)):
+            if task.module not in IMPLEMENTED and task.module not in ("meta", "include_tasks", "include_role"):
                 raise KobError(f"{task.file}:{task.line}: module {task.module} is not available in kob run yet "
                                f"(available: {', '.join(IMPLEMENTED)})")
     if limit is not None:

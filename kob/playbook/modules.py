@@ -12,6 +12,7 @@ import base64
 import difflib
 import hashlib
 import json
+import os
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,11 +24,13 @@ from kob.commands.tasks import (OLD_BEGIN, OLD_END, RESULT_MARK, apt_argv, comma
 from kob.deploy.converge import deploy
 from kob.playbook.lines import edit_lines
 from kob.playbook.values import ansible_bool
-from kob.playbook.templating import TemplateError, evaluate, holds, render_file
+from kob.playbook.templating import TemplateError, evaluate, holds, render_file, with_values
 from kob.spec.inventory import Inventory, load_inventory
 from kob.store import open_store
 from kob.transport.base import Transport
 from kob.transport.result import Result
+
+ANSIBLE_MANAGED = "Ansible managed"  # ansible-core's default of DEFAULT_MANAGED_STR, so files come out the same
 
 IMPLEMENTED = ("command", "shell", "copy", "template", "file", "lineinfile", "wait_for", "apt", "service", "systemd",
                "docker_image", "docker_container", "kob_deploy", "debug", "set_fact", "fail", "assert")
@@ -51,6 +54,7 @@ class HostContext:
     inventory: Inventory | None = None  # the run's (kob_deploy's default)
     transport: Transport | None = None  # the run's (kob_deploy deploys through it)
     shared: dict[str, Any] = field(default_factory=dict)  # one task's state shared by its hosts (kob_deploy)
+    role_path: Path | None = None  # the task's role: its templates/ and files/ are looked in first
 
 
 async def run_module(name: str, args: Mapping[str, Any], ctx: HostContext, variables: Mapping[str, Any]) -> Outcome:
@@ -130,9 +134,20 @@ async def _file(args, ctx, variables) -> Outcome:
 
 
 async def _template(args, ctx, variables) -> Outcome:
-    source = _local_file(str(args["src"]), ctx.playbook_dir, "templates")
-    content = render_file(source.read_text(), variables).encode()
-    return await _copy({**args, "content": None}, ctx, variables, content)
+    """Rendered on the manager as Ansible's template module renders (trim_blocks on, lstrip_blocks off)."""
+    source = _local_file(str(args["src"]), ctx.playbook_dir, "templates", ctx.role_path)
+    trim, lstrip = _flag(args, "trim_blocks"), _flag(args, "lstrip_blocks")
+    content = render_file(source.read_text(), with_values(variables, template_variables(args, source)),
+                          trim_blocks=True if trim is None else trim, lstrip_blocks=bool(lstrip)).encode()
+    copied = {key: value for key, value in args.items() if key not in ("trim_blocks", "lstrip_blocks")}
+    return await _copy({**copied, "content": None}, ctx, variables, content)
+
+
+def template_variables(args: Mapping[str, Any], source: Path) -> dict[str, Any]:
+    """What Ansible's template module adds to a template's variables."""
+    return {"ansible_managed": ANSIBLE_MANAGED, "template_path": str(args["src"]),
+            "template_fullpath": str(source.resolve()), "template_destpath": str(args["dest"]),
+            "template_host": os.uname().nodename}
 
 
 async def _lineinfile(args, ctx, variables) -> Outcome:
@@ -238,7 +253,7 @@ def _attributes(args) -> dict:
 
 async def _copy(args, ctx, variables, content: bytes | None = None) -> Outcome:
     dest = str(args["dest"])
-    content = _content(args, ctx.playbook_dir) if content is None else content
+    content = _content(args, ctx.playbook_dir, ctx.role_path) if content is None else content
     argv = copy_argv(dest, hashlib.sha256(content).hexdigest(), octal_mode(args.get("mode")),
                      str(args.get("owner", "")), str(args.get("group", "")), ctx.check, ctx.diff)
     result = await ctx.run(argv, input=content)
@@ -248,18 +263,21 @@ async def _copy(args, ctx, variables, content: bytes | None = None) -> Outcome:
     return outcome
 
 
-def _content(args, playbook_dir: Path) -> bytes:
+def _content(args, playbook_dir: Path, role_path: Path | None = None) -> bytes:
     if "content" in args:
         return str(args["content"]).encode()
-    return _local_file(str(args["src"]), playbook_dir, "files").read_bytes()
+    return _local_file(str(args["src"]), playbook_dir, "files", role_path).read_bytes()
 
 
-def _local_file(name: str, playbook_dir: Path, folder: str) -> Path:
-    """A file on the manager: as given, beside the playbook, or in its files/ or templates/ folder."""
-    for candidate in (Path(name), playbook_dir / name, playbook_dir / folder / name):
+def _local_file(name: str, playbook_dir: Path, folder: str, role_path: Path | None = None) -> Path:
+    """A file on the manager: in the task's role (its files/ or templates/ folder, or the role's own), as
+    given, beside the playbook, or in the playbook's files/ or templates/ folder."""
+    roles = (role_path / folder / name, role_path / name) if role_path is not None else ()
+    for candidate in (*roles, Path(name), playbook_dir / name, playbook_dir / folder / name):
         if candidate.is_file():
             return candidate
-    raise FileNotFoundError(f"{name} is not a file here, in {playbook_dir} or in {playbook_dir / folder}")
+    where = f"{role_path / folder}, " if role_path is not None else ""
+    raise FileNotFoundError(f"{name} is not a file in {where}{playbook_dir} or {playbook_dir / folder}")
 
 
 def _scripted(result: Result, registered: dict) -> Outcome:

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
-from kob.errors import KobError, TransportError
+from kob.errors import KobError, SpecError, TransportError
 from kob.facts.host_facts import host_facts_fact
 from kob.playbook.modules import HostContext, Outcome, run_module
-from kob.playbook.templating import TemplateError, holds, render
+from kob.playbook.templating import OMIT, TemplateError, Variables, drop_omitted, holds, render, with_values
 from kob.spec.inventory import Host, Inventory
 from kob.spec.patterns import select_hosts
-from kob.playbook.loader import Play, Task
+from kob.playbook.loader import Block, Include, Play, Task, included_tasks
 from kob.transport.base import Transport
 from kob.transport.gather import gather
 from kob.transport.targets import ssh_target
@@ -36,6 +36,7 @@ class Tally:
     failed: int = 0
     skipped: int = 0
     ignored: int = 0
+    rescued: int = 0
 
 
 @dataclass
@@ -53,8 +54,10 @@ class PlaybookRun:
         self.inventory, self.plays, self.pool, self.options, self.say = inventory, plays, pool, options, say
         self.playbook_dir = playbook.resolve().parent
         self.tally: dict[str, Tally] = {}
-        self.host_vars: dict[str, dict[str, Any]] = {}
+        self.base_vars: dict[str, dict[str, Any]] = {}  # inventory data and gathered facts
+        self.host_vars: dict[str, dict[str, Any]] = {}  # set_fact and registered results
         self.stopped: set[str] = set()  # failed or unreachable: no more tasks
+        self.unreachable: set[str] = set()
 
     async def run(self) -> dict[str, Tally]:
         for play in self.plays:
@@ -63,6 +66,7 @@ class PlaybookRun:
         return self.tally
 
     async def _play(self, play: Play) -> None:
+        self._playing = play
         hosts = self._hosts(play)
         self._header(f"PLAY [{play.name or play.hosts}]")
         if not hosts:
@@ -73,13 +77,100 @@ class PlaybookRun:
             if play.gather_facts:
                 await self._gather(batch)
             notified: dict[str, set[str]] = {h.name: set() for h in batch}
-            for task in play.tasks:
-                if self._selected(task, play):
-                    await self._task(task, play, batch, notified)
-            for handler in play.handlers:
-                targets = [h for h in batch if handler.name in notified[h.name]]
-                if targets:
-                    await self._task(handler, play, targets, {}, heading="RUNNING HANDLER")
+            for section in (play.pre_tasks, play.tasks, play.post_tasks):
+                await self._items(section, play, batch, notified)
+                await self._flush(play, batch, notified)
+
+    async def _items(self, items: tuple, play: Play, hosts: list[Host], notified: dict[str, set[str]]) -> None:
+        for item in items:
+            if isinstance(item, Block):
+                await self._block(item, play, hosts, notified)
+            elif isinstance(item, Include):
+                await self._include(item, play, hosts, notified)
+            elif item.module == "meta":
+                if item.args.get("_raw") == "flush_handlers" and self._selected(item, play):
+                    await self._flush(play, hosts, notified)
+            elif self._selected(item, play):
+                await self._task(item, play, hosts, notified)
+
+    async def _flush(self, play: Play, hosts: list[Host], notified: dict[str, set[str]]) -> None:
+        """Run the notified handlers in the order they are defined; a handler may notify a later one."""
+        used: dict[str, set[str]] = {h.name: set() for h in hosts}
+        for handler in play.handlers:
+            keys = {handler.name, *handler.listen} - {None}
+            if handler.role is not None and handler.name:
+                keys.add(f"{handler.role.name} : {handler.name}")  # notify: "role : handler" names it too
+            targets = [h for h in self._live(hosts) if keys & notified.get(h.name, set())]
+            for host in targets:
+                used[host.name] |= keys & notified[host.name]
+            if targets:
+                await self._task(handler, play, targets, notified, heading="RUNNING HANDLER")
+        for host in hosts:
+            notified.get(host.name, set()).difference_update(used.get(host.name, set()))
+
+    async def _block(self, block: Block, play: Play, hosts: list[Host], notified: dict[str, set[str]]) -> None:
+        """block:, then rescue: on the hosts that failed in it, then always: on every host that began it."""
+        began = self._live(hosts)
+        await self._items(block.tasks, play, began, notified)
+        failed = [h for h in began if h.name in self.stopped and h.name not in self.unreachable]
+        if failed and block.rescue:
+            for host in failed:  # as in Ansible: a failure rescued is not counted as failed
+                self.stopped.discard(host.name)
+                self.tally[host.name].failed -= 1
+                self.tally[host.name].rescued += 1
+            await self._items(block.rescue, play, failed, notified)
+        if block.always:
+            still = {h.name for h in began if h.name in self.stopped and h.name not in self.unreachable}
+            self.stopped -= still
+            await self._items(block.always, play, began, notified)
+            self.stopped |= still
+
+    async def _include(self, include: Include, play: Play, hosts: list[Host], notified: dict[str, set[str]]) -> None:
+        """include_tasks/include_role: each host decides (when, loop, the file); hosts that include the same
+        file with the same item run its tasks together."""
+        if not self._selected(include.task, play):
+            return
+        groups: dict[str, tuple[tuple, list[Host]]] = {}
+        if self._live(hosts):
+            self._header(f"TASK [{include.task.name or include.task.module}]")
+        for host in self._live(hosts):
+            for items, params, name in self._included(include, play, host):
+                key = json.dumps([params, name], sort_keys=True, default=str)  # the same file: run together
+                groups.setdefault(key, (tuple(_with_params(items, params)), []))[1].append(host)
+        for items, group in groups.values():
+            await self._items(items, play, group, notified)
+
+    def _included(self, include: Include, play: Play, host: Host) -> list[tuple[tuple, dict[str, Any], str]]:
+        """What ``host`` includes: (the tasks, the loop item, the file's name) for each loop item, or nothing."""
+        task = include.task
+        variables = self._variables(task, play, host)
+        try:
+            items = render(task.loop, variables) if task.loop is not None else None
+            if items is not None and not isinstance(items, list):
+                raise TemplateError(f"loop should give a list, got {type(items).__name__}")
+            found = []
+            for item in [None] if items is None else items:
+                seen = variables if item is None else with_values(variables, {"item": item})
+                if task.when and not holds(task.when, seen):
+                    continue
+                name = str(render(task.args["_raw"], seen)) if task.module == "include_tasks" else task.name
+                tasks = include.static if include.static is not None else _read_include(include, name,
+                                                                                        self.playbook_dir)
+                found.append((tasks, {"item": item} if item is not None else {}, name))
+        except (TemplateError, SpecError) as error:
+            msg = str(error) if isinstance(error, SpecError) else f"{task.file}:{task.line}: {error}"
+            lines, _ = self._settle(task, host, [(None, Outcome("failed", {"msg": msg}))], {})
+            for line in lines:
+                self.say(line)
+            return []
+        for tasks, params, name in found:  # as in Ansible, each file included counts as ok
+            self._count(host.name, "ok")
+            self.say(f"included: {name or task.module} for {host.name}" + (f" => (item={params['item']})"
+                                                                           if params else ""))
+        if not found:
+            self._count(host.name, "skipped")
+            self.say(f"skipping: [{host.name}]")
+        return found
 
     def _hosts(self, play: Play) -> list[Host]:
         hosts = select_hosts(self.inventory, play.hosts)
@@ -88,7 +179,8 @@ class PlaybookRun:
             hosts = [h for h in hosts if h.name in allowed]
         for host in hosts:
             self.tally.setdefault(host.name, Tally())
-            self.host_vars.setdefault(host.name, {"inventory_hostname": host.name, "ansible_host": host.address,
+            self.host_vars.setdefault(host.name, {})
+            self.base_vars.setdefault(host.name, {"inventory_hostname": host.name, "ansible_host": host.address,
                                                   "group_names": sorted(host.roles), "labels": dict(host.labels)})
         return hosts
 
@@ -107,7 +199,7 @@ class PlaybookRun:
             if facts is None:
                 self._unreachable(host.name, found.unreachable[host.name])
                 continue
-            self.host_vars[host.name].update(facts, ansible_facts=facts)
+            self.base_vars[host.name].update(facts, ansible_facts=facts)
             self._count(host.name, "ok")
             self.say(f"ok: [{host.name}]")
 
@@ -118,12 +210,18 @@ class PlaybookRun:
             return
         self._header(f"{heading} [{task.name or task.module}]")
         shared: dict[str, Any] = {}  # what the task's hosts share (a kob_deploy runs once)
-        reports = await asyncio.gather(*(self._on_host(task, play, h, shared) for h in live))
-        for host, (lines, status) in zip(live, reports):
+        running = live[:1] if task.run_once else live
+        reports = await asyncio.gather(*(self._on_host(task, play, h, shared) for h in running))
+        for host, (lines, status) in zip(running, reports):
             for line in lines:
                 self.say(line)
             if status == "changed" and host.name in notified:
                 notified[host.name].update(task.notify)
+        if task.run_once:  # as in Ansible: what the first host registered and set, every host of the batch has
+            first = self.host_vars[running[0].name]
+            kept = {**shared.get("facts", {}), **({task.register: first[task.register]} if task.register else {})}
+            for host in live[1:]:
+                self.host_vars[host.name].update(kept)
 
     async def _on_host(self, task: Task, play: Play, host: Host, shared: dict[str, Any]) -> tuple[list[str], str]:
         """Run the task (each loop item) on one host; the lines to print and how it went."""
@@ -132,22 +230,27 @@ class PlaybookRun:
             items = render(task.loop, variables) if task.loop is not None else None
             if items is not None and not isinstance(items, list):
                 raise TemplateError(f"loop should give a list, got {type(items).__name__}")
-            runs = [(None, variables)] if items is None else [(i, {**variables, "item": i}) for i in items]
-            done = [(item, await self._once(task, host, item_vars, shared)) for item, item_vars in runs]
+            runs = [(None, variables)] if items is None else [(i, with_values(variables, {"item": i})) for i in items]
+            check = next(c for c in (task.check_mode, play.check_mode, self.options.check) if c is not None)
+            done = [(item, await self._once(task, host, item_vars, shared, check)) for item, item_vars in runs]
         except TransportError as error:
             self._count(host.name, "unreachable")
             self.stopped.add(host.name)
+            self.unreachable.add(host.name)
             return [f"fatal: [{host.name}]: UNREACHABLE! => {json.dumps({'msg': str(error)})}"], "unreachable"
         except TemplateError as error:
             done = [(None, Outcome("failed", {"msg": f"{task.file}:{task.line}: {error}"}))]
-        return self._settle(task, host, done)
+        return self._settle(task, host, done, shared)
 
-    async def _once(self, task: Task, host: Host, variables: dict[str, Any], shared: dict[str, Any]) -> Outcome:
+    async def _once(self, task: Task, host: Host, variables: dict[str, Any], shared: dict[str, Any],
+                    check: bool) -> Outcome:
         if task.when and not holds(task.when, variables):
             return Outcome("skipped", {"skipped": True, "msg": "Conditional result was False"})
-        args = render(dict(task.args), variables)
-        context = HostContext(host.name, self._runner(host), self.options.check, self.options.diff,
-                              self.playbook_dir, self.inventory, self.pool, shared)
+        args = drop_omitted(render(dict(task.args), variables))
+        context = HostContext(host.name, self._runner(host, self._become(task), task.remote_user
+                                                      or self._playing.remote_user), check, self.options.diff,
+                              self.playbook_dir, self.inventory, self.pool, shared,
+                              role_path=task.role.path if task.role else None)
         try:
             outcome = await run_module(task.module, args, context, variables)
         except TransportError:
@@ -160,7 +263,7 @@ class PlaybookRun:
         """changed_when / failed_when, evaluated with the result under the register name."""
         if outcome.status == "skipped":
             return outcome
-        seen = {**variables, **({task.register: outcome.result} if task.register else {})}
+        seen = with_values(variables, {task.register: outcome.result} if task.register else {})
         if task.changed_when is not None and outcome.status != "failed":
             outcome.status = "changed" if holds(task.changed_when, seen) else "ok"
         if task.failed_when is not None:
@@ -168,11 +271,14 @@ class PlaybookRun:
             outcome.status = "failed" if failed else ("ok" if outcome.status == "failed" else outcome.status)
         return outcome
 
-    def _settle(self, task: Task, host: Host, done: list[tuple[Any, Outcome]]) -> tuple[list[str], str]:
+    def _settle(self, task: Task, host: Host, done: list[tuple[Any, Outcome]],
+                shared: dict[str, Any]) -> tuple[list[str], str]:
         """Count, register, set facts, and say what happened."""
         lines, statuses = [], [o.status for _, o in done]
         for item, outcome in done:
             self.host_vars[host.name].update(outcome.facts)
+            if task.run_once:
+                shared.setdefault("facts", {}).update(outcome.facts)
             lines += self._lines(task, host.name, item, outcome)
         status = ("failed" if "failed" in statuses else "changed" if "changed" in statuses
                   else "ok" if "ok" in statuses else "skipped")
@@ -209,14 +315,29 @@ class PlaybookRun:
         return {"results": [{**o.result, "item": i, "changed": o.status == "changed", "failed": o.status == "failed",
                              "skipped": o.status == "skipped"} for i, o in done], **flags}
 
-    def _variables(self, task: Task, play: Play, host: Host) -> dict[str, Any]:
-        return {**play.vars, **self.host_vars[host.name], **task.vars, **self.options.extra_vars}
+    def _variables(self, task: Task, play: Play, host: Host) -> Variables:
+        """Ansible's precedence, lowest first: role defaults (every role's, then the task's own role chain),
+        inventory data and facts, play vars and vars_files, role vars (every role's; then the task's own role <
+        block < task vars, merged in task.vars), set_fact and registered results, role and include parameters, -e."""
+        role = {"role_name": task.role.name, "role_path": str(task.role.path)} if task.role else {}
+        return Variables([({"omit": OMIT, "playbook_dir": str(self.playbook_dir), **role}, False),
+                          ({**play.role_defaults, **task.defaults}, True), (self.base_vars[host.name], False),
+                          ({**play.vars, **play.role_vars, **task.vars}, True), (self.host_vars[host.name], False),
+                          (task.params, True), (self.options.extra_vars, False)])
 
-    def _runner(self, host: Host):
+    def _become(self, task: Task) -> str | None:
+        """The user a task's commands run as through sudo, or None (no become)."""
+        play = self._playing
+        become = task.become if task.become is not None else play.become
+        return (task.become_user or play.become_user or "root") if become else None
+
+    def _runner(self, host: Host, become: str | None = None, remote_user: str | None = None):
         target = ssh_target(self.inventory, host)
+        target = replace(target, user=remote_user) if remote_user else target  # its own connection
+        prefix = ["sudo", "-n", "-H", "-u", become, "--"] if become and become != target.user else []
 
         async def run(argv, input: bytes | None = None, timeout: float | None = None):
-            return await self.pool.run(target, argv, input=input, timeout=timeout)
+            return await self.pool.run(target, [*prefix, *argv], input=input, timeout=timeout)
 
         return run
 
@@ -226,6 +347,7 @@ class PlaybookRun:
     def _unreachable(self, host: str, why: str) -> None:
         self._count(host, "unreachable")
         self.stopped.add(host)
+        self.unreachable.add(host)
         self.say(f"fatal: [{host}]: UNREACHABLE! => {json.dumps({'msg': why})}")
 
     def _count(self, host: str, status: str) -> None:
@@ -241,7 +363,29 @@ class PlaybookRun:
         self._header("PLAY RECAP")
         for host, t in self.tally.items():
             self.say(f"{host:<14}: ok={t.ok:<4} changed={t.changed:<4} unreachable={t.unreachable:<4} "
-                     f"failed={t.failed:<4} skipped={t.skipped:<4} rescued=0    ignored={t.ignored}")
+                     f"failed={t.failed:<4} skipped={t.skipped:<4} rescued={t.rescued:<4} ignored={t.ignored}")
+
+
+def _with_params(items: tuple, params: dict[str, Any]) -> list:
+    """The included tasks with the include's loop item as a parameter (above their own vars, as in Ansible)."""
+    if not params:
+        return list(items)
+    found: list = []
+    for item in items:
+        if isinstance(item, Task):
+            found.append(replace(item, params={**item.params, **params}))
+        elif isinstance(item, Block):
+            found.append(replace(item, tasks=tuple(_with_params(item.tasks, params)),
+                                 rescue=tuple(_with_params(item.rescue, params)),
+                                 always=tuple(_with_params(item.always, params))))
+        else:
+            found.append(replace(item, task=replace(item.task, params={**item.task.params, **params}),
+                                 static=None if item.static is None else tuple(_with_params(item.static, params))))
+    return found
+
+
+def _read_include(include: Include, name: str, playbook_dir: Path) -> tuple:
+    return included_tasks(include, name, playbook_dir)
 
 
 def _brief(result: dict[str, Any]) -> dict[str, Any]:

@@ -8,20 +8,18 @@ import keyword
 import re
 from typing import Any
 
-import jinja2
-
 from kob.errors import SpecError
-from kob.jinja_sandbox import BoundedSandbox
+from kob.playbook.templating import check_expression_syntax, check_syntax
 from kob.spec.yaml_nodes import _DECIMAL, _INT
 from kob.spec.yaml_source import Node
 
+_BOOL_TAG = "tag:yaml.org,2002:bool"
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_SYNTAX = BoundedSandbox()  # only parses: checks the Jinja syntax of templated fields at load
 
 ARG_TYPES: dict[tuple[str, str], type] = {
     ("wait_for", "port"): int, ("wait_for", "timeout"): int, ("wait_for", "delay"): int,
     ("apt", "update_cache"): bool, ("service", "enabled"): bool, ("systemd", "enabled"): bool,
-    ("lineinfile", "create"): bool,
+    ("lineinfile", "create"): bool, ("template", "trim_blocks"): bool, ("template", "lstrip_blocks"): bool,
 }
 """Arguments that are not strings: written literally they are checked and converted when the playbook loads."""
 
@@ -49,6 +47,18 @@ def ansible_bool(value: Any) -> bool | None:
     return True if text in TRUE_WORDS else False if text in FALSE_WORDS else None
 
 
+def keyword_bool(node: Node) -> bool:
+    """A playbook keyword that Ansible takes as a boolean (become, ignore_errors, gather_facts, check_mode,
+    run_once ...): yes/no, on/off, true/false, 1/0 in any case, quoted or not."""
+    value = ansible_bool(node.raw) if node.kind == "scalar" else None
+    if value is None:
+        text = node.raw or ""
+        if "{{" in text:
+            raise node.error("kob run takes true or false here, not a template; set the value in the playbook")
+        raise node.type_error("true or false (yes/no, on/off)")
+    return value
+
+
 def ansible_int(value: Any) -> int | None:
     """A whole number, written as one or as its digits; None if it is none."""
     if isinstance(value, int) and not isinstance(value, bool):
@@ -69,8 +79,8 @@ def plain_value(node: Node) -> Any:
     check_template(node, text)
     if node.yaml.style is not None:  # quoted or block: a string
         return text
-    if text.lower() in ("true", "false"):
-        return text.lower() == "true"
+    if node.yaml.tag == _BOOL_TAG:  # YAML 1.1 as Ansible reads it: yes/no, on/off, true/false (not y/n)
+        return text.lower() in ("yes", "on", "true")
     if _INT.fullmatch(text) and not re.match(r"[-+]?0[0-9]", text):
         return int(text)
     if _DECIMAL.fullmatch(text) and re.search(r"[.eE]", text):
@@ -101,17 +111,15 @@ def valid_variable_name(name: str) -> bool:
 
 
 def check_template(node: Node, text: str) -> None:
-    """A templated string's Jinja syntax, checked now rather than on every host at run time."""
+    """A templated string's Jinja syntax, filters and tests, checked now rather than on every host at run time."""
     if "{{" in text or "{%" in text or "{#" in text:
-        try:
-            _SYNTAX.parse(text)
-        except jinja2.TemplateSyntaxError as error:
-            raise node.error(f"cannot read the template: {error.message}") from None
+        why = check_syntax(text)
+        if why is not None:
+            raise node.error(f"cannot read the template: {why}")
 
 
 def check_expression(node: Node, expression: str) -> None:
     """A condition's Jinja syntax (when:, changed_when:, failed_when:), checked at load."""
-    try:
-        _SYNTAX.compile_expression(expression)
-    except jinja2.TemplateSyntaxError as error:
-        raise node.error(f"cannot read the condition {expression!r}: {error.message}") from None
+    why = check_expression_syntax(expression)
+    if why is not None:
+        raise node.error(f"cannot read the condition {expression!r}: {why}")

@@ -6,6 +6,8 @@ ansible-core is installed into the tests' own venv (/var/lib/kob-test-ansible) o
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -40,6 +42,9 @@ PLAYBOOK = """\
       shell: echo reloaded >> {{ base }}/handler.log
 """
 TEMPLATE = "workers = {{ workers }}\n{% for n in range(workers) %}worker{{ n }} = on\n{% endfor %}"
+CORPUS = Path(__file__).resolve().parents[1] / "playbook_corpus"
+CORPUS_STATE = ("cd /root/corpus && find . -printf '%p %y %m\\n' | sort && find . -type f | sort | xargs sha256sum"
+                " && { sort log/handlers.log 2>/dev/null || true; }")
 STATE = "cd /root/compare && find . -printf '%p %y %m\\n' | sort && find . -type f | sort | xargs sha256sum"
 
 
@@ -51,8 +56,8 @@ def ansible_playbook() -> Path:
     return ANSIBLE_VENV / "bin/ansible-playbook"
 
 
-def vm_state(lab, vm: str) -> str:
-    done = kob("exec", str(lab.layout.inventory), STATE, "--hosts", vm)
+def vm_state(lab, vm: str, state: str = STATE) -> str:
+    done = kob("exec", str(lab.layout.inventory), state, "--hosts", vm)
     assert done.returncode == 0, done.stdout + done.stderr
     return "\n".join(line.split("| ", 1)[1] for line in done.stdout.splitlines() if "| " in line)
 
@@ -84,3 +89,49 @@ def test_the_same_playbook_leaves_the_same_end_state(lab, ansible_playbook, tmp_
         assert mine == theirs
     finally:
         kob("exec", str(lab.layout.inventory), "rm -rf /root/compare")
+
+
+def recap(output: str) -> dict[str, int]:
+    """ok/changed/failed/skipped/rescued/ignored of the one host in a PLAY RECAP."""
+    line = next(line for line in output.split("PLAY RECAP", 1)[1].splitlines() if "ok=" in line)
+    return {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", line)}
+
+
+@pytest.mark.parametrize("site, made", [
+    ("site.yml", "./shop/app.conf f 640"),
+    ("second.yml", "./second/worker/worker.conf f 600"),
+])
+def test_the_corpus_of_roles_leaves_the_same_end_state_and_counts(lab, ansible_playbook, tmp_path, site, made):
+    """tests/playbook_corpus: roles (defaults, vars, meta dependencies, handlers with listen, templates,
+    files), import_tasks/include_tasks (templated name, loop), include_role with a loop, import_role
+    tasks_from, pre_tasks/post_tasks, nested block/rescue/always, meta: flush_handlers, yes/no booleans,
+    omit, filters: the same files, the same recap, nothing changed on the second run."""
+    kob("exec", str(lab.layout.inventory), "rm -rf /root/corpus")
+    shutil.copytree(CORPUS, tmp_path / "corpus")
+    playbook = tmp_path / "corpus" / site
+    ini = tmp_path / "hosts.ini"
+    ini.write_text(f"vm1 ansible_host={lab.state['vms']['vm1']['address']} ansible_user=root "
+                   f"ansible_ssh_private_key_file={lab.layout.client_key} "
+                   f"ansible_ssh_common_args='-o UserKnownHostsFile={lab.layout.known_hosts}'\n")
+    env = {**os.environ, "ANSIBLE_PIPELINING": "True", "ANSIBLE_HOST_KEY_CHECKING": "True",
+           "ANSIBLE_SSH_ARGS": "-o ControlMaster=no -o ControlPersist=no", "ANSIBLE_NOCOLOR": "1"}
+    counts = []
+    try:
+        for _ in range(2):
+            ansible = subprocess.run([str(ansible_playbook), "-i", str(ini), str(playbook)], capture_output=True,
+                                     text=True, env=env, timeout=300)
+            assert ansible.returncode == 0, ansible.stdout + ansible.stderr
+            ours = kob("run", str(playbook), "-i", str(lab.layout.inventory), "--limit", "vm2")
+            assert ours.returncode == 0, ours.stdout + ours.stderr
+            counts.append((recap(ansible.stdout), recap(ours.stdout)))
+        for number, (theirs_counts, ours_counts) in enumerate(counts, 1):  # shown with pytest -s
+            print(f"run {number}: ansible-playbook {theirs_counts}\n       kob run          {ours_counts}")
+        theirs, mine = vm_state(lab, "vm1", CORPUS_STATE), vm_state(lab, "vm2", CORPUS_STATE)
+        assert made in theirs
+        assert mine == theirs
+        for (ansible_counts, kob_counts) in counts:  # the whole recap: ok, changed, skipped, rescued, failed ...
+            assert kob_counts == ansible_counts, counts
+            assert kob_counts["failed"] == 0 and kob_counts["rescued"] == 1, counts
+        assert counts[1][0]["changed"] == counts[1][1]["changed"] == 0, counts
+    finally:
+        kob("exec", str(lab.layout.inventory), "rm -rf /root/corpus")

@@ -685,7 +685,7 @@ PLAYBOOKS = [
     R("hosts-mapping", "- hosts: {a: 1}\n  tasks: []\n", 1, "hosts"),
     R("play-unknown-key", "- hostz: all\n  tasks: []\n", 1, "hostz"),
     R("play-roles", play_with("roles: [common]"), 3, "roles"),
-    R("play-pre-tasks", play_with("pre_tasks: []"), 3, "pre_tasks"),
+    R("play-vars-prompt", play_with("vars_prompt: []"), 3, "vars_prompt"),
     R("tasks-scalar", play_with("tasks: echo hi"), 3, "tasks"),
     R("tasks-mapping", play_with("tasks: {shell: echo}"), 3, "tasks"),
     R("task-scalar", play("    - shell echo hi"), 4),
@@ -695,7 +695,7 @@ PLAYBOOKS = [
     R("module-typo", play("    - shel: echo hi"), 4, "shell"),
     R("module-raw", play("    - raw: echo hi"), 4, "raw"),
     R("module-collection", play("    - community.general.ufw: {rule: allow}"), 4, "community.general.ufw"),
-    R("module-block", play("    - block: [{shell: echo}]"), 4, "block"),
+    R("module-include", play("    - include: other.yaml"), 4, "include"),
     R("include-tasks", play("    - include_tasks: other.yaml"), 4, "include_tasks"),
     R("import-playbook", "- import_playbook: other.yaml\n", 1, "import_playbook"),
     R("copy-not-key-value", play("    - copy: src"), 4, "src"),
@@ -722,14 +722,14 @@ PLAYBOOKS = [
     R("handler-without-name", play_with("tasks: []", "handlers:", "  - debug: {msg: hi}"), 5, "name"),
     R("handler-twice", play_with("tasks: []", "handlers:", "  - {name: h, debug: {msg: a}}",
                                  "  - {name: h, debug: {msg: b}}"), 6, "h"),
-    R("ignore-errors-yes", play("    - debug: {msg: hi}", "      ignore_errors: yes"), 5, "ignore_errors"),
-    R("become-yes", play("    - debug: {msg: hi}", "      become: yes"), 5, "become"),
+    R("ignore-errors-maybe", play("    - debug: {msg: hi}", "      ignore_errors: maybe"), 5, "ignore_errors"),
+    R("become-template", play("    - debug: {msg: hi}", "      become: '{{ b }}'"), 5, "become"),
     R("task-name-list", play("    - debug: {msg: hi}", "      name: [a]"), 5, "name"),
     R("tags-mapping", play("    - debug: {msg: hi}", "      tags: {a: 1}"), 5, "tags"),
     R("serial-zero", play_with("serial: 0", "tasks: []"), 3, "serial"),
     R("serial-percent", play_with("serial: 50%", "tasks: []"), 3, "serial"),
     R("serial-1e400", play_with("serial: 1e400", "tasks: []"), 3, "serial"),
-    R("gather-facts-no", "- hosts: all\n  gather_facts: no\n  tasks: []\n", 2, "gather_facts"),
+    R("gather-facts-list", "- hosts: all\n  gather_facts: [no]\n  tasks: []\n", 2, "gather_facts"),
     R("vars-list", play_with("vars: [a, b]", "tasks: []"), 3, "vars"),
     R("vars-bad-name", play_with('vars: {"SECRET-name-x": 1}', "tasks: []"), 3, "vars", hidden="SECRET-name-x"),
     R("vars-keyword-name", play_with("vars: {class: 1}", "tasks: []"), 3, "vars"),
@@ -817,14 +817,16 @@ PLAYBOOK_DATA = [  # Jinja in values that are data, never templated again: runs,
      ("-e", f'x="{{{{ lipsum.__globals__.{POPEN} }}}}"')),
     ("extra-var-json", play("    - debug: {msg: \"{{ x }}\"}"),
      ("-e", f'{{"x": "{{{{ cycler.__init__.__globals__.{POPEN} }}}}"}}')),
-    ("task-vars", play("    - debug: {msg: \"{{ x }}\"}", f"      vars: {{x: \"{{{{ lipsum.__globals__.{POPEN} }}}}\"}}"),
-     ()),
-    ("play-vars", play_with(f"vars: {{x: \"{{{{ lipsum.__globals__.{POPEN} }}}}\"}}", "tasks:",
-                            "  - debug: {msg: \"{{ x }}\"}"), ()),
-    ("vars-file-values", play_with("vars_files: [jinja_vars.yaml]", "tasks:", "  - debug: {msg: \"{{ x }}\"}"), ()),
     ("debug-var-expression", play(f"    - debug: {{var: \"lipsum.__globals__.{POPEN}\"}}"), ()),
     ("raw-block-fact", play(f"    - set_fact: {{y: \"{{% raw %}}{{{{ lipsum.__globals__.{POPEN} }}}}{{% endraw %}}\"}}",
                             "    - debug: {msg: \"{{ y }}\"}"), ()),
+]
+
+PLAYBOOK_VARS = [  # Jinja in the playbook's own variables is templated when used, as Ansible does: in the sandbox
+    ("task-vars", play("    - debug: {msg: \"{{ x }}\"}", f"      vars: {{x: \"{{{{ lipsum.__globals__.{POPEN} }}}}\"}}")),
+    ("play-vars", play_with(f"vars: {{x: \"{{{{ lipsum.__globals__.{POPEN} }}}}\"}}", "tasks:",
+                            "  - debug: {msg: \"{{ x }}\"}")),
+    ("vars-file-values", play_with("vars_files: [jinja_vars.yaml]", "tasks:", "  - debug: {msg: \"{{ x }}\"}")),
 ]
 
 PLAYBOOK_DEEP = [  # valid but deep through aliases: loads and runs, or is refused in one line; no traceback
@@ -1027,6 +1029,16 @@ def test_a_template_in_data_is_shown_not_run(monkeypatch, capsys, place, text, e
     ran = run_kob(monkeypatch, capsys, "run", "pb.yaml", "-i", "inv.yaml", *extra)
     check_sane(ran, place / "MARKER")
     assert ran.code == 0, f"exit {ran.code!r}: {ran.err.strip()[:300]} {ran.out[-400:]!r}"
+
+
+@pytest.mark.parametrize("text", [t for _, t in PLAYBOOK_VARS], ids=[i for i, _ in PLAYBOOK_VARS])
+def test_a_template_in_the_playbooks_vars_is_refused_by_the_sandbox(monkeypatch, capsys, place, text):
+    write(place / "inv.yaml", PLAYBOOK_INVENTORY)
+    write(place / "pb.yaml", text)
+    ran = run_kob(monkeypatch, capsys, "run", "pb.yaml", "-i", "inv.yaml")
+    check_sane(ran, place / "MARKER")
+    failed = [line for line in ran.out.splitlines() if line.startswith("fatal: [vm1]")]
+    assert ran.code == 2 and len(failed) == 1 and "is unsafe" in failed[0], ran.out[-400:]
 
 
 @pytest.mark.parametrize("text", [t for _, t in PLAYBOOK_DEEP], ids=[i for i, _ in PLAYBOOK_DEEP])

@@ -131,6 +131,21 @@ async def test_copy_src_is_read_from_the_playbooks_files_folder(tmp_path):
                                                          [HELLO.encode()], "ok")
 
 
+@pytest.mark.parametrize("args, sent_content", [
+    ({}, "# Ansible managed\nport 80\n"),  # trim_blocks on: no empty line where the {% if %} was
+    ({"trim_blocks": False}, "# Ansible managed\n\nport 80\n\n"),
+    ({"lstrip_blocks": True}, "# Ansible managed\nport 80\n"),
+])
+async def test_template_renders_as_ansibles_template_module(tmp_path, args, sent_content):
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "a.conf.j2").write_text("# {{ ansible_managed }}\n{% if port %}\nport {{ port }}\n"
+                                                      "{% endif %}\n")
+    host = Host([("vm1", COPY, CHANGED)], tmp_path)
+    outcome = await run_module("template", {"src": "a.conf.j2", "dest": "/etc/a.conf", **args}, host.ctx, {"port": 80})
+    assert host.inputs == [sent_content.encode()] and outcome.status == "changed"
+    assert host.sent == [f"copy /etc/a.conf {sha(sent_content)} '' '' '' 0 0"]
+
+
 # file: one script; the verdict says changed or ok
 
 @pytest.mark.parametrize("name, args, check, answer, expected, status, msg", [
