@@ -63,7 +63,11 @@ def ok(*args: str, timeout: float = 300) -> str:
 
 
 def steady(path: Path) -> dict:
-    return json.loads(ok("status", str(path), "--json"))["services"][0]
+    """The service's status; `kob status` exits 2 while a host does not answer, and names it."""
+    done = kob("status", str(path), "--json")
+    found = json.loads(done.stdout)
+    assert done.returncode == (2 if found["unreachable"] else 0), done.stdout + done.stderr
+    return found["services"][0]
 
 
 def hosts_of(status: dict) -> dict[int, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -30,6 +31,10 @@ print("site-packages" in h.__file__ and "site-packages" in web.__file__)
 """
 
 
+# The installed wheel alone: not tests/conftest.py's PYTHONPATH, which maps kob.web to this checkout.
+WHEEL_ONLY = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
+
+
 @pytest.fixture(scope="module")
 def fresh_venv(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("wheel")
@@ -37,19 +42,21 @@ def fresh_venv(tmp_path_factory) -> Path:
                    check=True, capture_output=True)
     wheel = next(work.glob("kob-*.whl"))
     subprocess.run([sys.executable, "-m", "venv", str(work / "venv")], check=True)
-    subprocess.run([str(work / "venv/bin/pip"), "install", "-q", str(wheel)], check=True, capture_output=True)
+    subprocess.run([str(work / "venv/bin/pip"), "install", "-q", str(wheel)], check=True, capture_output=True,
+                   env=WHEEL_ONLY)
     return work / "venv"
 
 
 def test_kob_help_lists_every_command(fresh_venv):
     out = subprocess.run([str(fresh_venv / "bin/kob"), "--help"], capture_output=True, text=True, check=True,
+                         env=WHEEL_ONLY,
                          cwd="/").stdout
     for command in ("deploy", "exec", "history", "lab", "logs", "rollback", "scale", "serve", "status", "web"):
         assert f"  {command} " in out
 
 
 def test_template_and_web_assets_come_from_the_installed_wheel(fresh_venv):
-    out = subprocess.run([str(fresh_venv / "bin/python"), "-c", USE_PACKAGED_FILES], capture_output=True,
+    out = subprocess.run([str(fresh_venv / "bin/python"), "-c", USE_PACKAGED_FILES], capture_output=True, env=WHEEL_ONLY,
                          text=True, cwd="/")
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "True"
