@@ -14,6 +14,7 @@ from typing import Callable
 
 import waitress
 
+from kob.passes.inventory_follower import LOOK_EVERY, InventoryFollower
 from kob.passes.serve_loop import ServeLoop
 from kob.view.watch import Watcher
 from kob.errors import KobError
@@ -45,13 +46,14 @@ def run_page(inventory: Inventory, page: PageOptions, say: Callable[[str], None]
     """
     loop = BackgroundLoop()
     store, pool = loop.call(_open(inventory, open_transport, say))
-    stop, control_done = asyncio.Event(), None
+    stop, control_done, control = asyncio.Event(), None, None
     try:
         site = Site(Watcher(inventory, store, pool), page.refresh, loop)
         if loop_options is not None:
             control = ServeLoop(inventory, store, pool, say=say, **loop_options)
             site.extra = control.status
             control_done = loop.spawn(control.run(stop))
+        loop.spawn(_follow(inventory, site, control, stop, say))
         app = create_app(store, inventory, site=site, token=page.token)
         server = _server(app, page)
         say(f"kob: serving the status page of {inventory.path.name} at {_address(page)} (Ctrl-C stops)")
@@ -82,6 +84,24 @@ def _serve(server) -> None:
     finally:
         signal.signal(signal.SIGTERM, previous)
         server.close()
+
+
+async def _follow(inventory: Inventory, site: Site, control: ServeLoop | None, stop: asyncio.Event,
+                  say: Callable[[str], None]) -> None:
+    """Switch the page and the passes to each edit of the inventory file that loads; show why one does not."""
+    def switch(new: Inventory) -> None:
+        site.watcher.follow(new)
+        if control is not None:
+            control.inventory = new
+
+    follower = InventoryFollower(inventory, switch, say)
+    while not stop.is_set():
+        follower.check()
+        site.inventory_error = follower.error
+        try:
+            await asyncio.wait_for(stop.wait(), LOOK_EVERY)
+        except asyncio.TimeoutError:
+            pass
 
 
 async def _open(inventory: Inventory, open_transport: Callable[[], Transport], say: Callable[[str], None]):

@@ -27,13 +27,14 @@ class Site:
         self.loop = loop or BackgroundLoop()
         self.error: str | None = None  # why the last refresh failed, until one succeeds
         self.extra: dict[str, Any] = {}  # set by `kob serve`: its own role
+        self.inventory_error: str | None = None  # set while an edit of the inventory file does not load
         if refresh:
             self.loop.spawn(self._refresh_forever(refresh))
 
     def overview(self) -> dict[str, Any]:
         """The latest overview; ``stale`` when refreshing it failed since (it is then older than one refresh)."""
         return {**self._fresh(), "refresh_error": self.error, "stale": self.error is not None,
-                "serve": self.extra or None}
+                "serve": self.extra or None, "inventory_error": self.inventory_error}
 
     def service(self, name: str) -> dict[str, Any] | None:
         self._fresh()

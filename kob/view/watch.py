@@ -40,14 +40,19 @@ class Watcher:
     """The latest overview of one inventory, refreshed on demand."""
 
     def __init__(self, inventory: Inventory, store: Store, pool: Transport | None = None):
-        self.inventory, self.store, self.pool = inventory, store, pool
-        self.ns = namespace(inventory)
-        self.revisions = RevisionBook(store, self.ns)
-        self.metrics = MetricsBook(store, self.ns, inventory.control.retention)
-        self.jobs = JobBook(store, self.ns)
+        self.store, self.pool = store, pool
+        self.follow(inventory)
         self._events: deque[Event] = deque(maxlen=EVENTS_SHOWN)
         self._after = 0
         self.latest: dict[str, Any] | None = None
+
+    def follow(self, inventory: Inventory) -> None:
+        """Show ``inventory`` from the next refresh on (kob web and kob serve follow their inventory file)."""
+        self.inventory = inventory
+        self.ns = namespace(inventory)
+        self.revisions = RevisionBook(self.store, self.ns)
+        self.metrics = MetricsBook(self.store, self.ns, inventory.control.retention)
+        self.jobs = JobBook(self.store, self.ns)
 
     async def refresh(self) -> dict[str, Any]:
         """Read the store, look at the hosts (with a pool), and keep the result as ``latest``."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,30 @@ def test_exactly_one_acts_and_a_killed_leader_is_replaced_in_bounded_time(server
     events = kob("events", str(inventory), "--kind", "leader").stdout
     assert events.count("became leader") == 2 and f"{new_holder}: released" in events
     print(f"takeover after SIGKILL of the leader: {took:.2f} s (lease {LEASE} s)")
+
+
+def test_serve_follows_its_inventory_and_keeps_it_through_a_bad_edit(lab, tmp_path):
+    inventory = tmp_path / "follow.yaml"
+    base = lab.layout.inventory.read_text()
+    inventory.write_text(base)
+    server = serve(inventory, "follow")
+    try:
+        server.wait_ready()
+        assert server.get("api/v1/overview")["services"] == []
+        inventory.write_text(base + "services:\n  added: {image: kob-demo/web:1, replicas: 0}\n")
+        wait_for(lambda: [s["name"] for s in server.get("api/v1/overview")["services"]] == ["added"], 60)
+        inventory.write_text(base + "services:\n  added: {image: kob-demo/web:1, replicas: nine}\n")
+        error = wait_for(lambda: server.get("api/v1/overview").get("inventory_error"), 60)
+        assert error.startswith(f"{inventory}:") and "replicas" in error, error
+        assert [s["name"] for s in server.get("api/v1/overview")["services"]] == ["added"], "the last good one"
+        with urllib.request.urlopen(server.url, timeout=10) as reply:
+            assert 'id="inventory-error"' in reply.read().decode(), "the page shows it too"
+        inventory.write_text(base + "services:\n  added: {image: kob-demo/web:1, replicas: 0}\n"
+                                    "  more: {image: kob-demo/web:1, replicas: 0}\n")
+        wait_for(lambda: [s["name"] for s in server.get("api/v1/overview")["services"]] == ["added", "more"], 60)
+        assert server.get("api/v1/overview")["inventory_error"] is None
+        log = server.output()
+        assert log.count("is not taken; still serving the inventory as it was") == 1, log
+        assert log.count("changed; now serving it") == 2, log
+    finally:
+        server.stop()

@@ -61,3 +61,15 @@ def test_the_last_view_is_served_marked_stale_until_the_store_answers_again(tmp_
         assert "Stale:" not in client.get("/").get_data(as_text=True)
     finally:
         site.close()
+
+
+def test_an_inventory_edit_that_does_not_load_is_shown_in_one_line_on_the_page_and_in_the_api(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "shop.yaml").write_text(INVENTORY)
+    app = create_app(MemoryStore(), load_inventory(tmp_path / "shop.yaml"))
+    client = app.test_client()
+    assert 'id="inventory-error"' not in client.get("/").get_data(as_text=True)
+    site_of(app).inventory_error = "shop.yaml:5: services.web.replicas: 'many' is not a whole number"
+    page = client.get("/").get_data(as_text=True)
+    assert 'id="inventory-error"' in page and "shop.yaml:5: services.web.replicas" in page
+    assert client.get("/api/v1/overview").get_json()["inventory_error"].startswith("shop.yaml:5:")
