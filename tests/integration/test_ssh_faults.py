@@ -73,6 +73,19 @@ def inventory(lab, tmp_path_factory) -> Path:
 
 # -- the lab's own sshd processes --------------------------------------------------------------------
 
+def _running_on(lab, vm: str, cmdline: str) -> bool:
+    """Whether a process with ``cmdline`` (NUL-separated words) runs in the VM's network namespace."""
+    wanted = os.stat(f"/var/run/netns/{lab.layout.vm(int(vm[2:])).netns}").st_ino
+    for entry in Path("/proc").iterdir():
+        try:
+            if (entry.name.isdigit() and cmdline.encode() in (entry / "cmdline").read_bytes()
+                    and os.stat(entry / "ns" / "net").st_ino == wanted):
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def _listening_sshd(lab, vm: str) -> int:
     """The VM's listening sshd: from its pid file, and only if it is the sshd the lab started in that VM."""
     layout = lab.layout.vm(int(vm[2:]))
@@ -267,13 +280,12 @@ async def test_5b_a_stream_into_a_frozen_sshd_ends_when_it_stalls_for_the_comman
 
 def test_6_exec_whose_host_freezes_mid_command_reports_a_timeout_and_the_others_finish(lab, inventory):
     """The CLI's own connection is open when the sshd serving it freezes: command_timeout (10 s) ends it."""
-    listener = _listening_sshd(lab, "vm2")
-    before = set(_session_sshds(listener))
-    proc = subprocess.Popen([sys.executable, "-m", "kob", "exec", str(inventory), "sleep 3; hostname"],
+    pause = f"3.{uuid.uuid4().int % 10**6:06d}"  # a sleep of its own, to find it running on vm2
+    proc = subprocess.Popen([sys.executable, "-m", "kob", "exec", str(inventory), f"sleep {pause}; hostname"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while not set(_session_sshds(listener)) - before and time.monotonic() < deadline and proc.poll() is None:
+        deadline = time.monotonic() + 60  # frozen once the command runs on vm2: its connection is open
+        while not _running_on(lab, "vm2", f"sleep\0{pause}") and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.05)
         with frozen_sshd(lab, "vm2", sessions=True):
             out, err = proc.communicate(timeout=120)
