@@ -494,11 +494,11 @@ class ServiceReader:
             if kind == "CMD":
                 words = [self.values.text(item) for item in items[1:]]
             elif kind == "CMD-SHELL":
-                words = ["sh", "-c", " ".join(self.values.text(item, shell=True) for item in items[1:])]
+                words = ["sh", "-c", " ".join(self.values.text(item, quote_for_shell=True) for item in items[1:])]
             else:
                 raise items[0].error(f"should be CMD, CMD-SHELL or NONE, got {kind!r}")
         else:
-            words = ["sh", "-c", self.values.text(node, shell=True, allow_empty=False)]
+            words = ["sh", "-c", self.values.text(node, quote_for_shell=True, allow_empty=False)]
         if not words or not words[0] or not words[-1]:
             raise node.error("an empty test; give the command to run")
         return words

@@ -52,7 +52,7 @@ class Values:
     def note(self, node: Node, message: str) -> None:
         self.notes.append(Note(node.file, node.line, node.path, message))
 
-    def text(self, node: Node, *, expected: str = "a string", shell: bool = False, allow_empty: bool = True) -> str:
+    def text(self, node: Node, *, expected: str = "a string", quote_for_shell: bool = False, allow_empty: bool = True) -> str:
         """The scalar's text with ${...} resolved; a mapping or list where a scalar belongs is an error."""
         if node.kind != "scalar":
             if node.kind == "null" and allow_empty:
@@ -62,13 +62,13 @@ class Values:
         if "$" not in written:
             return written
         quoted: list[str] = []
-        resolved = _REFERENCE.sub(lambda match: self._substitute(node, match, shell, quoted), written)
+        resolved = _REFERENCE.sub(lambda match: self._substitute(node, match, quote_for_shell, quoted), written)
         if quoted:
             self.note(node, f"{', '.join(quoted)} substituted quoted for the shell (shlex.quote), so that their "
                             "values cannot run as shell code; check the check still does what it should")
         return resolved
 
-    def _substitute(self, node: Node, match: re.Match[str], shell: bool, quoted: list[str]) -> str:
+    def _substitute(self, node: Node, match: re.Match[str], quote_for_shell: bool, quoted: list[str]) -> str:
         if match["dollar"]:
             return "$"
         name, op, arg = match["named"], None, ""
@@ -91,7 +91,7 @@ class Values:
             self.note(node, f"${{{name}}} is not set in kob's environment; it was replaced by an empty string, as "
                             "Compose does (set it and import again, or write the value)")
             value = ""
-        if shell and shlex.quote(value) != value:
+        if quote_for_shell and shlex.quote(value) != value:
             quoted.append(f"${{{name}}}")
             return shlex.quote(value)
         return value
