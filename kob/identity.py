@@ -22,7 +22,8 @@ from kob.errors import StoreError
 from kob.spec.inventory import Inventory
 from kob.store.base import Store
 
-DEPLOY_LOCK_TTL = 10.0  # a killed deploy blocks the next one this long at most
+DEPLOY_LOCK_TTL = 10.0  # a deploy killed on another machine blocks the next one this long at most (one
+# killed on this machine is freed at once: kob.store.backend.died_here)
 
 
 def namespace(inventory: Inventory) -> str:

@@ -3,6 +3,11 @@
 A backend subclasses StoreBackend and implements ``try_lock`` (one attempt:
 the new Lock, or the LockInfo of whoever holds it; with ``reclaim``, a lock
 already held by the very same holder is taken over instead) and ``close``.
+
+Holders are written ``<user>@<machine> pid <n>`` (kob.identity). A lock whose holder names this
+machine and a pid that no longer runs here was left by a killed process (SIGKILL, OOM): it is freed
+at once instead of after its ttl. A holder on another machine, or whose pid runs (even if reused by
+another program), is waited for as before.
 """
 
 from __future__ import annotations
@@ -10,6 +15,9 @@ from __future__ import annotations
 import abc
 import asyncio
 import logging
+import os
+import re
+import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -49,10 +57,21 @@ class StoreBackend(abc.ABC):
             if not isinstance(outcome, LockInfo):
                 _confirmed(outcome, sent, None)
                 return outcome
+            if died_here(outcome.holder) and await self._free_dead(name, outcome.holder):
+                continue
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise LockHeld(name, outcome.holder, outcome.since)
             await asyncio.sleep(min(LOCK_POLL_INTERVAL, remaining))
+
+    async def _free_dead(self, name: str, dead: str) -> bool:
+        """Take over the lock ``dead`` left behind and release it; whether it was freed."""
+        stale = await self.try_lock(name, dead, 1.0, reclaim=True)
+        if isinstance(stale, LockInfo):
+            return False  # someone else took it meanwhile
+        await stale.release()
+        log.warning("lock %r was held by %s, which no longer runs on this machine: freed", name, dead)
+        return True
 
     @asynccontextmanager
     async def lock(self, name: str, holder: str, ttl: float, wait: float = 0) -> AsyncIterator[Lock]:
@@ -92,6 +111,26 @@ class StoreBackend(abc.ABC):
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
+
+
+_HOLDER = re.compile(r"[^@\s]+@(?P<machine>\S+) pid (?P<pid>\d+)")
+
+
+def died_here(holder: str) -> bool:
+    """Whether ``holder`` names this machine and a pid (not ours) that no longer runs here."""
+    match = _HOLDER.fullmatch(holder)
+    if not match or match["machine"] != socket.gethostname():
+        return False
+    pid = int(match["pid"])
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it runs, under another user
+        return False
+    return False
 
 
 CONFIRMED_FOR = 0.75  # of a lock's ttl: how long after its last confirmation it surely still holds

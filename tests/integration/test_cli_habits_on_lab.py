@@ -22,7 +22,7 @@ services:
     replicas: {{replicas}}
     port: 80
     env: {{{{TOKEN: {SECRET}}}}}
-    healthcheck: {{{{http: /healthz, interval: 500ms, timeout: 1s, retries: 2}}}}
+    healthcheck: {{{{http: /healthz, interval: 500ms, timeout: 3s, retries: 3, start_period: 5s}}}}
 """
 REPLICA_KEYS = {"replica", "host", "address", "host_port", "state", "health", "revision", "image"}
 HOST_KEYS = {"host", "time", "interval", "cpu", "ncpu", "load", "mem_used", "mem_total", "disk_used", "disk_total",

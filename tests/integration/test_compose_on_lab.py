@@ -19,8 +19,9 @@ services:
     healthcheck:
       test: ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:80/healthz || exit 1"]
       interval: 1s
-      timeout: 1s
+      timeout: 3s
       retries: 3
+      start_period: 5s
     deploy:
       replicas: 3
       resources: {limits: {memory: 64M}}

@@ -22,7 +22,7 @@ services:
   app:
     image: kob-demo/web:1
     port: 80
-    healthcheck: {{http: /healthz, interval: 500ms, timeout: 1s, retries: 2}}
+    healthcheck: {{http: /healthz, interval: 500ms, timeout: 3s, retries: 3, start_period: 5s}}
     update: {{monitor: 0s}}
 {autoscale}
 lb:

@@ -29,7 +29,7 @@ async def observe(pool, vm):
 async def test_a_started_replica_is_observed_with_its_labels_health_and_image(lab):
     vm = target(lab)
     service = Service(name="probe", image="kob-demo/web:1", port=80,
-                      healthcheck=HealthCheck(http_path="/healthz", interval=0.5, timeout=1, retries=2))
+                      healthcheck=HealthCheck(http_path="/healthz", interval=0.5, timeout=3, retries=3, start_period=5))
     replica = Replica(service, replica=1, revision=3, spec_hash="feedface00", host="vm2", host_port=20999, owner=OWNER)
     _, image_ids = demo_image.save_archive()
     async with SshPool() as pool:

@@ -32,7 +32,7 @@ services:
     image: kob-demo/web:{image}
     replicas: 4
     port: 80
-    healthcheck: {{http: /healthz, interval: 500ms, timeout: 1s, retries: 2}}
+    healthcheck: {{http: /healthz, interval: 500ms, timeout: 3s, retries: 3, start_period: 5s}}
     update: {{parallelism: 1, order: start-first, failure_action: rollback, monitor: 0s}}
 lb:
   frontends:

@@ -4,7 +4,8 @@ update, `kob scale` at 5 moments; after each kill the next command converges.
 Converged means: each replica of the service runs exactly once (counted from the containers on the VMs,
 stopped ones included, so a half-started or half-removed container counts as an orphan), all healthy and of
 the wanted image, and HAProxy's servers (its runtime state and its config file) are exactly the running
-replicas. A killed command's deploy lock (TTL 10 s) frees itself by expiry: the next command waits for it.
+replicas. A killed command's deploy lock names its pid on this machine, so the next command frees it at
+once (a lock held from another machine would expire after its 10 s TTL instead).
 
 The kill moments are spread over a rollout measured on this machine, so a slow or busy machine moves them
 with it. How long each recovery took is printed (pytest -s shows it), never asserted.
@@ -30,7 +31,7 @@ SERVICES = """services:
     image: kob-demo/web:{image}
     replicas: {replicas}
     port: 80
-    healthcheck: {{http: /healthz, interval: 500ms, timeout: 1s, retries: 2}}
+    healthcheck: {{http: /healthz, interval: 500ms, timeout: 3s, retries: 3, start_period: 5s}}
     update: {{parallelism: 1, order: start-first, failure_action: rollback, monitor: 0s}}
 lb:
   frontends:
@@ -41,7 +42,7 @@ FIRST_KILL = 0.2  # s after the command starts
 LAST_KILL = 0.85  # of the measured duration
 DEPLOY_KILLS = 10
 SCALE_KILLS = 5
-WAIT = "40"  # --wait: longer than the lock's TTL (10 s)
+WAIT = "40"  # --wait: longer than the lock's TTL (10 s), in case the kill lands before the lock names a pid
 
 recoveries: list[tuple[str, float]] = []
 

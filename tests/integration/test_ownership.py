@@ -23,7 +23,7 @@ services:
     image: kob-demo/web:{image}
     replicas: {replicas}
     port: 80
-    healthcheck: {{http: /healthz, interval: 500ms, timeout: 1s, retries: 2}}
+    healthcheck: {{http: /healthz, interval: 500ms, timeout: 3s, retries: 3, start_period: 5s}}
     update: {{parallelism: 2, order: start-first, monitor: 0s}}
   {extra}
 lb:
@@ -224,7 +224,7 @@ def test_7_kob_adopt_takes_over_an_earlier_kobs_haproxy_without_a_failed_request
     d = tmp_path / "olb.yaml"
     base = re.sub(r"(?m)^state:.*$", f"state: {tmp_path / 'state.db'}", lab.layout.inventory.read_text())
     d.write_text(base + "services:\n  olb:\n    image: kob-demo/web:1\n    replicas: 2\n    port: 80\n"
-                        "    healthcheck: {http: /healthz, interval: 500ms, timeout: 1s, retries: 2}\n"
+                        "    healthcheck: {http: /healthz, interval: 500ms, timeout: 3s, retries: 3, start_period: 5s}\n"
                         "lb:\n  frontends:\n    http: {bind: 8095, default: olb}\n")
     earlier = "kob-olb-1-0ld0ld00"
     on_vm(lab, "vm2", f"docker run -d --name {earlier} --label kob.service=olb --label kob.replica=1 "

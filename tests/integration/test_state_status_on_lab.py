@@ -19,7 +19,7 @@ services:
     replicas: {replicas}
     port: 80
     env_file: web.env
-    healthcheck: {{http: /healthz, interval: 500ms, timeout: 1s, retries: 2}}
+    healthcheck: {{http: /healthz, interval: 500ms, timeout: 3s, retries: 3, start_period: 5s}}
 """
 
 

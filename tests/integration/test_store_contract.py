@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+import subprocess
 import time
 
 import pytest
@@ -132,6 +135,35 @@ async def test_a_lock_whose_holder_vanished_expires_after_its_ttl(store, open_ot
     taken = await store.acquire_lock("deploy", "bob", ttl=30, wait=backend.beyond_expiry + 2)
     assert time.monotonic() - before_acquiring >= backend.lock_ttl * 0.9
     await taken.release()
+
+
+def reaped_pid() -> int:
+    """The pid of a process of this machine that ran and has been reaped."""
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+async def test_a_lock_left_by_a_process_that_died_on_this_machine_is_freed_at_once(store, open_other):
+    dead = f"alice@{socket.gethostname()} pid {reaped_pid()}"
+    await open_other().acquire_lock("deploy", dead, ttl=30)  # never released: the process was SIGKILLed
+    taken = await store.acquire_lock("deploy", "bob", ttl=30)
+    assert (await store.lock_info("deploy")).holder == "bob"
+    await taken.release()
+
+
+@pytest.mark.parametrize("holder", [
+    pytest.param(f"alice@{socket.gethostname()} pid {os.getpid()}", id="this-process"),
+    pytest.param(f"alice@{socket.gethostname()} pid 1", id="a-running-pid"),
+    pytest.param("alice@another-machine pid 999999", id="another-machine"),
+    pytest.param("crashed", id="no-pid"),
+])
+async def test_a_lock_of_a_live_or_unknown_holder_is_not_freed(store, open_other, holder):
+    held = await open_other().acquire_lock("deploy", holder, ttl=30)
+    with pytest.raises(LockHeld):
+        await store.acquire_lock("deploy", "bob", ttl=30)
+    assert (await store.lock_info("deploy")).holder == holder
+    await held.release()
 
 
 async def test_the_lock_context_keeps_it_alive_beyond_its_ttl_and_releases_on_exit(store, open_other, backend):

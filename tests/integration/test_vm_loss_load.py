@@ -35,7 +35,7 @@ services:
     image: kob-demo/web:{image}
     replicas: {replicas}
     port: 80
-    healthcheck: {{http: /healthz, interval: 1s, timeout: 1s, retries: 2}}
+    healthcheck: {{http: /healthz, interval: 1s, timeout: 3s, retries: 3, start_period: 5s}}
     update: {{parallelism: 1, order: start-first, failure_action: rollback, monitor: 0s}}
 lb:
   frontends:
