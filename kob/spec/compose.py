@@ -24,7 +24,8 @@ from typing import Mapping
 
 from kob.errors import SpecError, one_line
 from kob.spec.compose_render import Entry, commented, render, scalar
-from kob.spec.compose_services import ImportedService, ServiceReader
+from kob.spec.compose_model import ImportedService
+from kob.spec.compose_services import ServiceReader
 from kob.spec.compose_values import Note, Values
 from kob.spec.env_file import MAX_ENV_FILE, bad_env_line
 from kob.spec.inventory import TOP_LEVEL_KEYS, inventory_from_record, load_inventory

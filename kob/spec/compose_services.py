@@ -23,20 +23,16 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from kob.errors import one_line
-from kob.spec.compose_labels import TRAEFIK_IMAGE, Route, read_labels
+from kob.spec.compose_deploy import DeployReading
+from kob.spec.compose_env import EnvironmentReading
+from kob.spec.compose_labels import TRAEFIK_IMAGE, read_labels
+from kob.spec.compose_model import ImportedService, Published
 from kob.spec.compose_render import Entry
-from kob.spec.compose_values import Values, compose_bytes, compose_duration, kob_duration, kob_size
-from kob.spec.env_file import MAX_ENV_FILE, bad_env_line
+from kob.spec.compose_values import Values
 from kob.spec.yaml_source import Node
 
-SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|KEY", re.IGNORECASE)
-"""Environment names whose values are kept out of the inventory (a revision keeps inline env for ever);
-a name ending in _FILE holds a path, not a secret. A value that uses such a ${VARIABLE}, or holds a
-password in a URL (scheme://user:password@host), is kept out too."""
 NOT_HTTP_PORTS = {1433: "SQL Server", 1521: "Oracle", 3306: "MySQL", 5432: "PostgreSQL", 5672: "AMQP",
                   6379: "Redis", 9092: "Kafka", 11211: "memcached", 27017: "MongoDB"}
 IGNORED = {
@@ -56,53 +52,7 @@ HANDLED = ("image", "command", "entrypoint", "environment", "env_file", "ports",
            "volumes", "restart", "scale", "cpus", "mem_limit", "labels")
 
 
-@dataclass
-class Published:
-    """A published port: an lb frontend bound to ``bind`` sending to the service."""
-
-    bind: int
-    node: Node
-
-
-@dataclass
-class Constraint:
-    label: str
-    equal: bool
-    value: str
-    node: Node
-
-
-@dataclass
-class ImportedService:
-    name: str
-    node: Node
-    entries: list[Entry] = field(default_factory=list)
-    port: int | None = None
-    published: list[Published] = field(default_factory=list)
-    constraints: list[Constraint] = field(default_factory=list)
-    hostnames: list[Constraint] = field(default_factory=list)  # node.hostname==X: placement.hosts
-    routes: list[Route] = field(default_factory=list)  # from Traefik labels
-    global_mode: bool = False
-    max_per_host: int | None = None
-    env_file: str | None = None  # a path, as written in the inventory
-    generated_env: str | None = None  # the content of <name>.env, to write beside the inventory
-    env_file_comment: str = ""
-
-
-_REFERENCE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
-_URL_PASSWORD = re.compile(r"://[^/@\s:]*:[^/@\s]+@")
-
-
-def _looks_secret(name: str, value: str | None, node: Node) -> bool:
-    """By its name (not a *_FILE path), by a secret-looking ${VARIABLE} in it, or a password in a URL."""
-    if SECRET_NAME.search(name) and not name.upper().endswith("_FILE"):
-        return True
-    used = _REFERENCE.findall(node.raw or "")
-    return any(SECRET_NAME.search(var) and not var.upper().endswith("_FILE") for var in used) or \
-        bool(value and _URL_PASSWORD.search(value))
-
-
-class ServiceReader:
+class ServiceReader(EnvironmentReading, DeployReading):
     """Reads the services of one Compose file; ``base`` is its folder, ``out`` the inventory's."""
 
     def __init__(self, values: Values, base: Path, out: Path, write_env_files: bool):
@@ -177,12 +127,6 @@ class ServiceReader:
         if node is not None:
             count = self._int(node, 0, 1000)
             service.entries.append(Entry("replicas", count, f"{node.path.split('/', 2)[-1]} in the Compose file"))
-
-    def _int(self, node: Node, low: int, high: int) -> int:
-        text = self.values.text(node, expected="a whole number")
-        if not re.fullmatch(r"[0-9]+", text) or not low <= int(text) <= high:
-            raise node.error(f"should be a whole number from {low} to {high}, got {text!r}")
-        return int(text)
 
     def _proxy(self, service: ImportedService, keys: dict[str, Node]) -> None:
         """A Traefik service: left out, kob's HAProxy takes its place; the port it published for 80 is kept."""
@@ -278,128 +222,6 @@ class ServiceReader:
 
     # -- environment -------------------------------------------------------------------------------
 
-    def _environment(self, service: ImportedService, environment: Node | None, env_files: Node | None) -> None:
-        inline: list[Entry] = []
-        secret: list[tuple[str, str | None, Node]] = []
-        variables: dict[str, tuple[str | None, Node]] = {}
-        for name, value, node in self._variables(environment):
-            if name in variables:
-                self.note(node, f"{name} is given twice; the last value is taken, as Compose does")
-            variables[name] = (value, node)
-        for name, (value, node) in variables.items():
-            if _looks_secret(name, value, node):
-                secret.append((name, value, node))
-            elif value is not None:
-                inline.append(Entry(name, value))
-        if inline:
-            service.entries.append(Entry("env", tuple(inline), "kept in each revision: no secrets here"))
-        files = self._env_files(env_files)
-        if not secret and len(files) <= 1:
-            if files:
-                service.env_file = self._relative(files[0][0])
-                service.entries.append(Entry("env_file", service.env_file, "read when deploying, never stored"))
-            return
-        self._generated_env(service, secret, files)
-
-    def _variables(self, node: Node | None) -> list[tuple[str, str | None, Node]]:
-        """(name, value, node) of the environment: list or mapping; a value None is taken from kob's
-        environment, and left out (with a note) when that does not have it."""
-        found: list[tuple[str, str | None, Node]] = []
-        if node is None:
-            return found
-        if node.kind == "list":
-            pairs = []
-            for item in node.as_list():
-                name, equals, value = self.values.text(item).partition("=")
-                pairs.append((name, value if equals else None, item))
-        else:
-            pairs = [(name, None if value.kind == "null" else self.values.text(value), value)
-                     for name, value in node.entries(expected="a list of NAME=value or a mapping")]
-        for name, value, item in pairs:
-            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-                raise item.error(f"{name!r} is not an environment variable name kob can pass "
-                                 "(letters, digits and '_', not starting with a digit)")
-            if value is None:
-                value = self.values.environ.get(name)
-                if value is None:
-                    self.note(item, f"{name} takes its value from the environment, which does not have it here; "
-                                    "left out (set it and import again, or write it in the env_file)")
-            found.append((name, value, item))
-        return found
-
-    def _env_files(self, node: Node | None) -> list[tuple[Path, Node]]:
-        """The env files that exist, in order; a missing one is a note."""
-        items = [node] if node is not None and node.kind == "scalar" else (node.as_list() if node else [])
-        files = []
-        for item in items:
-            required = True
-            if item.kind == "mapping":
-                fields = dict(item.entries())
-                required = self.values.text(fields["required"]) != "false" if "required" in fields else True
-                for key in fields:
-                    if key not in ("path", "required"):
-                        self.note(fields[key], "kob reads env files as docker's --env-file does; left out")
-                path_node = fields.get("path")
-                if path_node is None:
-                    raise item.error("missing path:")
-                text = self.values.text(path_node, allow_empty=False)
-            else:
-                text = self.values.text(item, allow_empty=False)
-            path = Path(os.path.abspath(self.base / Path(text).expanduser()))
-            if path.is_file():
-                files.append((path, item))
-            elif required:
-                self.note(item, f"env file {path} not found; left out (create it, then add env_file: to the service)")
-        return files
-
-    def _generated_env(self, service: ImportedService, secret: list[tuple[str, str | None, Node]],
-                       files: list[tuple[Path, Node]]) -> None:
-        """One env file for kob: the Compose env files' lines joined, then the secret-looking values."""
-        lines = []
-        for path, item in files:
-            with open(path, "rb") as file:
-                data = file.read(MAX_ENV_FILE + 1)
-            bad = bad_env_line(data) if len(data) <= MAX_ENV_FILE else 1
-            if bad is not None:
-                raise item.error(f"env file {path}: line {bad} is not NAME=value (or the file is over "
-                                 f"{MAX_ENV_FILE >> 10} KiB); fix it and import again")
-            lines += [f"# from {one_line(str(path))}", data.decode("utf-8-sig").rstrip("\n")]
-        names = []
-        for name, value, node in secret:
-            if value is None:
-                lines.append(f"# {name}=  (not set when imported: write its value)")
-                continue
-            if "\n" in value:
-                self.note(node, f"{name}'s value holds a line break, which an env file cannot; left out")
-                continue
-            lines.append(f"{name}={value}")
-            names.append(name)
-        service.env_file = f"{service.name}.env"
-        service.generated_env = "\n".join(lines) + "\n"
-        what = " and ".join(filter(None, [", ".join(str(p) for p, _ in files),
-                                          f"the values of {', '.join(names)}" if names else ""]))
-        where = service.node
-        if secret:
-            where = secret[0][2]
-            listed = ", ".join(n for n, _, _ in secret)
-            verb = "looks like a secret (by its name or value): it goes" if len(secret) == 1 else \
-                "look like secrets (by their names or values): they go"
-            self.note(where, f"{listed} {verb} to {service.env_file} (mode 0600), not inline, since inline env "
-                             "is kept in every revision")
-        if len(files) > 1 or (files and secret):
-            self.note(files[0][1], f"kob reads one env file a service: {service.env_file} joins {what}")
-        written = self.write_env_files
-        service.env_file_comment = f"holds {what}" + ("" if written else
-                                                      "; write it beside the inventory (-o writes it), then "
-                                                      "remove the '#'")
-        if not written:
-            self.note(where, f"{service.env_file} is not written without -o; its env_file: line is commented out")
-        service.entries.append(Entry("env_file", service.env_file, service.env_file_comment, off=not written))
-
-    def _relative(self, path: Path) -> str:
-        relative = os.path.relpath(path, self.out)
-        return relative if not relative.startswith("..") else str(path)
-
     # -- volumes -------------------------------------------------------------------------------------
 
     def _volumes(self, service: ImportedService, node: Node | None) -> None:
@@ -452,148 +274,3 @@ class ServiceReader:
             raise item.error(f"source {source!r} should be a host path or a volume name (two or more letters, "
                              "digits, '_', '.' and '-', starting with a letter or digit); rename the volume")
         return f"{source}:{target.rstrip('/')}" + (":ro" if read_only else "")
-
-    # -- health, resources, restart, placement, update ------------------------------------------------
-
-    def _healthcheck(self, service: ImportedService, node: Node | None) -> None:
-        if node is None:
-            return
-        fields = dict(node.entries(expected="a mapping with test:"))
-        if "disable" in fields and self.values.text(fields["disable"]).lower() == "true":
-            self.note(node, "health check disabled: kob then counts a running replica as healthy")
-            return
-        test = fields.get("test")
-        if test is None:
-            self.note(node, "no test: (the image's own HEALTHCHECK applies); kob needs a test, so none is taken")
-            return
-        words = self._health_test(test)
-        if words is None:
-            return
-        entries = [Entry("command", tuple(words))]
-        for key in ("interval", "timeout", "start_period"):
-            if key in fields:
-                seconds = compose_duration(fields[key], self.values.text(fields[key]))
-                if seconds > 0 or key == "start_period":
-                    entries.append(Entry(key, kob_duration(seconds)))
-        if "retries" in fields:
-            entries.append(Entry("retries", max(1, self._int(fields["retries"], 0, 1000))))
-        for key in fields:
-            if key not in ("test", "interval", "timeout", "start_period", "retries", "disable"):
-                self.note(fields[key], "kob has no equivalent; left out")
-        service.entries.append(Entry("healthcheck", tuple(entries)))
-
-    def _health_test(self, node: Node) -> list[str] | None:
-        if node.kind == "list":
-            items = node.as_list()
-            if not items:
-                raise node.error("an empty test; write [CMD, ...], [CMD-SHELL, script] or [NONE]")
-            kind = self.values.text(items[0])
-            if kind == "NONE":
-                self.note(node, "test NONE disables the image's health check; kob takes no health check")
-                return None
-            if kind == "CMD":
-                words = [self.values.text(item) for item in items[1:]]
-            elif kind == "CMD-SHELL":
-                words = ["sh", "-c", " ".join(self.values.text(item, quote_for_shell=True) for item in items[1:])]
-            else:
-                raise items[0].error(f"should be CMD, CMD-SHELL or NONE, got {kind!r}")
-        else:
-            words = ["sh", "-c", self.values.text(node, quote_for_shell=True, allow_empty=False)]
-        if not words or not words[0] or not words[-1]:
-            raise node.error("an empty test; give the command to run")
-        return words
-
-    def _resources(self, service: ImportedService, node: Node | None, cpus: Node | None, mem: Node | None) -> None:
-        fields = dict(node.entries()) if node else {}
-        limits = dict(fields["limits"].entries()) if "limits" in fields else {}
-        for key, value in fields.items():
-            if key != "limits":
-                self.note(value, "kob reserves nothing for a service's replicas (only jobs reserve); left out")
-        for key, value in limits.items():
-            if key not in ("cpus", "memory"):
-                self.note(value, "kob limits cpus and memory only; left out")
-        entries = []
-        cpus = limits.get("cpus") or cpus
-        if cpus is not None:
-            text = self.values.text(cpus)
-            if not re.fullmatch(r"[0-9]*\.?[0-9]+", text) or not 0 < float(text) <= 1024:
-                raise cpus.error(f"should be a number of CPUs above 0 such as 0.5, got {text!r}")
-            entries.append(Entry("cpus", float(text)))
-        memory = limits.get("memory") or mem
-        if memory is not None:
-            size = compose_bytes(memory, self.values.text(memory))
-            if size < 6 << 20:
-                raise memory.error(f"{self.values.text(memory)} is below docker's minimum of 6m")
-            entries.append(Entry("memory", kob_size(size)))
-        if entries:
-            service.entries.append(Entry("resources", tuple(entries)))
-
-    def _restart(self, service: ImportedService, restart: Node | None, policy: Node | None) -> None:
-        if policy is not None:
-            fields = dict(policy.entries())
-            condition = self.values.text(fields["condition"]) if "condition" in fields else "any"
-            attempts = self._int(fields["max_attempts"], 0, 1000) if "max_attempts" in fields else 0
-            value = {"none": "no", "any": "always"}.get(condition, "on-failure")
-            if value == "on-failure" and attempts:
-                value = f"on-failure:{attempts}"
-            for key in fields:
-                if key not in ("condition", "max_attempts"):
-                    self.note(fields[key], "docker restarts at once; kob has no delay or window; left out")
-            service.entries.append(Entry("restart", value, f"deploy.restart_policy {condition}"))
-            return
-        if restart is not None:
-            value = self.values.text(restart)
-            if not re.fullmatch(r"no|always|unless-stopped|on-failure(:[1-9][0-9]{0,3})?", value):
-                raise restart.error(f"should be no, always, unless-stopped or on-failure[:N], got {value!r}")
-            service.entries.append(Entry("restart", value))
-
-    def _placement(self, service: ImportedService, node: Node | None) -> None:
-        fields = dict(node.entries()) if node else {}
-        for key, value in fields.items():
-            if key == "max_replicas_per_node":
-                service.max_per_host = self._int(value, 1, 1000)
-            elif key != "constraints":
-                self.note(value, "kob spreads replicas over hosts by itself (placement.strategy); left out")
-        for item in fields["constraints"].as_list() if "constraints" in fields else []:
-            text = self.values.text(item)
-            host = re.fullmatch(r"\s*node\.hostname\s*(==|!=)\s*(\S+)\s*", text)
-            if host is not None:
-                service.hostnames.append(Constraint("hostname", host[1] == "==", host[2], item))
-                continue
-            match = re.fullmatch(r"\s*node\.labels\.([A-Za-z0-9_.-]+)\s*(==|!=)\s*([^=\s]\S*)\s*", text)
-            if match is None or match[1] == "role":
-                self.note(item, f"{text!r} has no kob equivalent (kob's constraints test host labels: "
-                                "node.labels.X==Y); left out")
-                continue
-            service.constraints.append(Constraint(match[1], match[2] == "==", match[3], item))
-
-    def _update(self, service: ImportedService, node: Node | None) -> None:
-        if node is None:
-            return
-        entries = []
-        for key, value in node.entries():
-            if key == "parallelism":
-                count = self._int(value, 0, 1000)
-                if count == 0:
-                    self.note(value, "0 (all at once) is written as 1000: kob updates at most that many at a time")
-                entries.append(Entry("parallelism", count or 1000))
-            elif key == "order":
-                entries.append(Entry("order", self._choice(value, ("start-first", "stop-first"))))
-            elif key == "failure_action":
-                action = self.values.text(value)
-                if action == "continue":
-                    self.note(value, "kob has no 'continue': a failed replica stops the rollout; written as pause")
-                    action = "pause"
-                entries.append(Entry("failure_action", self._choice(value, ("rollback", "pause"), action)))
-            elif key == "monitor":
-                entries.append(Entry("monitor", kob_duration(compose_duration(value, self.values.text(value)))))
-            else:
-                self.note(value, "kob has no equivalent; left out")
-        if entries:
-            service.entries.append(Entry("update", tuple(entries)))
-
-    def _choice(self, node: Node, choices: tuple[str, ...], text: str | None = None) -> str:
-        text = self.values.text(node) if text is None else text
-        if text not in choices:
-            raise node.error(f"should be one of {', '.join(choices)}, got {text!r}")
-        return text
