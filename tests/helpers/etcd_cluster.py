@@ -21,7 +21,26 @@ from tests.helpers.free_port import free_port
 START_TIMEOUT = 20.0
 
 
-def _die_with_parent() -> None:
+def wait_etcd_healthy(process: subprocess.Popen, client_url: str, log_path: Path, name: str = "etcd",
+                      timeout: float = START_TIMEOUT) -> None:
+    """Return once the etcd at ``client_url`` says it is healthy; RuntimeError with its log's end if it exits
+    or stays unhealthy for ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{client_url}/health", timeout=1) as reply:
+                if b'"true"' in reply.read():
+                    return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"{name} not healthy after {timeout} s:\n{log_path.read_text()[-3000:]}")
+
+
+def die_with_parent() -> None:
+    """In the child: get SIGKILL when pytest dies, even if pytest is killed -9."""
     PR_SET_PDEATHSIG = 1
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
@@ -118,18 +137,7 @@ class EtcdCluster:
         ]  # fmt: skip
         with open(member.data_dir / "etcd.log", "ab") as log:  # no threads here: preexec_fn is safe
             member.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
-                                              preexec_fn=_die_with_parent)  # noqa: PLW1509
+                                              preexec_fn=die_with_parent)  # noqa: PLW1509
 
     def wait_healthy(self, member: Member) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if not member.running:
-                raise RuntimeError(f"etcd {member.name} exited:\n{(member.data_dir / 'etcd.log').read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{member.client_url}/health", timeout=1) as reply:
-                    if b'"true"' in reply.read():
-                        return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"etcd {member.name} not healthy after {START_TIMEOUT} s")
+        wait_etcd_healthy(member.process, member.client_url, member.data_dir / "etcd.log", f"etcd {member.name}")

@@ -8,12 +8,8 @@ data dir removed at the end.
 
 from __future__ import annotations
 
-import ctypes
 import shutil
-import signal
 import subprocess
-import time
-import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -22,31 +18,8 @@ from pathlib import Path
 import pytest
 
 from kob.store import Store, open_store
+from tests.helpers.etcd_cluster import die_with_parent, wait_etcd_healthy
 from tests.helpers.free_port import free_port
-
-ETCD_START_TIMEOUT = 15.0
-
-
-def _die_with_parent() -> None:
-    """In the child: get SIGKILL when pytest dies, even if pytest is killed -9."""
-    PR_SET_PDEATHSIG = 1
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-def _wait_until_healthy(process: subprocess.Popen, client_url: str, log_path: Path) -> None:
-    deadline = time.monotonic() + ETCD_START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"etcd exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{client_url}/health", timeout=1) as response:
-                if b'"true"' in response.read():
-                    return
-        except OSError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"etcd not healthy after {ETCD_START_TIMEOUT} s:\n{log_path.read_text()[-3000:]}")
-
 
 @pytest.fixture(scope="session")
 def etcd_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
@@ -65,9 +38,9 @@ def etcd_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "--heartbeat-interval", "10", "--election-timeout", "100",
     ]  # fmt: skip
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
     try:
-        _wait_until_healthy(process, client_url, log_path)
+        wait_etcd_healthy(process, client_url, log_path)
         yield client_url
     finally:
         process.kill()
