@@ -1,21 +1,24 @@
 """Benchmark: what the status page costs, beside `kob status` (the command a user would run instead).
 
-    .venv/bin/python bench/page.py [--vms 10] [--replicas 20] [--rounds 7]
+    .venv/bin/python bench/page.py [--vms 10] [--replicas 20] [--rounds 7] [--net 1]
 
-Brings up its own lab (network 1, /var/lib/kob-bench-lab) with the replicas running behind
-HAProxy on vm1, and takes it down. Each round, interleaved so that drift hits every way alike:
+Brings up its own lab (network 1, /var/lib/kob-bench-lab; another --net in a folder of its own) with
+the replicas running behind HAProxy on vm1, and takes it down. Each round, interleaved so that drift
+hits every way alike:
   kob status         the baseline: the whole command (`kob status --json`)
   page refresh       one refresh of the page's data inside a process whose SSH connections
                      are open: observe + sample every VM, HAProxy's `show stat`, the store
   GET /api/v1/...    one request to a running `kob web` (waitress), answered from the last refresh
   GET /              the same for the HTML overview
-Prints medians and ratios to `kob status`.
+  GET /metrics       Prometheus' text: the last refresh plus each VM's newest kept sample from the store
+Prints medians and ratios to `kob status`, then the page process's CPU seconds (user+sys) per request of each kind.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import subprocess
 import sys
@@ -75,24 +78,42 @@ def start_page(inventory: Path) -> subprocess.Popen:
     raise SystemExit("kob web did not come up")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User+sys CPU seconds a process (all its threads) has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed_get(path: str, pid: int, cpu: dict[str, float]) -> float:
+    """Wall seconds of one GET; the page's CPU seconds for it added to ``cpu[path]``."""
+    before = cpu_seconds(pid)
+    took = timed(lambda: get(path))
+    cpu[path] = cpu.get(path, 0.0) + cpu_seconds(pid) - before
+    return took
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--vms", type=int, default=10)
     parser.add_argument("--replicas", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--net", type=int, default=1)
     args = parser.parse_args()
     page = None
-    with bench_lab(args.vms, SERVICES.format(replicas=args.replicas), "page") as (_, inventory):
+    with bench_lab(args.vms, SERVICES.format(replicas=args.replicas), "page", args.net) as (_, inventory):
         try:
             page = start_page(inventory)
             times: dict[str, list[float]] = {"kob status": [], "page refresh": [], "GET /api/v1/overview": [],
-                                             "GET /": []}
+                                             "GET /": [], "GET /metrics": []}
+            cpu: dict[str, float] = {}
             for _ in range(args.rounds):
                 times["kob status"].append(timed(lambda: kob("status", str(inventory), "--json")))
                 times["page refresh"] += asyncio.run(warm_refreshes(inventory, 1))
-                times["GET /api/v1/overview"].append(timed(lambda: get("api/v1/overview")))
-                times["GET /"].append(timed(lambda: get("")))
+                for path in ("api/v1/overview", "", "metrics"):
+                    times[f"GET /{path}"].append(timed_get(path, page.pid, cpu))
             print_medians(f"{args.vms} VMs, {args.replicas} replicas, {args.rounds} rounds", times, "kob status")
+            for path, seconds in cpu.items():
+                print(f"  page CPU per GET /{path:<17} {seconds / args.rounds * 1000:8.1f} ms (user+sys)")
         finally:
             if page is not None:
                 page.send_signal(signal.SIGTERM)

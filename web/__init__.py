@@ -9,6 +9,7 @@
     /jobs/<id>           a batch job, its attempts and their output
     /api/v1/...          the same as JSON: overview, hosts[/<name>], services[/<name>], lb, events, jobs[/<id>]
     /healthz             the page is up
+    /metrics             Prometheus' text format (kob.web.metrics)
 
 The page works without JavaScript; with it, static/kob.js swaps in the fresh <main>
 every few seconds (a request with ``X-Kob-Partial: 1`` gets only that part).
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, abort, current_app, jsonify, render_template, request
+from flask import Flask, Response, abort, current_app, jsonify, render_template, request
 
 from kob import __version__
 from kob.errors import KobError
@@ -30,6 +31,7 @@ from kob.transport.base import Transport
 from kob.web.auth import require_token
 from kob.web.charts import svg_line_chart
 from kob.web.formats import FILTERS
+from kob.web.metrics import add_metrics
 from kob.web.site import Site
 
 PAGE_REFRESH = 3  # seconds between the page's own updates in the browser
@@ -45,13 +47,14 @@ def create_app(store: Store, inventory: Inventory, *, pool: Transport | None = N
                token: str | None = None, site: Site | None = None) -> Flask:
     """The page of ``inventory``; ``pool`` adds live observation, ``token`` is required of every request."""
     app = Flask(__name__)
-    app.extensions["kob_site"] = site or Site(Watcher(inventory, store, pool), refresh)
+    site = app.extensions["kob_site"] = site or Site(Watcher(inventory, store, pool), refresh)
     app.jinja_env.filters.update(FILTERS)
     app.jinja_env.globals.update(chart=svg_line_chart, version=__version__, page_refresh=PAGE_REFRESH)
     if token:
         require_token(app, token)
     _pages(app)
     _api(app)
+    add_metrics(app, site)
 
     @app.after_request
     def secure(response):
@@ -94,6 +97,8 @@ def _pages(app: Flask) -> None:
     @app.errorhandler(KobError)
     def store_or_hosts_failed(error: KobError):
         message = f"kob cannot read the state right now: {error}"
+        if request.path == "/metrics":
+            return Response(message + "\n", 503, {"Content-Type": "text/plain; charset=utf-8"})
         if request.path.startswith("/api/"):
             return jsonify(error=message), 503
         return render_template("problem.html", partial=False, message=message), 503

@@ -9,6 +9,7 @@ from typing import Any
 
 from kob.view.watch import Watcher
 from kob.errors import KobError, StoreError
+from kob.metrics.rates import HostUsage
 
 from kob.web.runner import BackgroundLoop
 
@@ -43,6 +44,10 @@ class Site:
     def host(self, name: str) -> dict[str, Any] | None:
         self._fresh()
         return self.loop.call(self.watcher.host_page(name))
+
+    def latest_usage(self) -> dict[str, HostUsage]:
+        """Each host's newest kept sample, read from the store now (two reads a host, no SSH)."""
+        return self.loop.call(self.watcher.latest_usage())
 
     def job(self, job_id: int) -> dict[str, Any] | None:
         return self.loop.call(self.watcher.job_page(job_id))

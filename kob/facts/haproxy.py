@@ -30,6 +30,8 @@ class ServerStat:
     weight: int
     check_status: str | None  # L7OK, L4CON, INI ...; None without checks or in maintenance
     address: str | None  # address:port
+    session_rate: int = 0  # sessions per second over the last second (`rate`)
+    requests: int | None = None  # HTTP requests sent to it since HAProxy started (`req_tot`); None in TCP mode
 
     @property
     def up(self) -> bool:
@@ -56,7 +58,8 @@ def _server(host: str, row: dict[str, str]) -> ServerStat:
             backend=row["pxname"], server=row["svname"], status=row["status"],
             current_sessions=int(row["scur"] or 0), queued=int(row["qcur"] or 0),
             total_sessions=int(row["stot"] or 0), weight=int(row["weight"] or 0),
-            check_status=row.get("check_status") or None, address=row.get("addr") or None)
+            check_status=row.get("check_status") or None, address=row.get("addr") or None,
+            session_rate=int(row.get("rate") or 0), requests=int(row["req_tot"]) if row.get("req_tot") else None)
     except ValueError:
         raise ObservationError(f"{host}: cannot read `show stat` line for {row.get('pxname')}/{row.get('svname')}") \
             from None

@@ -108,6 +108,14 @@ class JobBook:
                 await self._unindex(state, job_id)
         return [job for job in jobs.values() if job is not None and job.state in states]
 
+    async def counts_by_state(self) -> dict[str, int]:
+        """How many jobs are in each state, from the index alone (an entry a crash left stale counts until the
+        dispatcher tidies it)."""
+        if not await self._indexed():
+            jobs = await self.all()
+            return {state: sum(j.state == state for j in jobs) for state in STATES}
+        return {state: len(await self._ids(state)) for state in STATES}
+
     async def active_and_recent(self, ended: int) -> list[Job]:
         """The queued and running jobs and the newest ``ended`` that ended, oldest first."""
         if not await self._indexed():

@@ -44,13 +44,22 @@ class MetricsBook:
         trim = previous is None or usage.time - previous.trimmed >= TRIM_EVERY
         last = {"time": usage.time, "counters": counters.to_dict(),
                 "trimmed": usage.time if trim else previous.trimmed}
-        await self.store.put(f"{self.prefix}last/{usage.host}", json.dumps(last).encode())
+        # the history first: `last` then always names a sample already kept (see ``latest``)
         await self.store.put(self._history_key(usage.host, usage.time), json.dumps(usage.to_dict()).encode())
+        await self.store.put(f"{self.prefix}last/{usage.host}", json.dumps(last).encode())
         if trim:
             cutoff = self._history_key(usage.host, usage.time - self.retention)
             for entry in await self.store.list(f"{self.prefix}history/{usage.host}/"):
                 if entry.key < cutoff:
                     await self.store.delete(entry.key)
+
+    async def latest(self, host: str) -> HostUsage | None:
+        """The host's newest kept usage, in two reads (its `last` record names it), not a listing."""
+        last = await self.store.get(f"{self.prefix}last/{host}")
+        if last is None:
+            return None
+        entry = await self.store.get(self._history_key(host, json.loads(last.value)["time"]))
+        return HostUsage.from_dict(json.loads(entry.value)) if entry else None
 
     async def history(self, host: str, since: float = 0.0) -> list[HostUsage]:
         """The host's kept usage, oldest first."""

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
-from typing import Callable
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Iterator
 
 from kob.passes.autoscale import autoscale_pass
 from kob.passes.reconcile import reconcile_pass
 from kob.deploy.observe import observe_and_sample
 from kob.identity import deploy_lock, namespace, operator, owner
 from kob.metrics.history import MetricsBook
+from kob.metrics.sampler import sample_cluster
 from kob.errors import KobError, LockHeld
 from kob.jobs.dispatch import Dispatcher
 from kob.spec.inventory import Inventory
@@ -32,20 +34,21 @@ class PassOutcome:
     outcome: str  # ok | skipped | failed
     summary: str
     who: str
+    durations: dict[str, float] = field(default_factory=dict)  # seconds per part: sample, reconcile, autoscale, jobs
 
 
 async def passes_on(inventory: Inventory, store: Store, pool: Transport, *, reconcile: bool = True,
                     autoscale: bool = True, say: Callable[[str], None] = print, who: str | None = None) -> PassOutcome:
     """The passes on an open store and pool: `kob cron run` opens both for one run, `kob serve` keeps them."""
-    started, who = time.time(), who or operator()
+    started, who, durations = time.time(), who or operator(), {}
     try:
         async with deploy_lock(store, inventory):
-            summary = await _passes(inventory, store, pool, reconcile, autoscale, say)
-        outcome = PassOutcome(started, "ok", summary, who)
+            summary = await _passes(inventory, store, pool, reconcile, autoscale, say, durations)
+        outcome = PassOutcome(started, "ok", summary, who, durations)
     except LockHeld as held:
-        outcome = PassOutcome(started, "skipped", f"{held}; this run is skipped", who)
+        outcome = PassOutcome(started, "skipped", f"{held}; this run is skipped", who, durations)
     except KobError as error:
-        outcome = PassOutcome(started, "failed", str(error), who)
+        outcome = PassOutcome(started, "failed", str(error), who, durations)
     await store.put(f"{namespace(inventory)}/cron/last", json.dumps(asdict(outcome)).encode())
     return outcome
 
@@ -57,27 +60,45 @@ def leader_lock_name(inventory: Inventory) -> str:
 
 async def last_outcome(store: Store, inventory: Inventory) -> PassOutcome | None:
     entry = await store.get(f"{namespace(inventory)}/cron/last")
-    return PassOutcome(**json.loads(entry.value)) if entry else None
+    return PassOutcome(**json.loads(entry.value)) if entry else None  # an older kob's record has no durations
 
 
-async def _passes(inventory, store, pool, reconcile, autoscale, say) -> str:
-    """Reconcile, autoscale and jobs; the first two start from one SSH command per host that observes and samples."""
+@contextmanager
+def _timed(durations: dict[str, float], part: str) -> Iterator[None]:
+    """Keep how long the block took under ``part`` (also when it raised)."""
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        durations[part] = time.monotonic() - started
+
+
+async def _passes(inventory, store, pool, reconcile, autoscale, say, durations: dict[str, float]) -> str:
+    """Reconcile, autoscale and jobs; the first two start from one SSH command per host that observes and samples
+    (without autoscaling, reconcile observes by itself and there is no sample)."""
     done = []
     autoscaling = autoscale and any(s.autoscale for s in inventory.services)
     seen = usage = None
-    if reconcile and autoscaling:
-        seen, usage = await observe_and_sample(pool, inventory, await owner(store, inventory),
-                                               MetricsBook(store, namespace(inventory), inventory.control.retention))
+    if autoscaling:
+        me, book = await owner(store, inventory), MetricsBook(store, namespace(inventory), inventory.control.retention)
+        with _timed(durations, "sample"):
+            if reconcile:
+                seen, usage = await observe_and_sample(pool, inventory, me, book)
+            else:
+                usage = await sample_cluster(pool, inventory, book, me)
     if reconcile:
-        healed = await reconcile_pass(inventory, store, pool, say, seen)
+        with _timed(durations, "reconcile"):
+            healed = await reconcile_pass(inventory, store, pool, say, seen)
         actions = len(healed.deploy.plan.actions) if healed.deploy else 0
         done.append(f"reconcile: {actions} action{'s' * (actions != 1)}"
                     + (f", {len(healed.marks.down)} host(s) down" if healed.marks.down else ""))
     if autoscaling:
-        scaled = await autoscale_pass(inventory, store, pool, say, usage)
+        with _timed(durations, "autoscale"):
+            scaled = await autoscale_pass(inventory, store, pool, say, usage)
         moves = [f"{name} {d.current}→{d.desired}" for name, d in scaled.decisions.items() if d.changed]
         done.append(f"autoscale: {', '.join(moves) or 'no change'}")
-    jobs = await _dispatch(inventory, store, pool, say)
+    with _timed(durations, "jobs"):
+        jobs = await _dispatch(inventory, store, pool, say)
     if jobs:
         done.append(jobs)
     await store.trim_events(EVENTS_KEPT)

@@ -40,6 +40,7 @@ class StoreRecords:
     last_pass: dict | None = None
     leader: LockInfo | None = None
     jobs: list[Job] = field(default_factory=list)
+    job_counts: dict[str, int] = field(default_factory=dict)  # state → how many jobs are in it
 
 
 @dataclass
@@ -63,6 +64,7 @@ def assemble(inventory: Inventory, records: StoreRecords, live: Live | None, now
         "lb": _balancers(inventory, live),
         "events": [_event(e) for e in reversed(records.events)],
         "jobs": [job_row(j) for j in shown_jobs(records.jobs)],
+        "job_counts": dict(records.job_counts),
         "control": {"leader": dataclasses.asdict(records.leader) if records.leader else None,
                     "last_pass": records.last_pass},
         "problems": sorted(live.seen.unreachable.values()) if live else [],
@@ -158,7 +160,7 @@ def _balancers(inventory: Inventory, live: Live | None) -> list[dict[str, Any]]:
 def _server(stat: ServerStat) -> dict[str, Any]:
     return {"backend": stat.backend, "server": stat.server, "status": stat.status, "up": stat.up,
             "sessions": stat.current_sessions, "total": stat.total_sessions, "check": stat.check_status,
-            "address": stat.address}
+            "address": stat.address, "rate": stat.session_rate, "requests": stat.requests}
 
 
 def shown_jobs(jobs: list[Job], ended_shown: int = JOBS_ENDED_SHOWN) -> list[Job]:

@@ -26,6 +26,7 @@ from kob.jobs.book import JobBook
 from kob.view.overview import JOBS_ENDED_SHOWN
 from kob.lb.driver import HaproxyDriver
 from kob.metrics.history import MetricsBook
+from kob.metrics.rates import HostUsage
 from kob.metrics.series import bucket_for, host_series, service_cpu_series
 from kob.spec.inventory import Inventory
 from kob.store.base import Event, Store
@@ -59,6 +60,12 @@ class Watcher:
         live, records = await asyncio.gather(self._live(), self._records())
         self.latest = assemble(self.inventory, records, live, time.time())
         return self.latest
+
+    async def latest_usage(self) -> dict[str, HostUsage]:
+        """Each host's newest sample kept in the store, whoever took it (this page, `kob top`, cron, the passes)."""
+        hosts = self.inventory.hosts
+        found = await asyncio.gather(*(self.metrics.latest(h.name) for h in hosts))
+        return {h.name: usage for h, usage in zip(hosts, found) if usage is not None}
 
     async def service_page(self, name: str) -> dict[str, Any] | None:
         """The overview's row of a service, its revisions and its CPU over the kept history."""
@@ -111,7 +118,8 @@ class Watcher:
             hosts=await HostHealthBook(self.store, self.ns).records(),
             events=await self._recent_events(),
             leader=await self.store.lock_info(leader_lock_name(self.inventory)),
-            jobs=await self.jobs.active_and_recent(JOBS_ENDED_SHOWN))
+            jobs=await self.jobs.active_and_recent(JOBS_ENDED_SHOWN),
+            job_counts=await self.jobs.counts_by_state())
         outcome = await last_outcome(self.store, self.inventory)
         records.last_pass = outcome.__dict__ if outcome else None
         if self.pool is None:

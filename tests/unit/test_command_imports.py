@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-HEAVY = ("flask", "waitress", "jinja2", "aetcd", "grpc", "kob.web", "kob.playbook.run", "kob.jinja_sandbox")
+HEAVY = ("flask", "waitress", "prometheus_client", "jinja2", "aetcd", "grpc", "kob.web", "kob.playbook.run",
+         "kob.jinja_sandbox")
 
 PROBE = """
 import sys

@@ -25,18 +25,29 @@ SHOW_STAT = (
 )
 
 
-def stat(backend, server, status, current, total, check, address, queued=0, weight=1):
-    return ServerStat(backend, server, status, current, queued, total, weight, check, address)
+def stat(backend, server, status, current, total, check, address, requests=None, queued=0, weight=1):
+    return ServerStat(backend, server, status, current, queued, total, weight, check, address, 0, requests)
 
 
 def test_server_lines_of_real_output():
     assert parse_show_stat("vm1", SHOW_STAT) == (
-        stat("web", "web-1", "MAINT", 0, 2, None, "127.0.0.1:18581"),
-        stat("web", "web-2", "DOWN", 0, 4, "L4CON", "127.0.0.1:18582"),
-        stat("web", "web-3", "DRAIN", 0, 2, "L7OK", "127.0.0.1:18581"),
-        stat("slow", "hang", "UP", 1, 1, "L4OK", "127.0.0.1:18583"),
-        stat("slow", "x", "MAINT", 0, 0, None, "127.0.0.1:18581"),
+        stat("web", "web-1", "MAINT", 0, 2, None, "127.0.0.1:18581", 2),
+        stat("web", "web-2", "DOWN", 0, 4, "L4CON", "127.0.0.1:18582", 0),
+        stat("web", "web-3", "DRAIN", 0, 2, "L7OK", "127.0.0.1:18581", 2),
+        stat("slow", "hang", "UP", 1, 1, "L4OK", "127.0.0.1:18583", 0),
+        stat("slow", "x", "MAINT", 0, 0, None, "127.0.0.1:18581", 0),
     )
+
+
+@pytest.mark.parametrize("rate, req_tot, expected", [
+    ("7", "120", (7, 120)),
+    ("", "", (0, None)),  # TCP mode: no HTTP requests counted
+    ("0", "0", (0, 0)),
+])
+def test_session_rate_and_requests_of_a_server(rate, req_tot, expected):
+    text = f"# pxname,svname,qcur,scur,stot,status,weight,type,rate,req_tot\nweb,web-1,0,3,50,UP,1,2,{rate},{req_tot}\n"
+    (server,) = parse_show_stat("vm1", text)
+    assert (server.session_rate, server.requests) == expected
 
 
 def test_only_servers_filter_gives_the_same_servers():

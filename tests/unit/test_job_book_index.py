@@ -195,3 +195,18 @@ async def test_the_newest_ended_jobs_are_found_behind_a_long_queue_and_above_for
     assert ended == [58, 59, 60, 151, 152, 153, 154, 155]
     assert len(shown) == 8 + 135  # and every queued one (200 - 65 that ran)
     assert [j.id for j in (await book.active_and_recent(0))] == [j.id for j in await book.by_state(ACTIVE)]
+
+
+async def test_counts_by_state_come_from_the_index_and_from_an_older_kobs_records_alike():
+    store = MemoryStore()
+    book = JobBook(store, NS)
+    _, second, third, fourth = [await book.submit(job()) for _ in range(4)]
+    await book.save(model.started(second, "vm1", "kob-job-2-1", 2.0))
+    await book.save(ran(third, "failed"))
+    await book.save(ran(fourth))
+    expected = {"queued": 1, "running": 1, "succeeded": 1, "failed": 1, "cancelled": 0, "lost": 0}
+    assert await book.counts_by_state() == expected
+    older = MemoryStore()  # the same jobs as kob kept them before the index
+    for j in await book.all():
+        await older.put(f"{NS}/jobs/queue/{j.id:08d}", json.dumps(j.to_dict()).encode())
+    assert await JobBook(older, NS).counts_by_state() == expected

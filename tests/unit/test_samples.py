@@ -117,3 +117,18 @@ def test_top_lists_hosts_then_containers():
     assert lines[1].split()[:2] == ["vm1", "50.0"]
     assert lines[2].startswith("vm2") and "unreachable: vm2: connection refused" in lines[2]
     assert lines[5].split() == ["web", "1", "vm1", "50.0", "4.0K", "/", "64.0M", "2", "running"]
+
+
+async def test_the_newest_kept_sample_is_read_by_its_last_record_and_is_the_last_recorded():
+    from kob.metrics.history import MetricsBook
+    from kob.store.memory import MemoryStore
+
+    book = MetricsBook(MemoryStore(), "kob/shop", retention=3600)
+    assert await book.latest("vm1") is None
+    before = counters(10, 100, 300, WEB1.format(cpu=0))
+    for when, (busy, idle) in ((1000.25, (200, 400)), (1060.5, (260, 440)), (1001.0, (300, 500))):
+        now = counters(when, busy, idle, WEB1.format(cpu=10**9))
+        usage = host_usage("vm1", when, before, now)
+        await book.record(usage, now, await book.last("vm1"))
+    assert await book.latest("vm1") == usage  # the last recorded, even when an earlier one has a later time
+    assert await book.latest("vm2") is None
