@@ -10,12 +10,14 @@ from kob.commands.haproxy import HaproxyPaths, retire_legacy_argv
 from kob.deploy.observe import ClusterObservation, lb_hosts
 from kob.deploy.rollout import Balancer
 from kob.facts.containers import ContainerFact, HaproxyFact
-from kob.lb import HaproxyDriver, LbBackend, LbConfig, LbFrontend, LbRoute, LbServer
+from kob.commands.haproxy_certs import cert_path
+from kob.lb import HaproxyDriver, LbBackend, LbConfig, LbFrontend, LbRoute, LbServer, LbTls
+from kob.lb.certificates import cert_preview
 from kob.lb.driver import config_step
 from kob.plan.actions import Create, Remove, Replace
 from kob.plan.diff import DesiredService, Plan
 from kob.spec.inventory import Inventory
-from kob.spec.service_model import DEFAULT_FAILOVER
+from kob.spec.service_model import DEFAULT_FAILOVER, Frontend
 from kob.transport.base import SshTarget, Transport
 from kob.transport.targets import ssh_target
 
@@ -44,6 +46,7 @@ class HaproxyBalancer(Balancer):
             step = PREVIEW[config_step(fact, config.digest(), config.structure_digest())]
             if not _running(fact):
                 step = "would start"
+            step = ", ".join([step, *cert_preview(config, fact)])
             steps[target.name] = step + ("\n" + await self._config_diff(target, config.render()) if diff else "")
         return steps
 
@@ -94,11 +97,11 @@ class HaproxyBalancer(Balancer):
     def _config_of(self, seen: ClusterObservation) -> LbConfig:
         """The config that sends to exactly what serves now (a duplicate of one name only once)."""
         return lb_config(self.inventory, (server for server, _ in serving(self.inventory, seen, self.backends)),
-                         self.paths.admin_socket)
+                         self.paths)
 
     def _driver(self, targets: list[SshTarget]) -> HaproxyDriver:
         return HaproxyDriver(self.pool, targets, config_path=self.paths.config, pidfile=self.paths.pidfile,
-                             admin_socket=self.paths.admin_socket, failover=self.failover)
+                             admin_socket=self.paths.admin_socket, failover=self.failover, certs_dir=self.paths.certs)
 
     async def _config_diff(self, target: SshTarget, new_text: str) -> str:
         path = self.paths.config
@@ -119,8 +122,8 @@ def balanced_services(inventory: Inventory) -> set[str]:
     return names
 
 
-def lb_config(inventory: Inventory, servers, admin_socket: str) -> LbConfig:
-    """The whole HAProxy config of the inventory's lb:, with these servers."""
+def lb_config(inventory: Inventory, servers, paths: HaproxyPaths) -> LbConfig:
+    """The whole HAProxy config of the inventory's lb:, with these servers, for the HAProxy at ``paths``."""
     by_backend: dict[str, list[LbServer]] = {}
     named: set[tuple[str, str]] = set()
     for server in servers:
@@ -131,8 +134,15 @@ def lb_config(inventory: Inventory, servers, admin_socket: str) -> LbConfig:
     backends = tuple(LbBackend(name, lb.balance, _health_path(inventory, name), tuple(by_backend.get(name, ())))
                      for name in sorted(balanced_services(inventory)))
     frontends = tuple(LbFrontend(f.name, f.bind, tuple(LbRoute(r.service, r.host, r.path_prefix) for r in f.routes),
-                                 f.default_service) for f in lb.frontends)
-    return LbConfig(frontends, backends, admin_socket, failover=lb.failover)
+                                 f.default_service, _tls(f, paths)) for f in lb.frontends)
+    return LbConfig(frontends, backends, paths.admin_socket, failover=lb.failover)
+
+
+def _tls(frontend: Frontend, paths: HaproxyPaths) -> LbTls | None:
+    tls = frontend.tls
+    if tls is None:
+        return None
+    return LbTls(cert_path(paths.certs, frontend.name), tls.cert, tls.http2, tls.redirect_http)
 
 
 def serving(inventory: Inventory, seen: ClusterObservation,
@@ -145,7 +155,7 @@ def serving(inventory: Inventory, seen: ClusterObservation,
 
 
 def predicted_config(inventory: Inventory, seen: ClusterObservation, plan: Plan,
-                     wants: list[DesiredService], admin_socket: str) -> LbConfig:
+                     wants: list[DesiredService], paths: HaproxyPaths) -> LbConfig:
     """The config a deploy of ``plan`` ends with: what serves now, less what goes, plus what starts."""
     backends = balanced_services(inventory)
     going = {(a.old_host, a.old.id) if isinstance(a, Replace) else (a.host, a.container.id)
@@ -157,7 +167,7 @@ def predicted_config(inventory: Inventory, seen: ClusterObservation, plan: Plan,
         if start and start.service in backends and start.host_port is not None:
             name = wanted[start.service].replica(start).container_name
             servers.append(LbServer(start.service, name, inventory.host(start.host).address, start.host_port))
-    return lb_config(inventory, servers, admin_socket)
+    return lb_config(inventory, servers, paths)
 
 
 def haproxy_facts(seen: ClusterObservation, targets: list[SshTarget]) -> dict[str, HaproxyFact | None]:
