@@ -37,6 +37,7 @@ class HaproxyBalancer(Balancer):
         self.serving = list(serving(inventory, seen, self.backends))
         self.retired: set[tuple[str, str]] = set()  # (host, container name) taken out during this run
         self.switched = False  # servers were switched at runtime during this run
+        self.certs_done: dict[str, list[str]] = {}  # lb host → "certificate NAME written" ... done by prepare
 
     async def preview(self, config: LbConfig, diff: bool = False) -> dict[str, str]:
         """Per lb host what a deploy would do to HAProxy (--check); with ``diff``, the config's unified diff."""
@@ -59,7 +60,8 @@ class HaproxyBalancer(Balancer):
         needing = [t for t in self.targets if not _running(self.facts[t.name])
                    or config_step(self.facts[t.name], digest, structure) == "reload"]
         if needing:
-            await self._driver(needing).ensure_config(config, self.facts)
+            done = await self._driver(needing).ensure_config(config, self.facts)
+            self.certs_done = {host: step.split(", ")[1:] for host, step in done.items()}
 
     async def retire_legacy(self) -> None:
         """Soft-stop the HAProxy an earlier kob ran on the lb hosts and remove its config (kob adopt, once this
@@ -92,7 +94,8 @@ class HaproxyBalancer(Balancer):
         """The config file of what runs now; HAProxy's servers lined up with it where it had to be written,
         and wherever servers were switched at runtime during this run."""
         config = self._config_of(seen)
-        return await self.driver.ensure_config(config, haproxy_facts(seen, self.targets), line_up=self.switched)
+        done = await self.driver.ensure_config(config, haproxy_facts(seen, self.targets), line_up=self.switched)
+        return {host: ", ".join([step, *self.certs_done.get(host, ())]) for host, step in done.items()}
 
     def _config_of(self, seen: ClusterObservation) -> LbConfig:
         """The config that sends to exactly what serves now (a duplicate of one name only once)."""

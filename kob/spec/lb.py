@@ -12,6 +12,7 @@
             - {host: api.example.com, service: api}   # a DNS name, without port
             - {path: /api, service: api}              # a URL path prefix
             - {host: example.com, path: /v2, service: api}   # both must match
+          tls: {cert: site.pem}     # optional: HTTPS on bind:, see kob.spec.tls (redirect_http, http2)
       # How requests keep away from a replica that fails (all optional; the defaults suit a LAN):
       retries: 3                    # 0..10; a request whose connection failed is tried again on
                                     # another replica, this many times at most
