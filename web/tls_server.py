@@ -44,7 +44,7 @@ class _QuietHandler(WSGIRequestHandler):
         environ["HTTPS"] = "on"  # wsgi.url_scheme https: the token cookie is marked Secure
         return environ
 
-    def log_message(self, format, *args) -> None:  # noqa: A002 (the base class's name)
+    def log_message(self, format, *args) -> None:
         """Requests are not logged: their addresses may carry the token."""
 
 

@@ -9,7 +9,11 @@ from __future__ import annotations
 import posixpath
 from typing import Sequence
 
-from kob.commands.haproxy_certs import EXIT_CERT_REFUSED, install_cert_argv, prune_certs_argv
+from kob.commands.haproxy_certs import (
+    EXIT_CERT_REFUSED,
+    install_cert_argv,
+    prune_certs_argv,
+)
 from kob.errors import LbError
 from kob.facts.containers import HaproxyFact
 from kob.lb.model import LbConfig, LbTls

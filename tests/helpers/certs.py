@@ -56,3 +56,19 @@ def issue(ca: Issued, name: str = "example.test", *, days: float = 90, start_day
 def bundle(leaf: Issued, ca: Issued | None = None) -> bytes:
     """The PEM kob takes: the certificate, its chain, then the key."""
     return leaf.cert_pem + (ca.cert_pem if ca else b"") + leaf.key_pem()
+
+
+class _Named:
+    """Where a certificate was named, for kob.spec.tls.bundle_of: its errors become test failures."""
+
+    def error(self, message: str) -> AssertionError:
+        return AssertionError(message)
+
+
+def checked_bundle(pem: bytes, path: str):
+    """kob's CertBundle of ``pem`` as if read from ``path``."""
+    from pathlib import Path
+
+    from kob.spec.tls import bundle_of
+
+    return bundle_of(pem, Path(path), _Named())

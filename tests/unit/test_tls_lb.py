@@ -7,22 +7,24 @@ from __future__ import annotations
 
 import hashlib
 import time
-from pathlib import Path
 
 import pytest
 
 from kob.commands.docker import observe_argv
 from kob.commands.haproxy import HaproxyPaths
-from kob.commands.haproxy_certs import EXIT_CERT_REFUSED, install_cert_argv, prune_certs_argv
+from kob.commands.haproxy_certs import (
+    EXIT_CERT_REFUSED,
+    install_cert_argv,
+    prune_certs_argv,
+)
 from kob.errors import LbError, ObservationError
 from kob.facts.containers import HaproxyFact, _cert_digests
 from kob.lb import HaproxyDriver, LbBackend, LbConfig, LbFrontend, LbServer, LbTls
 from kob.lb.certificates import cert_preview
 from kob.plan.preflight import expired_certificates
 from kob.spec.service_model import Frontend, LoadBalancer
-from kob.spec.tls import bundle_of
 from kob.spec.tls_model import CertBundle, FrontendTls, SecretPem
-from tests.helpers.certs import bundle, issue, make_ca
+from tests.helpers.certs import bundle, checked_bundle, issue, make_ca
 from tests.helpers.fake_transport import Reply, ScriptedTransport, target
 
 PATHS = HaproxyPaths.of("inv-0123abcd")
@@ -30,15 +32,9 @@ CRT = f"{PATHS.certs}/https.pem"
 CA = make_ca()
 
 
-class _At:
-    """A stand-in for the YAML node a certificate was named at (bundle_of only calls .error on failure)."""
-
-    def error(self, message: str) -> Exception:
-        return AssertionError(message)
-
 
 def cert(name: str = "site.test", **dates) -> CertBundle:
-    return bundle_of(bundle(issue(CA, name, **dates), CA), Path(f"/srv/{name}.pem"), _At())
+    return checked_bundle(bundle(issue(CA, name, **dates), CA), f"/srv/{name}.pem")
 
 
 SITE, NEXT = cert(), cert("next.test")

@@ -9,9 +9,9 @@ import urllib.request
 
 import pytest
 from click.testing import CliRunner
+from kob.web.tls_server import TlsWsgiServer, tls_context
 
 from kob.cli.main import cli
-from kob.web.tls_server import TlsWsgiServer, tls_context
 from tests.helpers.certs import bundle, issue, make_ca
 from tests.helpers.free_port import free_port
 
