@@ -33,7 +33,7 @@ services:
     image: kob-demo/web:1
     replicas: 2
     port: 80
-    healthcheck: {http: /healthz, interval: 1s, timeout: 1s, retries: 2}
+    healthcheck: {http: /healthz, interval: 2s, timeout: 5s, retries: 5}   # slack for a busy machine
 lb:
   frontends:
     https:
