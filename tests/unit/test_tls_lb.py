@@ -169,7 +169,8 @@ async def test_a_certificate_haproxy_refuses_is_one_line_without_the_pem():
 ])
 def test_the_plan_names_fingerprint_and_not_after_never_the_pem(held, expected):
     lines = cert_preview(config(tls(SITE)), fact(config(tls(SITE)), held))
-    assert [line[:len(prefix)] for line, prefix in zip(lines, expected)] == expected and len(lines) == len(expected)
+    assert len(lines) == len(expected)
+    assert all(line.startswith(prefix) for line, prefix in zip(lines, expected, strict=True))
     day = time.strftime("%Y-%m-%d", time.gmtime(SITE.not_after))
     assert all(day in line for line in lines if "would remove" not in line)
     assert not any(body in line for line in lines for body in body_lines(SITE, NEXT))
