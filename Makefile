@@ -5,7 +5,7 @@ VENV         ?= .venv
 PYTHON       ?= python3
 KOB          := $(VENV)/bin/kob
 APT_PACKAGES := docker.io openssh-server openssh-client haproxy etcd-server etcd-client \
-                iproute2 busybox-static curl cron socat python3-venv chromium
+                iproute2 busybox-static curl cron socat openssl python3-venv chromium
 PYTEST_ARGS  ?=
 DEMO_PORT    ?= 8080
 
@@ -17,6 +17,9 @@ demo: deps
 	$(KOB) deploy inventory.yaml --wait 30
 	$(KOB) status inventory.yaml
 	@echo; echo "web runs behind HAProxy on vm1: curl http://198.18.0.11/"; curl -s http://198.18.0.11/
+	@echo; echo "and over HTTPS (HTTP/2), with the lab's self-signed certificate:"; \
+	  echo "curl --cacert /var/lib/kob-lab/demo-tls.pem https://198.18.0.11/"; \
+	  curl -s --http2 --cacert /var/lib/kob-lab/demo-tls.pem https://198.18.0.11/
 	@echo; echo "the status page follows at http://127.0.0.1:$(DEMO_PORT)/ (kob serve: the page, reconcile and autoscale every 30 s; Ctrl-C stops)"
 	$(KOB) serve inventory.yaml --bind 127.0.0.1:$(DEMO_PORT)
 

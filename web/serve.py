@@ -36,6 +36,7 @@ class PageOptions:
     port: int
     token: str | None
     refresh: float
+    tls_cert: str | None = None  # a PEM (certificate, chain, key): the page is served over HTTPS
 
 
 def run_page(inventory: Inventory, page: PageOptions, say: Callable[[str], None],
@@ -69,7 +70,7 @@ def run_page(inventory: Inventory, page: PageOptions, say: Callable[[str], None]
 
 def _address(page: PageOptions) -> str:
     host = f"[{page.host}]" if ":" in page.host else page.host
-    return f"http://{host}:{page.port}/" + ("  (token required)" if page.token else "")
+    return f"{'https' if page.tls_cert else 'http'}://{host}:{page.port}/" + ("  (token required)" if page.token else "")
 
 
 def _serve(server) -> None:
@@ -111,7 +112,12 @@ async def _open(inventory: Inventory, open_transport: Callable[[], Transport], s
 
 
 def _server(app, page: PageOptions):
+    """waitress for HTTP; with a certificate, the threaded TLS server of kob.web.tls_server (see why there)."""
     try:
+        if page.tls_cert:
+            from kob.web.tls_server import TlsWsgiServer, tls_context
+
+            return TlsWsgiServer(page.host, page.port, app, tls_context(page.tls_cert))
         return waitress.create_server(app, host=page.host, port=page.port, threads=THREADS, ident="kob")
     except OSError as error:
         raise KobError(f"cannot listen on {page.host}:{page.port}: {error.strerror or error}") from None

@@ -76,6 +76,7 @@ def status_command(inventory: str, as_json: bool, watch: bool, interval: float, 
     import asyncio
     import sys
 
+    from kob.deploy.cert_status import certificate_statuses, render_certificates
     from kob.deploy.observe import observe_cluster
     from kob.deploy.revisions import RevisionBook
     from kob.deploy.status import render_status, service_statuses
@@ -86,8 +87,10 @@ def status_command(inventory: str, as_json: bool, watch: bool, interval: float, 
     redraw = watch and not as_json and sys.stdout.isatty()
 
     def show(statuses, seen, round_number: int) -> None:
+        certs = certificate_statuses(inv, seen)
         if as_json:
-            click.echo(json.dumps({"services": [s.as_json() for s in statuses], "unreachable": seen.unreachable}))
+            click.echo(json.dumps({"services": [s.as_json() for s in statuses], "unreachable": seen.unreachable,
+                                   "certificates": [c.as_json() for c in certs]}))
             return
         if watch:
             if redraw:
@@ -96,6 +99,8 @@ def status_command(inventory: str, as_json: bool, watch: bool, interval: float, 
                 click.echo()
             click.echo(f"kob status {inventory}  every {interval:g} s  {time.strftime('%Y-%m-%d %H:%M:%S')}")
         click.echo(render_status(statuses, seen))
+        if certs:
+            click.echo(render_certificates(certs))
 
     async def observe(store, pool):
         book, label = RevisionBook(store, namespace(inv)), await owner(store, inv)

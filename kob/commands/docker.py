@@ -11,6 +11,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
+from kob.commands.haproxy_certs import cert_digests_script
 from kob.spec.service_model import HealthCheck, Service
 
 LABEL_INVENTORY = "kob.inventory"
@@ -79,13 +80,14 @@ def _other_balancers_script(config: str) -> str:
             'printf "%s:%s " "${f##*/}" "$ports"; done; echo -')
 
 
-def observe_argv(haproxy: tuple[str, str] | None = None) -> list[str]:
+def observe_argv(haproxy: tuple[str, ...] | None = None) -> list[str]:
     """One command that reports every kob service container, every image, and every container's ports on a host.
 
     Containers of every inventory (and of earlier kobs, without an owner label) are reported:
     kob.facts.containers keeps the asking inventory's, and the rest only as ports and leftovers.
-    ``haproxy`` = (config path, pid file) adds the digest of the load balancer's
-    config, whether it runs, and the ports programs listen on, for hosts that have the lb role.
+    ``haproxy`` = (config path, pid file[, certs folder]) adds the digest of the load balancer's
+    config, whether it runs, and the ports programs listen on, for hosts that have the lb role; with the certs
+    folder also the sha256 of each TLS certificate file there (never the file).
     """
     lines = [
         "set -e",
@@ -98,7 +100,7 @@ def observe_argv(haproxy: tuple[str, str] | None = None) -> list[str]:
         f"docker ps --format {shlex.quote(PORTS_FORMAT)}",
     ]
     if haproxy:
-        config, pidfile = map(shlex.quote, haproxy)
+        config, pidfile = map(shlex.quote, haproxy[:2])
         lines += [
             f"echo {shlex.quote(HAPROXY_MARK)}",
             f"if [ -f {config} ]; then sha256sum <{config} | cut -c1-64; else echo none; fi",
@@ -110,6 +112,8 @@ def observe_argv(haproxy: tuple[str, str] | None = None) -> list[str]:
             LISTENERS_SCRIPT,
             _other_balancers_script(config),
         ]
+        if len(haproxy) > 2:
+            lines.append(cert_digests_script(haproxy[2]))
     return ["sh", "-c", "\n".join(lines)]
 
 

@@ -33,10 +33,12 @@ class HaproxyPaths:
     config: str
     pidfile: str
     admin_socket: str
+    certs: str = ""  # the folder of its TLS frontends' PEM files (mode 0700); "" for an earlier kob's
 
     @classmethod
     def of(cls, owner: str) -> HaproxyPaths:
-        return cls(f"{CONFIG_DIR}/kob-{owner}.cfg", f"/run/kob-haproxy-{owner}.pid", f"/run/haproxy/kob-{owner}.sock")
+        return cls(f"{CONFIG_DIR}/kob-{owner}.cfg", f"/run/kob-haproxy-{owner}.pid", f"/run/haproxy/kob-{owner}.sock",
+                   f"{CONFIG_DIR}/kob-{owner}-certs")
 
 
 LEGACY = HaproxyPaths(CONFIG_PATH, PIDFILE, ADMIN_SOCKET)

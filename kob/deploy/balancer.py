@@ -45,4 +45,4 @@ def final_lb_config(inventory: Inventory, seen: ClusterObservation, plan, wants,
     from kob.commands.haproxy import HaproxyPaths
     from kob.deploy.haproxy_balancer import predicted_config
 
-    return predicted_config(inventory, seen, plan, wants, HaproxyPaths.of(owner).admin_socket)
+    return predicted_config(inventory, seen, plan, wants, HaproxyPaths.of(owner))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from collections import Counter
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from kob.identity import deploy_lock, namespace, owner
 from kob.deploy.rollout import Rollout, RolloutFailed
 from kob.plan.actions import render_plan
 from kob.plan.diff import DesiredService, Plan, diff
-from kob.plan.preflight import image_sources, port_clashes, unplaceable
+from kob.plan.preflight import expired_certificates, image_sources, port_clashes, unplaceable
 from kob.spec.inventory import Inventory
 from kob.store.backend import require_held
 from kob.store.base import Store
@@ -134,6 +135,7 @@ def _preflight(inventory, wants, seen, on_manager, say) -> tuple[list[DesiredSer
     """Refuse, before touching any host, what cannot work; pin each service to its image's ID."""
     sources, problems = image_sources(wants, seen.hosts, on_manager)
     problems += unplaceable(wants, seen.unreachable) + port_clashes(inventory.lb, seen.hosts)
+    problems += expired_certificates(inventory.lb, time.time())
     for problem in problems:
         say(f"! {problem}")
     if problems:

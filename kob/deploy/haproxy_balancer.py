@@ -10,12 +10,14 @@ from kob.commands.haproxy import HaproxyPaths, retire_legacy_argv
 from kob.deploy.observe import ClusterObservation, lb_hosts
 from kob.deploy.rollout import Balancer
 from kob.facts.containers import ContainerFact, HaproxyFact
-from kob.lb import HaproxyDriver, LbBackend, LbConfig, LbFrontend, LbRoute, LbServer
+from kob.commands.haproxy_certs import cert_path
+from kob.lb import HaproxyDriver, LbBackend, LbConfig, LbFrontend, LbRoute, LbServer, LbTls
+from kob.lb.certificates import cert_preview
 from kob.lb.driver import config_step
 from kob.plan.actions import Create, Remove, Replace
 from kob.plan.diff import DesiredService, Plan
 from kob.spec.inventory import Inventory
-from kob.spec.service_model import DEFAULT_FAILOVER
+from kob.spec.service_model import DEFAULT_FAILOVER, Frontend
 from kob.transport.base import SshTarget, Transport
 from kob.transport.targets import ssh_target
 
@@ -35,6 +37,7 @@ class HaproxyBalancer(Balancer):
         self.serving = list(serving(inventory, seen, self.backends))
         self.retired: set[tuple[str, str]] = set()  # (host, container name) taken out during this run
         self.switched = False  # servers were switched at runtime during this run
+        self.certs_done: dict[str, list[str]] = {}  # lb host → "certificate NAME written" ... done by prepare
 
     async def preview(self, config: LbConfig, diff: bool = False) -> dict[str, str]:
         """Per lb host what a deploy would do to HAProxy (--check); with ``diff``, the config's unified diff."""
@@ -44,6 +47,7 @@ class HaproxyBalancer(Balancer):
             step = PREVIEW[config_step(fact, config.digest(), config.structure_digest())]
             if not _running(fact):
                 step = "would start"
+            step = ", ".join([step, *cert_preview(config, fact)])
             steps[target.name] = step + ("\n" + await self._config_diff(target, config.render()) if diff else "")
         return steps
 
@@ -56,7 +60,8 @@ class HaproxyBalancer(Balancer):
         needing = [t for t in self.targets if not _running(self.facts[t.name])
                    or config_step(self.facts[t.name], digest, structure) == "reload"]
         if needing:
-            await self._driver(needing).ensure_config(config, self.facts)
+            done = await self._driver(needing).ensure_config(config, self.facts)
+            self.certs_done = {host: step.split(", ")[1:] for host, step in done.items()}
 
     async def retire_legacy(self) -> None:
         """Soft-stop the HAProxy an earlier kob ran on the lb hosts and remove its config (kob adopt, once this
@@ -89,16 +94,17 @@ class HaproxyBalancer(Balancer):
         """The config file of what runs now; HAProxy's servers lined up with it where it had to be written,
         and wherever servers were switched at runtime during this run."""
         config = self._config_of(seen)
-        return await self.driver.ensure_config(config, haproxy_facts(seen, self.targets), line_up=self.switched)
+        done = await self.driver.ensure_config(config, haproxy_facts(seen, self.targets), line_up=self.switched)
+        return {host: ", ".join([step, *self.certs_done.get(host, ())]) for host, step in done.items()}
 
     def _config_of(self, seen: ClusterObservation) -> LbConfig:
         """The config that sends to exactly what serves now (a duplicate of one name only once)."""
         return lb_config(self.inventory, (server for server, _ in serving(self.inventory, seen, self.backends)),
-                         self.paths.admin_socket)
+                         self.paths)
 
     def _driver(self, targets: list[SshTarget]) -> HaproxyDriver:
         return HaproxyDriver(self.pool, targets, config_path=self.paths.config, pidfile=self.paths.pidfile,
-                             admin_socket=self.paths.admin_socket, failover=self.failover)
+                             admin_socket=self.paths.admin_socket, failover=self.failover, certs_dir=self.paths.certs)
 
     async def _config_diff(self, target: SshTarget, new_text: str) -> str:
         path = self.paths.config
@@ -119,8 +125,8 @@ def balanced_services(inventory: Inventory) -> set[str]:
     return names
 
 
-def lb_config(inventory: Inventory, servers, admin_socket: str) -> LbConfig:
-    """The whole HAProxy config of the inventory's lb:, with these servers."""
+def lb_config(inventory: Inventory, servers, paths: HaproxyPaths) -> LbConfig:
+    """The whole HAProxy config of the inventory's lb:, with these servers, for the HAProxy at ``paths``."""
     by_backend: dict[str, list[LbServer]] = {}
     named: set[tuple[str, str]] = set()
     for server in servers:
@@ -131,8 +137,15 @@ def lb_config(inventory: Inventory, servers, admin_socket: str) -> LbConfig:
     backends = tuple(LbBackend(name, lb.balance, _health_path(inventory, name), tuple(by_backend.get(name, ())))
                      for name in sorted(balanced_services(inventory)))
     frontends = tuple(LbFrontend(f.name, f.bind, tuple(LbRoute(r.service, r.host, r.path_prefix) for r in f.routes),
-                                 f.default_service) for f in lb.frontends)
-    return LbConfig(frontends, backends, admin_socket, failover=lb.failover)
+                                 f.default_service, _tls(f, paths)) for f in lb.frontends)
+    return LbConfig(frontends, backends, paths.admin_socket, failover=lb.failover)
+
+
+def _tls(frontend: Frontend, paths: HaproxyPaths) -> LbTls | None:
+    tls = frontend.tls
+    if tls is None:
+        return None
+    return LbTls(cert_path(paths.certs, frontend.name), tls.cert, tls.http2, tls.redirect_http)
 
 
 def serving(inventory: Inventory, seen: ClusterObservation,
@@ -145,7 +158,7 @@ def serving(inventory: Inventory, seen: ClusterObservation,
 
 
 def predicted_config(inventory: Inventory, seen: ClusterObservation, plan: Plan,
-                     wants: list[DesiredService], admin_socket: str) -> LbConfig:
+                     wants: list[DesiredService], paths: HaproxyPaths) -> LbConfig:
     """The config a deploy of ``plan`` ends with: what serves now, less what goes, plus what starts."""
     backends = balanced_services(inventory)
     going = {(a.old_host, a.old.id) if isinstance(a, Replace) else (a.host, a.container.id)
@@ -157,7 +170,7 @@ def predicted_config(inventory: Inventory, seen: ClusterObservation, plan: Plan,
         if start and start.service in backends and start.host_port is not None:
             name = wanted[start.service].replica(start).container_name
             servers.append(LbServer(start.service, name, inventory.host(start.host).address, start.host_port))
-    return lb_config(inventory, servers, admin_socket)
+    return lb_config(inventory, servers, paths)
 
 
 def haproxy_facts(seen: ClusterObservation, targets: list[SshTarget]) -> dict[str, HaproxyFact | None]:

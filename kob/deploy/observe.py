@@ -27,7 +27,8 @@ async def observe_and_sample(transport: Transport, inventory: Inventory, owner: 
     balancers = {host.name for host in lb_hosts(inventory)}
     paths = HaproxyPaths.of(owner)
     answers = await gather(transport, inventory, lambda host: both(observation_fact(
-        owner, haproxy=(paths.config, paths.pidfile) if host.name in balancers else None), sampling.fact(host)))
+        owner, haproxy=(paths.config, paths.pidfile, paths.certs) if host.name in balancers else None),
+        sampling.fact(host)))
     seen = ClusterObservation({name: pair[0] for name, pair in answers.hosts.items()}, dict(answers.unreachable))
     usage = await sampling.finish(Gathered({name: pair[1] for name, pair in answers.hosts.items()},
                                            dict(answers.unreachable)))
@@ -39,4 +40,4 @@ async def observe_cluster(transport: Transport, inventory: Inventory, owner: str
     balancers = {host.name for host in lb_hosts(inventory)}
     paths = HaproxyPaths.of(owner)
     return await gather(transport, inventory, lambda host: observation_fact(
-        owner, haproxy=(paths.config, paths.pidfile) if host.name in balancers else None))
+        owner, haproxy=(paths.config, paths.pidfile, paths.certs) if host.name in balancers else None))

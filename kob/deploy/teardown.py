@@ -39,7 +39,8 @@ async def take_down(inventory: Inventory, store: Store, pool: Transport, say: Ca
             say(f"! {why}: its containers stay until it answers and `kob down` runs again")
         report = TeardownReport(seen)
         paths = HaproxyPaths.of(me)
-        stop_lb = f"{shlex.join(stop_argv(paths.pidfile))}; rm -f {shlex.quote(paths.config)}"
+        stop_lb = (f"{shlex.join(stop_argv(paths.pidfile))}; rm -f {shlex.quote(paths.config)}; "
+                   f"rm -rf {shlex.quote(paths.certs)}")
 
         async def one(host: str) -> None:
             target = ssh_target(inventory, inventory.host(host))

@@ -58,6 +58,7 @@ class HaproxyFact:
     structure_digest: str | None = None  # from the config's "# kob-structure:" line: all but its servers
     listeners: tuple[tuple[int, str], ...] | None = None  # (port, program or "?"); None when unknown
     others: tuple[tuple[str, tuple[int, ...]], ...] = ()  # (config file name, frontend ports) of other kob HAProxies
+    certs: tuple[tuple[str, str], ...] | None = None  # (file name, sha256) of its TLS certificates; None: not asked
 
     def port_taken_by(self, port: int) -> str | None:
         """Who else holds ``port``: another kob HAProxy, another program ("?" when ss cannot tell); None if free."""
@@ -142,7 +143,21 @@ def _haproxy(host: str, lines: list[str]) -> HaproxyFact:
     none_if = lambda text: None if text == "none" else text  # noqa: E731
     listeners = _listeners(host, lines[3]) if len(lines) > 3 else None
     others = _other_balancers(host, lines[4]) if len(lines) > 4 else ()
-    return HaproxyFact(none_if(lines[0]), lines[1] == "running", none_if(lines[2]), listeners, others)
+    certs = _cert_digests(host, lines[5]) if len(lines) > 5 else None
+    return HaproxyFact(none_if(lines[0]), lines[1] == "running", none_if(lines[2]), listeners, others, certs)
+
+
+def _cert_digests(host: str, line: str) -> tuple[tuple[str, str], ...]:
+    """"https.pem:ab12... -" → (("https.pem", "ab12..."),)."""
+    found = []
+    for word in line.split():
+        if word == "-":
+            continue
+        name, _, digest = word.rpartition(":")
+        if not name or not re.fullmatch(r"[0-9a-f]{64}", digest):
+            raise ObservationError(f"{host}: cannot read a certificate's digest {word[:80]!r}")
+        found.append((name, digest))
+    return tuple(sorted(found))
 
 
 def _other_balancers(host: str, line: str) -> tuple[tuple[str, tuple[int, ...]], ...]:

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import signal
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +78,7 @@ class Lab:
         self.layout.dir.mkdir(mode=0o755, parents=True, exist_ok=True)
         self._save_state()
         self._client_key()
+        self._demo_certificate()
         self._bridge()
         self._etcd(etcd)
         wanted = [self.layout.vm(n) for n in range(1, max(vms, len(self.state["vms"])) + 1)]
@@ -100,6 +102,21 @@ class Lab:
         if not key.exists():
             system.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "kob-lab client", "-f", str(key)])
         (self.layout.dir / "authorized_keys").write_text(key.with_suffix(".pub").read_text())
+
+    def _demo_certificate(self) -> None:
+        """The example inventory's TLS frontend serves this self-signed certificate; made with openssl if missing."""
+        pem = self.layout.demo_cert
+        if pem.exists():
+            return
+        address = self.layout.vm(1).address
+        with tempfile.TemporaryDirectory(dir=self.layout.dir) as private:  # mode 0700: the key is never readable
+            key, crt = Path(private) / "key.pem", Path(private) / "crt.pem"
+            system.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-keyout", str(key), "-out", str(crt), "-days", "90", "-subj", "/CN=kob lab demo",
+                        "-addext", f"subjectAltName=IP:{address},DNS:localhost"])
+            descriptor = os.open(pem, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "wb") as out:
+                out.write(crt.read_bytes() + key.read_bytes())
 
     def _bridge(self) -> None:
         bridge = self.layout.bridge
@@ -288,7 +305,8 @@ class Lab:
         lab_dir = self.layout.dir
         if not lab_dir.exists():
             return
-        made = ["lab.json", "id_ed25519", "id_ed25519.pub", "authorized_keys", "known_hosts", "inventory.yaml", "etcd"]
+        made = ["lab.json", "id_ed25519", "id_ed25519.pub", "authorized_keys", "known_hosts", "inventory.yaml", "etcd",
+                "demo-tls.pem"]
         made += [p.name for p in lab_dir.glob("vm*") if p.name[2:].isdigit()]
         for name in made:
             path = lab_dir / name

@@ -66,6 +66,11 @@ class LabLayout:
         return self.dir / "known_hosts"
 
     @property
+    def demo_cert(self) -> Path:
+        """A self-signed certificate and key (one PEM, mode 0600) for vm1's address: the demo's HTTPS frontend."""
+        return self.dir / "demo-tls.pem"
+
+    @property
     def inventory(self) -> Path:
         return self.dir / "inventory.yaml"
 

@@ -2,7 +2,7 @@
 
 from kob.errors import LbConfigInvalid, LbError, LbNotApplied, LbRuntimeRefused
 from kob.lb.driver import HaproxyDriver
-from kob.lb.model import LbBackend, LbConfig, LbFrontend, LbRoute, LbServer
+from kob.lb.model import LbBackend, LbConfig, LbFrontend, LbRoute, LbServer, LbTls
 
-__all__ = ["HaproxyDriver", "LbBackend", "LbConfig", "LbConfigInvalid", "LbError", "LbFrontend", "LbNotApplied",
+__all__ = ["HaproxyDriver", "LbBackend", "LbConfig", "LbConfigInvalid", "LbError", "LbFrontend", "LbNotApplied", "LbTls",
            "LbRoute", "LbRuntimeRefused", "LbServer"]

@@ -12,6 +12,7 @@ from kob.errors import LbConfigInvalid, LbError, LbNotApplied, LbRuntimeRefused
 from kob.facts.containers import HaproxyFact
 from kob.facts.haproxy import (ADDED, ALREADY_THERE, DELETED, NO_SUCH_SERVER, ServerStat, parse_show_stat,
                                runtime_refusals)
+from kob.lb.certificates import certs_to_ship, prune_certs, ship_certs, stale_certs
 from kob.lb.model import LbConfig, LbServer
 from kob.spec.service_model import DEFAULT_FAILOVER, Failover
 from kob.transport.base import SshTarget, Transport
@@ -26,11 +27,12 @@ class HaproxyDriver:
 
     def __init__(self, pool: Transport, targets: Sequence[SshTarget], *, config_path: str = cmd.CONFIG_PATH,
                  pidfile: str = cmd.PIDFILE, admin_socket: str = cmd.ADMIN_SOCKET,
-                 failover: Failover = DEFAULT_FAILOVER):
-        """``failover``: the health-check timing of servers add_server(s) adds (the config's own come with it)."""
+                 failover: Failover = DEFAULT_FAILOVER, certs_dir: str = ""):
+        """``failover``: the health-check timing of servers add_server(s) adds (the config's own come with it);
+        ``certs_dir``: the folder of the TLS certificates, whose files no frontend uses are removed."""
         self.pool, self.targets = pool, tuple(targets)
         self.config_path, self.pidfile, self.admin_socket = config_path, pidfile, admin_socket
-        self.failover = failover
+        self.failover, self.certs_dir = failover, certs_dir
 
     async def ensure_config(self, config: LbConfig, observed: Mapping[str, HaproxyFact | None],
                             line_up: bool = False) -> dict[str, str]:
@@ -48,15 +50,19 @@ class HaproxyDriver:
         digest, structure = hashlib.sha256(text.encode()).hexdigest(), config.structure_digest()
 
         async def ensure(target: SshTarget) -> str:
-            step = config_step(observed.get(target.name), digest, structure)
+            fact = observed.get(target.name)
+            certs = await ship_certs(self.pool, target, certs_to_ship(config, fact), self.admin_socket)
+            step = config_step(fact, digest, structure)
             if step == "unchanged":
                 if line_up:
                     await self._line_up_servers(target, config)
-                return step
+                return ", ".join([step, *certs])
             done = await self._install(target, text, step == "reload")
             if done == "written":
                 await self._line_up_servers(target, config)
-            return done
+            if self.certs_dir and stale_certs(config, fact):
+                await prune_certs(self.pool, target, self.certs_dir, config)
+            return ", ".join([done, *certs])
 
         return await self._each(ensure)
 

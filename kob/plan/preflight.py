@@ -5,6 +5,7 @@ Each returns the problems it finds as one-line messages; the caller refuses to g
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Mapping, Protocol
 
@@ -85,9 +86,30 @@ def port_clashes(lb: LoadBalancer | None, hosts: Mapping[str, HostObservation]) 
     for host, observation in hosts.items():
         fact = observation.haproxy
         for frontend in lb.frontends if lb and fact else ():
-            program = fact.port_taken_by(frontend.bind)
-            if program:
-                who = "a program ss cannot name" if program == "?" else program
-                problems.append(f"{host}: port {frontend.bind} of frontend {frontend.name} is taken by {who}; "
-                                "free it or bind the frontend to another port")
+            for port in frontend.ports():
+                program = fact.port_taken_by(port)
+                if program:
+                    who = "a program ss cannot name" if program == "?" else program
+                    problems.append(f"{host}: port {port} of frontend {frontend.name} is taken by {who}; "
+                                    "free it or bind the frontend to another port")
     return problems
+
+
+def expired_certificates(lb: LoadBalancer | None, now: float) -> list[str]:
+    """TLS frontends whose certificate has ended (or not begun): HAProxy would serve it and clients refuse it."""
+    problems = []
+    for frontend in lb.frontends if lb else ():
+        cert = frontend.tls.cert if frontend.tls else None
+        if cert is None:
+            continue
+        where = f"{cert.path} (frontend {frontend.name}, line {frontend.tls.line})"
+        if cert.not_after <= now:
+            problems.append(f"{where}: the certificate expired on {_day(cert.not_after)}; renew it before deploying")
+        elif cert.not_before > now:
+            problems.append(f"{where}: the certificate is valid only from {_day(cert.not_before)}; check the "
+                            "manager's clock or the certificate")
+    return problems
+
+
+def _day(seconds: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(seconds))

@@ -12,6 +12,7 @@
             - {host: api.example.com, service: api}   # a DNS name, without port
             - {path: /api, service: api}              # a URL path prefix
             - {host: example.com, path: /v2, service: api}   # both must match
+          tls: {cert: site.pem}     # optional: HTTPS on bind:, see kob.spec.tls (redirect_http, http2)
       # How requests keep away from a replica that fails (all optional; the defaults suit a LAN):
       retries: 3                    # 0..10; a request whose connection failed is tried again on
                                     # another replica, this many times at most
@@ -34,6 +35,7 @@ A frontend needs a default:, routes:, or both.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Mapping, get_args
 
 from kob.errors import PatternError
@@ -41,13 +43,14 @@ from kob.spec.inventory_model import Inventory
 from kob.spec.patterns import select_hosts
 from kob.spec.service_model import (DEFAULT_FAILOVER, HOST_PORTS, Balance, Failover, Frontend, LoadBalancer, Route,
                                     Service)
+from kob.spec.tls import TLS_KEYS, read_tls
 from kob.spec.services import check_service_name, host_pattern, url_path
 from kob.spec.yaml_source import Node, Record, did_you_mean
 
 LB_KEYS = ("hosts", "balance", "frontends", "retries", "retry_methods", "connect_timeout", "checks")
 CHECK_KEYS = ("interval", "fall", "rise")
 IDEMPOTENT_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE")  # RFC 9110, 9.2.2
-FRONTEND_KEYS = ("bind", "default", "routes")
+FRONTEND_KEYS = ("bind", "default", "routes", "tls")
 ROUTE_KEYS = ("host", "path", "service")
 DEFAULT_HOSTS = LoadBalancer.hosts
 
@@ -64,7 +67,8 @@ def read_lb(node: Node | None, inventory: Inventory, services: tuple[Service, ..
     return LoadBalancer(
         hosts=host_pattern(hosts, inventory) if hosts is not None else _default_hosts(node, inventory),
         balance=lb.get_str("balance", default=LoadBalancer.balance, choices=get_args(Balance)),
-        frontends=_frontends(lb.require("frontends"), {service.name: service for service in services}),
+        frontends=_frontends(lb.require("frontends"), {service.name: service for service in services},
+                             inventory.path.parent),
         failover=_failover(lb),
     )
 
@@ -117,7 +121,7 @@ def _default_hosts(node: Node, inventory: Inventory) -> str:
     return DEFAULT_HOSTS
 
 
-def _frontends(node: Node, services: Mapping[str, Service]) -> tuple[Frontend, ...]:
+def _frontends(node: Node, services: Mapping[str, Service], base: Path) -> tuple[Frontend, ...]:
     entries = node.entries(expected="a mapping of frontend names to their settings")
     if not entries:
         raise node.error("no frontends; add at least one, e.g. http: {bind: 80, default: web}")
@@ -126,24 +130,33 @@ def _frontends(node: Node, services: Mapping[str, Service]) -> tuple[Frontend, .
     for name, value in entries:
         check_service_name(value, name, "frontend")
         frontend = value.record(FRONTEND_KEYS)
-        bind = frontend.get_int("bind", min=1, max=65535)
-        if bind in HOST_PORTS:
-            raise frontend.require("bind").error(
-                f"port {bind} is in {HOST_PORTS.start}-{HOST_PORTS.stop - 1}, where kob publishes replicas; "
-                "choose a port outside it")
-        if bind in bound:
-            other, line = bound[bind]
-            raise frontend.require("bind").error(
-                f"port {bind} is already bound by frontend {other} (line {line}); give each frontend its own port"
-            )
-        bound[bind] = (name, value.line)
+        bind = _port(frontend.require("bind"), bound, name, value.line)
+        tls = read_tls(frontend.require("tls"), base) if "tls" in frontend else None
+        if tls is not None and tls.redirect_http is not None:
+            _port(frontend.require("tls").record(TLS_KEYS).require("redirect_http"), bound, name, value.line,
+                  tls.redirect_http)
         default = frontend.get("default")
         default_service = _target(default, services) if default is not None else None
         routes = _routes(frontend.get("routes"), services)
         if default_service is None and not routes:
             raise value.error(f"frontend {name!r} sends requests nowhere; give it default: a service, or routes:")
-        frontends.append(Frontend(name=name, bind=bind, routes=routes, default_service=default_service))
+        frontends.append(Frontend(name=name, bind=bind, routes=routes, default_service=default_service, tls=tls))
     return tuple(frontends)
+
+
+def _port(node: Node, bound: dict[int, tuple[str, int]], name: str, line: int, port: int | None = None) -> int:
+    """A port the frontend ``name`` listens on: outside kob's host ports and no other frontend's."""
+    if port is None:
+        port = node.as_int(min=1, max=65535)
+    if port in HOST_PORTS:
+        raise node.error(f"port {port} is in {HOST_PORTS.start}-{HOST_PORTS.stop - 1}, where kob publishes replicas; "
+                         "choose a port outside it")
+    if port in bound:
+        other, other_line = bound[port]
+        raise node.error(f"port {port} is already bound by frontend {other} (line {other_line}); give each frontend "
+                         "its own port")
+    bound[port] = (name, line)
+    return port
 
 
 def _routes(node: Node | None, services: Mapping[str, Service]) -> tuple[Route, ...]:

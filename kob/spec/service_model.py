@@ -12,6 +12,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Literal, Mapping
 
+from kob.spec.tls_model import FrontendTls
+
 Strategy = Literal["spread", "least-loaded"]
 UpdateOrder = Literal["start-first", "stop-first"]
 FailureAction = Literal["rollback", "pause"]
@@ -134,6 +136,12 @@ class Frontend:
     bind: int
     routes: tuple[Route, ...] = ()
     default_service: str | None = None
+    tls: FrontendTls | None = None  # HTTPS on bind:, with the certificate read on the manager
+
+    def ports(self) -> tuple[int, ...]:
+        """Every port the frontend listens on: bind:, and tls.redirect_http's."""
+        redirect = self.tls.redirect_http if self.tls else None
+        return (self.bind,) + ((redirect,) if redirect is not None else ())
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from kob.deploy.cert_status import certificate_statuses
 from kob.deploy.observe import ClusterObservation
 from kob.deploy.revisions import Revision
 from kob.facts.haproxy import ServerStat
@@ -62,6 +63,7 @@ def assemble(inventory: Inventory, records: StoreRecords, live: Live | None, now
         "hosts": [_host(h, records.hosts.get(h.name, {}), usage.get(h.name), live, now) for h in inventory.hosts],
         "services": [_service(s, records, live, usage) for s in inventory.services],
         "lb": _balancers(inventory, live),
+        "certificates": [c.as_json() for c in certificate_statuses(inventory, live.seen if live else None, now)],
         "events": [_event(e) for e in reversed(records.events)],
         "jobs": [job_row(j) for j in shown_jobs(records.jobs)],
         "job_counts": dict(records.job_counts),
@@ -147,7 +149,7 @@ def _autoscale(spec: Service, last: dict | None) -> dict[str, Any] | None:
 def _balancers(inventory: Inventory, live: Live | None) -> list[dict[str, Any]]:
     if inventory.lb is None:
         return []
-    frontends = [{"name": f.name, "bind": f.bind, "default": f.default_service,
+    frontends = [{"name": f.name, "bind": f.bind, "default": f.default_service, "tls": f.tls is not None,
                   "routes": [{"host": r.host, "path": r.path_prefix, "service": r.service} for r in f.routes]}
                  for f in inventory.lb.frontends]
     found = live.lb if live else {}

@@ -65,3 +65,22 @@ def test_haproxy_check_rejects_a_broken_config(tmp_path):
                                             "default_backend": "nowhere"}], []))
     check = subprocess.run(check_config_argv(str(path)), capture_output=True, text=True)
     assert check.returncode != 0 and "nowhere" in check.stderr + check.stdout
+
+
+@pytest.mark.parametrize("alpn, redirect_port", [("h2,http/1.1", None), ("http/1.1", 8080), ("h2,http/1.1", 80)])
+def test_a_tls_frontend_passes_haproxy_check(tmp_path, alpn, redirect_port):
+    """HAProxy reads the certificate when it checks: a real PEM (made in-process) must be where crt points."""
+    from tests.helpers.certs import bundle, issue, make_ca
+
+    pem = tmp_path / "https.pem"
+    pem.write_bytes(bundle(issue(make_ca(), "site.test")))
+    tls = {"crt": str(pem), "alpn": alpn, "redirect_port": redirect_port}
+    text = render_haproxy_config([{"name": "https", "bind_port": 8443, "routes": [], "default_backend": "web",
+                                   "tls": tls}], [WEB], admin_socket=str(tmp_path / "admin.sock"))
+    assert f"    bind :8443 ssl crt {pem} alpn {alpn}\n" in text
+    assert (f"    bind :{redirect_port}\n" in text) == (redirect_port is not None)
+    path = tmp_path / "haproxy.cfg"
+    path.write_text(text)
+    check = subprocess.run(check_config_argv(str(path)), capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+    assert "WARNING" not in check.stderr.upper(), check.stderr

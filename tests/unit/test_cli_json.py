@@ -49,7 +49,7 @@ def kob(*args: str, code: int = 0):
 
 def test_status_json(inventory):
     status = kob("status", inventory, "--json", code=2)
-    assert set(status) == {"services", "unreachable"}
+    assert set(status) == {"services", "unreachable", "certificates"} and status["certificates"] == []  # no TLS
     (web,) = status["services"]
     assert set(web) == SERVICE_KEYS and (web["service"], web["desired"], web["replicas"]) == ("web", 1, [])
     assert list(status["unreachable"]) == ["vm1"] and status["unreachable"]["vm1"].startswith("vm1: cannot connect")

@@ -44,7 +44,7 @@ def test_watching_with_json_prints_one_document_a_round(inventory):
     done = CliRunner().invoke(cli, ["status", inventory, "--json", "-w", "--interval", "0.5", "--rounds", "2"])
     documents = [json.loads(line) for line in done.stdout.splitlines()]
     assert done.exit_code == 2 and len(documents) == 2
-    assert all(set(d) == {"services", "unreachable"} for d in documents)
+    assert all(set(d) == {"services", "unreachable", "certificates"} for d in documents)
 
 
 def test_on_a_terminal_each_round_redraws_the_screen(tmp_path, inventory):
