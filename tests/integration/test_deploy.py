@@ -15,20 +15,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TEST_LAB_NET as NET
-from tests.helpers.lab_services import LoadLoop, fetch, kob, on_vm
+from tests.helpers.lab_services import LoadLoop, fetch, kob, on_vm, rolling_service
 
-SERVICES = """
-services:
-  web:
-    image: kob-demo/web:{image}
-    replicas: {replicas}
-    port: 80
-    healthcheck: {{http: /healthz, interval: 500ms, timeout: 3s, retries: 3, start_period: 5s}}
-    update: {{parallelism: 1, order: start-first, failure_action: rollback, monitor: 0s}}
-lb:
-  frontends:
-    http: {{bind: 8080, default: web}}
-"""
+SERVICES = "\n" + rolling_service(8080)
 URL = f"http://198.18.{NET}.11:8080/"
 
 

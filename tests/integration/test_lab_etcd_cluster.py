@@ -22,22 +22,11 @@ from kob.lab import etcd_server
 from kob.lab.layout import LabLayout
 from tests.conftest import TEST_LAB_NET
 from tests.helpers.etcd_cluster import EtcdCluster
-from tests.helpers.lab_services import LoadLoop, kob
+from tests.helpers.lab_services import LoadLoop, kob, rolling_service
 from tests.helpers.page_process import PageProcess
 
 PORT = 8091
-SERVICES = """\
-services:
-  quorum:
-    image: kob-demo/web:{image}
-    replicas: 4
-    port: 80
-    healthcheck: {{http: /healthz, interval: 500ms, timeout: 3s, retries: 3, start_period: 5s}}
-    update: {{parallelism: 1, order: start-first, failure_action: rollback, monitor: 0s}}
-lb:
-  frontends:
-    http: {{bind: {port}, default: quorum}}
-"""
+SERVICES = rolling_service(PORT, "quorum")
 URL = f"http://198.18.{TEST_LAB_NET}.11:{PORT}/"
 
 
@@ -54,7 +43,7 @@ def wait_for(what, timeout: float, step: float = 0.2):
 def inventory(lab, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("etcd-cluster") / "quorum.yaml"
     base = lab.layout.inventory.read_text()
-    path.write_text(base + SERVICES.format(image="1", port=PORT))
+    path.write_text(base + SERVICES.format(image="1", replicas=4))
     done = kob("deploy", str(path), "--wait", "30")
     assert done.returncode == 0, done.stdout + done.stderr
     yield path

@@ -23,20 +23,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.lab_services import kob, on_vm
+from tests.helpers.lab_services import kob, on_vm, rolling_service
 
 REPLICAS = 3
-SERVICES = """services:
-  web:
-    image: kob-demo/web:{image}
-    replicas: {replicas}
-    port: 80
-    healthcheck: {{http: /healthz, interval: 500ms, timeout: 3s, retries: 3, start_period: 5s}}
-    update: {{parallelism: 1, order: start-first, failure_action: rollback, monitor: 0s}}
-lb:
-  frontends:
-    http: {{bind: 8089, default: web}}
-"""
+SERVICES = rolling_service(8089)
 VMS = ("vm1", "vm2", "vm3")
 FIRST_KILL = 0.2  # s after the command starts
 LAST_KILL = 0.85  # of the measured duration

@@ -28,20 +28,10 @@ from kob.spec.inventory import load_inventory
 from kob.transport.ssh import SshPool
 from kob.transport.targets import ssh_target
 from tests.conftest import TEST_LAB_NET as NET
-from tests.helpers.lab_services import kob, on_vm
+from tests.helpers.lab_services import kob, on_vm, rolling_service
 
 SSH_TIMEOUTS = "  connect_timeout: 3\n  command_timeout: 10\n"
-SERVICES = """services:
-  web:
-    image: kob-demo/web:1
-    replicas: {replicas}
-    port: 80
-    healthcheck: {{http: /healthz, interval: 500ms, timeout: 3s, retries: 3, start_period: 5s}}
-    update: {{parallelism: 1, order: start-first, failure_action: rollback, monitor: 0s}}
-lb:
-  frontends:
-    http: {{bind: 8088, default: web}}
-"""
+SERVICES = rolling_service(8088)
 ALL = ["vm1", "vm2", "vm3"]
 
 
@@ -54,7 +44,7 @@ def write_inventory(path: Path, lab, replicas: int = 3, known_hosts: Path | None
         lines.append(line)
         if line.startswith("ssh:"):
             lines.append(SSH_TIMEOUTS)
-    path.write_text("".join(lines) + SERVICES.format(replicas=replicas))
+    path.write_text("".join(lines) + SERVICES.format(image="1", replicas=replicas))
     return path
 
 
