@@ -31,6 +31,7 @@ class ConnectionHolder:
         self._server: asyncio.AbstractServer | None = None
         self._slots = asyncio.Semaphore(MAX_CONNECTED)
         self._inode: int | None = None
+        self._clients: set[asyncio.StreamWriter] = set()
 
     async def start(self) -> None:
         """Listen on the socket (0600, in a 0700 folder); HolderError if another live holder has it."""
@@ -47,10 +48,13 @@ class ConnectionHolder:
         self._inode = os.lstat(self.path).st_ino
 
     async def stop(self) -> None:
-        """Stop listening and remove the socket (only if it is still this holder's)."""
+        """Stop listening, cut every client's connection (their commands end in a HolderError) and remove the
+        socket (only if it is still this holder's)."""
         if self._server is None:
             return
         self._server.close()
+        for writer in list(self._clients):
+            writer.transport.abort()
         try:
             if os.lstat(self.path).st_ino == self._inode:
                 self.path.unlink()
@@ -60,6 +64,7 @@ class ConnectionHolder:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         async with self._slots:
+            self._clients.add(writer)
             try:
                 refusal = peer_refusal(peer_credentials(writer.get_extra_info("socket")), os.getuid())
                 if refusal is not None:
@@ -71,6 +76,7 @@ class ConnectionHolder:
             except (OSError, HolderError):
                 pass  # the client left or sent nonsense: nothing of its request ran, or its command was ended
             finally:
+                self._clients.discard(writer)
                 writer.close()
 
     async def _answer(self, request: dict[str, Any], reader: asyncio.StreamReader,

@@ -124,6 +124,8 @@ class WarmTransport:
 
     def _lost(self, how: str) -> HolderError:
         """The error that ends the command: the holder, what happened, and every host a request was out for."""
+        if self._gone is not None:  # the first loss names every host out then; later ones say the same
+            return HolderError(self._gone)
         hosts = sorted(name for name, count in self._out.items() if count > 0)
         self._gone = (f"{self.holder.describe()} {how} while running on {', '.join(hosts) or 'no host'}; "
                       "not tried again, since the command may have run there: check, then run it again")
