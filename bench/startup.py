@@ -35,7 +35,7 @@ def main() -> None:
     loads = [load_average()]
     for _ in range(args.rounds):
         for name, argv in WAYS.items():
-            samples[name].append(timed_cpu(lambda: subprocess.run(argv, check=True, capture_output=True)))
+            samples[name].append(timed_cpu(lambda argv=argv: subprocess.run(argv, check=True, capture_output=True)))
         loads.append(load_average())
     base = statistics.median(wall for wall, _ in samples["venv python -c pass"])
     print(f"start-up, {args.rounds} interleaved rounds, {os.cpu_count()} CPUs; medians: wall, CPU (user+sys)")
