@@ -23,6 +23,8 @@ from kob.transport.holder_wire import (BYTES, bytes_frame, error_from_wire, json
                                        target_to_wire)
 from kob.transport.result import Result
 
+ANSWER_SLACK = 30.0  # s a holder may take beyond a command's own bounds before it counts as lost
+
 
 class WarmTransport:
     """Runs commands through a live holder (see kob.transport.holder_socket.probe)."""
@@ -37,8 +39,12 @@ class WarmTransport:
                   timeout: float | None = None) -> Result:
         request = {"op": "run", "target": target_to_wire(target), "argv": list(argv), "timeout": timeout,
                    "input": input is not None}
+        bound = (timeout or target.command_timeout) + target.connect_timeout + ANSWER_SLACK
         async with self._request([target], request, [] if input is None else [bytes_frame(input)]) as answers:
-            final = await self._final(answers)
+            try:  # the holder bounds the command; this bounds a holder that stopped answering (frozen)
+                final = await asyncio.wait_for(self._final(answers), bound)
+            except asyncio.TimeoutError:
+                raise self._lost(f"did not answer within {bound:g} s") from None
         return result_from_wire(final["result"])
 
     async def lines(self, target: SshTarget, argv: Sequence[str]) -> AsyncIterator[str]:

@@ -142,3 +142,13 @@ async def test_a_holder_gone_mid_command_ends_it_naming_the_holder_and_hosts_and
     with pytest.raises(HolderError, match="went away while running on vm1, vm2"):
         await client.run(target("vm1"), ["hostname"])  # later requests are not sent anywhere either
     assert fake.commands() == []  # the sleeps never finished; nothing else was sent
+
+
+async def test_a_holder_that_stops_answering_is_given_up_on_in_one_line(held, monkeypatch):
+    import kob.transport.warm as warm
+
+    monkeypatch.setattr(warm, "ANSWER_SLACK", 0.0)  # the fake's target: 1 s to connect, 1 s per command
+    _, client, fake = held
+    with pytest.raises(HolderError, match=r"did not answer within 2 s while running on vm1; not tried again"):
+        await client.run(target("vm1"), ["sleep", "30"])
+    assert fake.commands() == []
