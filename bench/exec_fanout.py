@@ -14,7 +14,7 @@ of the process tree:
   pyinfra exec  `pyinfra INVENTORY.py exec -- true`
   ssh parallel  one `ssh VM true` process per VM, all at once
   ssh serial    one `ssh VM true` after another
-and on N VMs, with one replica per VM deployed first (bench/deploy.py's service), a no-op `kob deploy`
+and on N VMs, with one replica per VM behind HAProxy deployed first, a no-op `kob deploy`
 cold and warm. The load average is printed beside the figures: the machine may be shared.
 """
 
@@ -30,13 +30,23 @@ import tempfile
 from pathlib import Path
 
 from common import bench_layout, connection_holder, kob, load_average, process_cpu, timed_cpu
-from deploy import SERVICES
 from kob.lab.lab import Lab
 from kob.spec.inventory import load_inventory
 from kob.transport.ssh import SshPool
 from kob.transport.targets import ssh_target
 
 TOOLS_VENV = Path("/var/lib/kob-bench-venv")
+SERVICES = """
+services:
+  web:
+    image: kob-demo/web:1
+    replicas: {replicas}
+    port: 80
+    healthcheck: {{http: /healthz, interval: 2s, timeout: 10s, retries: 10}}
+lb:
+  frontends:
+    http: {{bind: 8080, default: web}}
+"""  # bench/deploy.py's service, with a health check that a busy machine passes
 
 
 def tools_venv() -> Path:
@@ -122,7 +132,7 @@ def main() -> None:
         lab.up(args.vms)
         inventory = Path(scratch.name) / "exec-fanout.yaml"  # not in the lab dir: `lab down` removes only its own
         inventory.write_text(lab.layout.inventory.read_text() + SERVICES.format(replicas=args.vms))
-        kob("deploy", str(inventory), env=COLD)
+        kob("deploy", str(inventory), "--wait", "300", env=COLD)
         with connection_holder(inventory) as (holder_pid, warm):
             sizes = (1, args.vms)
             ways = {size: ways_for(lab, inventory, size, bin_dir, Path(scratch.name), warm) for size in sizes}
