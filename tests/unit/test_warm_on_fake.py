@@ -152,3 +152,26 @@ async def test_a_holder_that_stops_answering_is_given_up_on_in_one_line(held, mo
     with pytest.raises(HolderError, match=r"did not answer within 2 s while running on vm1; not tried again"):
         await client.run(target("vm1"), ["sleep", "30"])
     assert fake.commands() == []
+
+
+@pytest.mark.parametrize("no_holder, chosen", [(None, "WarmTransport"), ("1", "SshPool")])
+async def test_commands_choose_a_live_holder_unless_told_not_to(tmp_path, monkeypatch, no_holder, chosen):
+    from kob.cli.runner import open_transport
+    from kob.spec.inventory import load_inventory
+    from kob.transport.holder_socket import holder_socket_path
+
+    (tmp_path / "inv.yaml").write_text("hosts:\n  vm1: {address: 10.0.0.1}\n")
+    inventory = load_inventory(tmp_path / "inv.yaml")
+    folder = Path(tempfile.mkdtemp(prefix="kob-c-", dir="/tmp"))
+    monkeypatch.setenv("KOB_HOLDER_DIR", str(folder))
+    if no_holder:
+        monkeypatch.setenv("KOB_NO_HOLDER", no_holder)
+    assert type(await asyncio.to_thread(open_transport, inventory)).__name__ == "SshPool"  # none runs yet
+    holder = ConnectionHolder(HeldFake(), holder_socket_path(inventory.path, inventory.state_url), "i", print)
+    await holder.start()
+    try:
+        assert type(await asyncio.to_thread(open_transport, inventory)).__name__ == chosen
+    finally:
+        await holder.stop()
+        shutil.rmtree(folder)
+    assert type(await asyncio.to_thread(open_transport, inventory)).__name__ == "SshPool"  # gone again
