@@ -68,7 +68,7 @@ class ConnectionHolder:
             try:
                 refusal = peer_refusal(peer_credentials(writer.get_extra_info("socket")), os.getuid())
                 if refusal is not None:
-                    self.say(f"kob connect: refused a client: {refusal}")
+                    self.say(f"connection holder: refused a client: {refusal}")
                     return
                 frame = await read_frame(reader)
                 if frame is not None and frame[0] != BYTES:
@@ -103,7 +103,7 @@ class ConnectionHolder:
             self.pool.drop_broken(target)
             writer.write(json_frame({"error": error_to_wire(error)}))
         except Exception as error:  # noqa: BLE001 -- the holder's own fault: the client ends its command with it
-            self.say(f"kob connect: a request failed: {type(error).__name__}: {error}")
+            self.say(f"connection holder: a request failed: {type(error).__name__}: {error}")
             writer.write(json_frame({"error": error_to_wire(error)}))
         await writer.drain()
 
