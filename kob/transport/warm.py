@@ -43,7 +43,7 @@ class WarmTransport:
         async with self._request([target], request, [] if input is None else [bytes_frame(input)]) as answers:
             try:  # the holder bounds the command; this bounds a holder that stopped answering (frozen)
                 final = await asyncio.wait_for(self._final(answers), bound)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise self._lost(f"did not answer within {bound:g} s") from None
         return result_from_wire(final["result"])
 

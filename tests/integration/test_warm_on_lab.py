@@ -29,8 +29,8 @@ services:
     image: kob-demo/web:1
     replicas: 2
     port: 80
-    healthcheck: {http: /healthz, interval: 500ms, timeout: 1s, retries: 2}
-"""
+"""  # no health check: on a machine loaded past 40 a busy replica may fail one between two runs, and the
+# deploys compared would then differ for a reason that is not theirs
 COLD = {"KOB_NO_HOLDER": "1"}
 START_TIMEOUT = 90  # s for a holder to connect to every VM on a busy machine
 
@@ -131,9 +131,9 @@ def test_the_holders_connections_are_the_ones_used(inventory, holder, sockets):
 def test_a_second_holder_for_the_same_inventory_is_refused_in_one_line(inventory, holder, sockets):
     done = kob("connect", str(inventory), env=sockets, timeout=60)
     assert done.returncode == 1
-    assert done.stderr.splitlines() == [
+    assert done.stderr.splitlines() == [(
         f"kob: error: the connection holder of {inventory} (pid {holder.process.pid}, "
-        f"{holder_socket(inventory, sockets)}) already holds this inventory's connections"]
+        f"{holder_socket(inventory, sockets)}) already holds this inventory's connections")]
 
 
 def test_killing_the_holder_mid_command_fails_it_in_one_line_and_it_ran_at_most_once(lab, tmp_path, sockets):
@@ -149,10 +149,10 @@ def test_killing_the_holder_mid_command_fails_it_in_one_line_and_it_ran_at_most_
         held.process.send_signal(signal.SIGKILL)
         out, err = running.communicate(timeout=60)
         assert running.returncode == 1
-        assert err.splitlines() == [
+        assert err.splitlines() == [(
             f"kob: error: the connection holder of {inventory} (pid {held.process.pid}, "
             f"{holder_socket(inventory, sockets)}) went away while running on vm1, vm2, vm3; "
-            "not tried again, since the command may have run there: check, then run it again"]
+            "not tried again, since the command may have run there: check, then run it again")]
         assert out == ""
         time.sleep(6)  # past the remote sleep: a command that survived its connection has written by now
         after = kob("exec", str(inventory), f"cat {marker} 2>/dev/null | wc -l", env=sockets)  # the stale socket

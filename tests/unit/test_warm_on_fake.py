@@ -106,7 +106,7 @@ async def test_feed_streams_chunks_and_reports_progress(held):
         for piece in (b"abc", b"", b"\x00" * 70000):
             yield piece
 
-    result, moved = await client.feed(target("vm2"), ["cat"], chunks(), heard.append)
+    _, moved = await client.feed(target("vm2"), ["cat"], chunks(), heard.append)
     assert moved == 70003 and fake.sent[-1].input == b"abc" + b"\x00" * 70000
     assert heard[-1] == 70003 and heard == sorted(heard)
 
@@ -145,7 +145,7 @@ async def test_a_holder_gone_mid_command_ends_it_naming_the_holder_and_hosts_and
 
 
 async def test_a_holder_that_stops_answering_is_given_up_on_in_one_line(held, monkeypatch):
-    import kob.transport.warm as warm
+    from kob.transport import warm
 
     monkeypatch.setattr(warm, "ANSWER_SLACK", 0.0)  # the fake's target: 1 s to connect, 1 s per command
     _, client, fake = held
