@@ -30,23 +30,15 @@ import tempfile
 from pathlib import Path
 
 from common import bench_layout, connection_holder, kob, load_average, process_cpu, timed_cpu
+from deploy import SERVICES as DEPLOY_SERVICES
 from kob.lab.lab import Lab
 from kob.spec.inventory import load_inventory
 from kob.transport.ssh import SshPool
 from kob.transport.targets import ssh_target
 
 TOOLS_VENV = Path("/var/lib/kob-bench-venv")
-SERVICES = """
-services:
-  web:
-    image: kob-demo/web:1
-    replicas: {replicas}
-    port: 80
-    healthcheck: {{http: /healthz, interval: 2s, timeout: 10s, retries: 10}}
-lb:
-  frontends:
-    http: {{bind: 8080, default: web}}
-"""  # bench/deploy.py's service, with a health check that a busy machine passes
+# bench/deploy.py's service, with a health check that a busy machine passes
+SERVICES = DEPLOY_SERVICES.replace("interval: 500ms, timeout: 1s, retries: 2", "interval: 2s, timeout: 10s, retries: 10")
 
 
 def tools_venv() -> Path:
