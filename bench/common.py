@@ -9,6 +9,8 @@ finds this file; nothing edits sys.path.
 from __future__ import annotations
 
 import os
+import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -22,9 +24,10 @@ from kob.lab.lab import Lab
 from kob.lab.layout import LabLayout
 
 
-def kob(*args: str) -> str:
+def kob(*args: str, env: dict | None = None) -> str:
     """`python -m kob ARGS`; its stdout, or exit with what it printed."""
-    done = subprocess.run([sys.executable, "-m", "kob", *args], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "kob", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})
     if done.returncode != 0:
         raise SystemExit(f"kob {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
     return done.stdout
@@ -37,14 +40,64 @@ def timed(fn) -> float:
     return time.perf_counter() - start
 
 
+def cpu_seconds() -> float:
+    """User+sys seconds of this process and of its children waited for so far."""
+    mine, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return mine.ru_utime + mine.ru_stime + children.ru_utime + children.ru_stime
+
+
+def timed_cpu(fn) -> tuple[float, float]:
+    """Wall and CPU seconds (this process and the children it waited for) that ``fn()`` took."""
+    cpu, start = cpu_seconds(), time.perf_counter()
+    fn()
+    return time.perf_counter() - start, cpu_seconds() - cpu
+
+
+def process_cpu(pid: int) -> float:
+    """User+sys seconds a running process has used (from /proc; not its children)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_layout(net: int) -> LabLayout:
+    """The benchmarks' lab on network ``net``: /var/lib/kob-bench-lab for 1, else /var/lib/kob-bench-lab-NET."""
+    return LabLayout(Path("/var/lib/kob-bench-lab" + ("" if net == 1 else f"-{net}")), net=net)
+
+
+def load_average() -> str:
+    return " ".join(f"{n:.2f}" for n in os.getloadavg())
+
+
+@contextmanager
+def connection_holder(inventory: Path) -> Iterator[tuple[int, dict]]:
+    """A `kob connect INVENTORY` process with its socket in a private folder: (its pid, the environment that
+    makes kob commands find it); stopped at the end."""
+    folder = tempfile.TemporaryDirectory(prefix="kob-bench-holder-", dir="/tmp")
+    env = {**os.environ, "KOB_HOLDER_DIR": folder.name}
+    log = Path(folder.name) / "connect.log"
+    with open(log, "wb") as out:
+        holder = subprocess.Popen([sys.executable, "-m", "kob", "connect", str(inventory)], stdout=out,
+                                  stderr=subprocess.STDOUT, env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while "kob connect: holding" not in log.read_text():
+            if holder.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"kob connect did not start: {log.read_text()}")
+            time.sleep(0.1)
+        yield holder.pid, {"KOB_HOLDER_DIR": folder.name}
+    finally:
+        holder.send_signal(signal.SIGTERM)
+        holder.wait(timeout=30)
+        folder.cleanup()
+
+
 @contextmanager
 def bench_lab(vms: int, services: str, name: str, net: int = 1) -> Iterator[tuple[Lab, Path]]:
-    """The benchmarks' own lab (network 1, or ``net`` in its own folder) with ``services`` deployed; always taken
-    down.
+    """The benchmarks' own lab (network ``net``) with ``services`` deployed; always taken down.
 
     The inventory is written outside the lab dir, since `lab down` removes only its own files.
     """
-    lab = Lab(LabLayout(Path("/var/lib/kob-bench-lab" + (f"-{net}" if net != 1 else "")), net=net))
+    lab = Lab(bench_layout(net))
     scratch = tempfile.TemporaryDirectory(prefix=f"kob-bench-{name}-")
     try:
         lab.up(vms)

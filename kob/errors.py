@@ -17,6 +17,7 @@ classes. A module in parentheses re-exports the class for the code that raises i
     │   ├── HostKeyRejected
     │   ├── CommandTimeout
     │   └── CommandFailed    non-zero exit where success was required
+    ├── HolderError          the connection holder a command went through went away or failed; names it and the hosts
     ├── ObservationError     a host printed what kob cannot read; names the host
     ├── DeployError          a change to what runs cannot be planned or carried out
     │   ├── NoFreePort       no host port left for a new replica; names the host
@@ -90,6 +91,13 @@ class CommandFailed(TransportError):
         detail = (result.stderr or result.stdout).strip().splitlines()
         last = detail[-1] if detail else "no output"
         super().__init__(result.host, f"{result.command_line} exited {result.rc}: {last}")
+
+
+class HolderError(KobError):
+    """The connection holder (`kob connect`, `kob serve`) went away or failed while a command ran through it.
+
+    Not a TransportError: the command may have run, so nobody may treat the host as merely unreachable
+    and try again; the whole kob command ends."""
 
 
 class ObservationError(KobError):

@@ -47,8 +47,10 @@ def run_page(inventory: Inventory, page: PageOptions, say: Callable[[str], None]
     """
     loop = BackgroundLoop()
     store, pool = loop.call(_open(inventory, open_transport, say))
-    stop, control_done, control = asyncio.Event(), None, None
+    stop, control_done, control, holder = asyncio.Event(), None, None, None
     try:
+        if loop_options is not None:
+            holder = loop.call(_lend(inventory, pool, say))
         site = Site(Watcher(inventory, store, pool), page.refresh, loop)
         if loop_options is not None:
             control = ServeLoop(inventory, store, pool, say=say, **loop_options)
@@ -64,6 +66,8 @@ def run_page(inventory: Inventory, page: PageOptions, say: Callable[[str], None]
         if control_done is not None:
             control_done.result(timeout=30)  # a leader gives its lock back here
         loop.cancel_tasks()  # the page's refresh, before the store and pool close under it
+        if holder is not None:
+            loop.call(holder.stop(), timeout=30)
         loop.call(_close(store, pool), timeout=30)
         loop.stop()
 
@@ -109,6 +113,25 @@ async def _open(inventory: Inventory, open_transport: Callable[[], Transport], s
     """The store (saying once when it stops answering, once when it is back) and the pool, made on the loop
     that will use them."""
     return OutageNotices(open_store(inventory.state_url), say), open_transport()
+
+
+async def _lend(inventory: Inventory, pool: Transport, say: Callable[[str], None]):
+    """Serve the pool's connections to other kob commands on the inventory's holder socket, as `kob connect`
+    does; None (said once) when another holder has the socket or the pool is not an SshPool."""
+    from kob.transport.holder import ConnectionHolder
+    from kob.transport.holder_socket import holder_socket_path
+    from kob.transport.ssh import SshPool
+
+    if not isinstance(pool, SshPool):
+        return None
+    holder = ConnectionHolder(pool, holder_socket_path(inventory.path, inventory.state_url), str(inventory.path), say)
+    try:
+        await holder.start()
+    except KobError as error:
+        say(f"kob serve: not lending connections: {error}")
+        return None
+    say(f"kob serve: lending SSH connections to other kob commands at {holder.path}")
+    return holder
 
 
 def _server(app, page: PageOptions):

@@ -29,6 +29,7 @@ COMMANDS = {
     "adopt": "deploy_commands:adopt_command",
     "autoscale": "control_commands:autoscale_command",
     "completion": "setup_commands:completion_command",
+    "connect": "connect_commands:connect_command",
     "cron": "cron_commands:cron",
     "deploy": "deploy_commands:deploy_command",
     "down": "deploy_commands:down_command",

@@ -3,8 +3,10 @@
     report = run_with(inv, lambda store, pool: deploy(inv, store=store, pool=pool))
     jobs = run_with(inv, lambda store, _: JobBook(store, namespace(inv)).all(), transport=False)
 
-The store is the inventory's (``state:``); the transport is ``open_transport()``'s, which
-`kob web` and `kob serve` are given too. Nothing heavy is imported until a command runs.
+The store is the inventory's (``state:``); the transport is ``open_transport(inventory)``'s: the
+inventory's connection holder (`kob connect`, `kob serve`) when one answers on its socket, else a
+pool of this process's own SSH connections, which `kob web` and `kob serve` are given.
+Nothing heavy is imported until a command runs.
 """
 
 from __future__ import annotations
@@ -21,8 +23,17 @@ T = TypeVar("T")
 Work = Callable[["Store | None", "Transport | None"], Awaitable[T]]
 
 
-def open_transport() -> Transport:
-    """The transport kob's commands reach hosts with: a pool of SSH connections, connected on first use."""
+def open_transport(inventory: Inventory | None = None) -> Transport:
+    """The transport kob's commands reach hosts with: the inventory's live connection holder, unless
+    KOB_NO_HOLDER is set; else a pool of SSH connections, connected on first use."""
+    import os
+
+    if inventory is not None and not os.environ.get("KOB_NO_HOLDER"):
+        from kob.transport.warm import warm_transport
+
+        warm = warm_transport(inventory)
+        if warm is not None:
+            return warm
     from kob.transport.ssh import SshPool
 
     return SshPool()
@@ -42,7 +53,7 @@ async def _opened(inventory: Inventory, work: Work[T], store: bool, transport: b
 
     async with AsyncExitStack() as stack:  # closes the transport, then the store
         opened = await stack.enter_async_context(open_store(inventory.state_url)) if store else None
-        pool = open_transport() if transport else None
+        pool = open_transport(inventory) if transport else None
         if pool is not None:
             stack.push_async_callback(pool.close)
         return await work(opened, pool)

@@ -1,7 +1,9 @@
 """What kob asks of a way to reach hosts: the ``Transport`` protocol and the ``SshTarget`` it is given.
 
-``kob.transport.ssh.SshPool`` is the real one (asyncssh). Unit tests use a scripted
-fake that answers from tables (tests/helpers/fake_transport.py). Importing this module
+``kob.transport.ssh.SshPool`` is the real one (asyncssh). ``kob.transport.warm.WarmTransport``
+sends the same calls through a connection holder's local socket (`kob connect`, `kob serve`;
+kob.transport.holder serves an SshPool there). Unit tests use a scripted fake that answers
+from tables (tests/helpers/fake_transport.py). Importing this module
 does not import asyncssh, so code that only names the interface stays light.
 """
 

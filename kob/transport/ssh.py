@@ -139,6 +139,19 @@ class SshPool:
                       time.monotonic() - started)
         return sent, loaded, moved
 
+    async def connect(self, target: SshTarget) -> None:
+        """Open the host's connection now rather than on its first command (a connection holder warms up)."""
+        await self._connection(target)
+
+    def drop_broken(self, target: SshTarget) -> None:
+        """Forget the host's connection if its connect failed or it has closed since, so that the next command
+        connects again: a run is over in seconds, but a connection holder lives through host restarts."""
+        task = self._connections.get(_where(target))
+        if task is None or not task.done():
+            return
+        if task.cancelled() or task.exception() is not None or task.result().is_closed():
+            del self._connections[_where(target)]
+
     async def _connection(self, target: SshTarget) -> asyncssh.SSHClientConnection:
         task = self._connections.get(_where(target))
         if task is None:  # one attempt per host per run: a failure is raised again, not retried

@@ -32,7 +32,7 @@ def opened(tmp_path, monkeypatch):
     """The inventory, and the log of what was made and closed (and of the store URL asked for)."""
     log: list[str] = []
     monkeypatch.setattr(kob.store, "open_store", lambda url: log.append(url) or Recorded("store", log))
-    monkeypatch.setattr(runner, "open_transport", lambda: Recorded("transport", log))
+    monkeypatch.setattr(runner, "open_transport", lambda inventory=None: Recorded("transport", log))
     (tmp_path / "inv.yaml").write_text("hosts:\n  vm1: {address: 10.0.0.1}\n")
     return load_inventory(str(tmp_path / "inv.yaml")), log
 

@@ -34,3 +34,44 @@ def test_an_observing_command_imports_nothing_heavy(tmp_path, args):
                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
     heavy = next(line for line in done.stdout.splitlines() if line.startswith("HEAVY"))
     assert heavy == "HEAVY ", f"{' '.join(args)} imported {heavy[6:]}; stderr: {done.stderr[-300:]}"
+
+
+async def test_exec_through_a_connection_holder_imports_no_ssh_library(tmp_path):
+    """The point of the holder is start-up time: its client must not load asyncssh (nor the rest of HEAVY)."""
+    import asyncio
+    import os
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from kob.spec.inventory import load_inventory
+    from kob.transport.holder import ConnectionHolder
+    from kob.transport.holder_socket import holder_socket_path
+    from tests.helpers.fake_transport import Reply, ScriptedTransport
+
+    class Pool(ScriptedTransport):
+        def drop_broken(self, target) -> None:
+            pass
+
+    (tmp_path / "kh").write_text("")
+    inventory = tmp_path / "inv.yaml"
+    inventory.write_text("ssh: {known_hosts: kh}\nhosts:\n  vm1: {address: 127.0.0.1, port: 9}\n")
+    folder = Path(tempfile.mkdtemp(prefix="kob-i-", dir="/tmp"))
+    env = {**os.environ, "KOB_HOLDER_DIR": str(folder)}
+    inv = load_inventory(inventory)
+    pool = Pool([("vm1", "true", Reply(stdout="answered by the holder\n"))], default=None)
+    holder = ConnectionHolder(pool, holder_socket_path(inv.path, inv.state_url, env), "inv", lambda line: None)
+    await holder.start()
+    try:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", PROBE.format(heavy=(*HEAVY, "asyncssh")), "exec", str(inventory), "true",
+            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        out, err = await asyncio.wait_for(process.communicate(), 120)
+    finally:
+        await holder.stop()
+        shutil.rmtree(folder)
+    lines = out.decode().splitlines()
+    assert "vm1 | answered by the holder" in lines, err.decode()[-300:]
+    assert pool.commands("vm1") == ["sh -c true"]
+    heavy = next(line for line in lines if line.startswith("HEAVY"))
+    assert heavy == "HEAVY ", f"kob exec through a holder imported {heavy[6:]}"

@@ -1,0 +1,213 @@
+"""The connection holder: an SshPool served on a local Unix socket to other kob commands of the same user.
+
+`kob connect` runs one on its own; `kob serve` runs one beside its page and passes. Requests are
+served concurrently on the holder's event loop, each on its own connection (kob.transport.holder_wire).
+A peer of another uid is refused (SO_PEERCRED). Host keys are checked as the pool always checks them:
+against the known_hosts file each request's target names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from kob.errors import HolderError, TransportError
+from kob.transport.holder_socket import peer_credentials, peer_refusal, prepare_dir, probe
+from kob.transport.holder_wire import (BYTES, error_to_wire, json_frame, read_frame, result_to_wire,
+                                       target_from_wire)
+from kob.transport.ssh import SshPool
+
+MAX_CONNECTED = 256  # clients served at once; more wait in the listen backlog
+
+
+class ConnectionHolder:
+    """Serves ``pool`` on the socket at ``path``; ``start()``, then ``stop()``."""
+
+    def __init__(self, pool: SshPool, path: Path, inventory: str, say: Callable[[str], None]):
+        self.pool, self.path, self.inventory, self.say = pool, path, inventory, say
+        self._server: asyncio.AbstractServer | None = None
+        self._slots = asyncio.Semaphore(MAX_CONNECTED)
+        self._inode: int | None = None
+        self._clients: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> None:
+        """Listen on the socket (0600, in a 0700 folder); HolderError if another live holder has it."""
+        prepare_dir(self.path)
+        other = probe(self.path)  # removes a dead holder's socket
+        if other is not None:
+            raise HolderError(f"{other.describe()} already holds this inventory's connections")
+        old = os.umask(0o177)
+        try:
+            self._server = await asyncio.start_unix_server(self._serve, path=str(self.path))
+        finally:
+            os.umask(old)
+        os.chmod(self.path, 0o600)
+        self._inode = os.lstat(self.path).st_ino
+
+    async def stop(self) -> None:
+        """Stop listening, cut every client's connection (their commands end in a HolderError) and remove the
+        socket (only if it is still this holder's)."""
+        if self._server is None:
+            return
+        self._server.close()
+        for writer in list(self._clients):
+            writer.transport.abort()
+        try:
+            if os.lstat(self.path).st_ino == self._inode:
+                self.path.unlink()
+        except FileNotFoundError:
+            pass
+        await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        async with self._slots:
+            self._clients.add(writer)
+            try:
+                refusal = peer_refusal(peer_credentials(writer.get_extra_info("socket")), os.getuid())
+                if refusal is not None:
+                    self.say(f"connection holder: refused a client: {refusal}")
+                    return
+                frame = await read_frame(reader)
+                if frame is not None and frame[0] != BYTES:
+                    await self._answer(frame[1], reader, writer)
+            except (OSError, HolderError):
+                pass  # the client left or sent nonsense: nothing of its request ran, or its command was ended
+            finally:
+                self._clients.discard(writer)
+                writer.close()
+
+    async def _answer(self, request: dict[str, Any], reader: asyncio.StreamReader,
+                      writer: asyncio.StreamWriter) -> None:
+        op = request.get("op")
+        if op == "hello":
+            writer.write(json_frame({"holder": {"pid": os.getpid(), "inventory": self.inventory}}))
+            return await writer.drain()
+        if op not in ("run", "lines", "feed", "relay"):
+            raise HolderError(f"unknown request {op!r}")
+        target = target_from_wire(request.get("target") or {})
+        argv = _argv(request.get("argv"))
+        self.pool.drop_broken(target)
+        try:
+            if op == "lines":
+                await _until_left(reader, self._lines(target, argv, writer))
+            elif op == "feed":
+                await self._feed(target, argv, reader, writer)
+            elif op == "relay":
+                await _until_left(reader, self._relay(request, target, argv, writer))
+            else:
+                await self._run(request, target, argv, reader, writer)
+        except (TransportError, HolderError) as error:
+            self.pool.drop_broken(target)
+            writer.write(json_frame({"error": error_to_wire(error)}))
+        except Exception as error:  # noqa: BLE001 -- the holder's own fault: the client ends its command with it
+            self.say(f"connection holder: a request failed: {type(error).__name__}: {error}")
+            writer.write(json_frame({"error": error_to_wire(error)}))
+        await writer.drain()
+
+    async def _run(self, request: dict[str, Any], target, argv: list[str], reader, writer) -> None:
+        data = None
+        if request.get("input"):
+            frame = await read_frame(reader)
+            if frame is None or frame[0] != BYTES:
+                raise HolderError("a run request whose input did not follow")
+            data = frame[1]
+        timeout = request.get("timeout")
+        timeout = float(timeout) if isinstance(timeout, (int, float)) else None
+        result = await _until_left(reader, self.pool.run(target, argv, input=data, timeout=timeout))
+        writer.write(json_frame({"result": result_to_wire(result)}))
+
+    async def _lines(self, target, argv: list[str], writer: asyncio.StreamWriter) -> None:
+        async for line in self.pool.lines(target, argv):
+            writer.write(json_frame({"line": line}))
+            await writer.drain()
+        writer.write(json_frame({"done": True}))
+
+    async def _feed(self, target, argv: list[str], reader, writer) -> None:
+        result, moved = await self.pool.feed(target, argv, _chunks(reader), _progress(writer))
+        writer.write(json_frame({"result": result_to_wire(result), "moved": moved}))
+
+    async def _relay(self, request: dict[str, Any], sink, sink_argv: list[str], writer) -> None:
+        source = target_from_wire(request.get("source") or {})
+        self.pool.drop_broken(source)
+        sent, loaded, moved = await self.pool.relay(source, _argv(request.get("source_argv")), sink, sink_argv,
+                                                    _progress(writer))
+        writer.write(json_frame({"results": [result_to_wire(sent), result_to_wire(loaded)], "moved": moved}))
+
+
+def _argv(value: Any) -> list[str]:
+    if not isinstance(value, list) or not value or not all(isinstance(word, str) for word in value):
+        raise HolderError("a request whose argv is not a list of words")
+    return value
+
+
+def _progress(writer: asyncio.StreamWriter) -> Callable[[int], None]:
+    return lambda moved: writer.write(json_frame({"moved": moved}))
+
+
+async def _chunks(reader: asyncio.StreamReader) -> AsyncIterator[bytes]:
+    """A feed request's stream: bytes frames up to the end frame; a client that leaves first breaks it off."""
+    while (frame := await read_frame(reader)) is not None:
+        kind, value = frame
+        if kind != BYTES:
+            return
+        yield value
+    raise HolderError("the client left in the middle of a stream")
+
+
+async def _until_left(reader: asyncio.StreamReader, work):
+    """``work``'s value; cancelled (which ends its remote command) when the client closes its end first."""
+    task = asyncio.ensure_future(work)
+    left = asyncio.ensure_future(reader.read(1))
+    try:
+        await asyncio.wait({task, left}, return_when=asyncio.FIRST_COMPLETED)
+        if not task.done():
+            task.cancel()
+            raise HolderError("the client left before its command ended")
+        return task.result()
+    finally:
+        left.cancel()
+        if not task.done():
+            task.cancel()
+
+
+async def hold(inventory, say: Callable[[str], None]) -> None:
+    """`kob connect`: connect to every host of ``inventory``, serve the socket until SIGINT or SIGTERM."""
+    import signal
+
+    from kob.transport.holder_socket import holder_socket_path
+    from kob.transport.targets import ssh_target
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with SshPool() as pool:
+        holder = ConnectionHolder(pool, holder_socket_path(inventory.path, inventory.state_url), str(inventory.path),
+                                  say)
+        await holder.start()
+        try:
+            targets = [ssh_target(inventory, host) for host in inventory.hosts]
+            failed = await _connect_all(pool, targets, say)
+            say(f"kob connect: holding {len(targets) - failed} of {len(targets)} connections of {inventory.path} "
+                f"at {holder.path} (pid {os.getpid()}); Ctrl-C stops")
+            await stop.wait()
+        finally:
+            await holder.stop()
+
+
+async def _connect_all(pool: SshPool, targets: list, say: Callable[[str], None]) -> int:
+    """Connect to every target at once; say why each one that failed did (it is tried again on its next
+    request). Returns how many failed."""
+    async def one(target) -> bool:
+        try:
+            await pool.connect(target)
+            return True
+        except TransportError as error:
+            say(f"kob connect: {error}")
+            pool.drop_broken(target)
+            return False
+
+    return sum(not ok for ok in await asyncio.gather(*(one(t) for t in targets)))
