@@ -44,7 +44,7 @@ def block_text(text: str | None, block: str, marker: str = BLOCK_MARKER, begin: 
     lines[place:place] = wanted
     if not lines:
         return ""
-    return "\n".join(lines) + ("\n" if text is None or text.endswith("\n") else "")
+    return "\n".join(lines) + ("\n" if not text or text.endswith("\n") else "")
 
 
 def _insert_place(lines: list[str], insertafter: str | None, insertbefore: str | None) -> int:

@@ -146,9 +146,8 @@ async def known_hosts(args, ctx, variables) -> Outcome:
     diff = unified(path, old or "", new) if ctx.diff else ""
     if ctx.check:
         return Outcome("changed", {**registered, "changed": True}, diff=diff)
-    if old is None:
-        folder = path.rsplit("/", 1)[0] or "/"
-        made = scripted(await ctx.run(file_argv(folder, "directory", "", "", "", False)), registered)
+    if old is None and not args.get("path"):  # ~/.ssh is made as ssh makes it; another folder must exist
+        made = scripted(await ctx.run(file_argv("~/.ssh", "directory", "700", "", "", False)), registered)
         if made.status == "failed":
             return made
     outcome = await copy({"dest": path}, ctx, None, new.encode())
