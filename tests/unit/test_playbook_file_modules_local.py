@@ -7,6 +7,8 @@ The expected texts were checked against ansible-core 2.19 running the same tasks
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from kob.errors import TemplateError
@@ -158,7 +160,7 @@ async def test_backup_keeps_the_old_file_under_ansibles_name_and_returns_it(tmp_
     outcome = await host.module("copy", {"content": "new\n", "dest": str(path), "backup": True})
     backup = outcome.result["backup_file"]
     assert outcome.status == "changed" and backup.startswith(f"{path}.") and backup.endswith("~")
-    assert "@" in backup and open(backup).read() == "old\n" and path.read_text() == "new\n"
+    assert "@" in backup and Path(backup).read_text() == "old\n" and path.read_text() == "new\n"
     again = await host.module("copy", {"content": "new\n", "dest": str(path), "backup": True})
     assert again.status == "ok" and "backup_file" not in again.result
 
@@ -167,5 +169,5 @@ async def test_lineinfile_backup_and_name_alias(tmp_path):
     path = tmp_path / "hosts"
     path.write_text("a\n")
     outcome = await LocalHost(tmp_path).module("lineinfile", {"name": str(path), "line": "b", "backup": "yes"})
-    assert outcome.status == "changed" and open(outcome.result["backup_file"]).read() == "a\n"
+    assert outcome.status == "changed" and Path(outcome.result["backup_file"]).read_text() == "a\n"
     assert path.read_text() == "a\nb\n"
