@@ -71,9 +71,10 @@ echo '{RESULT_MARK} changed'
 """
 
 USER_READ_SCRIPT = FAIL + f"""\
-name=$1 kind=$2
+name=$1 kind=$2 haspw=$3
 command -v "${{kind}}add" >/dev/null || fail "this host has no ${{kind}}add (install passwd)"
-want=$(cat)
+want=
+[ "$haspw" = 1 ] && want=$(cat)
 if [ "$kind" = group ]; then getent group "$name" | sed 's/^/group /'; echo '{RESULT_MARK} ok'; exit 0; fi
 if line=$(getent passwd "$name"); then
   echo "passwd $line"
@@ -89,7 +90,8 @@ echo '{RESULT_MARK} ok'
 
 ACCOUNT_WRITE_SCRIPT = FAIL + f"""\
 name=$1 kind=$2 setpw=$3; shift 3
-hash=$(cat)
+hash=
+[ "$setpw" = 1 ] && hash=$(cat)
 out=$("$@" 2>&1) || fail "$1: $(printf '%s' "$out" | tail -n 1)"
 if [ "$setpw" = 1 ]; then
   out=$(printf '%s:%s\\n' "$name" "$hash" | chpasswd -e 2>&1) || fail "chpasswd: $(printf '%s' "$out" | tail -n 1)"
@@ -138,10 +140,10 @@ def sysctl_apply_argv(name: str, value: str, set_value: bool, reload: bool, path
             path, "1" if ignore else "0"]
 
 
-def account_read_argv(name: str, kind: str) -> list[str]:
-    """kind user: its passwd line, groups, primary group, whether a group of its name exists, and whether its
-    password hash equals the one on stdin; kind group: its group line."""
-    return ["sh", "-c", USER_READ_SCRIPT, "sh", name, kind]
+def account_read_argv(name: str, kind: str, password_on_stdin: bool = False) -> list[str]:
+    """kind user: its passwd line, groups, primary group, whether a group of its name exists, and (when
+    ``password_on_stdin``) whether its password hash equals the one on stdin; kind group: its group line."""
+    return ["sh", "-c", USER_READ_SCRIPT, "sh", name, kind, "1" if password_on_stdin else "0"]
 
 
 def account_write_argv(name: str, kind: str, command: list[str], set_password: bool) -> list[str]:

@@ -28,7 +28,7 @@ async def user(args, ctx, variables) -> Outcome:
     name = str(args["name"])
     present = str(args.get("state") or "present") == "present"
     password = str(args.get("password") or "")
-    read = await ctx.run(account_read_argv(name, "user"), input=password.encode())
+    read = await ctx.run(account_read_argv(name, "user", bool(password)), input=password.encode() or None)
     found = scripted(read, {"name": name})
     if found.status == "failed":
         return found
@@ -40,7 +40,8 @@ async def user(args, ctx, variables) -> Outcome:
     if ctx.check:
         return Outcome("changed", {**registered, "changed": True})
     command = command or ["true"]
-    written = await ctx.run(account_write_argv(name, "user", command, set_password), input=password.encode())
+    written = await ctx.run(account_write_argv(name, "user", command, set_password),
+                            input=password.encode() if set_password else None)
     outcome = scripted(written, registered)
     outcome.result.update(_passwd(script_output(written.stdout)[0].get("passwd")))
     return outcome
@@ -109,7 +110,7 @@ def _passwd(line: str | None) -> dict[str, Any]:
 async def group(args, ctx, variables) -> Outcome:
     name = str(args["name"])
     present = str(args.get("state") or "present") == "present"
-    read = await ctx.run(account_read_argv(name, "group"), input=b"")
+    read = await ctx.run(account_read_argv(name, "group"))
     found = scripted(read, {"name": name})
     if found.status == "failed":
         return found
@@ -127,7 +128,7 @@ async def group(args, ctx, variables) -> Outcome:
         return Outcome("ok", {**registered, **_gid(line), "changed": False})
     if ctx.check:
         return Outcome("changed", {**registered, "changed": True})
-    written = await ctx.run(account_write_argv(name, "group", command, False), input=b"")
+    written = await ctx.run(account_write_argv(name, "group", command, False))
     outcome = scripted(written, registered)
     outcome.result.update(_gid(script_output(written.stdout)[0].get("group")))
     return outcome
