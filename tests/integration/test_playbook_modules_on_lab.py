@@ -59,6 +59,7 @@ PLAYBOOK = """\
     - copy: {{content: "Welcome\\n", dest: "{{{{ base }}}}/motd", mode: "0640", validate: "grep -q Welcome %s",
              backup: yes}}
     - template: {{src: motd.j2, dest: "{{{{ base }}}}/motd2", validate: "test -s %s"}}
+    - copy: {{content: "", dest: "{{{{ base }}}}/empty"}}
     - stat: {{path: "{{{{ base }}}}/app.conf", checksum_algorithm: sha256}}
       register: st
     - slurp: {{src: "{{{{ base }}}}/app.conf"}}
@@ -81,7 +82,7 @@ PLAYBOOK = """\
     - cron: {{name: weekly, special_time: weekly, job: /usr/bin/true weekly, cron_file: kobjobs, user: kobdemo}}
     - package: {{name: coreutils, state: present}}
 """
-CHANGED_FIRST = 15  # folders, seed, replace, blockinfile, lineinfile, copy, template, fetch, get_url, unarchive,
+CHANGED_FIRST = 16  # folders, seed, replace, blockinfile, lineinfile, 2 copies, template, fetch, get_url, unarchive,
 # known_hosts, group, user, and the two crons
 
 KOB_ONLY = f"""\
