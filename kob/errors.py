@@ -27,6 +27,7 @@ classes. A module in parentheses re-exports the class for the code that raises i
     │   ├── LbNotApplied     HAProxy did not start, or a reload did not take (e.g. a port in use)
     │   └── LbRuntimeRefused the runtime API refused a command (add/drain/del server)
     ├── TemplateError        a playbook template or expression that cannot be rendered (kob.playbook.templating)
+    ├── HostFileError        a file a playbook module needs is unreadable on the host (kob.playbook.modules.context)
     ├── StoreError           names the store (etcd at its endpoints, or the sqlite file)
     │   ├── LockHeld         names the holder and since when
     │   └── LockLost         a lock this process held is gone: expired, or deleted by hand

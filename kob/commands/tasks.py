@@ -9,8 +9,9 @@ from __future__ import annotations
 
 RESULT_MARK = "#kob-result"
 OLD_BEGIN, OLD_END = "#kob-old-begin", "#kob-old-end"
+BACKUP_MARK = "#kob-backup"
 
-_ATTRIBUTES = f"""\
+ATTRIBUTES_TAIL = f"""\
 if [ "$state" != absent ] && [ -e "$p" ]; then
   if [ -n "$mode" ] && [ "$(stat -c %a -- "$p")" != "$mode" ]; then c=1; [ "$check" = 1 ] || chmod "$mode" -- "$p"; fi
   if [ -n "$owner" ] && [ "$(stat -c %U -- "$p")" != "$owner" ]; then c=1; [ "$check" = 1 ] || chown "$owner" -- "$p"; fi
@@ -19,19 +20,23 @@ fi
 [ "$c" = 1 ] && echo '{RESULT_MARK} changed' || echo '{RESULT_MARK} ok'
 """
 
+HOME_PATH = 'case $p in "~/"*) p=$HOME/${p#"~/"} ;; esac\n'
+"""A path written ~/x is in the home of the user the command runs as (as Ansible expands it)."""
+
 FILE_SCRIPT = f"""\
 p=$1 state=$2 mode=$3 owner=$4 group=$5 check=$6 c=0
-case $state in
+{HOME_PATH}case $state in
   directory) [ -d "$p" ] || {{ c=1; [ "$check" = 1 ] || mkdir -p -- "$p" || exit 1; }} ;;
   absent) if [ -e "$p" ] || [ -L "$p" ]; then c=1; [ "$check" = 1 ] || rm -rf -- "$p" || exit 1; fi ;;
   touch) [ -e "$p" ] || {{ c=1; [ "$check" = 1 ] || touch -- "$p" || exit 1; }} ;;
   file) [ -f "$p" ] || {{ echo "{RESULT_MARK} failed $p is not a regular file (state: file does not create one)"; exit 0; }} ;;
 esac
-{_ATTRIBUTES}"""
+{ATTRIBUTES_TAIL}"""
 
 COPY_SCRIPT = f"""\
-p=$1 sum=$2 mode=$3 owner=$4 group=$5 check=$6 diff=$7 state=present c=0
-[ -d "$p" ] && {{ cat >/dev/null; echo "{RESULT_MARK} failed $p is a directory; give the file's own path as dest"; exit 0; }}
+p=$1 sum=$2 mode=$3 owner=$4 group=$5 check=$6 diff=$7 state=present c=0 backup=0
+[ $# -ge 8 ] && {{ backup=$8; shift 8; }} || set --
+{HOME_PATH}[ -d "$p" ] && {{ cat >/dev/null; echo "{RESULT_MARK} failed $p is a directory; give the file's own path as dest"; exit 0; }}
 now=$(sha256sum -- "$p" 2>/dev/null | cut -d' ' -f1)
 if [ "$now" = "$sum" ]; then
   cat >/dev/null
@@ -42,11 +47,18 @@ else
     tmp=$(mktemp "$p.kob.XXXXXX") || exit 1
     cat >"$tmp" || {{ rm -f "$tmp"; exit 1; }}
     if [ -e "$p" ]; then chmod --reference="$p" "$tmp"; else chmod "$(printf %o $((0666 & ~$(umask))))" "$tmp"; fi
+    if [ $# -gt 0 ]; then
+      for w do shift; case $w in *%s*) w=${{w%%"%s"*}}$tmp${{w#*"%s"}} ;; esac; set -- "$@" "$w"; done
+      out=$("$@" 2>&1) || {{ rm -f "$tmp"; echo "{RESULT_MARK} failed validation with $1 failed: $(echo "$out" | tail -n 1)"; exit 0; }}
+    fi
+    if [ "$backup" = 1 ] && [ -f "$p" ]; then
+      b="$p.$$.$(date +%Y-%m-%d@%H:%M:%S)~"; cp -p -- "$p" "$b" || exit 1; echo "{BACKUP_MARK} $b"
+    fi
     mv -f -- "$tmp" "$p" || exit 1
   fi
 fi
 [ "$check" = 1 ] && [ ! -e "$p" ] && state=absent
-{_ATTRIBUTES}"""
+{ATTRIBUTES_TAIL}"""
 
 FACTS_SCRIPT = """\
 hostname
@@ -61,9 +73,12 @@ def file_argv(path: str, state: str, mode: str, owner: str, group: str, check: b
     return ["sh", "-c", FILE_SCRIPT, "sh", path, state, mode, owner, group, _flag(check)]
 
 
-def copy_argv(path: str, sha256: str, mode: str, owner: str, group: str, check: bool, diff: bool) -> list[str]:
-    """The new content goes on stdin."""
-    return ["sh", "-c", COPY_SCRIPT, "sh", path, sha256, mode, owner, group, _flag(check), _flag(diff)]
+def copy_argv(path: str, sha256: str, mode: str, owner: str, group: str, check: bool, diff: bool,
+              backup: bool = False, validate: list[str] | None = None) -> list[str]:
+    """The new content goes on stdin. ``validate``: a command's words, one holding %s (the new file, checked
+    before it replaces the old one); ``backup``: the old file is kept as PATH.PID.DATE@TIME~ first."""
+    extra = [_flag(backup), *(validate or ())] if backup or validate else []
+    return ["sh", "-c", COPY_SCRIPT, "sh", path, sha256, mode, owner, group, _flag(check), _flag(diff), *extra]
 
 
 def exists_argv(path: str) -> list[str]:
@@ -123,7 +138,7 @@ def wait_argv(kind: str, what: str, host: str, state: str, timeout: int, delay: 
 
 def read_argv(path: str) -> list[str]:
     """A file's content, base64 (exit 3 when it does not exist)."""
-    return ["sh", "-c", '[ -e "$1" ] || exit 3; base64 -- "$1"', "sh", path]
+    return ["sh", "-c", f'p=$1; {HOME_PATH}[ -e "$p" ] || exit 3; base64 -- "$p"', "sh", path]
 
 
 DOCKER_IMAGE_SCRIPT = f"""\
@@ -183,7 +198,13 @@ esac
 
 APT_SCRIPT = f"""\
 set -f
-state=$1 update=$2 check=$3; shift 3
+state=$1 update=$2 check=$3 valid=$4; shift 4
+command -v dpkg-query >/dev/null && command -v apt-get >/dev/null \
+  || {{ echo "{RESULT_MARK} failed this host has no apt-get (kob's apt and package drive apt only)"; exit 0; }}
+if [ "$update" = 1 ] && [ "$valid" -gt 0 ]; then
+  newest=$(stat -c %Y /var/lib/apt/periodic/update-success-stamp /var/lib/apt/lists/* 2>/dev/null | sort -n | tail -n 1)
+  [ -n "$newest" ] && [ $(( $(date +%s) - newest )) -lt "$valid" ] && update=0
+fi
 missing="" present=""
 for p in "$@"; do
   if dpkg-query -W -f='${{Status}}' "$p" 2>/dev/null | grep -q 'install ok installed'; then present="$present $p"
@@ -199,9 +220,10 @@ esac
 todo=$(echo $todo)
 [ -z "$todo" ] && {{ echo '{RESULT_MARK} ok'; exit 0; }}
 if [ "$check" != 1 ]; then
-  [ "$update" = 1 ] && {{ apt-get update -qq || exit 1; }}
+  [ "$update" = 1 ] && {{ apt-get update -qq || {{ echo "{RESULT_MARK} failed apt-get update failed: no package mirror answers"; exit 0; }}; }}
   if [ "$state" = absent ]; then apt-get remove -y -qq $todo || exit 1
-  else apt-get install -y -qq --no-install-recommends $todo || exit 1; fi
+  else apt-get install -y -qq --no-install-recommends $todo \
+    || {{ echo "{RESULT_MARK} failed apt-get install$todo failed (no package mirror, or no such package)"; exit 0; }}; fi
 fi
 echo "{RESULT_MARK} changed"
 """
@@ -221,5 +243,6 @@ def service_argv(name: str, state: str, enabled: bool | None, check: bool) -> li
     return ["sh", "-c", SERVICE_SCRIPT, "sh", name, state, flag, _flag(check)]
 
 
-def apt_argv(packages: list[str], state: str, update_cache: bool, check: bool) -> list[str]:
-    return ["sh", "-c", APT_SCRIPT, "sh", state, _flag(update_cache), _flag(check), *packages]
+def apt_argv(packages: list[str], state: str, update_cache: bool, check: bool, cache_valid_time: int = 0) -> list[str]:
+    """``cache_valid_time``: seconds; the update is skipped while apt's lists are newer than that."""
+    return ["sh", "-c", APT_SCRIPT, "sh", state, _flag(update_cache), _flag(check), str(cache_valid_time), *packages]

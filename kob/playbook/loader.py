@@ -52,6 +52,7 @@ from kob.errors import SpecError
 from kob.playbook.values import (check_expression, check_template, keyword_bool, plain_value, typed_argument,
                                  valid_variable_name, variables)
 from kob.playbook.templating import check_syntax
+from kob.playbook.module_arguments import extend_tables
 from kob.playbook.roles import Role, find_role, role_dependencies, role_variables, role_yaml
 from kob.spec.yaml_nodes import usable_path
 from kob.spec.yaml_source import Node, did_you_mean, load_yaml
@@ -91,6 +92,7 @@ STATES: dict[str, tuple[str, ...]] = {
     "wait_for": ("started", "stopped", "present", "absent"),
 }
 """The state: values each module accepts (a templated "{{ ... }}" state is checked at run time)."""
+extend_tables(MODULES, STATES)  # the modules of kob.playbook.modules beyond these
 
 FREE_FORM = ("command", "shell", "meta")
 ALIAS_PREFIXES = ("ansible.builtin.", "ansible.legacy.")

@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from kob.errors import SpecError
+from kob.playbook.module_arguments import ARG_TYPES as MODULE_ARG_TYPES
 from kob.playbook.templating import check_expression_syntax, check_syntax
 from kob.spec.yaml_nodes import _DECIMAL, _INT
 from kob.spec.yaml_source import Node
@@ -22,6 +23,7 @@ ARG_TYPES: dict[tuple[str, str], type] = {
     ("lineinfile", "create"): bool, ("template", "trim_blocks"): bool, ("template", "lstrip_blocks"): bool,
 }
 """Arguments that are not strings: written literally they are checked and converted when the playbook loads."""
+ARG_TYPES.update(MODULE_ARG_TYPES)
 
 TRUE_WORDS = ("yes", "on", "true", "1", "y", "t")
 FALSE_WORDS = ("no", "off", "false", "0", "n", "f")

@@ -252,7 +252,8 @@ async def _run_and_close_on_timeout(conn: asyncssh.SSHClientConnection, command:
     """Open a channel, run ``command`` to its end; when the caller gives up (a timeout cancels this),
     the channel is closed, so that sshd ends the command and the channel no longer counts against
     MaxSessions."""
-    proc = await _refused_channels_retried(lambda: conn.create_process(command, input=input, encoding=None))
+    stdin = {"stdin": asyncssh.DEVNULL} if input == b"" else {}  # asyncssh sends no end-of-file for empty input
+    proc = await _refused_channels_retried(lambda: conn.create_process(command, input=input, encoding=None, **stdin))
     try:
         return await proc.wait()
     except BaseException:

@@ -88,7 +88,7 @@ RAISE_ALLOWED: dict[tuple[str, str, str], Caught | Invariant] = {
         ("kob.cli.web_commands:_page",), "--bind: the CLI turns it into a KobError"),
     ("kob.commands.tasks", "octal_mode", "ValueError"): Caught(
         ("kob.playbook.run:PlaybookRun._once",), "a playbook's mode: a failed task naming file:line"),
-    ("kob.playbook.modules", "_local_file", "FileNotFoundError"): Caught(
+    ("kob.playbook.modules.context", "local_file", "FileNotFoundError"): Caught(
         ("kob.playbook.run:PlaybookRun._once",), "a playbook's src: a failed task naming file:line"),
     # Invariants: every caller passes values kob made or checked.
     ("kob.commands.haproxy", "_word", "ValueError"): Invariant(

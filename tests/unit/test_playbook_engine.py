@@ -132,7 +132,7 @@ def test_container_run_args(args, expected):
      ["sh", "web", "started", "abc", "1", "-p", "1:2", "img"]),
     (service_argv("nginx", "started", True, False), ["sh", "nginx", "started", "true", "0"]),
     (service_argv("nginx", "", None, True), ["sh", "nginx", "", "", "1"]),
-    (apt_argv(["curl", "jq"], "present", True, False), ["sh", "present", "1", "0", "curl", "jq"]),
+    (apt_argv(["curl", "jq"], "present", True, False), ["sh", "present", "1", "0", "0", "curl", "jq"]),
 ])
 def test_more_host_module_argv(built, tail):
     assert built[:2] == ["sh", "-c"] and built[3:] == tail

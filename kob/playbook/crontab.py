@@ -1,0 +1,46 @@
+"""The cron module's edit of a crontab (pure), in Ansible's format so files come out the same:
+
+    #Ansible: NAME
+    MIN HOUR DAY MONTH WEEKDAY [USER] JOB      (USER in a cron_file only; '#' before it when disabled)
+"""
+
+from __future__ import annotations
+
+SPECIAL_TIMES = ("reboot", "yearly", "annually", "monthly", "weekly", "daily", "hourly")
+MARK = "#Ansible: "
+
+
+def cron_line(job: str, minute: str = "*", hour: str = "*", day: str = "*", month: str = "*", weekday: str = "*",
+              special_time: str | None = None, user: str | None = None, disabled: bool = False) -> str:
+    """The job's line; ``user`` only for a cron_file (the system crontab format)."""
+    who = f" {user}" if user else ""
+    when = f"@{special_time}" if special_time else f"{minute} {hour} {day} {month} {weekday}"
+    return f"{'#' if disabled else ''}{when}{who} {job}"
+
+
+def cron_text(text: str, name: str, line: str | None) -> str:
+    """The crontab with the job named ``name`` set to ``line`` (None: taken out with its comment).
+
+    An existing job keeps its place; a new one goes at the end."""
+    lines = text.splitlines()
+    marker = MARK + name
+    where = next((i for i, found in enumerate(lines) if found == marker), None)
+    if where is None:
+        if line is None:
+            return text
+        lines += [marker, line]
+    elif line is None:
+        del lines[where:where + 2]
+    elif where + 1 < len(lines) and lines[where + 1] == line:
+        return text
+    elif where + 1 < len(lines):
+        lines[where + 1] = line
+    else:
+        lines.append(line)
+    joined = "\n".join(lines)
+    return joined.rstrip("\r\n") + "\n" if joined else ""
+
+
+def has_jobs(text: str) -> bool:
+    """Whether a cron file still holds a job (any line but blanks)."""
+    return any(line.strip() for line in text.splitlines())

@@ -1,0 +1,124 @@
+"""file, copy, template and lineinfile, and the read-edit-write path that every text-editing module shares.
+
+copy sends the content on stdin to one script that compares sha256 sums on the host; validate: checks the
+new file before it replaces the old one, backup: keeps the old one as PATH.PID.DATE@TIME~ (Ansible's name).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shlex
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from kob.commands.tasks import BACKUP_MARK, OLD_BEGIN, copy_argv, file_argv, octal_mode
+from kob.playbook.lines import edit_lines
+from kob.playbook.modules.context import (
+    Outcome,
+    attributes,
+    flag,
+    local_file,
+    old_content,
+    read_text,
+    scripted,
+    unified,
+)
+from kob.playbook.templating import TemplateError, render_file, with_values
+
+ANSIBLE_MANAGED = "Ansible managed"  # ansible-core's default of DEFAULT_MANAGED_STR, so files come out the same
+
+
+async def file(args, ctx, variables) -> Outcome:
+    path = str(args.get("path") or args.get("dest") or "")
+    state = str(args.get("state", "file"))
+    result = await ctx.run(file_argv(path, state, octal_mode(args.get("mode")), str(args.get("owner", "")),
+                                     str(args.get("group", "")), ctx.check))
+    return scripted(result, {"path": path, "state": state})
+
+
+async def copy(args, ctx, variables, content: bytes | None = None) -> Outcome:
+    dest = str(args["dest"])
+    content = _content(args, ctx.playbook_dir, ctx.role_path) if content is None else content
+    argv = copy_argv(dest, hashlib.sha256(content).hexdigest(), octal_mode(args.get("mode")),
+                     str(args.get("owner", "")), str(args.get("group", "")), ctx.check, ctx.diff,
+                     bool(flag(args, "backup")), validate_words(args.get("validate")))
+    result = await ctx.run(argv, input=content)
+    outcome = scripted(result, {"dest": dest, "checksum": hashlib.sha256(content).hexdigest()})
+    backup = next((line.split(" ", 1)[1] for line in result.stdout.splitlines() if line.startswith(BACKUP_MARK + " ")),
+                  None)
+    if backup:
+        outcome.result["backup_file"] = backup
+    if ctx.diff and OLD_BEGIN in result.stdout:
+        outcome.diff = unified(dest, old_content(result.stdout), content)
+    return outcome
+
+
+def validate_words(validate: Any) -> list[str]:
+    """validate: as the words of a command (no shell), one of which holds %s, the file to check."""
+    if validate in (None, ""):
+        return []
+    words = shlex.split(str(validate))
+    if not any("%s" in word for word in words):
+        raise TemplateError(f"validate should hold %s (the file to check), got {str(validate)[:60]!r}")
+    return words
+
+
+async def template(args, ctx, variables) -> Outcome:
+    """Rendered on the manager as Ansible's template module renders (trim_blocks on, lstrip_blocks off)."""
+    source = local_file(str(args["src"]), ctx.playbook_dir, "templates", ctx.role_path)
+    trim, lstrip = flag(args, "trim_blocks"), flag(args, "lstrip_blocks")
+    content = render_file(source.read_text(), with_values(variables, template_variables(args, source)),
+                          trim_blocks=True if trim is None else trim, lstrip_blocks=bool(lstrip)).encode()
+    copied = {key: value for key, value in args.items() if key not in ("trim_blocks", "lstrip_blocks")}
+    return await copy({**copied, "content": None}, ctx, variables, content)
+
+
+def template_variables(args: Mapping[str, Any], source: Path) -> dict[str, Any]:
+    """What Ansible's template module adds to a template's variables."""
+    return {"ansible_managed": ANSIBLE_MANAGED, "template_path": str(args["src"]),
+            "template_fullpath": str(source.resolve()), "template_destpath": str(args["dest"]),
+            "template_host": os.uname().nodename}
+
+
+async def lineinfile(args, ctx, variables) -> Outcome:
+    line = None if args.get("line") is None else str(args["line"])
+    state = str(args.get("state", "present"))
+    return await edit_file(args, ctx, str(args["path"]),
+                           lambda old: edit_lines(old or "", line, args.get("regexp"), state),
+                           missing=f"{args['path']} does not exist (create: true makes it)")
+
+
+async def edit_file(args, ctx, path: str, edit: Callable[[str | None], str | None], missing: str,
+                    registered: Mapping[str, Any] | None = None) -> Outcome:
+    """Read ``path`` on the host, edit its text on the manager (None: the file should not exist, or stay
+    missing), and write it back only when it changes (create:, mode/owner/group, backup:, validate: as given)."""
+    old = await read_text(ctx, path)
+    if old is None and not flag(args, "create", False):
+        return Outcome("failed", {"msg": missing, "path": path, "rc": 257})
+    try:
+        new = edit(old)
+    except re.error as error:
+        return Outcome("failed", {"msg": f"not a regular expression: {error}", "path": path})
+    if new is None or new == old:
+        if old is None or not attributes(args):
+            return Outcome("ok", {"path": path, "changed": False, **(registered or {})})
+        outcome = await file({"path": path, "state": "file", **attributes(args)}, ctx, variables=None)
+    else:
+        keep = {k: args[k] for k in ("mode", "owner", "group", "backup", "validate") if k in args}
+        outcome = await copy({**keep, "dest": path}, replace(ctx, diff=False), None,
+                             new.encode())
+        outcome.result.pop("dest", None)
+        if ctx.diff:
+            outcome.diff = unified(path, old or "", new)
+    outcome.result.update({"path": path, **(registered or {})})
+    return outcome
+
+
+def _content(args, playbook_dir: Path, role_path: Path | None = None) -> bytes:
+    if "content" in args:
+        return str(args["content"]).encode()
+    return local_file(str(args["src"]), playbook_dir, "files", role_path).read_bytes()

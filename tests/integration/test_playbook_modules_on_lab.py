@@ -1,0 +1,222 @@
+"""The modules roles use most, on the lab: one playbook with every one of them, run twice by `kob run` on vm2
+(first run: the changes expected; second: changed=0), its end state read back with `kob exec`; the same
+playbook under ansible-playbook on vm1 leaves the same end state with the same counts.
+
+Lab VMs share the machine's /etc, /home and /var/spool/cron, so the test first gives vm1 and vm2 copies of
+their own (bind mounts inside each VM's private mount namespace) and takes them away at the end: users,
+groups, crontabs and sysctl files never touch the machine. sysctl sets net.core.somaxconn, which each VM's
+network namespace has to itself. get_url and uri reach a server this test runs on the lab's bridge address.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import subprocess
+import tarfile
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.lab_services import kob
+from tests.integration.test_run_vs_ansible import ansible_playbook, recap  # noqa: F401 (a fixture)
+
+pytestmark = pytest.mark.lab
+
+PRIVATE = ("etc", "home", "var/spool/cron", "var/mail")
+MAKE_PRIVATE = "set -e\nrm -rf /root/mods /root/.ssh/known_hosts; rmdir /root/.ssh 2>/dev/null || true\n" + "".join(
+    f"rm -rf /srv/kobmods-{d.replace('/', '-')}; mkdir -p /srv/kobmods-{d.replace('/', '-')}; "
+    f"cp -a /{d}/. /srv/kobmods-{d.replace('/', '-')}/; mount --bind /srv/kobmods-{d.replace('/', '-')} /{d}\n"
+    for d in PRIVATE)
+UNDO_PRIVATE = "rm -rf /root/mods /root/.ssh/known_hosts; rmdir /root/.ssh\n" + "".join(
+    f"umount /{d} && rm -rf /srv/kobmods-{d.replace('/', '-')}\n" for d in PRIVATE)  # the copies go with their changes
+RELEASE = b"release 1.2.3\n"
+PASSWORD = "$6$kobsalt$Jn3WnBJ1EDeYTDjYBWjGR7PSA3jGamzcaCzUe1.Aah/gv14b4lYO6Oz5fhj3Z1IM8e49lfVpdBXvjw04bC9kJ."
+HOST_KEY = "example.org ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKobLabTestKeyKobLabTestKeyKobLabTestKey01"
+USER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKobLabUserKeyKobLabUserKeyKobLabUserKey02 demo@lab"
+
+PLAYBOOK = """\
+- hosts: all
+  gather_facts: false
+  vars:
+    base: /root/mods
+    web: "{web}"
+  tasks:
+    - name: folders
+      file: {{path: "{{{{ item }}}}", state: directory, mode: "0755"}}
+      loop: ["{{{{ base }}}}", "{{{{ base }}}}/www"]
+    - name: seed
+      shell: printf 'port=80\\nhost=localhost\\n# end\\n' > {{{{ base }}}}/app.conf
+      args: {{creates: "{{{{ base }}}}/app.conf"}}
+    - replace: {{path: "{{{{ base }}}}/app.conf", regexp: '^port=80$', replace: port=8080, backup: yes}}
+    - blockinfile: {{path: "{{{{ base }}}}/app.conf", block: "workers=4\\nqueue=on", insertafter: "^host="}}
+    - lineinfile: {{dest: "{{{{ base }}}}/app.conf", line: debug=false}}
+    - copy: {{content: "Welcome\\n", dest: "{{{{ base }}}}/motd", mode: "0640", validate: "grep -q Welcome %s",
+             backup: yes}}
+    - template: {{src: motd.j2, dest: "{{{{ base }}}}/motd2", validate: "test -s %s"}}
+    - copy: {{content: "", dest: "{{{{ base }}}}/empty"}}
+    - stat: {{path: "{{{{ base }}}}/app.conf", checksum_algorithm: sha256}}
+      register: st
+    - slurp: {{src: "{{{{ base }}}}/app.conf"}}
+      register: sl
+    - assert:
+        that: ["st.stat.exists and st.stat.isreg and st.stat.mode == '0644'", "'port=8080' in (sl.content | b64decode)"]
+    - fetch: {{src: "{{{{ base }}}}/app.conf", dest: fetched}}
+    - get_url: {{url: "{{{{ web }}}}/release.txt", dest: "{{{{ base }}}}/release.txt", mode: "0600",
+                checksum: "sha256:{release_sum}"}}
+    - unarchive: {{src: site.tar.gz, dest: "{{{{ base }}}}/www"}}
+    - uri: {{url: "{{{{ web }}}}/api/status", return_content: yes}}
+      register: api
+      check_mode: no  # a GET: safe to make in check mode too, where uri is otherwise skipped
+    - assert: {{that: ["api.status == 200", "api.json.ok"]}}
+    - pause: {{seconds: 1}}
+    - file: {{path: /root/.ssh, state: directory, mode: "0700"}}  # Ansible's known_hosts does not make it
+    - known_hosts: {{name: example.org, key: "{host_key}"}}
+    - group: {{name: kobweb, gid: 3201}}
+    - user: {{name: kobdemo, uid: 3101, groups: [kobweb], shell: /bin/bash, comment: Kob Demo,
+             password: "{password}"}}
+    - cron: {{name: nightly, minute: "15", hour: "2", job: /usr/bin/true nightly}}
+    - cron: {{name: weekly, special_time: weekly, job: /usr/bin/true weekly, cron_file: kobjobs, user: kobdemo}}
+    - package: {{name: coreutils, state: present}}
+"""
+CHANGED_FIRST = 17  # folders, seed, replace, blockinfile, lineinfile, 2 copies, template, fetch, get_url, unarchive,
+# ~/.ssh, known_hosts, group, user, and the two crons
+
+KOB_ONLY = f"""\
+- hosts: all
+  gather_facts: false
+  tasks:
+    - sysctl: {{name: net.core.somaxconn, value: "1234", sysctl_file: /etc/sysctl.d/90-kob.conf, sysctl_set: yes}}
+    - authorized_key: {{user: kobdemo, key: "{USER_KEY}"}}
+    - apt: {{name: coreutils, cache_valid_time: 86400}}
+"""
+
+STATE = """\
+cd /root/mods && find . ! -name '*~' -printf '%p %y %m %u %g\\n' | sort && find . -type f ! -name '*~' | sort \
+| xargs sha256sum && echo "backups $(ls | grep -c '~$')"
+getent passwd kobdemo; id kobdemo; getent group kobweb; getent shadow kobdemo | cut -d: -f1,2
+stat -c '%n %a %U' /home/kobdemo; crontab -l; cat /etc/cron.d/kobjobs; stat -c '%n %a' /etc/cron.d/kobjobs
+cat /root/.ssh/known_hosts
+"""
+
+
+class _Web(BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 (http.server's name)
+        body, kind = (RELEASE, "text/plain") if self.path == "/release.txt" else \
+            (json.dumps({"ok": True}).encode(), "application/json")
+        self.send_response(200 if self.path in ("/release.txt", "/api/status") else 404)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def web(lab):
+    """A server on the lab's bridge address (this machine), for get_url and uri on the VMs."""
+    server = ThreadingHTTPServer((lab.layout.bridge_address, 0), _Web)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://{lab.layout.bridge_address}:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def private_vms(lab):
+    inventory = str(lab.layout.inventory)
+    try:
+        for vm in ("vm1", "vm2"):
+            done = kob("exec", inventory, MAKE_PRIVATE, "--hosts", vm)
+            assert done.returncode == 0, done.stdout + done.stderr
+        yield inventory
+    finally:
+        for vm in ("vm1", "vm2"):
+            kob("exec", inventory, UNDO_PRIVATE, "--hosts", vm)
+
+
+def state_of(inventory: str, vm: str) -> str:
+    done = kob("exec", inventory, STATE, "--hosts", vm)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return "\n".join(line.split("| ", 1)[1] for line in done.stdout.splitlines() if "| " in line)
+
+
+def write_playbooks(folder: Path, web: str) -> tuple[Path, Path]:
+    (folder / "templates").mkdir()
+    (folder / "templates/motd.j2").write_text("{% if true %}\nWelcome to {{ inventory_hostname | length }}\n"
+                                              "{% endif %}\n")
+    (folder / "files").mkdir()
+    with tarfile.open(folder / "files/site.tar.gz", "w:gz") as archive:
+        for name, data in {"index.html": b"<h1>kob</h1>\n", "css/site.css": b"body{}\n"}.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(data), 0o644, 1_700_000_000
+            archive.addfile(info, io.BytesIO(data))
+    common = folder / "site.yml"
+    common.write_text(PLAYBOOK.format(web=web, release_sum=hashlib.sha256(RELEASE).hexdigest(), host_key=HOST_KEY,
+                                      password=PASSWORD))
+    extra = folder / "extra.yml"
+    extra.write_text(KOB_ONLY)
+    return common, extra
+
+
+def test_every_new_module_converges_then_changes_nothing(lab, private_vms, web, tmp_path):
+    common, extra = write_playbooks(tmp_path, web)
+    counts = []
+    for _ in range(2):
+        for playbook in (common, extra):
+            done = kob("run", str(playbook), "-i", private_vms, "--limit", "vm2", timeout=600)
+            assert done.returncode == 0, done.stdout + done.stderr
+            counts.append(recap(done.stdout))
+    assert [c["changed"] for c in counts] == [CHANGED_FIRST, 2, 0, 0], counts  # apt: nothing to install
+    assert all(c["failed"] == 0 for c in counts)
+    state = state_of(private_vms, "vm2")
+    for expected in ("./app.conf f 644 root root", "./motd f 640 root root", "./release.txt f 600 root root",
+                     "./www/index.html f 644 root root", "backups 1",
+                     "kobdemo:x:3101:3101:Kob Demo:/home/kobdemo:/bin/bash", "groups=3101(kobdemo),3201(kobweb)",
+                     f"kobdemo:{PASSWORD}", "#Ansible: nightly\n15 2 * * * /usr/bin/true nightly",
+                     "#Ansible: weekly\n@weekly kobdemo /usr/bin/true weekly", HOST_KEY):
+        assert expected in state, (expected, state)
+    fetched = tmp_path / "fetched/vm2/root/mods/app.conf"
+    assert fetched.read_text() == ("port=8080\nhost=localhost\n# BEGIN ANSIBLE MANAGED BLOCK\nworkers=4\nqueue=on\n"
+                                   "# END ANSIBLE MANAGED BLOCK\n# end\ndebug=false\n")
+    extra_state = kob("exec", private_vms, "sysctl -n net.core.somaxconn; cat /etc/sysctl.d/90-kob.conf; "
+                      "stat -c '%a %U' /home/kobdemo/.ssh /home/kobdemo/.ssh/authorized_keys; "
+                      "cat /home/kobdemo/.ssh/authorized_keys", "--hosts", "vm2")
+    assert extra_state.returncode == 0, extra_state.stderr
+    lines = [line.split("| ", 1)[1] for line in extra_state.stdout.splitlines() if "| " in line]
+    assert lines == ["1234", "net.core.somaxconn=1234", "700 kobdemo", "600 kobdemo", USER_KEY], lines
+    check = kob("run", str(common), "-i", private_vms, "--limit", "vm2", "--check")
+    assert check.returncode == 0 and recap(check.stdout)["changed"] == 0, check.stdout
+
+
+def test_ansible_playbook_leaves_the_same_end_state(lab, private_vms, web, ansible_playbook, tmp_path):  # noqa: F811
+    common, _ = write_playbooks(tmp_path, web)
+    ini = tmp_path / "hosts.ini"
+    ini.write_text(f"vm1 ansible_host={lab.state['vms']['vm1']['address']} ansible_user=root "
+                   f"ansible_ssh_private_key_file={lab.layout.client_key} ansible_python_interpreter=/usr/bin/python3 "
+                   f"ansible_ssh_common_args='-o UserKnownHostsFile={lab.layout.known_hosts}'\n")
+    env = {**os.environ, "ANSIBLE_PIPELINING": "True", "ANSIBLE_HOST_KEY_CHECKING": "True", "ANSIBLE_NOCOLOR": "1",
+           "ANSIBLE_SSH_ARGS": "-o ControlMaster=no -o ControlPersist=no"}
+    counts = []
+    for _ in range(2):
+        theirs = subprocess.run([str(ansible_playbook), "-i", str(ini), str(common)], capture_output=True, text=True,
+                                env=env, timeout=600)
+        assert theirs.returncode == 0, theirs.stdout + theirs.stderr
+        ours = kob("run", str(common), "-i", private_vms, "--limit", "vm2", timeout=600)
+        assert ours.returncode == 0, ours.stdout + ours.stderr
+        counts.append((recap(theirs.stdout)["changed"], recap(ours.stdout)["changed"]))
+    assert counts == [(CHANGED_FIRST, CHANGED_FIRST), (0, 0)], counts
+    theirs_state, ours_state = state_of(private_vms, "vm1"), state_of(private_vms, "vm2")
+    assert re.sub(r"vm1", "vmN", theirs_state) == re.sub(r"vm2", "vmN", ours_state)
+    assert (tmp_path / "fetched/vm1/root/mods/app.conf").read_text() == \
+        (tmp_path / "fetched/vm2/root/mods/app.conf").read_text()
