@@ -83,6 +83,10 @@ class KobGroup(click.Group):
 def cli(ctx: click.Context, verbose: int) -> None:
     """kob, Kubernetes on a budget: containers on a handful of VMs, over SSH."""
     ctx.obj = {"verbose": verbose}
+    if verbose or sys.stderr.isatty():  # image transfers' bytes and rate per host, kept off stdout
+        from kob.deploy.transfer_progress import show_on_stderr
+
+        show_on_stderr()
 
 
 def main() -> None:
