@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
+from kob.errors import ObservationError
+
 BLOCK = 512
 END_OF_ARCHIVE = bytes(2 * BLOCK)
 EXTENSIONS = {b"x", b"g", b"L", b"K"}  # pax headers and GNU long names: they describe the member after them
@@ -34,11 +36,11 @@ class Header:
 
 
 def parse_header(block: bytes) -> Header:
-    """One 512-byte tar header block (ustar, pax or GNU); ValueError when it is not one."""
+    """One 512-byte tar header block (ustar, pax or GNU); ObservationError when it is not one."""
     if len(block) != BLOCK:
-        raise ValueError(f"a tar header is {BLOCK} bytes, got {len(block)}")
+        raise ObservationError(f"manager: docker save wrote a tar header of {len(block)} bytes, not {BLOCK}")
     if _octal(block[148:156]) != sum(block[:148]) + 8 * 32 + sum(block[156:]):
-        raise ValueError("tar header checksum mismatch")
+        raise ObservationError("manager: docker save wrote a tar header whose checksum does not match")
     name = block[:100].split(b"\0")[0]
     if block[257:262] == b"ustar" and block[345] != 0:
         name = block[345:500].split(b"\0")[0] + b"/" + name

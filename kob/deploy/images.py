@@ -20,7 +20,7 @@ from kob.deploy.image_fanout import GzipFanout
 from kob.deploy.image_stream import route_archive
 from kob.deploy.observe import ClusterObservation
 from kob.deploy.transfer_progress import HostProgress
-from kob.errors import DeployError, KobError
+from kob.errors import ImagesNotSent, KobError
 from kob.facts.image_layers import host_layers_fact, layers_present, parse_image_layers
 from kob.plan.actions import Create, Replace
 from kob.plan.diff import DesiredService, Plan
@@ -93,10 +93,6 @@ def lacking(wanted: Mapping[str, Iterable[str]], hosts: Mapping[str, HostImages]
     return {host: images for host, images in missing.items() if images}
 
 
-class ImagesNotSent(DeployError):
-    """Some hosts did not get their images (each line names the host and why); the others did."""
-
-
 @dataclass
 class Shipment:
     sent: dict[str, int] = field(default_factory=dict)  # host → bytes streamed to it
@@ -139,9 +135,8 @@ async def ship_to_each(pool: Transport, inventory: Inventory, seen: SeenHosts,
 
 
 def _failed(shipment: Shipment, host: str, source: ImageSource, why: str, say: Callable[[str], None]) -> None:
-    why = why if why.startswith(f"{host}:") else f"{host}: {why}"
-    shipment.failed[host] = f"image {source.ref} not sent to {why}"
-    say(f"! {shipment.failed[host]}")
+    shipment.failed[host] = why if why.startswith(f"{host}:") else f"{host}: {why}"
+    say(f"! image {source.ref} not sent to {shipment.failed[host]}")
 
 
 async def _tag_or_relay(pool, inventory, seen, host: str, source: ImageSource, say, shipment: Shipment) -> None:
@@ -182,16 +177,15 @@ async def _pump(ref: str, diff_ids: list[str], sinks: dict[frozenset[str], GzipF
     """`docker save` into the sinks; when it fails, every host's stream ends with the reason."""
     proc = await asyncio.create_subprocess_exec(*save_argv(ref), stdout=asyncio.subprocess.PIPE,
                                                 stderr=asyncio.subprocess.PIPE)
+    failure = None
     try:
         await route_archive(proc.stdout.readexactly, diff_ids, sinks)
-        await proc.wait()
-        if proc.returncode != 0:
-            raise ValueError(f"exit {proc.returncode}")
-    except (ValueError, OSError) as error:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-        reason = (await proc.stderr.read()).decode(errors="replace").strip() or str(error)
+    except (KobError, OSError, EOFError) as error:  # EOFError: the archive ended inside a member
+        failure = str(error) or "the archive ended too soon"
+        proc.kill()
+    await proc.wait()
+    if failure or proc.returncode != 0:
+        reason = (await proc.stderr.read()).decode(errors="replace").strip() or failure or f"exit {proc.returncode}"
         for sink in sinks.values():
             sink.fanout.abort(KobError(f"manager: docker save {ref} failed: {reason}"))
 
