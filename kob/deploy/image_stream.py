@@ -23,11 +23,11 @@ ReadExactly = Callable[[int], Awaitable[bytes]]  # raises asyncio.IncompleteRead
 class Sink(Protocol):
     async def write(self, data: bytes) -> None: ...
 
-    async def close(self) -> None: ...
-
 
 async def route_archive(read: ReadExactly, diff_ids: Sequence[str], sinks: dict[frozenset[str], Sink]) -> None:
-    """Read one tar archive and write to each sink (keyed by the diff IDs its hosts lack) what it needs."""
+    """Read one tar archive and write to each sink (keyed by the diff IDs its hosts lack) what it needs.
+
+    The sinks are not closed: the caller does, once the archive's writer has exited well."""
     image_layers = frozenset(diff_ids)
     may_skip = any(lacking != image_layers for lacking in sinks)
     lead, lead_name = b"", None  # extension headers that belong to the next member
@@ -52,7 +52,6 @@ async def route_archive(read: ReadExactly, diff_ids: Sequence[str], sinks: dict[
         await _copy(read, data_size, chosen)
     for sink in sinks.values():
         await sink.write(END_OF_ARCHIVE)
-        await sink.close()
 
 
 async def _block_or_end(read: ReadExactly) -> bytes | None:

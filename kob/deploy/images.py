@@ -188,6 +188,9 @@ async def _pump(ref: str, diff_ids: list[str], sinks: dict[frozenset[str], GzipF
         reason = (await proc.stderr.read()).decode(errors="replace").strip() or failure or f"exit {proc.returncode}"
         for sink in sinks.values():
             sink.fanout.abort(KobError(f"manager: docker save {ref} failed: {reason}"))
+        return
+    for sink in sinks.values():  # the end of every stream only once the save is known to be whole
+        await sink.close()
 
 
 async def _receive(pool: Transport, inventory: Inventory, source: ImageSource, host: str, fanout, present: int,
