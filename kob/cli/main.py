@@ -44,6 +44,7 @@ COMMANDS = {
     "rollback": "deploy_commands:rollback_command",
     "run": "playbook_commands:run_command",
     "scale": "deploy_commands:scale_command",
+    "send-image": "image_commands:send_image_command",
     "serve": "web_commands:serve_command",
     "state": "state_commands:state",
     "status": "deploy_commands:status_command",

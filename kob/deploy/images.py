@@ -162,7 +162,8 @@ async def _stream_from_manager(pool: Transport, inventory: Inventory, source: Im
     layers = await _on_manager(image_layers_argv(source.ref))
     diff_ids = parse_image_layers(MANAGER, layers)[1] if layers else []
     have = await gather(pool, inventory, host_layers_fact(), [inventory.host(h) for h in hosts])
-    present = {host: layers_present(diff_ids, have.hosts.get(host, ())) for host in hosts}
+    present = {host: layers_present(diff_ids, have.hosts[host].chains if host in have.hosts else ())
+               for host in hosts}  # a host that did not say gets every layer
     groups = group_hosts(diff_ids, present)
     sinks = {lacking: GzipFanout(members) for lacking, members in groups.items()}
     by_host = {host: sinks[lacking] for lacking, members in groups.items() for host in members}

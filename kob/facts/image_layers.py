@@ -10,6 +10,7 @@ an image is always its first k layers.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from kob.commands.docker import all_image_layers_argv
@@ -34,13 +35,27 @@ def parse_image_layers(host: str, output: str) -> tuple[str, list[str]]:
     return words[0], words[1:]
 
 
-def parse_layer_chains(host: str, output: str) -> frozenset[str]:
-    """Every chain ID of every image a host listed (one image a line)."""
+@dataclass(frozen=True)
+class HostLayers:
+    """A host's image IDs and the chain IDs of all their layers."""
+
+    image_ids: frozenset[str]
+    chains: frozenset[str]
+
+    def has_image(self, image_id: str) -> bool:
+        return image_id in self.image_ids
+
+
+def parse_host_layers(host: str, output: str) -> HostLayers:
+    """Every image a host listed (one image a line): its IDs and every chain ID of their layers."""
+    ids: set[str] = set()
     chains: set[str] = set()
     for line in output.splitlines():
         if line.strip():
-            chains.update(chain_ids(parse_image_layers(host, line)[1]))
-    return frozenset(chains)
+            image_id, diff_ids = parse_image_layers(host, line)
+            ids.add(image_id)
+            chains.update(chain_ids(diff_ids))
+    return HostLayers(frozenset(ids), frozenset(chains))
 
 
 def layers_present(diff_ids: Sequence[str], chains: Iterable[str]) -> int:
@@ -54,9 +69,9 @@ def layers_present(diff_ids: Sequence[str], chains: Iterable[str]) -> int:
     return count
 
 
-def host_layers_fact() -> Fact[frozenset[str]]:
-    """The chain IDs of every layer of every image on a host, in one command."""
-    return Fact("listing image layers", tuple(all_image_layers_argv()), parse_layer_chains)
+def host_layers_fact() -> Fact[HostLayers]:
+    """A host's images and the chain IDs of all their layers, in one command."""
+    return Fact("listing image layers", tuple(all_image_layers_argv()), parse_host_layers)
 
 
 def _is_digest(word: str) -> bool:

@@ -11,7 +11,7 @@ import pytest
 from kob.deploy.image_archive import group_hosts, keeps, layer_file_digest, parse_header
 from kob.deploy.image_stream import route_archive
 from kob.errors import ObservationError
-from kob.facts.image_layers import chain_ids, layers_present, parse_layer_chains
+from kob.facts.image_layers import chain_ids, layers_present, parse_host_layers
 from tests.helpers.image_archives import diff_id, layer, layer_files, members, saved
 
 A, B, C = (f"sha256:{c * 64}" for c in "abc")
@@ -87,13 +87,20 @@ def test_chain_ids(diff_ids, expected):
 ])
 def test_how_many_bottom_layers_a_host_has(host_images, image, present):
     listing = "".join(f"sha256:{'9' * 64} {' '.join(layers)}\n" for layers in host_images)
-    assert layers_present(image, parse_layer_chains("vm1", listing)) == present
+    assert layers_present(image, parse_host_layers("vm1", listing).chains) == present
 
 
 @pytest.mark.parametrize("listing", ["not a digest", f"sha256:{'a' * 64} sha256:short"])
 def test_a_listing_kob_cannot_read_names_the_host(listing):
     with pytest.raises(ObservationError, match="^vm2: "):
-        parse_layer_chains("vm2", listing)
+        parse_host_layers("vm2", listing)
+
+
+def test_a_hosts_listing_gives_its_image_ids():
+    listing = f"{A} {B}\n{C} {B} {A}\n\n"
+    found = parse_host_layers("vm1", listing)
+    assert found.image_ids == {A, C} and found.has_image(C) and not found.has_image(B)
+    assert found.chains == {B, *chain_ids([B, A])}
 
 
 @pytest.mark.parametrize("present, groups", [
