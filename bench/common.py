@@ -38,12 +38,12 @@ def timed(fn) -> float:
 
 
 @contextmanager
-def bench_lab(vms: int, services: str, name: str) -> Iterator[tuple[Lab, Path]]:
-    """The benchmarks' own lab (network 1) with ``services`` deployed; always taken down.
+def bench_lab(vms: int, services: str, name: str, net: int = 1) -> Iterator[tuple[Lab, Path]]:
+    """The benchmarks' own lab (network ``net``, 1 unless told) with ``services`` deployed; always taken down.
 
     The inventory is written outside the lab dir, since `lab down` removes only its own files.
     """
-    lab = Lab(LabLayout(Path("/var/lib/kob-bench-lab"), net=1))
+    lab = Lab(LabLayout(Path("/var/lib/kob-bench-lab" + ("" if net == 1 else f"-{net}")), net=net))
     scratch = tempfile.TemporaryDirectory(prefix=f"kob-bench-{name}-")
     try:
         lab.up(vms)
