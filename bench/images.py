@@ -57,7 +57,7 @@ def build(lab, scratch: Path) -> int:
 
 
 def pipe(lab, n: int, ref: str) -> str:
-    key, known = lab.layout.root / "id_ed25519", lab.layout.root / "known_hosts"
+    key, known = lab.layout.client_key, lab.layout.known_hosts
     sock = lab.layout.vm(1).docker_socket
     return (f"docker -H unix://{sock} save {ref} | ssh -i {key} -o UserKnownHostsFile={known} -o BatchMode=yes "
             f"root@{lab.layout.vm(n).address} docker load -q >/dev/null")

@@ -84,3 +84,40 @@ def test_an_image_travels_to_the_vms_and_its_next_version_moves_only_the_new_lay
         assert int(had) == int(of) - 1  # only the new layer travelled
         assert mb <= 0.1 < sent1[vm][0]
     assert running_images(lab, built["inventory"]) == {"vm2": f"{REF}:2", "vm3": f"{REF}:2"}
+
+
+# In vm3's own ~/.bashrc (bash started by sshd reads it even for `bash -c`): `docker load` fails there the way a
+# full disk or a missing daemon makes it fail, without reading its input; every other docker command is Docker.
+FAILING_LOAD = """docker() {
+  if [ "$1" = load ]; then echo "Error processing tar file(exit status 1): write /files/x: no space left on device" >&2
+    return 1; fi
+  command docker "$@"
+}
+"""
+
+
+@pytest.fixture
+def vm3_cannot_load(lab):
+    bashrc = lab.layout.vm(3).dir / "root" / ".bashrc"
+    kept = bashrc.read_text() if bashrc.exists() else None
+    bashrc.write_text((kept or "") + FAILING_LOAD)
+    try:
+        yield
+    finally:
+        if kept is None:
+            bashrc.unlink()
+        else:
+            bashrc.write_text(kept)
+
+
+def test_a_vm_whose_load_fails_is_named_with_dockers_reason_and_the_others_get_the_image(lab, built,
+                                                                                         vm3_cannot_load):
+    manager = {"DOCKER_HOST": f"unix://{lab.layout.vm(1).docker_socket}"}
+    done = kob("send-image", str(lab.layout.inventory), f"{REF}:1", "--hosts", "vm2,vm3", env=manager)
+    assert done.returncode == 1, done.stdout + done.stderr
+    reason = "docker load failed: Error processing tar file(exit status 1): write /files/x: no space left on device"
+    assert f"! image {REF}:1 not sent to vm3: {reason}" in done.stdout.splitlines()
+    assert done.stderr.strip().splitlines()[-1] == f"kob: error: vm3: {reason}"
+    assert SENT.search(done.stdout).group(2) == "vm2"
+    assert on_vm(lab, "vm2", f"docker image inspect --format '{{{{.Id}}}}' {REF}:1").strip() == built["1"]
+    assert on_vm(lab, "vm3", f"docker image ls -q {REF}:1").strip() == ""
