@@ -34,7 +34,7 @@ def header_of(name: str, size: int, fmt: int = tarfile.USTAR_FORMAT) -> bytes:
 def test_a_tar_header_gives_name_size_and_kind(block, expected):
     header = parse_header(block)
     got = (header.name, header.size, header.kind)
-    assert tuple(g if e is not None else None for g, e in zip(got, expected)) == expected
+    assert tuple(g if e is not None else None for g, e in zip(got, expected, strict=True)) == expected
 
 
 @pytest.mark.parametrize("block", [bytes(511), header_of("a", 1)[:148] + b"0000000\0" + header_of("a", 1)[156:]])
