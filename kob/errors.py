@@ -21,6 +21,7 @@ classes. A module in parentheses re-exports the class for the code that raises i
     ├── ObservationError     a host printed what kob cannot read; names the host
     ├── DeployError          a change to what runs cannot be planned or carried out
     │   ├── NoFreePort       no host port left for a new replica; names the host
+    │   ├── ImagesNotSent    hosts an image did not reach, each with docker's reason; the others got it
     │   └── RolloutFailed    a new replica did not become healthy; the old ones keep serving (kob.deploy.rollout)
     ├── LbError              HAProxy on one lb host; names the host (kob.lb)
     │   ├── LbConfigInvalid  haproxy -c refused the new config; the old one keeps serving
@@ -116,6 +117,10 @@ class NoFreePort(DeployError):
         self.host = host
         super().__init__(f"{host}: every host port kob uses ({ports.start}-{ports.stop - 1}) is taken; "
                          "run fewer replicas there (placement.max_per_host) or add hosts")
+
+
+class ImagesNotSent(DeployError):
+    """Some hosts did not get their images (each named, with why); the others did."""
 
 
 class RolloutFailed(DeployError):

@@ -45,6 +45,7 @@ COMMANDS = {
     "rollback": "deploy_commands:rollback_command",
     "run": "playbook_commands:run_command",
     "scale": "deploy_commands:scale_command",
+    "send-image": "image_commands:send_image_command",
     "serve": "web_commands:serve_command",
     "state": "state_commands:state",
     "status": "deploy_commands:status_command",
@@ -84,6 +85,10 @@ class KobGroup(click.Group):
 def cli(ctx: click.Context, verbose: int) -> None:
     """kob, Kubernetes on a budget: containers on a handful of VMs, over SSH."""
     ctx.obj = {"verbose": verbose}
+    if verbose or sys.stderr.isatty():  # image transfers' bytes and rate per host, kept off stdout
+        from kob.deploy.transfer_progress import show_on_stderr
+
+        show_on_stderr()
 
 
 def main() -> None:

@@ -246,3 +246,18 @@ def service_logs_argv(container_ids: list[str], tail: int | None = None, since: 
 def tag_argv(image_id: str, ref: str) -> list[str]:
     """Name an image the host already has (by ID) with the reference a service asks for."""
     return ["docker", "tag", image_id, ref]
+
+
+IMAGE_LAYERS_FORMAT = "{{.Id}}{{range .RootFS.Layers}} {{.}}{{end}}"  # an image's ID, then its diff IDs
+
+
+def image_layers_argv(ref: str) -> list[str]:
+    """One image's ID and the diff IDs of its layers, bottom first, on one line."""
+    return ["docker", "image", "inspect", "--format", IMAGE_LAYERS_FORMAT, "--", ref]
+
+
+def all_image_layers_argv() -> list[str]:
+    """Every image's ID and layer diff IDs, one image a line (nothing when the host has no image)."""
+    script = ("docker image ls -q --no-trunc | sort -u | xargs -r docker image inspect --format "
+              + shlex.quote(IMAGE_LAYERS_FORMAT))
+    return ["sh", "-c", script]

@@ -26,7 +26,7 @@ from typing import Callable
 
 from kob.commands.jobs import GONE_MARK, collect_argv, container_name, kill_argv, output_argv, run_job_argv, start_job_argv
 from kob.deploy.events import EventLog
-from kob.deploy.images import lacking, manager_image_ids, ship_images
+from kob.deploy.images import lacking, manager_image_ids, ship_to_each
 from kob.errors import KobError, TransportError
 from kob.facts.jobs import HostJobs, JobContainer, jobs_fact
 from kob.identity import namespace, owner
@@ -212,15 +212,8 @@ class Dispatcher:
             if job.image in sources:
                 wanted.setdefault(host, []).append(job.image)
         missing = lacking(wanted, seen.hosts, sources)
-        not_sent: dict[str, str] = {}
-
-        async def ship(host: str, images: list[ImageSource]) -> None:
-            try:
-                await ship_images(self.pool, self.inventory, seen, {host: images}, self.say)
-            except KobError as error:
-                not_sent[host] = f"its image could not be sent to {host}: {error}"
-
-        await asyncio.gather(*(ship(host, images) for host, images in missing.items()))
+        shipment = await ship_to_each(self.pool, self.inventory, seen, missing, self.say)
+        not_sent = {host: f"its image could not be sent to {host}: {why}" for host, why in shipment.failed.items()}
         unready = {job.id: problems.get(job.image) or not_sent.get(host) for job, host in placed}
         return {job_id: why for job_id, why in unready.items() if why}
 

@@ -89,14 +89,17 @@ class SshPool:
                 writer = await _opened(sink, lambda: conn.create_process(shlex.join(sink_argv), encoding=None))
                 moved = 0
                 try:
-                    async for chunk in chunks:
-                        writer.stdin.write(chunk)
-                        # a stream may take long, but not stall: a frozen sshd stops taking data for good
-                        await _stall_bounded(sink, writer.stdin.drain(), "took no data")
-                        moved += len(chunk)
-                        if progress:
-                            progress(moved)
-                    writer.stdin.write_eof()
+                    try:
+                        async for chunk in chunks:
+                            writer.stdin.write(chunk)
+                            # a stream may take long, but not stall: a frozen sshd stops taking data for good
+                            await _stall_bounded(sink, writer.stdin.drain(), "took no data")
+                            moved += len(chunk)
+                            if progress:
+                                progress(moved)
+                        writer.stdin.write_eof()
+                    except BrokenPipeError:  # the command ended before reading it all: its exit and stderr say why
+                        pass
                     done = await writer.wait(timeout=sink.command_timeout)
                 except BaseException:
                     writer.close()
