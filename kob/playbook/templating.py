@@ -31,7 +31,8 @@ from jinja2.parser import Parser
 
 from kob.errors import TemplateError
 from kob.jinja_sandbox import BoundedSandbox, evaluated
-from kob.playbook.filters import FILTERS, TESTS
+from kob.playbook.filters import FILTERS
+from kob.playbook.jinja_tests import TESTS
 
 _WHOLE = re.compile(r"\A\{\{\s*(.*?)\s*\}\}\Z", re.S)
 REFUSED_CALLS = {
