@@ -44,20 +44,24 @@ import os
 from pathlib import Path
 from typing import Any
 
+from kob.playbook.filter_plugins import load_filter_plugins
 from kob.playbook.keywords import (
     MODULES,
     PLAY_KEYS,
     PLAY_UNSUPPORTED,
+    STRATEGIES,
     TASK_KEYS,
     UNSUPPORTED,
 )
 from kob.playbook.model import Block, Include, Item, Play, Scope, Task, walk_tasks
-from kob.playbook.role_reading import RoleReading
+from kob.playbook.role_reading import MAX_NESTING, RoleReading
 from kob.playbook.task_fields import (
     Place,
+    canonical,
     flag,
     host_pattern,
     refuse_unsupported,
+    serial_value,
     str_or_list,
     strings,
     user_name,
@@ -73,12 +77,46 @@ __all__ = ["MODULES", "PLAY_KEYS", "TASK_KEYS", "UNSUPPORTED", "Block", "Include
 
 def load_playbook(path: str | os.PathLike[str]) -> tuple[Play, ...]:
     """Read and check a playbook; vars_files, roles and imported task files are read too."""
+    return _playbook(Path(path), ())
+
+
+def _playbook(path: Path, importing: tuple[Path, ...]) -> tuple[Play, ...]:
     root = load_yaml(path, expected="a list of plays")
-    plays = root.as_list(expected="a list of plays, each a mapping with hosts: and tasks:")
-    if not plays:
+    nodes = root.as_list(expected="a list of plays, each a mapping with hosts: and tasks:")
+    if not nodes:
         raise root.error("a playbook needs at least one play, e.g. - hosts: all")
     base = Path(os.path.dirname(os.fspath(path)))
-    return tuple(_PlayReader(base).play(node) for node in plays)
+    load_filter_plugins(base / "filter_plugins")
+    plays: list[Play] = []
+    for node in nodes:
+        imported = _imported_playbook(node, base)
+        if imported is None:
+            plays.append(_PlayReader(base).play(node))
+        elif imported.resolve() in importing or len(importing) >= MAX_NESTING:
+            raise node.error(f"import_playbook: {imported} imports itself (through {len(importing)} playbooks)")
+        else:
+            plays += _playbook(imported, (*importing, path.resolve()))
+    return tuple(plays)
+
+
+def _imported_playbook(node: Node, base: Path) -> Path | None:
+    """The file an ``- import_playbook: other.yml`` entry names (None for a play); refused keys at its line."""
+    fields = dict(node.entries(expected="a play: a mapping with hosts: and tasks:"))
+    key = next((k for k in fields if canonical(k) == "import_playbook"), None)
+    if key is None:
+        return None
+    for other, value in fields.items():
+        if other not in (key, "name"):
+            raise value.error(f"kob run takes import_playbook: with name: only, not {other}; put {other} on the "
+                              "imported playbook's plays")
+    written = fields[key].as_str(expected="a playbook file such as other.yml")
+    if "{{" in written:
+        raise fields[key].error("import_playbook reads its file when the playbook loads; write its name, "
+                                "not a template")
+    target = Path(written) if Path(written).is_absolute() else base / written
+    if not target.is_file():
+        raise fields[key].error(f"playbook {written} not found (looked in {target})")
+    return target
 
 
 def included_tasks(include: Include, name: str, playbook_dir: Path) -> tuple[Item, ...]:
@@ -109,7 +147,13 @@ class _PlayReader(TaskReading, RoleReading):
         hosts = host_pattern(play.require("hosts"))
         files = play.get("vars_files")
         file_nodes = str_or_list(files) if files is not None else []
-        scope = Scope(self.base)
+        inherited = {key: play.get(key) for key in ("environment", "diff", "any_errors_fatal") if play.get(key)}
+        scope = self.scoped(Scope(self.base), inherited)
+        strategy = play.get("strategy")
+        if strategy is not None and strategy.as_str() not in STRATEGIES:
+            raise strategy.error(f"kob run runs plays as Ansible's linear strategy does, not {strategy.as_str()!r}; "
+                                 "leave strategy: out (serial: runs hosts in batches)")
+        serial, serial_percent = serial_value(play.get("serial"))
         pre_tasks = self.tasks(play.get("pre_tasks"), scope)
         role_tasks = self.roles(play.get("roles"), scope)
         tasks = self.tasks(play.get("tasks"), scope)
@@ -124,7 +168,9 @@ class _PlayReader(TaskReading, RoleReading):
             tasks=role_tasks + tasks,
             handlers=tuple(self.role_handlers) + own_handlers,
             gather_facts=bool(flag(play.get("gather_facts"), True)),
-            serial=play.get_int("serial", default=None, min=1),
+            serial=serial,
+            serial_percent=serial_percent,
+            max_fail_percentage=play.get_float("max_fail_percentage", default=None, min=0, max=100),
             tags=strings(play.get("tags")),
             become=bool(flag(play.get("become"), False)),
             become_user=user_name(play.get("become_user"), None),
@@ -135,6 +181,7 @@ class _PlayReader(TaskReading, RoleReading):
             post_tasks=post_tasks,
             role_defaults=self.role_defaults,
             role_vars=self.role_vars,
+            base=self.base,
         )
 
     # -- roles ----------------------------------------------------------------------

@@ -41,6 +41,20 @@ class Task:
     become: bool | None = None  # None: as the play says
     become_user: str | None = None
     remote_user: str | None = None  # None: as the play says
+    until: tuple[str, ...] | None = None  # retried until these hold (or, with retries: alone, until it succeeds)
+    retries: int | None = None  # None: 3 with until:, none without (Ansible's attempts are retries + 1)
+    delay: int = 5  # seconds between attempts
+    loop_var: str = "item"  # loop_control
+    index_var: str | None = None
+    label: str | None = None  # what the output shows of an item (a template)
+    loop_pause: float = 0.0
+    loop_dict: bool = False  # with_dict: the loop's mapping becomes key/value items
+    loop_flatten: bool = False  # with_items: lists in the list are flattened one level
+    delegate_to: str | None = None  # a host of the inventory, or localhost (the manager); may be a template
+    environment: Mapping[str, Any] = field(default_factory=dict)  # the play's, blocks' and its own, merged
+    diff: bool | None = None  # None: as the play (and --diff) say
+    any_errors_fatal: bool | None = None  # None: as the play says
+    no_log: bool = False  # its results are not shown
 
 
 @dataclass(frozen=True)
@@ -72,6 +86,10 @@ class Scope:
     become: bool | None = None
     become_user: str | None = None
     remote_user: str | None = None
+    environment: Mapping[str, Any] = field(default_factory=dict)
+    diff: bool | None = None
+    any_errors_fatal: bool | None = None
+    delegate_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +132,9 @@ class Play:
     post_tasks: tuple[Item, ...] = ()
     role_defaults: Mapping[str, Any] = field(default_factory=dict)  # every role's defaults, seen by every task
     role_vars: Mapping[str, Any] = field(default_factory=dict)  # every role's vars, above the play's vars
+    max_fail_percentage: float | None = None  # the play ends once more than this share of a batch failed
+    serial_percent: float | None = None  # serial: "30%" (serial holds a count)
+    base: Path | None = None  # the folder of the playbook file it came from (import_playbook)
 
 
 def walk_tasks(items: tuple[Item, ...]) -> list[Task]:

@@ -6,6 +6,7 @@ import json
 from dataclasses import replace
 from typing import Any
 
+from kob.playbook.filter_plugins import load_filter_plugins
 from kob.playbook.keywords import BLOCK_KEYWORDS, ROLE_CALL_ARGS, TASK_KEYS, UNSUPPORTED
 from kob.playbook.model import Item, Scope
 from kob.playbook.roles import (
@@ -53,6 +54,7 @@ class RoleReading:
     def role(self, where: Node, name: str, scope: Scope, params: dict[str, Any], tasks_from: str = "main",
              vars_from: str = "main", defaults_from: str = "main", again: bool = False) -> list[Item]:
         role = find_role(where, name, self.base)
+        load_filter_plugins(role.path / "filter_plugins")  # before its tasks' templates are checked
         key = (str(role.path), json.dumps([params, tasks_from], sort_keys=True, default=str))
         if key in self.roles_run and not again:
             return []  # a role runs once in a play with the same parameters, as in Ansible

@@ -13,6 +13,7 @@ from kob.playbook.keywords import (
     ALIAS_PREFIXES,
     FREE_FORM,
     INSTEAD,
+    LOOP_CONTROL,
     META,
     MODULES,
     STATES,
@@ -23,6 +24,7 @@ from kob.playbook.values import (
     check_expression,
     check_template,
     keyword_bool,
+    mapping_value,
     plain_value,
     typed_argument,
     valid_variable_name,
@@ -200,9 +202,12 @@ def condition(node: Node) -> str:
     return expression
 
 
-def loop_value(node: Node | None) -> Any:
+def loop_value(node: Node | None, mapping: bool = False) -> Any:
+    """loop: a list or a template; with_dict: (``mapping``) a mapping too."""
     if node is None:
         return None
+    if mapping and node.kind == "mapping":
+        return mapping_value(node)
     if node.kind == "scalar":
         text = node.as_str()
         if "{{" not in text:
@@ -210,3 +215,67 @@ def loop_value(node: Node | None) -> Any:
         check_template(node, text)
         return text
     return [plain_value(item) for item in node.as_list(expected="a list or a string such as '{{ items }}'")]
+
+
+def serial_value(node: Node | None) -> tuple[int | None, float | None]:
+    """serial: a count of hosts per batch, or a share of them such as "30%" (a batch is at least one host)."""
+    if node is None:
+        return None, None
+    text = node.as_str(expected="a number of hosts such as 2, or a share such as 30%")
+    share = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*%\s*", text)
+    if share and 0 < float(share[1]) <= 100:
+        return None, float(share[1])
+    if share is None and re.fullmatch(r"\d+", text) and int(text) >= 1:
+        return int(text), None
+    raise node.error(f"serial should be a number of hosts >= 1 or a share such as 30%, got {text[:40]!r}; "
+                     "kob run does not take a list of batch sizes")
+
+
+def loop_control(node: Node | None) -> dict[str, Any]:
+    """loop_control: {loop_var, index_var, label, pause} as Task fields."""
+    if node is None:
+        return {}
+    found: dict[str, Any] = {}
+    for key, value in node.entries(expected="a mapping such as {loop_var: user, label: '{{ user.name }}'}"):
+        if key not in LOOP_CONTROL:
+            raise value.error(f"loop_control: {key} is not taken by kob run{did_you_mean(key, LOOP_CONTROL)} "
+                              f"(it takes {', '.join(LOOP_CONTROL)})")
+        if key in ("loop_var", "index_var"):
+            found[key] = value.as_str(pattern=IDENTIFIER, expected="a variable name such as user")
+        elif key == "label":
+            found["label"] = value.as_str()
+            check_template(value, found["label"])
+        else:
+            found["loop_pause"] = value.as_float(min=0, max=3600)
+    return found
+
+
+def environment_value(node: Node | None) -> dict[str, Any]:
+    """environment: a mapping of variable names to values (templated when the task runs)."""
+    if node is None:
+        return {}
+    if node.kind != "mapping":
+        raise node.error("environment should be a mapping such as {PATH: /opt/bin:/usr/bin}; "
+                         "kob run does not take a template or a list here")
+    found = {}
+    for key, value in node.entries():
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+            raise value.error("an environment variable's name should be letters, digits and _")
+        found[key] = plain_value(value)
+    return found
+
+
+def retry_count(node: Node | None, what: str, maximum: int) -> int | None:
+    """retries: / delay: as a whole number (not a template, in kob run)."""
+    if node is None:
+        return None
+    return node.as_int(min=0, max=maximum, expected=f"a whole number of {what}")
+
+
+def delegate_name(node: Node | None, default: str | None) -> str | None:
+    """delegate_to: a host's name or a template that names one."""
+    if node is None:
+        return default
+    text = node.as_str(expected="a host of the inventory, or localhost")
+    check_template(node, text)
+    return text

@@ -20,11 +20,15 @@ from kob.playbook.task_fields import (
     IDENTIFIER,
     canonical,
     conditions,
+    delegate_name,
+    environment_value,
     file_name,
     flag,
+    loop_control,
     loop_value,
     module_name,
     refuse_unsupported,
+    retry_count,
     str_or_list,
     strings,
     task_args,
@@ -97,7 +101,11 @@ class TaskReading:
                        tags=scope.tags + strings(keywords.get("tags")),
                        vars={**scope.vars, **variables(keywords.get("vars"))},
                        ignore_errors=flag(keywords.get("ignore_errors"), scope.ignore_errors),
-                       check_mode=flag(keywords.get("check_mode"), scope.check_mode))
+                       check_mode=flag(keywords.get("check_mode"), scope.check_mode),
+                       environment={**scope.environment, **environment_value(keywords.get("environment"))},
+                       diff=flag(keywords.get("diff"), scope.diff),
+                       any_errors_fatal=flag(keywords.get("any_errors_fatal"), scope.any_errors_fatal),
+                       delegate_to=delegate_name(keywords.get("delegate_to"), scope.delegate_to))
 
     def block(self, node: Node, fields: dict[str, Node], scope: Scope) -> Block:
         parts = {key: fields.pop(key) for key in ("block", "rescue", "always") if key in fields}
@@ -130,6 +138,7 @@ class TaskReading:
         target = file_name(value) if kind == "include_tasks" else ""
         own = Task(module=kind, args={"_raw": target}, name=rest["name"].as_str() if "name" in rest else None,
                    when=scope.when + (conditions(rest.get("when")) or ()), loop=loop_value(looped),
+                   **loop_control(rest.get("loop_control")),
                    tags=scope.tags + strings(rest.get("tags")), vars={**scope.vars, **variables(rest.get("vars"))},
                    ignore_errors=bool(flag(rest.get("ignore_errors"), scope.ignore_errors)),
                    defaults=scope.defaults, params=scope.params, role=scope.role, file=node.file, line=node.line)
@@ -173,8 +182,11 @@ class TaskReading:
             module = (name, value)
         if module is None:
             raise node.error("a task needs one module, e.g. shell: or copy:")
-        if "loop" in own and "with_items" in own:
-            raise own["with_items"].error("give loop: or with_items:, not both")
+        looped = [own[key] for key in ("loop", "with_items", "with_dict") if key in own]
+        if len(looped) > 1:
+            raise looped[1].error("give one of loop:, with_items:, with_dict:, not several")
+        if "loop_control" in own and not looped:
+            raise own["loop_control"].error("loop_control: needs a loop: on the same task")
         get = own.get
         if get("notify") is not None:
             self.notifies += str_or_list(get("notify"))
@@ -186,7 +198,8 @@ class TaskReading:
             args=args,
             name=get("name").as_str() if "name" in own else None,
             when=scope.when + (conditions(get("when")) or ()),
-            loop=loop_value(get("loop") or get("with_items")),
+            loop=loop_value(looped[0] if looped else None, mapping="with_dict" in own),
+            loop_flatten="with_items" in own,
             register=get("register").as_str(pattern=IDENTIFIER, expected="a variable name such as result")
             if "register" in own else None,
             notify=strings(get("notify")),
@@ -206,6 +219,16 @@ class TaskReading:
             become=flag(get("become"), scope.become),
             become_user=user_name(get("become_user"), scope.become_user),
             remote_user=user_name(get("remote_user"), scope.remote_user),
+            until=conditions(get("until")),
+            retries=retry_count(get("retries"), "retries", 10000),
+            delay=retry_count(get("delay"), "seconds", 3600) if "delay" in own else 5,
+            **loop_control(get("loop_control")),
+            loop_dict="with_dict" in own,
+            delegate_to=delegate_name(get("delegate_to"), scope.delegate_to),
+            environment={**scope.environment, **environment_value(get("environment"))},
+            diff=flag(get("diff"), scope.diff),
+            any_errors_fatal=flag(get("any_errors_fatal"), scope.any_errors_fatal),
+            no_log=bool(flag(get("no_log"), False)),
         )
 
     def check_template_file(self, where: Node, src: Any, scope: Scope) -> None:
