@@ -4,7 +4,8 @@
       hosts: web:!vm3                 # required; a host pattern (a list is joined with ',')
       vars: {port: 8080}
       vars_files: [vars/common.yml]   # relative to the playbook's folder; they win over vars:
-      serial: 2                       # >= 1 hosts at a time
+      serial: 2                       # >= 1 hosts at a time, or a share such as "30%"
+      max_fail_percentage: 30         # or any_errors_fatal: true; environment:, diff: pass on to tasks
       tasks:
         - name: install nginx
           apt: {name: nginx, state: present}
@@ -12,7 +13,13 @@
         - shell: echo {{ port }} > /tmp/port       # free form: {"_raw": "..."}
         - copy: src=a.conf dest=/etc/a.conf mode=0644  # key=value: a dict of strings
           when: ansible_os_family == "Debian"     # str, list (all must hold) or bool
-          loop: [1, 2]                # or "{{ items }}"; with_items: is the same
+          loop: [1, 2]                # or "{{ items }}"; with_items: flattens, with_dict: gives key/value
+          loop_control: {loop_var: n, index_var: i, label: "{{ n }}"}
+        - command: probe
+          register: out
+          until: out.rc == 0          # retries: (3) and delay: (5) as in Ansible
+          delegate_to: localhost      # or a host of the inventory; run_once: yes runs it on the first host
+          environment: {LANG: C}
       handlers:
         - name: restart nginx         # names are unique within a play
           service: {name: nginx, state: restarted}
@@ -26,7 +33,9 @@
         - block: [...]                # rescue: and always: too; when/tags/vars/become pass on
         - import_tasks: setup.yml     # read now; include_tasks: decided per host (when, loop, vars)
         - include_role: {name: common, tasks_from: extra}
-        - meta: flush_handlers
+        - meta: flush_handlers        # or noop, end_host, end_play
+        - include_vars: {dir: vars, name: settings}
+    - import_playbook: more.yml       # its plays, read now
 
 Values are read as Ansible reads them where it matters, else by the rules of
 kob.spec.yaml_source: a plain scalar is a bool when YAML 1.1 makes it one

@@ -26,7 +26,6 @@ MAX_NESTING = 32  # blocks, imports and role dependencies inside each other
 class RoleReading:
     """roles:, role dependencies and role calls; the reader that mixes it in reads their tasks."""
 
-
     def roles(self, node: Node | None, scope: Scope) -> tuple[Item, ...]:
         found: list[Item] = []
         for entry in node.as_list(expected="a list of roles") if node is not None else []:

@@ -71,6 +71,7 @@ class PlaybookRun(IncludeRunning):
         self.ended: set[str] = set()  # meta: end_host, for the play that runs
         self.play_over = False  # any_errors_fatal, max_fail_percentage or meta: end_play
         self.failed_before: set[str] = set()  # hosts stopped before the play began
+        self.batch: list[Host] = []  # the hosts of the play's batch that runs (serial:)
 
     async def run(self) -> dict[str, Tally]:
         for play in self.plays:
@@ -89,7 +90,7 @@ class PlaybookRun(IncludeRunning):
         size = play.serial or (max(1, int(len(hosts) * play.serial_percent / 100)) if play.serial_percent
                                else len(hosts))
         for first in range(0, len(hosts), size):
-            batch = hosts[first:first + size]
+            batch = self.batch = hosts[first:first + size]
             if play.gather_facts:
                 await self._gather(batch)
             notified: dict[str, set[str]] = {h.name: set() for h in batch}
@@ -217,10 +218,12 @@ class PlaybookRun(IncludeRunning):
             kept = {**shared.get("facts", {}), **({task.register: first[task.register]} if task.register else {})}
             for host in live[1:]:
                 self.host_vars[host.name].update(kept)
-        self._end_play_on_failures(task, play, live, [status for _, status in reports])
+        self._end_play_on_failures(task, play, [status for _, status in reports])
 
-    def _end_play_on_failures(self, task: Task, play: Play, hosts: list[Host], statuses: list[str]) -> None:
-        """any_errors_fatal: one failed host ends the play; max_fail_percentage: more than that share of the batch."""
+    def _end_play_on_failures(self, task: Task, play: Play, statuses: list[str]) -> None:
+        """any_errors_fatal: one failed host ends the play; max_fail_percentage: more than that share of the batch
+        has failed (or become unreachable) in this play."""
+        hosts = self.batch
         if task.any_errors_fatal and "failed" in statuses and not task.ignore_errors:
             self.play_over = True
             self.say("\nNO MORE HOSTS LEFT (any_errors_fatal) " + "*" * 34)
@@ -270,8 +273,9 @@ class PlaybookRun(IncludeRunning):
                 self.say(f"FAILED - RETRYING: [{host.name}]: {task.name or task.module} "
                          f"({attempts - attempt} retries left).")
                 await asyncio.sleep(task.delay)
-        outcome.status = "failed"
-        outcome.result.setdefault("msg", f"not done after {attempts} attempts")
+        outcome.status = "failed"  # and attempts is one less than made, as ansible-core 2.19 registers it
+        outcome.result.update(attempts=attempts - 1, msg=outcome.result.get("msg") or f"not done after {attempts} "
+                              "attempts")
         return outcome
 
     async def _once(self, task: Task, host: Host, variables: Any, shared: dict[str, Any], check: bool) -> Outcome:

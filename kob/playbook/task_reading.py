@@ -44,7 +44,6 @@ MAX_TEMPLATE_BYTES = 2 << 20
 class TaskReading:
     """Reads task lists; the reader that mixes it in keeps handlers, notifies and the playbook's folder."""
 
-
     def tasks(self, node: Node | None, scope: Scope) -> tuple[Item, ...]:
         found: list[Item] = []
         for item in node.as_list(expected="a list of tasks") if node is not None else []:
@@ -69,7 +68,7 @@ class TaskReading:
                 self.handlers.setdefault(name, fields["name"].line)
                 if prefix:
                     self.handlers.setdefault(prefix + name, fields["name"].line)
-            task = self.task(item, scope, fields)
+            task = self.task(item, scope, fields, handler=True)
             for topic in task.listen:
                 self.handlers.setdefault(topic, item.line)
             handlers.append(task)
@@ -167,11 +166,13 @@ class TaskReading:
 
     # -- one task -------------------------------------------------------------------------
 
-    def task(self, node: Node, scope: Scope, fields: dict[str, Node]) -> Task:
+    def task(self, node: Node, scope: Scope, fields: dict[str, Node], handler: bool = False) -> Task:
         refuse_unsupported(node, "a task: a mapping such as {name: ..., shell: ...}")
         own: dict[str, Node] = {}
         module: tuple[str, Node] | None = None
         for key, value in fields.items():
+            if key == "listen" and not handler:
+                raise value.error("listen: belongs to a handler (under handlers:); a task notifies with notify:")
             if key in TASK_KEYS or key == "listen":
                 own[key] = value
                 continue

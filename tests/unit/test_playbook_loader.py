@@ -285,6 +285,8 @@ MALFORMED = [
     ("an unknown lookup", tasks("- debug: {msg: \"{{ lookup('pipe', 'id') }}\"}\n"),
      "playbook.yml:3: [0]/tasks[0]/debug/msg: cannot read the template: lookup('pipe') is not supported by kob run; "
      "it has the lookups file, env, template, vars (for others, put the value in vars:, vars_files: or -e)"),
+    ("listen on a task", tasks("- debug:\n  listen: topic\n"), "playbook.yml:4: [0]/tasks[0]/listen: listen: belongs "
+     "to a handler (under handlers:); a task notifies with notify:"),
     ("meta end_batch", tasks("- meta: end_batch\n"), "playbook.yml:3: [0]/tasks[0]/meta: meta: 'end_batch' is not "
      "supported by kob run (yet); it takes flush_handlers, noop, end_play, end_host"),
     ("include_tasks of a missing file", tasks("- include_tasks: more.yml\n"),
