@@ -22,6 +22,7 @@ from kob.playbook.command_runner import LOCAL_NAMES, Runner, host_runner, local_
 from kob.playbook.include_vars import include_vars
 from kob.playbook.model import Block, Include, Play, Task
 from kob.playbook.modules import HostContext, Outcome, run_module
+from kob.playbook.run_endings import PlayEndings
 from kob.playbook.run_includes import IncludeRunning, item_values, loop_items
 from kob.playbook.run_report import (
     Attempt,
@@ -57,7 +58,7 @@ class RunOptions:
     extra_vars: dict[str, Any] = field(default_factory=dict)
 
 
-class PlaybookRun(IncludeRunning):
+class PlaybookRun(IncludeRunning, PlayEndings):
     def __init__(self, inventory: Inventory, plays: tuple[Play, ...], playbook: Path, pool: Transport,
                  options: RunOptions, say: Callable[[str], None] = print):
         self.inventory, self.plays, self.pool, self.options, self.say = inventory, plays, pool, options, say
@@ -111,30 +112,6 @@ class PlaybookRun(IncludeRunning):
                     await self._meta(item, play, hosts, notified)
             elif self._selected(item, play):
                 await self._task(item, play, hosts, notified)
-
-    async def _meta(self, task: Task, play: Play, hosts: list[Host], notified: dict[str, set[str]]) -> None:
-        """meta: flush_handlers, noop, end_host (the hosts where its when holds), end_play (when it holds on one)."""
-        action = task.args.get("_raw")
-        if action == "flush_handlers":
-            await self._flush(play, hosts, notified)
-            return
-        if action not in ("end_host", "end_play"):
-            return
-        chosen = []
-        for host in self._live(hosts):
-            try:
-                if not task.when or holds(task.when, self._variables(task, play, host)):
-                    chosen.append(host)
-            except TemplateError as error:
-                self._header(f"TASK [meta: {action}]")
-                self._settle(task, host, [Attempt(None, Outcome("failed", {"msg": f"{task.file}:{task.line}: "
-                                                                            f"{error}"}))], {})
-        if chosen and action == "end_play":
-            self.play_over = True
-            self.say(f"\nmeta: end_play on {chosen[0].name}: the play ends for every host")
-        for host in chosen if action == "end_host" else []:
-            self.ended.add(host.name)
-            self.say(f"\nmeta: end_host: the play ends for {host.name}")
 
     async def _flush(self, play: Play, hosts: list[Host], notified: dict[str, set[str]]) -> None:
         """Run the notified handlers in the order they are defined; a handler may notify a later one."""
@@ -219,20 +196,6 @@ class PlaybookRun(IncludeRunning):
             for host in live[1:]:
                 self.host_vars[host.name].update(kept)
         self._end_play_on_failures(task, play, [status for _, status in reports])
-
-    def _end_play_on_failures(self, task: Task, play: Play, statuses: list[str]) -> None:
-        """any_errors_fatal: one failed host ends the play; max_fail_percentage: more than that share of the batch
-        has failed (or become unreachable) in this play."""
-        hosts = self.batch
-        if task.any_errors_fatal and "failed" in statuses and not task.ignore_errors:
-            self.play_over = True
-            self.say("\nNO MORE HOSTS LEFT (any_errors_fatal) " + "*" * 34)
-        if play.max_fail_percentage is not None and hosts and not self.play_over:
-            failed = [h for h in hosts if h.name in self.stopped and h.name not in self.failed_before]
-            if len(failed) * 100 / len(hosts) > play.max_fail_percentage:
-                self.play_over = True
-                self.say(f"\nNO MORE HOSTS LEFT ({len(failed)} of {len(hosts)} failed, more than "
-                         f"max_fail_percentage {play.max_fail_percentage:g}%) " + "*" * 10)
 
     async def _on_host(self, task: Task, play: Play, host: Host, shared: dict[str, Any]) -> tuple[list[str], str]:
         """Run the task (each loop item) on one host; the lines to print and how it went."""
