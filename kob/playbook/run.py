@@ -73,6 +73,7 @@ class PlaybookRun(IncludeRunning, PlayEndings):
         self.play_over = False  # any_errors_fatal, max_fail_percentage or meta: end_play
         self.failed_before: set[str] = set()  # hosts stopped before the play began
         self.batch: list[Host] = []  # the hosts of the play's batch that runs (serial:)
+        self.play_dir = self.playbook_dir
 
     async def run(self) -> dict[str, Tally]:
         for play in self.plays:
@@ -82,6 +83,7 @@ class PlaybookRun(IncludeRunning, PlayEndings):
 
     async def _play(self, play: Play) -> None:
         self._playing = play
+        self.play_dir = (play.base or self.playbook_dir).resolve()  # an imported playbook's own folder
         self.ended, self.play_over, self.failed_before = set(), False, set(self.stopped)
         hosts = self._hosts(play)
         self._header(f"PLAY [{play.name or play.hosts}]")
@@ -245,7 +247,7 @@ class PlaybookRun(IncludeRunning, PlayEndings):
         if task.when and not holds(task.when, variables):
             return Outcome("skipped", {"skipped": True, "msg": "Conditional result was False"})
         args = drop_omitted(render(dict(task.args), variables))
-        folder = self._playing.base or self.playbook_dir
+        folder = self.play_dir
         if task.module == "include_vars":
             found = include_vars(args, task.file, task.line, task.role.path if task.role else None, folder)
             return self._judged(task, found, variables)
