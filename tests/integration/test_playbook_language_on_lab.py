@@ -8,13 +8,13 @@ Each lab VM has its own /root and /tmp; files go under /root/pblang and /tmp/pbl
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.helpers.lab_services import kob
+from tests.integration.test_run import recap
 
 SITE = """\
 - hosts: vm1:vm2
@@ -64,14 +64,6 @@ ROLE = {
     "handlers/main.yml": "- name: app restarted\n  shell: echo restarted >> {{ base }}/handler.log\n",
 }
 STATE = "cd /root/pblang && find . -type f | sort | while read f; do echo \"$f $(stat -c %a \"$f\") $(cat \"$f\" | tr '\\n' '|')\"; done"
-
-
-def recap(output: str) -> dict[str, dict[str, int]]:
-    found = {}
-    for line in output.split("PLAY RECAP", 1)[1].splitlines()[1:]:
-        host, _, counts = line.partition(":")
-        found[host.strip()] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", counts)}
-    return found
 
 
 def vm_lines(lab, vm: str, command: str) -> list[str]:
