@@ -23,7 +23,7 @@ def checked_plays(inventory: Inventory, playbook: str, limit: str | None) -> tup
         except PatternError as error:
             raise KobError(f"{playbook}:{play.line}: play {number} hosts: {error}") from None
         for task in walk_tasks((*play.pre_tasks, *play.tasks, *play.post_tasks, *play.handlers)):
-            if task.module not in IMPLEMENTED and task.module not in ("meta", "include_tasks", "include_role"):
+            if task.module not in IMPLEMENTED and task.module not in ("meta", "include_tasks", "include_role", "include_vars"):
                 raise KobError(f"{task.file}:{task.line}: module {task.module} is not available in kob run yet "
                                f"(available: {', '.join(IMPLEMENTED)})")
     if limit is not None:

@@ -1,42 +1,52 @@
 """Run plays the way Ansible's linear strategy does: each task on every host at once, then the next.
 
-A host that fails (without ignore_errors) or cannot be reached stops; the others go on.
-Handlers run at the end of a play on the hosts where a task that notified them changed
-something. Variables, lowest first: host facts and inventory data, play vars, vars_files,
-registered values and set_fact, task vars, then -e extra vars.
+A host that fails (without ignore_errors) or cannot be reached stops; the others go on, unless the play
+ends: any_errors_fatal, more failed hosts than max_fail_percentage, or meta: end_play. Handlers run at
+the end of each section of a play on the hosts where a task that notified them changed something.
+Variables, lowest first: role defaults, host facts and inventory data, play vars, vars_files, role and
+task vars, include_vars, registered values and set_fact, role and include parameters, then -e extra vars.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from kob.errors import KobError, SpecError, TransportError
-from kob.facts.host_facts import host_facts_fact
+from kob.errors import KobError, TransportError
+from kob.facts.ansible_facts import ansible_facts_fact, fact_variables
+from kob.playbook.command_runner import LOCAL_NAMES, Runner, host_runner, local_runner
+from kob.playbook.include_vars import include_vars
+from kob.playbook.model import Block, Include, Play, Task
 from kob.playbook.modules import HostContext, Outcome, run_module
-from kob.playbook.templating import OMIT, TemplateError, Variables, drop_omitted, holds, render, with_values
+from kob.playbook.run_endings import PlayEndings
+from kob.playbook.run_includes import IncludeRunning, item_values, loop_items
+from kob.playbook.run_report import (
+    Attempt,
+    Tally,
+    header,
+    recap_lines,
+    registered,
+    result_lines,
+)
+from kob.playbook.templating import (
+    OMIT,
+    TemplateError,
+    Variables,
+    drop_omitted,
+    holds,
+    render,
+    with_values,
+)
 from kob.spec.inventory import Host, Inventory
 from kob.spec.patterns import select_hosts
-from kob.playbook.loader import Block, Include, Play, Task, included_tasks
 from kob.transport.base import Transport
 from kob.transport.gather import gather
-from kob.transport.targets import ssh_target
 
-WIDTH = 72
-
-
-@dataclass
-class Tally:
-    ok: int = 0
-    changed: int = 0
-    unreachable: int = 0
-    failed: int = 0
-    skipped: int = 0
-    ignored: int = 0
-    rescued: int = 0
+__all__ = ["PlaybookRun", "RunOptions", "Tally"]
 
 
 @dataclass
@@ -48,7 +58,7 @@ class RunOptions:
     extra_vars: dict[str, Any] = field(default_factory=dict)
 
 
-class PlaybookRun:
+class PlaybookRun(IncludeRunning, PlayEndings):
     def __init__(self, inventory: Inventory, plays: tuple[Play, ...], playbook: Path, pool: Transport,
                  options: RunOptions, say: Callable[[str], None] = print):
         self.inventory, self.plays, self.pool, self.options, self.say = inventory, plays, pool, options, say
@@ -58,6 +68,12 @@ class PlaybookRun:
         self.host_vars: dict[str, dict[str, Any]] = {}  # set_fact and registered results
         self.stopped: set[str] = set()  # failed or unreachable: no more tasks
         self.unreachable: set[str] = set()
+        self.included_vars: dict[str, dict[str, Any]] = {}  # include_vars, per host
+        self.ended: set[str] = set()  # meta: end_host, for the play that runs
+        self.play_over = False  # any_errors_fatal, max_fail_percentage or meta: end_play
+        self.failed_before: set[str] = set()  # hosts stopped before the play began
+        self.batch: list[Host] = []  # the hosts of the play's batch that runs (serial:)
+        self.play_dir = self.playbook_dir
 
     async def run(self) -> dict[str, Tally]:
         for play in self.plays:
@@ -67,19 +83,25 @@ class PlaybookRun:
 
     async def _play(self, play: Play) -> None:
         self._playing = play
+        self.play_dir = (play.base or self.playbook_dir).resolve()  # an imported playbook's own folder
+        self.ended, self.play_over, self.failed_before = set(), False, set(self.stopped)
         hosts = self._hosts(play)
         self._header(f"PLAY [{play.name or play.hosts}]")
         if not hosts:
             self.say("skipping: no hosts matched")
             return
-        for first in range(0, len(hosts), play.serial or len(hosts)):
-            batch = hosts[first:first + (play.serial or len(hosts))]
+        size = play.serial or (max(1, int(len(hosts) * play.serial_percent / 100)) if play.serial_percent
+                               else len(hosts))
+        for first in range(0, len(hosts), size):
+            batch = self.batch = hosts[first:first + size]
             if play.gather_facts:
                 await self._gather(batch)
             notified: dict[str, set[str]] = {h.name: set() for h in batch}
             for section in (play.pre_tasks, play.tasks, play.post_tasks):
                 await self._items(section, play, batch, notified)
                 await self._flush(play, batch, notified)
+            if self.play_over:
+                break
 
     async def _items(self, items: tuple, play: Play, hosts: list[Host], notified: dict[str, set[str]]) -> None:
         for item in items:
@@ -88,8 +110,8 @@ class PlaybookRun:
             elif isinstance(item, Include):
                 await self._include(item, play, hosts, notified)
             elif item.module == "meta":
-                if item.args.get("_raw") == "flush_handlers" and self._selected(item, play):
-                    await self._flush(play, hosts, notified)
+                if self._selected(item, play):
+                    await self._meta(item, play, hosts, notified)
             elif self._selected(item, play):
                 await self._task(item, play, hosts, notified)
 
@@ -125,53 +147,6 @@ class PlaybookRun:
             await self._items(block.always, play, began, notified)
             self.stopped |= still
 
-    async def _include(self, include: Include, play: Play, hosts: list[Host], notified: dict[str, set[str]]) -> None:
-        """include_tasks/include_role: each host decides (when, loop, the file); hosts that include the same
-        file with the same item run its tasks together."""
-        if not self._selected(include.task, play):
-            return
-        groups: dict[str, tuple[tuple, list[Host]]] = {}
-        if self._live(hosts):
-            self._header(f"TASK [{include.task.name or include.task.module}]")
-        for host in self._live(hosts):
-            for items, params, name in self._included(include, play, host):
-                key = json.dumps([params, name], sort_keys=True, default=str)  # the same file: run together
-                groups.setdefault(key, (tuple(_with_params(items, params)), []))[1].append(host)
-        for items, group in groups.values():
-            await self._items(items, play, group, notified)
-
-    def _included(self, include: Include, play: Play, host: Host) -> list[tuple[tuple, dict[str, Any], str]]:
-        """What ``host`` includes: (the tasks, the loop item, the file's name) for each loop item, or nothing."""
-        task = include.task
-        variables = self._variables(task, play, host)
-        try:
-            items = render(task.loop, variables) if task.loop is not None else None
-            if items is not None and not isinstance(items, list):
-                raise TemplateError(f"loop should give a list, got {type(items).__name__}")
-            found = []
-            for item in [None] if items is None else items:
-                seen = variables if item is None else with_values(variables, {"item": item})
-                if task.when and not holds(task.when, seen):
-                    continue
-                name = str(render(task.args["_raw"], seen)) if task.module == "include_tasks" else task.name
-                tasks = include.static if include.static is not None else _read_include(include, name,
-                                                                                        self.playbook_dir)
-                found.append((tasks, {"item": item} if item is not None else {}, name))
-        except (TemplateError, SpecError) as error:
-            msg = str(error) if isinstance(error, SpecError) else f"{task.file}:{task.line}: {error}"
-            lines, _ = self._settle(task, host, [(None, Outcome("failed", {"msg": msg}))], {})
-            for line in lines:
-                self.say(line)
-            return []
-        for tasks, params, name in found:  # as in Ansible, each file included counts as ok
-            self._count(host.name, "ok")
-            self.say(f"included: {name or task.module} for {host.name}" + (f" => (item={params['item']})"
-                                                                           if params else ""))
-        if not found:
-            self._count(host.name, "skipped")
-            self.say(f"skipping: [{host.name}]")
-        return found
-
     def _hosts(self, play: Play) -> list[Host]:
         hosts = select_hosts(self.inventory, play.hosts)
         if self.options.limit:
@@ -193,13 +168,13 @@ class PlaybookRun:
     async def _gather(self, hosts: list[Host]) -> None:
         self._header("TASK [Gathering Facts]")
         live = self._live(hosts)
-        found = await gather(self.pool, self.inventory, host_facts_fact(), live)
+        found = await gather(self.pool, self.inventory, ansible_facts_fact(), live)
         for host in live:
             facts = found.hosts.get(host.name)
             if facts is None:
                 self._unreachable(host.name, found.unreachable[host.name])
                 continue
-            self.base_vars[host.name].update(facts, ansible_facts=facts)
+            self.base_vars[host.name].update(fact_variables(facts))
             self._count(host.name, "ok")
             self.say(f"ok: [{host.name}]")
 
@@ -222,34 +197,65 @@ class PlaybookRun:
             kept = {**shared.get("facts", {}), **({task.register: first[task.register]} if task.register else {})}
             for host in live[1:]:
                 self.host_vars[host.name].update(kept)
+        self._end_play_on_failures(task, play, [status for _, status in reports])
 
     async def _on_host(self, task: Task, play: Play, host: Host, shared: dict[str, Any]) -> tuple[list[str], str]:
         """Run the task (each loop item) on one host; the lines to print and how it went."""
         variables = self._variables(task, play, host)
         try:
-            items = render(task.loop, variables) if task.loop is not None else None
-            if items is not None and not isinstance(items, list):
-                raise TemplateError(f"loop should give a list, got {type(items).__name__}")
-            runs = [(None, variables)] if items is None else [(i, with_values(variables, {"item": i})) for i in items]
+            items = loop_items(task, variables)
             check = next(c for c in (task.check_mode, play.check_mode, self.options.check) if c is not None)
-            done = [(item, await self._once(task, host, item_vars, shared, check)) for item, item_vars in runs]
+            done: list[Attempt] = []
+            for index, item in enumerate([None] if items is None else items):
+                if index and task.loop_pause:
+                    await asyncio.sleep(task.loop_pause)
+                seen = variables if items is None else with_values(variables, item_values(task, item, index))
+                label = render(task.label, seen) if task.label and items is not None else None
+                outcome = await self._attempts(task, host, seen, shared, check)
+                done.append(Attempt(item, outcome, label, index))
         except TransportError as error:
             self._count(host.name, "unreachable")
             self.stopped.add(host.name)
             self.unreachable.add(host.name)
             return [f"fatal: [{host.name}]: UNREACHABLE! => {json.dumps({'msg': str(error)})}"], "unreachable"
         except TemplateError as error:
-            done = [(None, Outcome("failed", {"msg": f"{task.file}:{task.line}: {error}"}))]
+            done = [Attempt(None, Outcome("failed", {"msg": f"{task.file}:{task.line}: {error}"}))]
         return self._settle(task, host, done, shared)
 
-    async def _once(self, task: Task, host: Host, variables: dict[str, Any], shared: dict[str, Any],
-                    check: bool) -> Outcome:
+    async def _attempts(self, task: Task, host: Host, variables: Any, shared: dict[str, Any],
+                        check: bool) -> Outcome:
+        """The task once, or (until:/retries:) again after delay: seconds until it holds, retries + 1 times at most."""
+        attempts = 1 + (task.retries if task.retries is not None else 3 if task.until else 0)
+        for attempt in range(1, attempts + 1):
+            outcome = await self._once(task, host, variables, shared, check)
+            if attempts == 1 or outcome.status == "skipped":
+                return outcome
+            outcome.result["attempts"] = attempt
+            seen = with_values(variables, {task.register: outcome.result} if task.register else {})
+            if holds(task.until, seen) if task.until else outcome.status != "failed":
+                return outcome
+            if attempt < attempts:
+                self.say(f"FAILED - RETRYING: [{host.name}]: {task.name or task.module} "
+                         f"({attempts - attempt} retries left).")
+                await asyncio.sleep(task.delay)
+        outcome.status = "failed"  # and attempts is one less than made, as ansible-core 2.19 registers it
+        outcome.result.update(attempts=attempts - 1, msg=outcome.result.get("msg") or f"not done after {attempts} "
+                              "attempts")
+        return outcome
+
+    async def _once(self, task: Task, host: Host, variables: Any, shared: dict[str, Any], check: bool) -> Outcome:
         if task.when and not holds(task.when, variables):
             return Outcome("skipped", {"skipped": True, "msg": "Conditional result was False"})
         args = drop_omitted(render(dict(task.args), variables))
-        context = HostContext(host.name, self._runner(host, self._become(task), task.remote_user
-                                                      or self._playing.remote_user), check, self.options.diff,
-                              self.playbook_dir, self.inventory, self.pool, shared,
+        folder = self.play_dir
+        if task.module == "include_vars":
+            found = include_vars(args, task.file, task.line, task.role.path if task.role else None, folder)
+            return self._judged(task, found, variables)
+        runner = self._runner(task, host, variables)
+        if isinstance(runner, Outcome):
+            return runner
+        diff = task.diff if task.diff is not None else self.options.diff
+        context = HostContext(host.name, runner, check, diff, folder, self.inventory, self.pool, shared,
                               role_path=task.role.path if task.role else None)
         try:
             outcome = await run_module(task.module, args, context, variables)
@@ -271,19 +277,20 @@ class PlaybookRun:
             outcome.status = "failed" if failed else ("ok" if outcome.status == "failed" else outcome.status)
         return outcome
 
-    def _settle(self, task: Task, host: Host, done: list[tuple[Any, Outcome]],
-                shared: dict[str, Any]) -> tuple[list[str], str]:
+    def _settle(self, task: Task, host: Host, done: list[Attempt], shared: dict[str, Any]) -> tuple[list[str], str]:
         """Count, register, set facts, and say what happened."""
-        lines, statuses = [], [o.status for _, o in done]
-        for item, outcome in done:
-            self.host_vars[host.name].update(outcome.facts)
+        lines, statuses = [], [a.outcome.status for a in done]
+        for attempt in done:
+            if task.module == "include_vars" and attempt.outcome.status == "ok":
+                self.included_vars.setdefault(host.name, {}).update(attempt.outcome.result["ansible_facts"])
+            self.host_vars[host.name].update(attempt.outcome.facts)
             if task.run_once:
-                shared.setdefault("facts", {}).update(outcome.facts)
-            lines += self._lines(task, host.name, item, outcome)
+                shared.setdefault("facts", {}).update(attempt.outcome.facts)
+            lines += result_lines(task, host.name, attempt)
         status = ("failed" if "failed" in statuses else "changed" if "changed" in statuses
                   else "ok" if "ok" in statuses else "skipped")
         if task.register:
-            self.host_vars[host.name][task.register] = self._registered(done, status)
+            self.host_vars[host.name][task.register] = registered(task, done, status)
         if status == "failed" and task.ignore_errors:
             self._count(host.name, "ignored")
             lines.append("...ignoring")
@@ -294,35 +301,16 @@ class PlaybookRun:
             self._count(host.name, status)
         return lines, status
 
-    def _lines(self, task: Task, host: str, item: Any, outcome: Outcome) -> list[str]:
-        if outcome.status == "failed":
-            where = f"failed: [{host}] (item={item})" if item is not None else f"fatal: [{host}]: FAILED!"
-            lines = [f"{where} => {json.dumps(_brief(outcome.result))}"]
-        else:
-            shown = "skipping" if outcome.status == "skipped" else outcome.status
-            label = f" => (item={item})" if item is not None else ""
-            detail = " => " + json.dumps(outcome.result) if task.module == "debug" else ""
-            lines = [f"{shown}: [{host}]{label}{detail}"]
-        if outcome.diff:
-            lines.append(outcome.diff.rstrip("\n"))
-        return lines
-
-    @staticmethod
-    def _registered(done: list[tuple[Any, Outcome]], status: str) -> dict[str, Any]:
-        flags = {"changed": status == "changed", "failed": status == "failed", "skipped": status == "skipped"}
-        if len(done) == 1 and done[0][0] is None:
-            return {**done[0][1].result, **flags}
-        return {"results": [{**o.result, "item": i, "changed": o.status == "changed", "failed": o.status == "failed",
-                             "skipped": o.status == "skipped"} for i, o in done], **flags}
-
     def _variables(self, task: Task, play: Play, host: Host) -> Variables:
         """Ansible's precedence, lowest first: role defaults (every role's, then the task's own role chain),
         inventory data and facts, play vars and vars_files, role vars (every role's; then the task's own role <
-        block < task vars, merged in task.vars), set_fact and registered results, role and include parameters, -e."""
+        block < task vars, merged in task.vars), include_vars, set_fact and registered results, role and include
+        parameters, -e."""
         role = {"role_name": task.role.name, "role_path": str(task.role.path)} if task.role else {}
         return Variables([({"omit": OMIT, "playbook_dir": str(self.playbook_dir), **role}, False),
                           ({**play.role_defaults, **task.defaults}, True), (self.base_vars[host.name], False),
-                          ({**play.vars, **play.role_vars, **task.vars}, True), (self.host_vars[host.name], False),
+                          ({**play.vars, **play.role_vars, **task.vars}, True),
+                          (self.included_vars.get(host.name, {}), True), (self.host_vars[host.name], False),
                           (task.params, True), (self.options.extra_vars, False)])
 
     def _become(self, task: Task) -> str | None:
@@ -331,18 +319,28 @@ class PlaybookRun:
         become = task.become if task.become is not None else play.become
         return (task.become_user or play.become_user or "root") if become else None
 
-    def _runner(self, host: Host, become: str | None = None, remote_user: str | None = None):
-        target = ssh_target(self.inventory, host)
-        target = replace(target, user=remote_user) if remote_user else target  # its own connection
-        prefix = ["sudo", "-n", "-H", "-u", become, "--"] if become and become != target.user else []
-
-        async def run(argv, input: bytes | None = None, timeout: float | None = None):
-            return await self.pool.run(target, [*prefix, *argv], input=input, timeout=timeout)
-
-        return run
+    def _runner(self, task: Task, host: Host, variables: Any) -> Runner | Outcome:
+        """How the task's commands run: on the host, on the host delegate_to names, or on the manager for
+        localhost; a failed Outcome when delegate_to names no host."""
+        become = self._become(task)
+        environment = {key: str(value) for key, value in render(dict(task.environment), variables).items()}
+        target = host
+        if task.delegate_to:
+            name = str(render(task.delegate_to, variables))
+            known = {h.name: h for h in self.inventory.hosts}
+            if name in LOCAL_NAMES and name not in known:
+                return local_runner(become, environment)
+            if name not in known:
+                return Outcome("failed", {"msg": f"{task.file}:{task.line}: delegate_to: {name[:80]!r} is no host "
+                                                 "of the inventory (localhost runs on the manager)"})
+            target = known[name]
+        return host_runner(self.pool, self.inventory, target, become, task.remote_user or self._playing.remote_user,
+                           environment)
 
     def _live(self, hosts: list[Host]) -> list[Host]:
-        return [h for h in hosts if h.name not in self.stopped]
+        if self.play_over:
+            return []
+        return [h for h in hosts if h.name not in self.stopped and h.name not in self.ended]
 
     def _unreachable(self, host: str, why: str) -> None:
         self._count(host, "unreachable")
@@ -357,36 +355,11 @@ class PlaybookRun:
             tally.ok += 1  # Ansible counts a changed task in ok= too
 
     def _header(self, title: str) -> None:
-        self.say(f"\n{title} {'*' * max(3, WIDTH - len(title))}")
+        self.say(header(title))
 
     def _recap(self) -> None:
         self._header("PLAY RECAP")
-        for host, t in self.tally.items():
-            self.say(f"{host:<14}: ok={t.ok:<4} changed={t.changed:<4} unreachable={t.unreachable:<4} "
-                     f"failed={t.failed:<4} skipped={t.skipped:<4} rescued={t.rescued:<4} ignored={t.ignored}")
+        for line in recap_lines(self.tally):
+            self.say(line)
 
 
-def _with_params(items: tuple, params: dict[str, Any]) -> list:
-    """The included tasks with the include's loop item as a parameter (above their own vars, as in Ansible)."""
-    if not params:
-        return list(items)
-    found: list = []
-    for item in items:
-        if isinstance(item, Task):
-            found.append(replace(item, params={**item.params, **params}))
-        elif isinstance(item, Block):
-            found.append(replace(item, tasks=tuple(_with_params(item.tasks, params)),
-                                 rescue=tuple(_with_params(item.rescue, params)),
-                                 always=tuple(_with_params(item.always, params))))
-        else:
-            found.append(replace(item, task=replace(item.task, params={**item.task.params, **params}),
-                                 static=None if item.static is None else tuple(_with_params(item.static, params))))
-    return found
-
-
-def _read_include(include: Include, name: str, playbook_dir: Path) -> tuple:
-    return included_tasks(include, name, playbook_dir)
-
-
-def _brief(result: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in result.items() if k in ("msg", "rc", "stdout", "stderr", "cmd", "assertion")}

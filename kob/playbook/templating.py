@@ -22,8 +22,8 @@ from __future__ import annotations
 import functools
 import re
 import secrets
-from collections.abc import Iterator, MappingView
-from typing import Any, Mapping
+from collections.abc import Iterator, Mapping, MappingView
+from typing import Any
 
 import jinja2
 from jinja2 import nodes
@@ -31,15 +31,15 @@ from jinja2.parser import Parser
 
 from kob.errors import TemplateError
 from kob.jinja_sandbox import BoundedSandbox, evaluated
-from kob.playbook.filters import FILTERS, TESTS
+from kob.playbook.filters import FILTERS
+from kob.playbook.jinja_tests import TESTS
+from kob.playbook.lookups import LOOKUPS, lookup, query
 
-_WHOLE = re.compile(r"\A\{\{\s*(.*?)\s*\}\}\Z", re.S)
-REFUSED_CALLS = {
-    "lookup": "lookup() is not supported by kob run yet; put the value in vars:, vars_files: or -e",
-    "query": "query() is not supported by kob run yet; put the value in vars:, vars_files: or -e",
-    "q": "q() is not supported by kob run yet; put the value in vars:, vars_files: or -e",
-}
-"""Ansible's functions that would read the manager's files or environment: refused when the playbook loads."""
+_WHOLE = re.compile(r"\A\{\{\s*(.*?)\s*\}\}\Z", re.DOTALL)
+LOOKUP_CALLS = ("lookup", "query", "q")
+REFUSED_CALLS: dict[str, str] = {}
+"""Functions refused when the playbook loads (and why); lookup() names are checked against LOOKUPS."""
+_PLUGIN_FILTERS: dict[str, Any] = {}  # from filter_plugins/ (kob.playbook.filter_plugins)
 
 
 class ChainedStrictUndefined(jinja2.ChainableUndefined, jinja2.StrictUndefined):
@@ -62,10 +62,35 @@ class PlaybookSandbox(BoundedSandbox):
         super().__init__(undefined=ChainedStrictUndefined, trim_blocks=trim_blocks, lstrip_blocks=lstrip_blocks,
                          finalize=_none_as_nothing)
         self.filters.update(FILTERS)
+        self.filters.update(_PLUGIN_FILTERS)
         self.tests.update(TESTS)
+        self.globals.update(lookup=lookup, query=query, q=query)
 
 
 _ENV = PlaybookSandbox()
+
+
+def add_filters(filters: Mapping[str, Any]) -> None:
+    """The user's own filters (filter_plugins/) in every playbook sandbox from now on; what they raise is a
+    template error."""
+    wrapped = {name: _as_template_error(name, function) for name, function in filters.items()}
+    _PLUGIN_FILTERS.update(wrapped)
+    _ENV.filters.update(wrapped)
+    for cache in (_file_env, _template, _expression):
+        cache.cache_clear()
+
+
+def _as_template_error(name: str, function: Any) -> Any:
+    @functools.wraps(function)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except jinja2.TemplateError:
+            raise
+        except Exception as error:  # noqa: BLE001 - the user's code: any failure is the template's error
+            raise jinja2.TemplateError(f"filter {name}: {type(error).__name__}: {error}") from None
+
+    return run
 OMIT = "__omit_place_holder__" + secrets.token_hex(20)
 """The value of ``omit``: an argument (or list item) that renders to it is left out, as in Ansible."""
 
@@ -109,7 +134,7 @@ class Variables(Mapping):
         self._resolved: dict[str, Any] = {}
         self._busy: set[str] = set()
 
-    def child(self, extra: Mapping[str, Any]) -> "Variables":
+    def child(self, extra: Mapping[str, Any]) -> Variables:
         """These variables with ``extra`` (data: a loop's item, a registered result) above them."""
         found = Variables([])
         found._values = {**self._values, **extra}
@@ -231,8 +256,14 @@ def check_expression_syntax(expression: str) -> str | None:
 
 def _refused(tree: nodes.Node) -> str | None:
     for call in [tree, *tree.find_all(nodes.Call)]:
-        if isinstance(call, nodes.Call) and isinstance(call.node, nodes.Name) and call.node.name in REFUSED_CALLS:
+        if not isinstance(call, nodes.Call) or not isinstance(call.node, nodes.Name):
+            continue
+        if call.node.name in REFUSED_CALLS:
             return REFUSED_CALLS[call.node.name]
+        named = call.args[0] if call.node.name in LOOKUP_CALLS and call.args else None
+        if isinstance(named, nodes.Const) and named.value not in LOOKUPS:
+            return (f"{call.node.name}({str(named.value)[:40]!r}) is not supported by kob run; it has the lookups "
+                    f"{', '.join(LOOKUPS)} (for others, put the value in vars:, vars_files: or -e)")
     return None
 
 

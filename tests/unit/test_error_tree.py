@@ -90,6 +90,10 @@ RAISE_ALLOWED: dict[tuple[str, str, str], Caught | Invariant] = {
         ("kob.playbook.run:PlaybookRun._once",), "a playbook's mode: a failed task naming file:line"),
     ("kob.playbook.modules.context", "local_file", "FileNotFoundError"): Caught(
         ("kob.playbook.run:PlaybookRun._once",), "a playbook's src: a failed task naming file:line"),
+    ("kob.playbook.include_vars", "_found", "LookupError"): Caught(
+        ("kob.playbook.include_vars:include_vars",), "include_vars's file or dir: a failed task naming file:line"),
+    ("kob.playbook.include_vars", "_folder_files", "LookupError"): Caught(
+        ("kob.playbook.include_vars:include_vars",), "include_vars's dir: a failed task naming file:line"),
     # Invariants: every caller passes values kob made or checked.
     ("kob.commands.haproxy", "_word", "ValueError"): Invariant(
         "names reaching HAProxy's runtime API are spec-checked names, addresses or HAProxy's own server names, "

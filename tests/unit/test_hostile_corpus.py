@@ -727,7 +727,7 @@ PLAYBOOKS = [
     R("task-name-list", play("    - debug: {msg: hi}", "      name: [a]"), 5, "name"),
     R("tags-mapping", play("    - debug: {msg: hi}", "      tags: {a: 1}"), 5, "tags"),
     R("serial-zero", play_with("serial: 0", "tasks: []"), 3, "serial"),
-    R("serial-percent", play_with("serial: 50%", "tasks: []"), 3, "serial"),
+    R("serial-percent", play_with("serial: 150%", "tasks: []"), 3, "serial"),
     R("serial-1e400", play_with("serial: 1e400", "tasks: []"), 3, "serial"),
     R("gather-facts-list", "- hosts: all\n  gather_facts: [no]\n  tasks: []\n", 2, "gather_facts"),
     R("vars-list", play_with("vars: [a, b]", "tasks: []"), 3, "vars"),

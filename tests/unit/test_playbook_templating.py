@@ -118,8 +118,9 @@ def test_a_backtracking_regex_is_stopped_by_the_cpu_budget(monkeypatch, pattern)
 
 
 @pytest.mark.parametrize("text, line, message", [
-    ("- debug: {msg: \"{{ lookup('file', '/etc/passwd') }}\"}\n", 3, r"lookup\(\) is not supported by kob run yet"),
-    ("- debug: {msg: x}\n  when: query('env', 'HOME')\n", 4, r"query\(\) is not supported by kob run yet"),
+    ("- debug: {msg: \"{{ lookup('pipe', 'id') }}\"}\n", 3, r"lookup\('pipe'\) is not supported by kob run"),
+    ("- debug: {msg: x}\n  when: query('url', 'http://x')\n", 4, r"query\('url'\) is not supported by kob run"),
+    ("- debug: {msg: \"{{ q('fileglob', '*') }}\"}\n", 3, r"q\('fileglob'\) is not supported by kob run"),
     ("- debug: {msg: '{{ x | no_such_filter }}'}\n", 3, "No filter named 'no_such_filter'"),
     ("- debug: {msg: x}\n  when: x is no_such_test\n", 4, "No test named 'no_such_test'"),
 ])
