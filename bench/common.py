@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -35,6 +36,43 @@ def timed(fn) -> float:
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What one run cost the manager: wall seconds, CPU seconds (user+sys of the process tree it waited for),
+    and the peak resident memory of its largest process, in MB."""
+
+    wall: float
+    cpu: float
+    peak_mb: float
+
+
+def measured(*argvs: list[str], env: dict[str, str] | None = None) -> Cost:
+    """Run the commands at once, quiet; exit if one fails.
+
+    CPU: os.wait4's rusage of each (its whole waited-for tree). Peak memory: each runs under /usr/bin/time,
+    whose %M is the process's own, not inflated by this large Python process it was forked from (a fork's
+    resident pages count in the child's ru_maxrss until it execs).
+    """
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="kob-bench-run-") as scratch:
+        peaks = [Path(scratch) / f"peak{k}" for k in range(len(argvs))]
+        with open(Path(scratch) / "out", "w+b") as out:
+            procs = [subprocess.Popen(["/usr/bin/time", "-f", "%M", "-o", str(peak), *argv], stdin=subprocess.DEVNULL,
+                                      stdout=out, stderr=out, env=env) for argv, peak in zip(argvs, peaks)]
+            cpu = 0.0
+            for proc, argv in zip(procs, argvs):
+                _, status, usage = os.wait4(proc.pid, 0)
+                proc.returncode = os.waitstatus_to_exitcode(status)
+                cpu += usage.ru_utime + usage.ru_stime
+                if proc.returncode != 0:
+                    out.seek(0)
+                    raise SystemExit(f"{' '.join(argv)} failed (exit {proc.returncode}):\n"
+                                     f"{out.read()[-2000:].decode(errors='replace')}")
+        wall = time.perf_counter() - start
+        peak_kb = max(int(peak.read_text().split()[-1]) for peak in peaks)
+    return Cost(wall, cpu, peak_kb / 1024)
 
 
 @contextmanager
