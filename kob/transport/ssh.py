@@ -13,9 +13,8 @@ import time
 from collections import Counter
 from typing import AsyncIterator, Awaitable, Callable, Sequence, TypeVar
 
-import asyncssh
-
 from kob.errors import AuthFailed, CommandTimeout, HostKeyRejected, HostUnreachable, TransportError
+from kob.transport.asyncssh_lib import asyncssh  # without the processes its import runs
 from kob.transport.base import SshTarget
 from kob.transport.result import Result
 
