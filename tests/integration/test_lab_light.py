@@ -40,7 +40,7 @@ def mounts_of(folder: Path) -> list[str]:
     for mountinfo in Path("/proc").glob("[0-9]*/mountinfo"):
         try:
             found += [line for line in mountinfo.read_text().splitlines() if f" {folder}/" in line]
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
+        except OSError:  # the process ended meanwhile
             continue
     return found
 
