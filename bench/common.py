@@ -31,6 +31,16 @@ def kob(*args: str) -> str:
     return done.stdout
 
 
+def precompile_kob() -> None:
+    """Byte-compile kob as installing it does: where PYTHONDONTWRITEBYTECODE is set, each `python -m kob`
+    would otherwise compile every module it imports again (the tools it is compared with are installed)."""
+    import compileall
+
+    import kob as package
+
+    compileall.compile_dir(Path(package.__file__).parent, quiet=1)
+
+
 def timed(fn) -> float:
     """Seconds ``fn()`` took."""
     start = time.perf_counter()

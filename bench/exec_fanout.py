@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from common import Cost, measured
+from common import Cost, measured, precompile_kob
 
 from kob.lab.lab import Lab
 from kob.lab.layout import DOCKER, LIGHT, LabLayout
@@ -178,6 +178,7 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     bin_dir = tools_venv()
+    precompile_kob()
     lab = bench_lab_at(args.net, args.dir)
     scratch = tempfile.TemporaryDirectory(prefix="kob-bench-exec-")
     try:
