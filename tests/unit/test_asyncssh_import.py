@@ -1,5 +1,5 @@
 """kob's SSH transport imports asyncssh without starting a process (asyncssh's own search for liboqs runs
-ldconfig, gcc and ld), and still finds a library where a package installs it."""
+ldconfig, gcc and ld) and without its X.509 support, and still finds a library where a package installs it."""
 
 from __future__ import annotations
 
@@ -17,14 +17,22 @@ started = []
 sys.addaudithook(lambda event, args: started.append(event) if event in {events!r} else None)
 import kob.transport.ssh
 print("STARTED", len(started), "RESTORED", ctypes.util.find_library is searching)
+print("X509", sorted(name for name in sys.modules if "x509" in name))
 """
 PROCESS_EVENTS = ("subprocess.Popen", "os.system", "os.posix_spawn", "os.spawn", "os.exec", "os.fork")
 
 
-def test_importing_the_transport_starts_no_process_and_leaves_find_library_as_it_was():
+def test_importing_the_transport_starts_no_process_loads_no_x509_and_leaves_find_library_as_it_was():
     done = subprocess.run([sys.executable, "-c", PROBE.format(events=PROCESS_EVENTS)], capture_output=True, text=True,
                           timeout=120, check=False)
-    assert done.stdout.split() == ["STARTED", "0", "RESTORED", "True"], done.stderr[-500:]
+    assert done.stdout.splitlines() == ["STARTED 0 RESTORED True", "X509 []"], done.stderr[-500:]
+
+
+def test_asyncssh_goes_without_x509_and_no_trace_of_the_blocked_import_is_left():
+    probe = ("import sys, kob.transport.ssh, asyncssh.public_key as keys;"
+             "print(keys._x509_available, 'asyncssh.crypto.x509' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False)
+    assert done.stdout.split() == ["False", "False"], done.stderr[-500:]
 
 
 def test_the_same_probe_sees_the_processes_a_plain_search_starts():

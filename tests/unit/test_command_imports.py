@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-HEAVY = ("flask", "waitress", "jinja2", "aetcd", "grpc", "kob.web", "kob.playbook.run", "kob.jinja_sandbox")
+HEAVY = ("flask", "waitress", "jinja2", "aetcd", "grpc", "kob.web", "kob.playbook.run", "kob.jinja_sandbox",
+         "cryptography.x509")  # asyncssh's X.509 support: OpenSSH has no use for it (kob.transport.asyncssh_lib)
 
 PROBE = """
 import sys
