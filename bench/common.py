@@ -31,14 +31,15 @@ def kob(*args: str) -> str:
     return done.stdout
 
 
-def precompile_kob() -> None:
-    """Byte-compile kob as installing it does: where PYTHONDONTWRITEBYTECODE is set, each `python -m kob`
-    would otherwise compile every module it imports again (the tools it is compared with are installed)."""
+def precompile_kob(folder: Path | None = None) -> None:
+    """Byte-compile kob (this one, or the package in ``folder``) as installing it does: where
+    PYTHONDONTWRITEBYTECODE is set, each `python -m kob` would otherwise compile every module it imports
+    again (the tools it is compared with are installed)."""
     import compileall
 
     import kob as package
 
-    compileall.compile_dir(Path(package.__file__).parent, quiet=1)
+    compileall.compile_dir(folder or Path(package.__file__).parent, quiet=1)
 
 
 def timed(fn) -> float:

@@ -1,6 +1,7 @@
 """Benchmark: one command on 1 and on N lab VMs: kob against Ansible, pyinfra and OpenSSH clients.
 
     .venv/bin/python bench/exec_fanout.py [--sizes 1,10] [--rounds 7] [--kind docker|ssh] [--net 1] [--keep-lab]
+                                     [--base TREE]
 
 Brings up its own lab (network --net, default 1, in /var/lib/kob-bench-lab or /var/lib/kob-bench-lab-NET) and
 takes it down unless --keep-lab. --kind ssh makes light VMs (sshd only): `true` over SSH costs the manager
@@ -10,6 +11,7 @@ medians of interleaved rounds of wall time, manager CPU seconds (user+sys of the
 from os.wait4) and peak memory of its largest process, with ratios to ansible raw and pyinfra exec in the
 same run:
   kob exec      `kob exec INVENTORY true` (a process: imports, connects, runs)
+  kob exec @base  the same from the checkout --base (an earlier kob), when given
   kob pool      SshPool.run on every VM from a live process (connects included; CPU of this process)
   ansible raw   `ansible all -m raw -a true -f N` (its default ssh settings: ControlPersist on, so warm
                 after the first round; the persisting masters' CPU is outside its tree)
@@ -113,12 +115,14 @@ def baseline_ways(lab: Lab, hosts: list[Host], bin_dir: Path, where: Path) -> Wa
     }
 
 
-def kob_exec(inventory: Path, hosts: list[Host], command: str = "true") -> Callable[[], Cost]:
+def kob_exec(inventory: Path, hosts: list[Host], command: str = "true", tree: Path | None = None) -> Callable[[], Cost]:
+    """`kob exec` as a process; from the checkout ``tree`` (its kob package first on sys.path) when given."""
     pattern = ",".join(h.name for h in hosts)
-    return lambda: measured([sys.executable, "-m", "kob", "exec", str(inventory), command, "--hosts", pattern])
+    env = {**os.environ, "PYTHONPATH": str(tree)} if tree else None
+    return lambda: measured([sys.executable, "-m", "kob", "exec", str(inventory), command, "--hosts", pattern], env=env)
 
 
-def ways_for(lab: Lab, count: int, bin_dir: Path, scratch: Path) -> Ways:
+def ways_for(lab: Lab, count: int, bin_dir: Path, scratch: Path, base: Path | None = None) -> Ways:
     inventory = load_inventory(lab.layout.inventory)
     hosts = inventory.hosts[:count]
     targets = [ssh_target(inventory, host) for host in hosts]
@@ -130,6 +134,7 @@ def ways_for(lab: Lab, count: int, bin_dir: Path, scratch: Path) -> Ways:
 
     return {
         "kob exec": kob_exec(lab.layout.inventory, hosts),
+        **({"kob exec @base": kob_exec(lab.layout.inventory, hosts, tree=base)} if base else {}),
         "kob pool": lambda: in_process(lambda: asyncio.run(pool_once())),
         **baseline_ways(lab, hosts, bin_dir, scratch / f"{count}-vms"),
         "ssh parallel": lambda: measured(*[ssh_argv(lab, h.address) for h in hosts]),
@@ -175,6 +180,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     common_arguments(parser, "1,10", 7)
     parser.add_argument("--kind", choices=(DOCKER, LIGHT), default=DOCKER, help="Kind of the lab's VMs.")
+    parser.add_argument("--base", type=Path, help="A checkout of an earlier kob (e.g. from `git archive`): "
+                                                  "its kob exec runs beside this one, byte-compiled too.")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     bin_dir = tools_venv()
@@ -183,7 +190,10 @@ def main() -> None:
     scratch = tempfile.TemporaryDirectory(prefix="kob-bench-exec-")
     try:
         bring_up(lab, max(sizes), max(sizes) if args.kind == DOCKER else 0)
-        medians = interleaved({size: ways_for(lab, size, bin_dir, Path(scratch.name)) for size in sizes}, args.rounds)
+        if args.base:
+            precompile_kob(args.base / "kob")
+        ways = {size: ways_for(lab, size, bin_dir, Path(scratch.name), args.base) for size in sizes}
+        medians = interleaved(ways, args.rounds)
         print(f"`true` on {args.sizes} {args.kind} VMs, {args.rounds} interleaved rounds, medians; "
               f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f} at the end")
         for size in sizes:
