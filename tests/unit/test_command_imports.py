@@ -34,3 +34,17 @@ def test_an_observing_command_imports_nothing_heavy(tmp_path, args):
                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
     heavy = next(line for line in done.stdout.splitlines() if line.startswith("HEAVY"))
     assert heavy == "HEAVY ", f"{' '.join(args)} imported {heavy[6:]}; stderr: {done.stderr[-300:]}"
+
+
+@pytest.mark.parametrize("args, unused", [
+    (["exec", "{inv}", "true"], ("kob.store", "kob.deploy", "kob.metrics")),  # no store: it keeps no state
+    (["--version"], ("kob.store", "kob.transport.ssh", "asyncssh", "kob.spec.inventory")),
+])
+def test_a_command_imports_no_part_it_does_not_use(tmp_path, args, unused):
+    (tmp_path / "kh").write_text("")
+    inventory = tmp_path / "inv.yaml"
+    inventory.write_text("ssh: {known_hosts: kh}\nhosts:\n  vm1: {address: 127.0.0.1, port: 9}\n")
+    done = subprocess.run([sys.executable, "-c", PROBE.format(heavy=unused), *[a.format(inv=inventory) for a in args]],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False)
+    loaded = next(line for line in done.stdout.splitlines() if line.startswith("HEAVY"))
+    assert loaded == "HEAVY ", f"{' '.join(args)} imported {loaded[6:]}; stderr: {done.stderr[-300:]}"
