@@ -42,11 +42,14 @@ from kob.lab.lab import Lab, lab_inventory
 from kob.spec.inventory import load_inventory
 
 
-def inventory_of(lab: Lab, count: int, where: Path, services: str = "") -> Path:
+DEPLOYED = "kob-bench-fanout"  # the deploy inventory's name: its store namespace, the same in every run
+
+
+def inventory_of(lab: Lab, count: int, where: Path, services: str = "", name: str = "") -> Path:
     """An inventory of the lab's first ``count`` VMs (kob top and deploy take every host of theirs)."""
     vms = lab.vm_layouts()[:count]
     light = [vm.name for vm in vms if lab.kind(vm) != "docker"]
-    path = where / f"kob-{count}-vms.yaml"
+    path = where / f"{name or f'kob-{count}-vms'}.yaml"
     path.write_text(lab_inventory(lab.layout, vms, len(lab.state["etcd_pids"]), light) + services)
     return path
 
@@ -62,8 +65,8 @@ def ways_on(lab: Lab, count: int, bin_dir: Path, scratch: Path) -> dict:
 def docker_ways(lab: Lab, count: int, bin_dir: Path, scratch: Path) -> dict:
     where = scratch / "docker"
     where.mkdir()
-    inventory = inventory_of(lab, count, where, SERVICES.format(replicas=count))
-    kob("deploy", str(inventory))
+    inventory = inventory_of(lab, count, where, SERVICES.format(replicas=count), DEPLOYED)
+    kob("deploy", str(inventory))  # removed again at the end (`kob down`), so a kept lab can run this again
     hosts = load_inventory(inventory).hosts
     ways = baseline_ways(lab, hosts, bin_dir, where)
     return {"kob deploy": lambda: measured([sys.executable, "-m", "kob", "deploy", str(inventory)]),
@@ -106,6 +109,9 @@ def main() -> None:
             print_group(f"the {args.docker} Docker VMs (no-op deploy):", medians, "docker", ("ansible raw",))
         print_growth(medians, sizes)
     finally:
+        deployed = Path(scratch.name) / "docker" / f"{DEPLOYED}.yaml"
+        if deployed.exists():
+            kob("down", str(deployed))
         if not args.keep_lab:
             lab.down()
         scratch.cleanup()
