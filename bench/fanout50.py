@@ -41,7 +41,6 @@ from exec_fanout import (
 from kob.lab.lab import Lab, lab_inventory
 from kob.spec.inventory import load_inventory
 
-
 DEPLOYED = "kob-bench-fanout"  # the deploy inventory's name: its store namespace, the same in every run
 
 
