@@ -1,10 +1,11 @@
 """Benchmark: kob on 1, 10 and 50 hosts against Ansible and pyinfra; how wall time, manager CPU and memory grow.
 
     .venv/bin/python bench/fanout50.py [--sizes 1,10,50] [--docker 5] [--rounds 5] [--net 1] [--keep-lab]
+                                  [--base TREE]
 
 A full Docker Engine per VM does not suit 50 VMs on a 2-core machine, so the lab has --docker VMs with Docker
 (vm1...) and light ones (sshd only) up to the largest size. Each round, interleaved, on the first N VMs:
-  kob exec      `kob exec INVENTORY true`
+  kob exec      `kob exec INVENTORY true` (and `kob exec @base`: the same from an earlier checkout, --base)
   kob top       `kob top INVENTORY` (host figures from /proc on every VM; containers only where Docker runs)
   ansible raw   `ansible -m raw -a true -f N` (ControlPersist on: warm after the first round)
   ansible cold  the same with ControlMaster=no
@@ -26,7 +27,6 @@ import tempfile
 from pathlib import Path
 
 from common import Cost, kob, measured, precompile_kob
-from deploy import SERVICES
 from exec_fanout import (
     baseline_ways,
     bench_lab_at,
@@ -41,6 +41,19 @@ from exec_fanout import (
 from kob.lab.lab import Lab, lab_inventory
 from kob.spec.inventory import load_inventory
 
+# the service of bench/deploy.py with a lenient health check: on a shared 2-core machine under load, a
+# check every 500 ms that allows 1 s finds replicas unhealthy, and the deploy is then no longer a no-op
+SERVICES = """
+services:
+  web:
+    image: kob-demo/web:1
+    replicas: {replicas}
+    port: 80
+    healthcheck: {{http: /healthz, interval: 5s, timeout: 5s, retries: 5}}
+lb:
+  frontends:
+    http: {{bind: 8080, default: web}}
+"""
 DEPLOYED = "kob-bench-fanout"  # the deploy inventory's name: its store namespace, the same in every run
 
 
@@ -53,10 +66,11 @@ def inventory_of(lab: Lab, count: int, where: Path, services: str = "", name: st
     return path
 
 
-def ways_on(lab: Lab, count: int, bin_dir: Path, scratch: Path) -> dict:
+def ways_on(lab: Lab, count: int, bin_dir: Path, scratch: Path, base: Path | None) -> dict:
     inventory = inventory_of(lab, count, scratch)
     hosts = load_inventory(inventory).hosts
     return {"kob exec": kob_exec(inventory, hosts),
+            **({"kob exec @base": kob_exec(inventory, hosts, tree=base)} if base else {}),
             "kob top": lambda: measured([sys.executable, "-m", "kob", "top", str(inventory)]),
             **baseline_ways(lab, hosts, bin_dir, scratch / f"{count}-vms")}
 
@@ -74,7 +88,9 @@ def docker_ways(lab: Lab, count: int, bin_dir: Path, scratch: Path) -> dict:
 
 def print_growth(medians: dict[tuple, Cost], sizes: list[int]) -> None:
     print("growth from 1 VM (wall x / CPU x):")
-    for name in ("kob exec", "kob top", "ansible raw", "ansible cold", "pyinfra exec"):
+    for name in ("kob exec", "kob exec @base", "kob top", "ansible raw", "ansible cold", "pyinfra exec"):
+        if (1, name) not in medians:
+            continue
         one = medians[1, name]
         steps = "   ".join(f"{size} VMs x{medians[size, name].wall / one.wall:5.2f} / x{medians[size, name].cpu / one.cpu:5.2f}"
                            for size in sizes if size != 1)
@@ -85,6 +101,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     common_arguments(parser, "1,10,50", 5)
     parser.add_argument("--docker", type=int, default=5, help="VMs with Docker (vm1...); the others are light.")
+    parser.add_argument("--base", type=Path, help="A checkout of an earlier kob: its kob exec runs beside this one.")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     if 1 not in sizes:
@@ -95,7 +112,9 @@ def main() -> None:
     scratch = tempfile.TemporaryDirectory(prefix="kob-bench-fanout-")
     try:
         bring_up(lab, max(sizes), args.docker)
-        ways = {size: ways_on(lab, size, bin_dir, Path(scratch.name)) for size in sizes}
+        if args.base:
+            precompile_kob(args.base / "kob")
+        ways = {size: ways_on(lab, size, bin_dir, Path(scratch.name), args.base) for size in sizes}
         if args.docker:
             ways["docker"] = docker_ways(lab, args.docker, bin_dir, Path(scratch.name))
         medians = interleaved(ways, args.rounds)
