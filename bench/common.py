@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -31,6 +32,17 @@ def kob(*args: str, env: dict | None = None) -> str:
     if done.returncode != 0:
         raise SystemExit(f"kob {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
     return done.stdout
+
+
+def precompile_kob(folder: Path | None = None) -> None:
+    """Byte-compile kob (this one, or the package in ``folder``) as installing it does: where
+    PYTHONDONTWRITEBYTECODE is set, each `python -m kob` would otherwise compile every module it imports
+    again (the tools it is compared with are installed)."""
+    import compileall
+
+    import kob as package
+
+    compileall.compile_dir(folder or Path(package.__file__).parent, quiet=1)
 
 
 def timed(fn) -> float:
@@ -66,6 +78,43 @@ def bench_layout(net: int) -> LabLayout:
 
 def load_average() -> str:
     return " ".join(f"{n:.2f}" for n in os.getloadavg())
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What one run cost the manager: wall seconds, CPU seconds (user+sys of the process tree it waited for),
+    and the peak resident memory of its largest process, in MB."""
+
+    wall: float
+    cpu: float
+    peak_mb: float
+
+
+def measured(*argvs: list[str], env: dict[str, str] | None = None) -> Cost:
+    """Run the commands at once, quiet; exit if one fails.
+
+    CPU: os.wait4's rusage of each (its whole waited-for tree). Peak memory: each runs under /usr/bin/time,
+    whose %M is the process's own, not inflated by this large Python process it was forked from (a fork's
+    resident pages count in the child's ru_maxrss until it execs).
+    """
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="kob-bench-run-") as scratch:
+        peaks = [Path(scratch) / f"peak{k}" for k in range(len(argvs))]
+        with open(Path(scratch) / "out", "w+b") as out:
+            procs = [subprocess.Popen(["/usr/bin/time", "-f", "%M", "-o", str(peak), *argv], stdin=subprocess.DEVNULL,
+                                      stdout=out, stderr=out, env=env) for argv, peak in zip(argvs, peaks)]
+            cpu = 0.0
+            for proc, argv in zip(procs, argvs):
+                _, status, usage = os.wait4(proc.pid, 0)
+                proc.returncode = os.waitstatus_to_exitcode(status)
+                cpu += usage.ru_utime + usage.ru_stime
+                if proc.returncode != 0:
+                    out.seek(0)
+                    raise SystemExit(f"{' '.join(argv)} failed (exit {proc.returncode}):\n"
+                                     f"{out.read()[-2000:].decode(errors='replace')}")
+        wall = time.perf_counter() - start
+        peak_kb = max(int(peak.read_text().split()[-1]) for peak in peaks)
+    return Cost(wall, cpu, peak_kb / 1024)
 
 
 @contextmanager

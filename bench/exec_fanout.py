@@ -1,44 +1,51 @@
 """Benchmark: one command on 1 and on N lab VMs: kob against Ansible, pyinfra and OpenSSH clients.
 
-    .venv/bin/python bench/exec_fanout.py [--vms 10] [--rounds 7] [--net 1] [--kob-only]
+    .venv/bin/python bench/exec_fanout.py [--sizes 1,10] [--rounds 7] [--kind docker|ssh] [--net 1] [--keep-lab]
+                                     [--base TREE]
 
-Brings up its own lab (network --net, /var/lib/kob-bench-lab[-NET]) and takes it down. Ansible (ansible-core)
-and pyinfra are installed into the benchmark's own venv, /var/lib/kob-bench-venv, on first use.
-Every way runs `true` on every VM, host keys checked; medians of interleaved rounds, with the
-ratio to kob exec on the same VMs and to the same way on 1 VM, and the CPU seconds (user+sys)
-of the process tree:
-  kob exec      `kob exec INVENTORY true` (a process: imports, connects, runs), no holder (cold)
-  kob exec warm the same while `kob connect` holds the connections; the holder's own CPU is shown beside
-  kob pool      SshPool.run on every VM from a live process (connects included)
-  ansible raw   `ansible all -m raw -a true -f N` (its default ssh settings: ControlPersist on)
+Brings up its own lab (network --net, default 1, in /var/lib/kob-bench-lab or /var/lib/kob-bench-lab-NET) and
+takes it down unless --keep-lab. --kind ssh makes light VMs (sshd only): `true` over SSH costs the manager
+the same on both kinds. Ansible (ansible-core) and pyinfra are installed into the benchmark's own venv,
+/var/lib/kob-bench-venv, on first use. Every way runs `true` on every VM, host keys checked. For each way:
+medians of interleaved rounds of wall time, manager CPU seconds (user+sys of the way's whole process tree,
+from os.wait4) and peak memory of its largest process, with ratios to ansible raw and pyinfra exec in the
+same run:
+  kob exec      `kob exec INVENTORY true` (a process: imports, connects, runs)
+  kob exec @base  the same from the checkout --base (an earlier kob), when given
+  kob pool      SshPool.run on every VM from a live process (connects included; CPU of this process)
+  ansible raw   `ansible all -m raw -a true -f N` (its default ssh settings: ControlPersist on, so warm
+                after the first round; the persisting masters' CPU is outside its tree)
+  ansible cold  the same with ControlMaster=no: every connection made anew, all of it in its tree
   pyinfra exec  `pyinfra INVENTORY.py exec -- true`
   ssh parallel  one `ssh VM true` process per VM, all at once
   ssh serial    one `ssh VM true` after another
-and on N VMs, with one replica per VM behind HAProxy deployed first, a no-op `kob deploy`
-cold and warm. The load average is printed beside the figures: the machine may be shared.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import asyncio
+import os
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
-from common import bench_layout, connection_holder, kob, load_average, process_cpu, timed_cpu
-from deploy import SERVICES as DEPLOY_SERVICES
+from common import Cost, measured, precompile_kob
+
 from kob.lab.lab import Lab
-from kob.spec.inventory import load_inventory
+from kob.lab.layout import DOCKER, LIGHT, LabLayout
+from kob.spec.inventory import Host, load_inventory
 from kob.transport.ssh import SshPool
 from kob.transport.targets import ssh_target
 
 TOOLS_VENV = Path("/var/lib/kob-bench-venv")
-# bench/deploy.py's service, with a health check that a busy machine passes
-SERVICES = DEPLOY_SERVICES.replace("interval: 500ms, timeout: 1s, retries: 2", "interval: 2s, timeout: 10s, retries: 10")
+BASELINES = ("ansible raw", "pyinfra exec")
+Ways = dict[str, Callable[[], Cost]]
 
 
 def tools_venv() -> Path:
@@ -47,6 +54,20 @@ def tools_venv() -> Path:
         subprocess.run([sys.executable, "-m", "venv", str(TOOLS_VENV)], check=True)
         subprocess.run([str(TOOLS_VENV / "bin/pip"), "install", "-q", "ansible-core", "pyinfra"], check=True)
     return TOOLS_VENV / "bin"
+
+
+def bench_lab_at(net: int, lab_dir: Path | None) -> Lab:
+    """The benchmark's lab on network ``net`` (its own folder per network)."""
+    default = Path("/var/lib/kob-bench-lab" if net == 1 else f"/var/lib/kob-bench-lab-{net}")
+    return Lab(LabLayout(lab_dir or default, net=net))
+
+
+def bring_up(lab: Lab, vms: int, docker_vms: int) -> None:
+    """``docker_vms`` VMs with Docker first, then light ones up to ``vms``."""
+    if docker_vms:
+        lab.up(docker_vms, kind=DOCKER)
+    if vms > docker_vms:
+        lab.up(vms, kind=LIGHT)
 
 
 def write_tool_inventories(lab: Lab, names: list[str], addresses: list[str], where: Path) -> tuple[Path, Path]:
@@ -67,105 +88,125 @@ def ssh_argv(lab: Lab, address: str) -> list[str]:
             "-o", "BatchMode=yes", f"root@{address}", "true"]
 
 
-def quiet(argv: list[str], env: dict | None = None) -> None:
-    done = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, **(env or {})}, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} failed:\n{done.stdout}{done.stderr}")
+def in_process(fn: Callable[[], None]) -> Cost:
+    """Wall and CPU seconds of ``fn()`` run in this process (no peak memory of its own to tell)."""
+    before, start = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    fn()
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    return Cost(time.perf_counter() - start,
+                after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 0.0)
 
 
-def kob_argv(*args: str) -> list[str]:
-    return [sys.executable, "-m", "kob", *args]
+def serial(*argvs: list[str]) -> Cost:
+    costs = [measured(argv) for argv in argvs]
+    return Cost(sum(c.wall for c in costs), sum(c.cpu for c in costs), max(c.peak_mb for c in costs))
 
 
-COLD = {"KOB_NO_HOLDER": "1"}
+def baseline_ways(lab: Lab, hosts: list[Host], bin_dir: Path, where: Path) -> Ways:
+    """Ansible and pyinfra running `true` on ``hosts``; their inventories are written in ``where``."""
+    where.mkdir(parents=True, exist_ok=True)  # not in the lab dir: `lab down` removes only what it made
+    ini, py = write_tool_inventories(lab, [h.name for h in hosts], [h.address for h in hosts], where)
+    ansible = [str(bin_dir / "ansible"), "all", "-i", str(ini), "-m", "raw", "-a", "true", "-f", str(max(len(hosts), 5))]
+    cold = {**os.environ, "ANSIBLE_SSH_ARGS": "-o ControlMaster=no"}
+    return {
+        "ansible raw": lambda: measured(ansible),
+        "ansible cold": lambda: measured(ansible, env=cold),
+        "pyinfra exec": lambda: measured([str(bin_dir / "pyinfra"), str(py), "exec", "--", "true"]),
+    }
 
 
-def ways_for(lab: Lab, inventory_path: Path, count: int, bin_dir: Path | None, scratch: Path, warm: dict) -> dict:
-    inventory = load_inventory(inventory_path)
+def kob_exec(inventory: Path, hosts: list[Host], command: str = "true", tree: Path | None = None) -> Callable[[], Cost]:
+    """`kob exec` as a process; from the checkout ``tree`` (its kob package first on sys.path) when given."""
+    pattern = ",".join(h.name for h in hosts)
+    env = {**os.environ, "PYTHONPATH": str(tree)} if tree else None
+    return lambda: measured([sys.executable, "-m", "kob", "exec", str(inventory), command, "--hosts", pattern], env=env)
+
+
+def ways_for(lab: Lab, count: int, bin_dir: Path, scratch: Path, base: Path | None = None) -> Ways:
+    inventory = load_inventory(lab.layout.inventory)
     hosts = inventory.hosts[:count]
     targets = [ssh_target(inventory, host) for host in hosts]
-    addresses = [host.address for host in hosts]
-    where = scratch / f"{count}-vms"  # not in the lab dir: `lab down` removes only what it made
-    where.mkdir()
-    ini, py = write_tool_inventories(lab, [h.name for h in hosts], addresses, where)
-    pattern = ",".join(h.name for h in hosts)
 
     async def pool_once() -> None:
         async with SshPool() as pool:
             results = await asyncio.gather(*(pool.run(t, ["true"]) for t in targets))
         assert all(r.ok for r in results)
 
-    exec_argv = kob_argv("exec", str(inventory_path), "true", "--hosts", pattern)
-    ways = {
-        "kob exec": lambda: quiet(exec_argv, COLD),
-        "kob exec warm": lambda: quiet(exec_argv, warm),
-        "kob pool": lambda: asyncio.run(pool_once()),
-        "ssh parallel": lambda: [p.wait() for p in [subprocess.Popen(ssh_argv(lab, a)) for a in addresses]],
-        "ssh serial": lambda: [quiet(ssh_argv(lab, a)) for a in addresses],
+    return {
+        "kob exec": kob_exec(lab.layout.inventory, hosts),
+        **({"kob exec @base": kob_exec(lab.layout.inventory, hosts, tree=base)} if base else {}),
+        "kob pool": lambda: in_process(lambda: asyncio.run(pool_once())),
+        **baseline_ways(lab, hosts, bin_dir, scratch / f"{count}-vms"),
+        "ssh parallel": lambda: measured(*[ssh_argv(lab, h.address) for h in hosts]),
+        "ssh serial": lambda: serial(*[ssh_argv(lab, h.address) for h in hosts]),
     }
-    if bin_dir is not None:
-        ways["ansible raw"] = lambda: quiet([str(bin_dir / "ansible"), "all", "-i", str(ini), "-m", "raw", "-a",
-                                             "true", "-f", str(max(count, 10))])
-        ways["pyinfra exec"] = lambda: quiet([str(bin_dir / "pyinfra"), str(py), "exec", "--", "true"])
-    return ways
+
+
+def interleaved(ways: dict[object, Ways], rounds: int) -> dict[tuple, Cost]:
+    """Every way once per round, in the same order (so drift hits every way alike); medians of each figure."""
+    samples: dict[tuple, list[Cost]] = {(group, name): [] for group in ways for name in ways[group]}
+    for _ in range(rounds):
+        for group, group_ways in ways.items():
+            for name, way in group_ways.items():
+                samples[group, name].append(way())
+    return {key: Cost(*(statistics.median(getattr(c, f) for c in costs) for f in ("wall", "cpu", "peak_mb")))
+            for key, costs in samples.items()}
+
+
+def print_group(title: str, medians: dict[tuple, Cost], group: object, baselines=BASELINES) -> None:
+    """One table: each way's medians, and its wall and CPU as a ratio of each baseline's (same group)."""
+    print(title)
+    ratio_heads = "".join(f"  wall/CPU x {b:<13}" for b in baselines)
+    print(f"  {'way':<14} {'wall ms':>8} {'CPU ms':>8} {'peak MB':>8}{ratio_heads}")
+    for (g, name), cost in medians.items():
+        if g != group:
+            continue
+        ratios = ""
+        for b in baselines:
+            base = medians.get((group, b))
+            ratios += f"  {cost.wall / base.wall:5.2f} / {cost.cpu / base.cpu:5.2f}      " if base else ""
+        print(f"  {name:<14} {cost.wall * 1000:8.0f} {cost.cpu * 1000:8.0f} {cost.peak_mb:8.1f}{ratios}")
+
+
+def common_arguments(parser: argparse.ArgumentParser, sizes: str, rounds: int) -> None:
+    parser.add_argument("--sizes", default=sizes, help="Host counts to run on, e.g. 1,10,50 (the lab has the largest).")
+    parser.add_argument("--rounds", type=int, default=rounds)
+    parser.add_argument("--net", type=int, default=1, help="Lab network number (other labs may run on others).")
+    parser.add_argument("--dir", type=Path, help="Lab folder (default /var/lib/kob-bench-lab[-NET]).")
+    parser.add_argument("--keep-lab", action="store_true", help="Leave the lab up (the next run reuses it).")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--vms", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--net", type=int, default=1, help="the lab's network number (198.18.NET.0/24)")
-    parser.add_argument("--kob-only", action="store_true", help="leave out Ansible and pyinfra")
+    common_arguments(parser, "1,10", 7)
+    parser.add_argument("--kind", choices=(DOCKER, LIGHT), default=DOCKER, help="Kind of the lab's VMs.")
+    parser.add_argument("--base", type=Path, help="A checkout of an earlier kob (e.g. from `git archive`): "
+                                                  "its kob exec runs beside this one, byte-compiled too.")
     args = parser.parse_args()
-    bin_dir = None if args.kob_only else tools_venv()
-    lab = Lab(bench_layout(args.net))
+    sizes = [int(s) for s in args.sizes.split(",")]
+    bin_dir = tools_venv()
+    precompile_kob()
+    lab = bench_lab_at(args.net, args.dir)
     scratch = tempfile.TemporaryDirectory(prefix="kob-bench-exec-")
     try:
-        lab.up(args.vms)
-        inventory = Path(scratch.name) / "exec-fanout.yaml"  # not in the lab dir: `lab down` removes only its own
-        inventory.write_text(lab.layout.inventory.read_text() + SERVICES.format(replicas=args.vms))
-        kob("deploy", str(inventory), "--wait", "300", env=COLD)
-        with connection_holder(inventory) as (holder_pid, warm):
-            sizes = (1, args.vms)
-            ways = {size: ways_for(lab, inventory, size, bin_dir, Path(scratch.name), warm) for size in sizes}
-            ways[args.vms]["no-op deploy"] = lambda: quiet(kob_argv("deploy", str(inventory)), COLD)
-            ways[args.vms]["no-op deploy warm"] = lambda: quiet(kob_argv("deploy", str(inventory)), warm)
-            samples = {(size, name): [] for size in sizes for name in ways[size]}
-            holder_cpu = {key: [] for key in samples if key[1].endswith("warm")}
-            loads = [load_average()]
-            for _ in range(args.rounds):
-                for size in sizes:
-                    for name, way in ways[size].items():  # interleaved, so drift hits every way alike
-                        before = process_cpu(holder_pid)
-                        samples[size, name].append(timed_cpu(way))
-                        if name.endswith("warm"):
-                            holder_cpu[size, name].append(process_cpu(holder_pid) - before)
-                loads.append(load_average())
-        report(args, ways, samples, holder_cpu, loads)
+        bring_up(lab, max(sizes), max(sizes) if args.kind == DOCKER else 0)
+        if args.base:
+            precompile_kob(args.base / "kob")
+        ways = {size: ways_for(lab, size, bin_dir, Path(scratch.name), args.base) for size in sizes}
+        medians = interleaved(ways, args.rounds)
+        print(f"`true` on {args.sizes} {args.kind} VMs, {args.rounds} interleaved rounds, medians; "
+              f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f} at the end")
+        for size in sizes:
+            print_group(f"{size} VM(s):", medians, size)
+        print("growth (wall / CPU of the largest size over 1 VM):")
+        for (size, name), cost in medians.items():
+            if size == max(sizes) and (1, name) in medians:
+                one = medians[1, name]
+                print(f"  {name:<14} x{cost.wall / one.wall:5.2f} / x{cost.cpu / one.cpu:5.2f}")
     finally:
-        lab.down()
+        if not args.keep_lab:
+            lab.down()
         scratch.cleanup()
-
-
-def report(args, ways: dict, samples: dict, holder_cpu: dict, loads: list[str]) -> None:
-    def median(key, part: int) -> float:
-        return statistics.median(sample[part] for sample in samples[key])
-
-    print(f"`true` on 1 and {args.vms} VMs (net {args.net}), {args.rounds} interleaved rounds, "
-          f"{os.cpu_count()} CPUs; medians: wall, CPU (user+sys of the process tree)")
-    print(f"  load average (1/5/15 min) before and after each round: {' | '.join(loads)}")
-    for size in (1, args.vms):
-        print(f"  {size} VM{'s' if size > 1 else ''}:")
-        for name in ways[size]:
-            baseline = "no-op deploy" if "deploy" in name else "kob exec"
-            wall, cpu = median((size, name), 0), median((size, name), 1)
-            extra = ""
-            if (size, name) in holder_cpu:
-                extra = f"   + holder CPU {statistics.median(holder_cpu[size, name]) * 1000:5.0f} ms"
-            if (1, name) in samples and size > 1:
-                extra += f"   {size} VMs / 1 VM x{wall / median((1, name), 0):4.2f}"
-            print(f"    {name:<18} {wall * 1000:7.0f} ms  x{wall / median((size, baseline), 0):5.2f} of {baseline:<12}"
-                  f"  CPU {cpu * 1000:5.0f} ms  x{cpu / median((size, baseline), 1):5.2f}{extra}")
 
 
 if __name__ == "__main__":

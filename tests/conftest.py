@@ -23,6 +23,9 @@ runpy.run_path(str(THIS_CHECKOUT / "sitecustomize.py"))
 TEST_LAB_DIR = Path(os.environ.get("KOB_TEST_LAB_DIR", "/var/lib/kob-test-lab"))
 TEST_LAB_NET = int(os.environ.get("KOB_TEST_LAB_NET", "3"))  # 198.18.3.0/24: never the default lab's network (0)
 TEST_LAB_VMS = 3
+# scratch labs, made and removed by single tests: a network of their own beside the session's lab
+SCRATCH_LAB_DIR = Path(os.environ.get("KOB_TEST_SCRATCH_DIR", "/var/lib/kob-test-lab-scratch"))
+SCRATCH_LAB_NET = int(os.environ.get("KOB_TEST_SCRATCH_NET", "2"))
 TEST_LAB_ETCD = 3  # members: every lab test runs against a real etcd cluster
 NEEDS_THE_LAB = {"lab", "etcd_url", "browser"}  # fixtures: the lab, a real etcd server, Debian's Chromium
 
@@ -54,3 +57,20 @@ def lab():
 @pytest.fixture(scope="session")
 def lab_inventory(lab) -> Path:
     return lab.layout.inventory
+
+
+@pytest.fixture
+def scratch_lab():
+    """An empty lab on the scratch network, for a test that makes and removes one; always taken down."""
+    from kob.lab.lab import Lab
+    from kob.lab.layout import LabLayout
+
+    if SCRATCH_LAB_NET == TEST_LAB_NET and (TEST_LAB_DIR / "lab.json").exists():
+        pytest.fail(f"the test lab is up on network {TEST_LAB_NET}, which KOB_TEST_SCRATCH_NET names too: "
+                    "give scratch labs another network, or run their tests alone")
+    the_lab = Lab(LabLayout(SCRATCH_LAB_DIR, SCRATCH_LAB_NET))
+    the_lab.down()
+    try:
+        yield the_lab
+    finally:
+        the_lab.down()

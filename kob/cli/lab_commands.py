@@ -24,19 +24,22 @@ def _lab(lab_dir: Path, net: int):
 
 @click.group()
 def lab() -> None:
-    """A local lab of real VMs (network namespaces with sshd and Docker)."""
+    """A local lab of real VMs (network namespaces with sshd and Docker, or light ones with sshd only)."""
 
 
 @lab.command()
 @click.option("--vms", type=int, default=3, show_default=True, help="How many VMs (grows an existing lab).")
 @click.option("--etcd", "etcd_members", type=int, metavar="N",
               help="Members of the lab's etcd cluster, e.g. 3 (default: 1 for a new lab, else as it is).")
+@click.option("--kind", type=click.Choice(["docker", "ssh"]), default="docker", show_default=True,
+              help="Kind of the VMs this call adds: sshd and Docker, or ssh: light, sshd only (fan-out benches); "
+                   "VMs the lab has keep theirs.")
 @DIR_OPTION
 @NET_OPTION
-def up(vms: int, etcd_members: int | None, lab_dir: Path, net: int) -> None:
-    """Create or grow the lab; idempotent."""
+def up(vms: int, etcd_members: int | None, kind: str, lab_dir: Path, net: int) -> None:
+    """Create or grow the lab; idempotent. `--vms 5` then `--vms 50 --kind ssh`: 5 Docker VMs and 45 light ones."""
     the_lab = _lab(lab_dir, net)
-    _print_status(the_lab.up(vms, etcd_members), the_lab)
+    _print_status(the_lab.up(vms, etcd_members, kind), the_lab)
     click.echo(f"inventory: {the_lab.layout.inventory}")
 
 
@@ -65,7 +68,7 @@ def status(lab_dir: Path, net: int, as_json: bool) -> None:
 
         click.echo(json.dumps({"vms": [{"name": vm.name, "address": vm.address, "healthy": vm.healthy,
                                         "running": vm.running, "stopped": vm.stopped, "ssh": vm.ssh,
-                                        "docker": vm.docker} for vm in vms],
+                                        "docker": vm.docker, "kind": vm.kind} for vm in vms],
                                "etcd": {"url": the_lab.layout.etcd_url, "healthy": the_lab.etcd_healthy()}}))
     else:
         _print_status(vms, the_lab)
@@ -105,7 +108,8 @@ def _is_etcd(name: str) -> bool:
 def _print_status(vms, the_lab) -> None:
     for vm in vms:
         health = "up" if vm.healthy else "stopped" if vm.stopped else "DOWN" if not vm.running else "degraded"
-        detail = f"ssh={'ok' if vm.ssh else 'no'} docker={'ok' if vm.docker else 'no'}"
+        docker = "none (light)" if vm.kind == "ssh" else "ok" if vm.docker else "no"
+        detail = f"ssh={'ok' if vm.ssh else 'no'} docker={docker}"
         click.echo(f"{vm.name:<6} {vm.address:<15} {health:<9} {detail}")
     for member, answers in the_lab.etcd_status().items():
         click.echo(f"{member.name:<6} {member.endpoint:<20} {'up' if answers else 'DOWN'}")

@@ -49,10 +49,12 @@ def run_with(inventory: Inventory, work: Work[T], *, store: bool = True, transpo
 async def _opened(inventory: Inventory, work: Work[T], store: bool, transport: bool) -> T:
     from contextlib import AsyncExitStack
 
-    from kob.store import open_store
-
     async with AsyncExitStack() as stack:  # closes the transport, then the store
-        opened = await stack.enter_async_context(open_store(inventory.state_url)) if store else None
+        opened = None
+        if store:  # a command without one (kob exec) loads no store code
+            from kob.store import open_store
+
+            opened = await stack.enter_async_context(open_store(inventory.state_url))
         pool = open_transport(inventory) if transport else None
         if pool is not None:
             stack.push_async_callback(pool.close)

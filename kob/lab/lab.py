@@ -1,4 +1,4 @@
-"""A local lab of real "VMs" (network namespaces with their own sshd and Docker Engine).
+"""A local lab of real "VMs" (network namespaces with their own sshd and Docker Engine, or light ones with sshd only).
 
 kob's core never imports this module: it reaches lab VMs through an inventory,
 exactly as it reaches real ones.
@@ -11,15 +11,26 @@ import os
 import shutil
 import signal
 import tempfile
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from kob.errors import LabError
-from kob.lab import demo_image, etcd_server, system, vm as vmlib
-from kob.lab.layout import MAX_ETCD_MEMBERS, EtcdMemberLayout, LabLayout, VmLayout
+from kob.lab import demo_image, etcd_server, system
+from kob.lab import vm as vmlib
+from kob.lab.layout import (
+    DOCKER,
+    LIGHT,
+    MAX_ETCD_MEMBERS,
+    VM_KINDS,
+    EtcdMemberLayout,
+    LabLayout,
+    VmLayout,
+)
 
 FORBIDDEN_PARENTS = ("/tmp", "/run", "/srv", "/var/run")
+LIGHT_ROLE = "light"  # of the light VMs in the lab's inventory
 
 
 @dataclass(frozen=True)
@@ -30,10 +41,11 @@ class VmStatus:
     ssh: bool
     docker: bool
     stopped: bool = False  # by `kob lab stop`, not crashed
+    kind: str = DOCKER
 
     @property
     def healthy(self) -> bool:
-        return self.running and self.ssh and self.docker
+        return self.running and self.ssh and (self.docker or self.kind == LIGHT)
 
 
 class Lab:
@@ -62,12 +74,20 @@ class Lab:
     def vm_layouts(self) -> list[VmLayout]:
         return [self.layout.vm(n) for n in sorted(v["n"] for v in self.state["vms"].values())]
 
+    def kind(self, vm: VmLayout) -> str:
+        """The VM's kind as it was made (a lab from before light VMs has only Docker ones)."""
+        return self.state["vms"].get(vm.name, {}).get("kind", DOCKER)
+
+    def _has_docker(self, vm: VmLayout) -> bool:
+        return self.kind(vm) == DOCKER
+
     # -- up ---------------------------------------------------------------
-    def up(self, vms: int = 3, etcd: int | None = None) -> list[VmStatus]:
+    def up(self, vms: int = 3, etcd: int | None = None, kind: str = DOCKER) -> list[VmStatus]:
         """Create the lab or grow it to ``vms`` VMs; boot again any VM that is stopped or dead.
 
         ``etcd``: members of the lab's etcd (default: as many as it has, 1 for a new lab); a dead
-        member is started again on its data.
+        member is started again on its data. ``kind``: of the VMs this call adds (docker, or ssh:
+        light, sshd only); VMs the lab has keep theirs.
         """
         system.check_prerequisites()
         self._check_dir()
@@ -75,6 +95,8 @@ class Lab:
             raise LabError(f"--vms must be between 1 and {self.layout.max_vms}, got {vms}")
         if etcd is not None and not 1 <= etcd <= MAX_ETCD_MEMBERS:
             raise LabError(f"--etcd must be between 1 and {MAX_ETCD_MEMBERS}, got {etcd}")
+        if kind not in VM_KINDS:
+            raise LabError(f"--kind must be one of {', '.join(VM_KINDS)}, got {kind!r}")
         self.layout.dir.mkdir(mode=0o755, parents=True, exist_ok=True)
         self._save_state()
         self._client_key()
@@ -82,11 +104,11 @@ class Lab:
         self._bridge()
         self._etcd(etcd)
         wanted = [self.layout.vm(n) for n in range(1, max(vms, len(self.state["vms"])) + 1)]
-        booted = [vm for vm in wanted if self._boot_if_needed(vm)]
+        booted = [vm for vm in wanted if self._boot_if_needed(vm, kind)]
         for vm in booted:
-            vmlib.wait_ready(vm, self.state["vms"][vm.name]["pid"])
+            vmlib.wait_ready(vm, self.state["vms"][vm.name]["pid"], self._has_docker(vm))
         self._write_known_hosts()
-        self._load_images(wanted)  # also refreshes VMs left from an older kob's demo images
+        self._load_images([vm for vm in wanted if self._has_docker(vm)])  # also refreshes VMs left from an older kob's demo images
         self._write_inventory()
         return self.status()
 
@@ -142,15 +164,16 @@ class Lab:
     def etcd_layouts(self, count: int | None = None) -> list[EtcdMemberLayout]:
         return self.layout.etcd_members(count or len(self.state.get("etcd_pids") or []) or 1)
 
-    def _boot_if_needed(self, vm: VmLayout) -> bool:
+    def _boot_if_needed(self, vm: VmLayout, new_kind: str) -> bool:
         known = self.state["vms"].get(vm.name)
-        if known and system.alive(known["pid"]) and all(vmlib.health(vm).values()):
+        kind = self.kind(vm) if known else new_kind
+        if known and system.alive(known["pid"]) and all(vmlib.health(vm, kind == DOCKER).values()):
             return False
         if known:
             vmlib.shutdown(vm, known["pid"])
-        vmlib.write_files(vm, self.layout.dir / "authorized_keys")
+        vmlib.write_files(vm, self.layout.dir / "authorized_keys", kind == DOCKER)
         vmlib.create_network(vm)
-        self.state["vms"][vm.name] = {"n": vm.n, "address": vm.address, "pid": vmlib.boot(vm)}
+        self.state["vms"][vm.name] = {"n": vm.n, "address": vm.address, "pid": vmlib.boot(vm), "kind": kind}
         self._save_state()
         return True
 
@@ -169,17 +192,19 @@ class Lab:
             list(pool.map(lambda vm: vmlib.load_images(vm, archive), vms))
 
     def _write_inventory(self) -> None:
-        self.layout.inventory.write_text(lab_inventory(self.layout, self.vm_layouts(), len(self.state["etcd_pids"])))
+        light = [vm.name for vm in self.vm_layouts() if not self._has_docker(vm)]
+        self.layout.inventory.write_text(lab_inventory(self.layout, self.vm_layouts(), len(self.state["etcd_pids"]),
+                                                       light))
 
     # -- status -----------------------------------------------------------
     def status(self) -> list[VmStatus]:
         result = []
         for vm in self.vm_layouts():
-            checks = vmlib.health(vm)
+            checks = vmlib.health(vm, self._has_docker(vm))
             pid = self.state["vms"][vm.name]["pid"]
             running = system.alive(pid)
-            result.append(VmStatus(vm.name, vm.address, running, checks["ssh"], checks["docker"],
-                                   stopped=pid is None and not running))
+            result.append(VmStatus(vm.name, vm.address, running, checks["ssh"], checks.get("docker", False),
+                                   stopped=pid is None and not running, kind=self.kind(vm)))
         return result
 
     def etcd_healthy(self) -> bool:
@@ -256,7 +281,7 @@ class Lab:
         pid = vmlib.boot(vm)
         self.state["vms"][name]["pid"] = pid
         self._save_state()
-        vmlib.wait_ready(vm, pid)
+        vmlib.wait_ready(vm, pid, self._has_docker(vm))
         return True
 
     def _known_vm(self, name: str) -> VmLayout:
@@ -323,8 +348,9 @@ def _require_root() -> None:
         raise LabError("kob lab needs root: it creates network namespaces, mounts and daemons")
 
 
-def lab_inventory(layout: LabLayout, vms: list[VmLayout], etcd_members: int = 1) -> str:
-    """An inventory for the lab: vm1 runs the load balancer, state in the lab's etcd (every member)."""
+def lab_inventory(layout: LabLayout, vms: list[VmLayout], etcd_members: int = 1, light: Collection[str] = ()) -> str:
+    """An inventory for the lab: vm1 runs the load balancer, state in the lab's etcd (every member);
+    the ``light`` VMs (sshd, no Docker) have the role ``light``, so `--hosts light` or `--hosts '!light'` pick them."""
     lines = [
         "# The kob lab's VMs, written by `kob lab up`.",
         "ssh:",
@@ -335,6 +361,7 @@ def lab_inventory(layout: LabLayout, vms: list[VmLayout], etcd_members: int = 1)
         "hosts:",
     ]
     for vm in vms:
-        roles = ", roles: [lb]" if vm.n == 1 else ""
+        roles = [role for role, has in (("lb", vm.n == 1), (LIGHT_ROLE, vm.name in light)) if has]
+        roles = f", roles: [{', '.join(roles)}]" if roles else ""
         lines.append(f"  {vm.name}: {{address: {vm.address}{roles}}}")
     return "\n".join(lines) + "\n"

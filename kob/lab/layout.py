@@ -11,6 +11,8 @@ MAX_VMS = 60
 MAX_NET = 15  # docker_bridge has room for labs 0..15
 MAX_ETCD_MEMBERS = 9  # etcd members at 198.18.NET.1 ... .9, below the VMs' .11 and up
 ETCD_CLIENT_PORT, ETCD_PEER_PORT = 2379, 2380
+DOCKER, LIGHT = "docker", "ssh"  # VM kinds: sshd and a Docker Engine; sshd only (~10 MB, for fan-out benches)
+VM_KINDS = (DOCKER, LIGHT)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""One lab VM: a network namespace with its own mounts, hostname, Docker Engine and sshd."""
+"""One lab VM: a network namespace with its own mounts, hostname, sshd and (unless light) Docker Engine."""
 
 from __future__ import annotations
 
@@ -32,24 +32,21 @@ def sshd_config(vm: VmLayout, authorized_keys: Path) -> str:
     ])
 
 
-def boot_script(vm: VmLayout) -> str:
-    """What runs inside the VM's namespaces: private mounts, hostname, dockerd, sshd."""
-    q = lambda p: shlex.quote(str(p))  # noqa: E731
+def boot_script(vm: VmLayout, docker: bool = True) -> str:
+    """What runs inside the VM's namespaces: private mounts, hostname, dockerd (unless light), sshd."""
+    q = lambda p: shlex.quote(str(p))
     lines = ["#!/bin/sh", "set -e"]
     lines += [f"mount --bind {q(src)} {dst}" for src, dst in vm.private_mounts()]
-    lines += [
-        f"hostname {vm.name}",
-        f"dockerd --storage-driver overlay2 --exec-opt native.cgroupdriver=cgroupfs"
-        f" --data-root {q(vm.dir / 'docker')} --bip {vm.docker_bridge} --shutdown-timeout 2"
-        f" >>{q(vm.dir / 'dockerd.log')} 2>&1 &",
-        f"/usr/sbin/sshd -D -f {q(vm.dir / 'sshd_config')} -E {q(vm.dir / 'sshd.log')} &",
-        "wait",
-        "",
-    ]
+    lines.append(f"hostname {vm.name}")
+    if docker:
+        lines.append(f"dockerd --storage-driver overlay2 --exec-opt native.cgroupdriver=cgroupfs"
+                     f" --data-root {q(vm.dir / 'docker')} --bip {vm.docker_bridge} --shutdown-timeout 2"
+                     f" >>{q(vm.dir / 'dockerd.log')} 2>&1 &")
+    lines += [f"/usr/sbin/sshd -D -f {q(vm.dir / 'sshd_config')} -E {q(vm.dir / 'sshd.log')} &", "wait", ""]
     return "\n".join(lines)
 
 
-def write_files(vm: VmLayout, authorized_keys: Path) -> None:
+def write_files(vm: VmLayout, authorized_keys: Path, docker: bool = True) -> None:
     """The VM's folder: private mount sources, host key, sshd_config, boot script."""
     for src, _ in vm.private_mounts():
         src.mkdir(parents=True, exist_ok=True)
@@ -58,7 +55,7 @@ def write_files(vm: VmLayout, authorized_keys: Path) -> None:
     if not vm.host_key.exists():
         system.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"kob-lab {vm.name}", "-f", str(vm.host_key)])
     (vm.dir / "sshd_config").write_text(sshd_config(vm, authorized_keys))
-    (vm.dir / "boot.sh").write_text(boot_script(vm))
+    (vm.dir / "boot.sh").write_text(boot_script(vm, docker))
 
 
 def create_network(vm: VmLayout) -> None:
@@ -82,20 +79,24 @@ def boot(vm: VmLayout) -> int:
     return system.spawn(argv, vm.dir / "boot.log")
 
 
-def health(vm: VmLayout) -> dict[str, bool]:
-    """Whether the VM's sshd answers with an SSH banner and its dockerd with a ping."""
-    return {"ssh": _ssh_banner(vm.address), "docker": _docker_ping(vm.docker_socket)}
+def health(vm: VmLayout, docker: bool = True) -> dict[str, bool]:
+    """Whether the VM's sshd answers with an SSH banner and its dockerd with a ping (a light VM: sshd only)."""
+    checks = {"ssh": _ssh_banner(vm.address)}
+    if docker:
+        checks["docker"] = _docker_ping(vm.docker_socket)
+    return checks
 
 
-def wait_ready(vm: VmLayout, pid: int, timeout: float = 60) -> None:
+def wait_ready(vm: VmLayout, pid: int, docker: bool = True, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if all(health(vm).values()):
+        if all(health(vm, docker).values()):
             return
         if not system.alive(pid):
             raise LabError(f"{vm.name} stopped while starting: see {vm.dir}/boot.log, dockerd.log, sshd.log")
         time.sleep(0.2)
-    raise LabError(f"{vm.name} did not become ready within {timeout:.0f} s: {health(vm)}; see {vm.dir}/dockerd.log")
+    raise LabError(f"{vm.name} did not become ready within {timeout:.0f} s: {health(vm, docker)}; "
+                   f"see {vm.dir}/{'dockerd' if docker else 'sshd'}.log")
 
 
 def _ssh_banner(address: str) -> bool:

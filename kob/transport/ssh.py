@@ -3,6 +3,11 @@
 At most ``max_channels`` commands run at once on a connection (OpenSSH's
 MaxSessions defaults to 10) and at most ``max_connects`` handshakes at once in
 all. Host keys are always checked against the inventory's known_hosts file.
+
+What costs the manager CPU per host is kept small: the key and known_hosts files
+are read and parsed once per pool (again when they change), not once per host;
+AES-GCM comes first among the ciphers offered (asyncssh's ChaCha20-Poly1305 makes
+three cipher objects per packet; AES runs in hardware), the others follow.
 """
 
 from __future__ import annotations
@@ -11,15 +16,24 @@ import asyncio
 import shlex
 import time
 from collections import Counter
+from pathlib import Path
 from typing import AsyncIterator, Awaitable, Callable, Sequence, TypeVar
 
-import asyncssh
-
 from kob.errors import AuthFailed, CommandTimeout, HostKeyRejected, HostUnreachable, TransportError
+from kob.transport.asyncssh_lib import asyncssh  # without the processes its import runs
 from kob.transport.base import SshTarget
 from kob.transport.result import Result
 
 T = TypeVar("T")
+GCM_FIRST = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")
+
+
+def ciphers_gcm_first(defaults: Sequence[str]) -> list[str]:
+    """asyncssh's default ciphers, the same set, AES-GCM first."""
+    return [c for c in GCM_FIRST if c in defaults] + [c for c in defaults if c not in GCM_FIRST]
+
+
+CIPHERS = ciphers_gcm_first([alg.decode() for alg in asyncssh.encryption.get_default_encryption_algs()])
 
 
 class SshPool:
@@ -30,6 +44,7 @@ class SshPool:
         self._connects = asyncio.Semaphore(max_connects)
         self._connections: dict[tuple, asyncio.Task] = {}  # by _where(target)
         self._channels: dict[tuple, asyncio.Semaphore] = {}
+        self._files = ParsedFiles()
         self.exec_count: Counter[str] = Counter()
 
     async def __aenter__(self) -> "SshPool":
@@ -171,9 +186,10 @@ class SshPool:
             try:
                 return await asyncssh.connect(
                     target.address, target.port, username=target.user,
-                    client_keys=[str(target.key)] if target.key else None,
-                    known_hosts=str(target.known_hosts), connect_timeout=target.connect_timeout,
-                    agent_path=None, config=[], preferred_auth="publickey")
+                    client_keys=self._files.get(asyncssh.load_keypairs, target.key) if target.key else None,
+                    known_hosts=self._files.get(asyncssh.read_known_hosts, target.known_hosts),
+                    connect_timeout=target.connect_timeout, agent_path=None, config=[], preferred_auth="publickey",
+                    encryption_algs=CIPHERS)
             except BaseException as error:  # mapped to one error per cause, naming the host
                 raise connect_error(target, error) from None
 
@@ -191,6 +207,23 @@ class SshPool:
                     await asyncio.wait_for(task.result().wait_closed(), CLOSE_TIMEOUT)
                 except asyncio.TimeoutError:
                     pass
+
+
+class ParsedFiles:
+    """Files read and parsed once, and again when they change (size or modification time)."""
+
+    def __init__(self):
+        self._parsed: dict[tuple, tuple[tuple[int, int], object]] = {}
+
+    def get(self, parse: Callable[[str], T], path: Path) -> T:
+        """``parse(path)``, from the last read while the file is unchanged; an error is raised, never kept."""
+        stat = path.stat()
+        version = (stat.st_mtime_ns, stat.st_size)
+        kept = self._parsed.get((parse, path))
+        if kept is None or kept[0] != version:
+            kept = version, parse(str(path))
+            self._parsed[parse, path] = kept
+        return kept[1]
 
 
 def connect_error(target: SshTarget, error: BaseException) -> BaseException:

@@ -17,10 +17,11 @@ from kob.lab import demo_image, system
 from kob.lab import vm as vmlib
 from kob.lab.lab import Lab
 from kob.lab.layout import LabLayout
+from tests.conftest import SCRATCH_LAB_DIR as SCRATCH_DIR
+from tests.conftest import SCRATCH_LAB_NET
 from tests.conftest import TEST_LAB_NET as NET
 
 pytestmark = pytest.mark.lab  # root: a scratch lab of its own, and setpriv
-SCRATCH_DIR = Path("/var/lib/kob-test-lab-scratch")
 
 
 def in_vm(the_lab: Lab, name: str, *argv: str) -> str:
@@ -47,16 +48,6 @@ def states_within(the_lab: Lab, name: str, containers: list[str], expected: list
         if states == expected or time.monotonic() > deadline:
             return states
         time.sleep(0.2)
-
-
-@pytest.fixture
-def scratch_lab():
-    the_lab = Lab(LabLayout(SCRATCH_DIR, net=2))
-    the_lab.down()
-    try:
-        yield the_lab
-    finally:
-        the_lab.down()
 
 
 def test_every_vm_is_healthy_with_its_own_address(lab):
@@ -114,7 +105,7 @@ def test_up_is_idempotent_grows_and_down_removes_everything(scratch_lab):
     statuses = scratch_lab.up(2)
     assert [vm.name for vm in statuses] == ["vm1", "vm2"] and all(vm.healthy for vm in statuses)
     assert scratch_lab.state["vms"]["vm1"]["pid"] == first_pid
-    assert "vm2: {address: 198.18.2.12}" in scratch_lab.layout.inventory.read_text()
+    assert f"vm2: {{address: 198.18.{SCRATCH_LAB_NET}.12}}" in scratch_lab.layout.inventory.read_text()
     docker = ["docker", "-H", f"unix://{scratch_lab.layout.vm(2).docker_socket}"]
     system.run([*docker, "run", "-d", "kob-demo/web:1"])
     pids = [v["pid"] for v in scratch_lab.state["vms"].values()] + scratch_lab.state["etcd_pids"]
@@ -123,9 +114,9 @@ def test_up_is_idempotent_grows_and_down_removes_everything(scratch_lab):
 
     assert not [pid for pid in pids if system.alive(pid)]
     netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    assert "kob2-" not in netns
+    assert f"kob{SCRATCH_LAB_NET}-" not in netns
     links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
-    assert "kob2-" not in links and "kob-lab2" not in links
+    assert f"kob{SCRATCH_LAB_NET}-" not in links and f"kob-lab{SCRATCH_LAB_NET}" not in links
     assert not SCRATCH_DIR.exists()
     assert SCRATCH_DIR.as_posix() not in Path("/proc/self/mountinfo").read_text()
 
@@ -183,7 +174,7 @@ def test_a_dead_vm_is_restarted_by_up(scratch_lab):
 @pytest.mark.parametrize("folder", ["/tmp/kob-lab", "/run/kob-lab", "/srv/lab"])
 def test_lab_refuses_folders_each_vm_mounts_privately(folder):
     with pytest.raises(LabError, match="cannot live under"):
-        Lab(LabLayout(Path(folder), net=2)).up(1)
+        Lab(LabLayout(Path(folder), net=SCRATCH_LAB_NET)).up(1)
 
 
 def test_not_root_is_a_one_line_error():

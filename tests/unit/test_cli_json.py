@@ -91,9 +91,9 @@ def test_events_and_jobs_json(inventory):
 
 def test_lab_status_json(monkeypatch):
     vms = [SimpleNamespace(name="vm1", address="198.18.0.11", running=True, stopped=False, ssh=True, docker=True,
-                           healthy=True),
+                           healthy=True, kind="docker"),
            SimpleNamespace(name="vm2", address="198.18.0.12", running=False, stopped=True, ssh=False, docker=False,
-                           healthy=False)]
+                           healthy=False, kind="ssh")]
     lab = SimpleNamespace(state={"vms": {"vm1": {}, "vm2": {}}}, status=lambda: vms, etcd_healthy=lambda: True,
                           layout=SimpleNamespace(etcd_url="http://198.18.0.1:2379"))
     import kob.cli.lab_commands as lab_commands
@@ -101,9 +101,9 @@ def test_lab_status_json(monkeypatch):
     monkeypatch.setattr(lab_commands, "_lab", lambda lab_dir, net: lab)
     status = kob("lab", "status", "--json", code=2)  # 2: a VM is not healthy
     assert status == {"vms": [{"name": "vm1", "address": "198.18.0.11", "healthy": True, "running": True,
-                               "stopped": False, "ssh": True, "docker": True},
+                               "stopped": False, "ssh": True, "docker": True, "kind": "docker"},
                               {"name": "vm2", "address": "198.18.0.12", "healthy": False, "running": False,
-                               "stopped": True, "ssh": False, "docker": False}],
+                               "stopped": True, "ssh": False, "docker": False, "kind": "ssh"}],
                       "etcd": {"url": "http://198.18.0.1:2379", "healthy": True}}
 
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 HEAVY = ("flask", "waitress", "prometheus_client", "jinja2", "aetcd", "grpc", "kob.web", "kob.playbook.run",
-         "kob.jinja_sandbox")
+         "kob.jinja_sandbox", "cryptography.x509")  # asyncssh's X.509 support: OpenSSH has no use for it
 
 PROBE = """
 import sys
@@ -75,3 +75,17 @@ async def test_exec_through_a_connection_holder_imports_no_ssh_library(tmp_path)
     assert pool.commands("vm1") == ["sh -c true"]
     heavy = next(line for line in lines if line.startswith("HEAVY"))
     assert heavy == "HEAVY ", f"kob exec through a holder imported {heavy[6:]}"
+
+
+@pytest.mark.parametrize("args, unused", [
+    (["exec", "{inv}", "true"], ("kob.store", "kob.deploy", "kob.metrics")),  # no store: it keeps no state
+    (["--version"], ("kob.store", "kob.transport.ssh", "asyncssh", "kob.spec.inventory")),
+])
+def test_a_command_imports_no_part_it_does_not_use(tmp_path, args, unused):
+    (tmp_path / "kh").write_text("")
+    inventory = tmp_path / "inv.yaml"
+    inventory.write_text("ssh: {known_hosts: kh}\nhosts:\n  vm1: {address: 127.0.0.1, port: 9}\n")
+    done = subprocess.run([sys.executable, "-c", PROBE.format(heavy=unused), *[a.format(inv=inventory) for a in args]],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False)
+    loaded = next(line for line in done.stdout.splitlines() if line.startswith("HEAVY"))
+    assert loaded == "HEAVY ", f"{' '.join(args)} imported {loaded[6:]}; stderr: {done.stderr[-300:]}"
