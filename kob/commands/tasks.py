@@ -60,15 +60,6 @@ fi
 [ "$check" = 1 ] && [ ! -e "$p" ] && state=absent
 {ATTRIBUTES_TAIL}"""
 
-FACTS_SCRIPT = """\
-hostname
-. /etc/os-release 2>/dev/null; echo "${ID:-unknown}"; echo "${VERSION_ID:-}"
-nproc
-sed -n 's/^MemTotal: *\\([0-9]*\\) kB/\\1/p' /proc/meminfo
-docker version --format '{{.Server.Version}}' 2>/dev/null || echo
-"""
-
-
 def file_argv(path: str, state: str, mode: str, owner: str, group: str, check: bool) -> list[str]:
     return ["sh", "-c", FILE_SCRIPT, "sh", path, state, mode, owner, group, _flag(check)]
 
@@ -93,10 +84,6 @@ def command_argv(words: list[str], chdir: str | None) -> list[str]:
 def shell_argv(script: str, chdir: str | None) -> list[str]:
     """The user's shell script, as one argument of sh -c."""
     return ["sh", "-c", 'cd "$1" && exec sh -c "$2"', "sh", chdir, script] if chdir else ["sh", "-c", script]
-
-
-def facts_argv() -> list[str]:
-    return ["sh", "-c", FACTS_SCRIPT]
 
 
 def octal_mode(mode: str | int | None) -> str:
