@@ -60,6 +60,7 @@ fi
 [ "$check" = 1 ] && [ ! -e "$p" ] && state=absent
 {ATTRIBUTES_TAIL}"""
 
+
 def file_argv(path: str, state: str, mode: str, owner: str, group: str, check: bool) -> list[str]:
     return ["sh", "-c", FILE_SCRIPT, "sh", path, state, mode, owner, group, _flag(check)]
 
