@@ -55,7 +55,7 @@ def inventory(lab, tmp_path_factory):
 
 def test_status_json_on_real_hosts(inventory):
     status = json.loads(ok("status", str(inventory), "--json"))
-    assert set(status) == {"services", "unreachable"} and status["unreachable"] == {}
+    assert set(status) == {"services", "unreachable", "certificates"} and status["certificates"] == [] and status["unreachable"] == {}
     (habit,) = status["services"]
     assert (habit["service"], habit["desired"], habit["running"], habit["healthy"]) == ("habit", 2, 2, 2)
     assert [set(r) for r in habit["replicas"]] == [REPLICA_KEYS] * 2

@@ -40,7 +40,7 @@ def test_an_imported_compose_file_deploys_and_answers_through_haproxy(lab, tmp_p
     inventory = tmp_path / "compose-inventory.yaml"  # its own file name: its own namespace in the lab's etcd
     done = kob("import", "compose", str(compose), "-o", str(inventory), "--hosts-from", str(lab.layout.inventory))
     assert done.returncode == 0, done.stderr
-    assert ":18: services/web/depends_on:" in done.stderr and ":20: services/cache: service 'cache' has no image" \
+    assert ":19: services/web/depends_on:" in done.stderr and ":21: services/cache: service 'cache' has no image" \
         in done.stderr
     assert "t0k3n" not in inventory.read_text() and (tmp_path / "web.env").read_text() == "API_TOKEN=t0k3n\n"
     loaded = load_inventory(inventory)
