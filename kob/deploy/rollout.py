@@ -51,8 +51,13 @@ class Rollout:
         return ssh_target(self.inventory, self.inventory.host(host))
 
     async def run_service(self, want: DesiredService, actions: list) -> None:
-        """New replicas all at once (nothing serving is touched), then replaces in batches of
-        update.parallelism, then removes (all at once, each drained first); stops at the first failure."""
+        """Removes of replicas that serve nothing first (a leftover of a killed deploy may hold the name a new
+        replica needs), then new replicas all at once (nothing serving is touched), then replaces in batches of
+        update.parallelism, then the other removes (all at once, each drained first); stops at the first failure."""
+        idle = [a for a in actions if isinstance(a, Remove) and not a.container.serving]
+        if idle:
+            self.before_step()
+            await self._remove(want, idle)
         creates = [a for a in actions if isinstance(a, Create)]
         if creates:
             self.before_step()
@@ -61,13 +66,15 @@ class Rollout:
         for index in range(0, len(replaces), want.service.update.parallelism):
             self.before_step()
             await self._batch(want, replaces[index:index + want.service.update.parallelism])
-        removes = [a for a in actions if isinstance(a, Remove)]
+        removes = [a for a in actions if isinstance(a, Remove) and a not in idle]
         if removes:
             self.before_step()
+            await self._remove(want, removes)
+
+    async def _remove(self, want: DesiredService, removes: list[Remove]) -> None:
         await asyncio.gather(*(self._retire(a.host, a.container.id, a.container.name, a.container.service,
                                             a.container.host_port) for a in removes))
-        if removes:
-            self.outcome.setdefault(want.service.name, Counter())["removed"] += len(removes)
+        self.outcome.setdefault(want.service.name, Counter())["removed"] += len(removes)
 
     async def _batch(self, want: DesiredService, batch: list) -> None:
         stop_first = want.service.update.order == "stop-first"
