@@ -1,6 +1,7 @@
 """Ansible beside kob on the test lab: ansible-core in its own venv, an inventory of one lab VM, the recap.
 
-ansible-core is installed into /var/lib/kob-test-ansible (KOB_TEST_ANSIBLE_VENV) on first use, from PyPI.
+ansible-core is installed into /var/lib/kob-test-ansible (KOB_TEST_ANSIBLE_VENV) on first use, from PyPI,
+with the `ansible` package's collections: sysctl and authorized_key are in ansible.posix, not in the core.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ ANSIBLE_ENV = {"ANSIBLE_PIPELINING": "True", "ANSIBLE_HOST_KEY_CHECKING": "True"
 
 
 def ansible_playbook_binary() -> Path:
-    """ansible-playbook of the tests' venv, installed there first when missing."""
-    if not (ANSIBLE_VENV / "bin/ansible-playbook").exists():
+    """ansible-playbook of the tests' venv, installed there (with ansible.posix) first when missing."""
+    if not (ANSIBLE_VENV / "bin/pip").exists():
         subprocess.run([sys.executable, "-m", "venv", str(ANSIBLE_VENV)], check=True)
-        subprocess.run([str(ANSIBLE_VENV / "bin/pip"), "install", "-q", "ansible-core"], check=True, timeout=600)
+    if not list(ANSIBLE_VENV.glob("lib/python3*/site-packages/ansible_collections/ansible/posix")):
+        subprocess.run([str(ANSIBLE_VENV / "bin/pip"), "install", "-q", "ansible-core", "ansible"], check=True,
+                       timeout=900)
     return ANSIBLE_VENV / "bin/ansible-playbook"
 
 
