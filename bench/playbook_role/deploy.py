@@ -7,7 +7,7 @@ from pyinfra.operations import files, server
 from pyinfra.operations.util import any_changed
 
 base = "/root/bench-pyinfra"
-values = {"base": base, "workers": 4, "port": 8080, "vhosts": ["shop", "blog"], "inventory_hostname": host.name}
+values = {"base": base, "workers": 4, "app_port": 8080, "vhosts": ["shop", "blog"], "inventory_hostname": host.name}
 files.directory(name="base directory", path=base, mode="755")
 files.directory(name="config directory", path=f"{base}/conf", mode="750")
 files.directory(name="data directory", path=f"{base}/data", mode="700")
@@ -30,7 +30,7 @@ server.shell(name="initialise once", commands=[f"test -e {base}/data/initialised
 server.shell(name="look", commands=[f"ls {base} | wc -l"])
 files.put(name="readme", src=StringIO("4 workers\n"), dest=f"{base}/data/README", mode="600")
 files.put(name="version file", src=StringIO("1.4.2\n"), dest=f"{base}/VERSION", mode="644")
-files.link(name="current config link", path=f"{base}/current", target=f"{base}/conf")
+files.directory(name="run directory", path=f"{base}/run", mode="755")
 files.file(name="nothing stray", path=f"{base}/stray", present=False)
 server.shell(name="check the layout", commands=[f"test -d {base}/data"])
 files.line(name="managed marker", path=f"{base}/conf/settings", line="managed=yes")
