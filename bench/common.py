@@ -16,10 +16,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from kob.lab.lab import Lab
 from kob.lab.layout import LabLayout
@@ -27,7 +27,7 @@ from kob.lab.layout import LabLayout
 
 def kob(*args: str, env: dict | None = None) -> str:
     """`python -m kob ARGS`; its stdout, or exit with what it printed."""
-    done = subprocess.run([sys.executable, "-m", "kob", *args], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "kob", *args], check=False, capture_output=True, text=True,
                           env={**os.environ, **(env or {})})
     if done.returncode != 0:
         raise SystemExit(f"kob {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
@@ -115,6 +115,19 @@ def measured(*argvs: list[str], env: dict[str, str] | None = None) -> Cost:
         wall = time.perf_counter() - start
         peak_kb = max(int(peak.read_text().split()[-1]) for peak in peaks)
     return Cost(wall, cpu, peak_kb / 1024)
+
+
+def timed_tree(argv: list[str], env: dict | None = None, cwd: Path | None = None) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user+sys of the process tree it waited for) of running ``argv``;
+    exits with its output when it fails. Processes that detach (ssh ControlPersist masters) are not counted."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(argv, check=False, capture_output=True, text=True, env={**os.environ, **(env or {})}, cwd=cwd)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise SystemExit(f"{argv[0]} failed:\n{done.stdout[-3000:]}{done.stderr[-2000:]}")
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 @contextmanager

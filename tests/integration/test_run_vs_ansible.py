@@ -1,22 +1,26 @@
 """The same playbook under ansible-playbook (on vm1) and `kob run` (on vm2) leaves the same end state.
 
 ansible-core is installed into the tests' own venv (/var/lib/kob-test-ansible) on first use, from PyPI.
+The corpus of one playbook per folder (tests/playbook_corpus/NN-name) is judged by test_corpus_vs_ansible.py.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.helpers.ansible_side import (
+    ANSIBLE_ENV,
+    ansible_playbook_binary,
+    one_vm_ini,
+    recap,
+)
 from tests.helpers.lab_services import kob
 
-ANSIBLE_VENV = Path(os.environ.get("KOB_TEST_ANSIBLE_VENV", "/var/lib/kob-test-ansible"))
 PLAYBOOK = """\
 - hosts: all
   gather_facts: false
@@ -50,10 +54,7 @@ STATE = "cd /root/compare && find . -printf '%p %y %m\\n' | sort && find . -type
 
 @pytest.fixture(scope="module")
 def ansible_playbook() -> Path:
-    if not (ANSIBLE_VENV / "bin/ansible-playbook").exists():
-        subprocess.run([sys.executable, "-m", "venv", str(ANSIBLE_VENV)], check=True)
-        subprocess.run([str(ANSIBLE_VENV / "bin/pip"), "install", "-q", "ansible-core"], check=True, timeout=600)
-    return ANSIBLE_VENV / "bin/ansible-playbook"
+    return ansible_playbook_binary()
 
 
 def vm_state(lab, vm: str, state: str = STATE) -> str:
@@ -68,17 +69,12 @@ def test_the_same_playbook_leaves_the_same_end_state(lab, ansible_playbook, tmp_
     (tmp_path / "templates/app.conf.j2").write_text(TEMPLATE)
     playbook = tmp_path / "site.yaml"
     playbook.write_text(PLAYBOOK)
-    ini = tmp_path / "hosts.ini"
-    ini.write_text(f"vm1 ansible_host={lab.state['vms']['vm1']['address']} ansible_user=root "
-                   f"ansible_ssh_private_key_file={lab.layout.client_key} "
-                   f"ansible_ssh_common_args='-o UserKnownHostsFile={lab.layout.known_hosts}'\n")
-    # No ControlPersist: a master connection left open for 60 s would outlive the test (and show in later ones).
-    env = {**os.environ, "ANSIBLE_PIPELINING": "True", "ANSIBLE_HOST_KEY_CHECKING": "True",
-           "ANSIBLE_SSH_ARGS": "-o ControlMaster=no -o ControlPersist=no"}
+    ini = one_vm_ini(lab, "vm1", tmp_path / "hosts.ini")
+    env = {**os.environ, **ANSIBLE_ENV}
     try:
         for _ in range(2):  # the second run changes nothing, under both
-            ansible = subprocess.run([str(ansible_playbook), "-i", str(ini), str(playbook)], capture_output=True,
-                                     text=True, env=env, timeout=300)
+            ansible = subprocess.run([str(ansible_playbook), "-i", str(ini), str(playbook)], check=False,
+                                     capture_output=True, text=True, env=env, timeout=300)
             assert ansible.returncode == 0, ansible.stdout + ansible.stderr
             ours = kob("run", str(playbook), "-i", str(lab.layout.inventory), "--limit", "vm2")
             assert ours.returncode == 0, ours.stdout + ours.stderr
@@ -89,12 +85,6 @@ def test_the_same_playbook_leaves_the_same_end_state(lab, ansible_playbook, tmp_
         assert mine == theirs
     finally:
         kob("exec", str(lab.layout.inventory), "rm -rf /root/compare")
-
-
-def recap(output: str) -> dict[str, int]:
-    """ok/changed/failed/skipped/rescued/ignored of the one host in a PLAY RECAP."""
-    line = next(line for line in output.split("PLAY RECAP", 1)[1].splitlines() if "ok=" in line)
-    return {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", line)}
 
 
 @pytest.mark.parametrize("site, made", [
@@ -109,17 +99,13 @@ def test_the_corpus_of_roles_leaves_the_same_end_state_and_counts(lab, ansible_p
     kob("exec", str(lab.layout.inventory), "rm -rf /root/corpus")
     shutil.copytree(CORPUS, tmp_path / "corpus")
     playbook = tmp_path / "corpus" / site
-    ini = tmp_path / "hosts.ini"
-    ini.write_text(f"vm1 ansible_host={lab.state['vms']['vm1']['address']} ansible_user=root "
-                   f"ansible_ssh_private_key_file={lab.layout.client_key} "
-                   f"ansible_ssh_common_args='-o UserKnownHostsFile={lab.layout.known_hosts}'\n")
-    env = {**os.environ, "ANSIBLE_PIPELINING": "True", "ANSIBLE_HOST_KEY_CHECKING": "True",
-           "ANSIBLE_SSH_ARGS": "-o ControlMaster=no -o ControlPersist=no", "ANSIBLE_NOCOLOR": "1"}
+    ini = one_vm_ini(lab, "vm1", tmp_path / "hosts.ini")
+    env = {**os.environ, **ANSIBLE_ENV}
     counts = []
     try:
         for _ in range(2):
-            ansible = subprocess.run([str(ansible_playbook), "-i", str(ini), str(playbook)], capture_output=True,
-                                     text=True, env=env, timeout=300)
+            ansible = subprocess.run([str(ansible_playbook), "-i", str(ini), str(playbook)], check=False,
+                                     capture_output=True, text=True, env=env, timeout=300)
             assert ansible.returncode == 0, ansible.stdout + ansible.stderr
             ours = kob("run", str(playbook), "-i", str(lab.layout.inventory), "--limit", "vm2")
             assert ours.returncode == 0, ours.stdout + ours.stderr

@@ -1,0 +1,45 @@
+"""Ansible beside kob on the test lab: ansible-core in its own venv, an inventory of one lab VM, the recap.
+
+ansible-core is installed into /var/lib/kob-test-ansible (KOB_TEST_ANSIBLE_VENV) on first use, from PyPI,
+with the `ansible` package's collections: sysctl and authorized_key are in ansible.posix, not in the core.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ANSIBLE_VENV = Path(os.environ.get("KOB_TEST_ANSIBLE_VENV", "/var/lib/kob-test-ansible"))
+# No ControlPersist: a master connection left open for 60 s would outlive the test (and show in later ones).
+ANSIBLE_ENV = {"ANSIBLE_PIPELINING": "True", "ANSIBLE_HOST_KEY_CHECKING": "True", "ANSIBLE_NOCOLOR": "1",
+               "ANSIBLE_SSH_ARGS": "-o ControlMaster=no -o ControlPersist=no"}
+
+
+def ansible_playbook_binary() -> Path:
+    """ansible-playbook of the tests' venv, installed there (with ansible.posix) first when missing."""
+    if not (ANSIBLE_VENV / "bin/pip").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(ANSIBLE_VENV)], check=True)
+    if not list(ANSIBLE_VENV.glob("lib/python3*/site-packages/ansible_collections/ansible/posix")):
+        subprocess.run([str(ANSIBLE_VENV / "bin/pip"), "install", "-q", "ansible-core", "ansible"], check=True,
+                       timeout=900)
+    return ANSIBLE_VENV / "bin/ansible-playbook"
+
+
+def one_vm_ini(lab, vm: str, path: Path) -> Path:
+    """An Ansible INI inventory of the lab VM ``vm`` alone, reached as root with the lab's key."""
+    path.write_text(f"{vm} ansible_host={lab.state['vms'][vm]['address']} ansible_user=root "
+                    f"ansible_ssh_private_key_file={lab.layout.client_key} "
+                    "ansible_python_interpreter=/usr/bin/python3 "
+                    f"ansible_ssh_common_args='-o UserKnownHostsFile={lab.layout.known_hosts}'\n")
+    return path
+
+
+def recap(output: str) -> dict[str, int]:
+    """ok/changed/failed/skipped/rescued/ignored of the one host in a PLAY RECAP ({} without a recap)."""
+    if "PLAY RECAP" not in output:
+        return {}
+    line = next((line for line in output.split("PLAY RECAP", 1)[1].splitlines() if "ok=" in line), "")
+    return {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", line)}
