@@ -215,6 +215,13 @@ def _unique(value: Any) -> list:
     return kept
 
 
+@jinja2.pass_environment
+def unique(environment: jinja2.Environment, value: Any, case_sensitive: bool = False,
+           attribute: str | int | None = None) -> list:
+    """Jinja's unique as a list, as Ansible's is: Jinja's own is a generator, which to_yaml cannot write."""
+    return list(jinja2.filters.do_unique(environment, value, case_sensitive, attribute))
+
+
 def union(a: Any, b: Any) -> list:
     return _unique(list(a) + list(b))
 
@@ -287,7 +294,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "to_yaml": to_yaml, "to_nice_yaml": to_nice_yaml, "from_yaml": from_yaml,
     "b64encode": b64encode, "b64decode": b64decode, "comment": comment,
     "combine": combine, "dict2items": dict2items, "items2dict": items2dict, "flatten": flatten,
-    "union": union, "intersect": intersect, "difference": difference,
+    "unique": unique, "union": union, "intersect": intersect, "difference": difference,
     "symmetric_difference": symmetric_difference, "zip": zip_lists, "zip_longest": zip_longest, "product": product,
     "basename": lambda p: os.path.basename(str(p)), "dirname": lambda p: os.path.dirname(str(p)),
     "splitext": splitext, "path_join": path_join, "quote": quote, "split": split,

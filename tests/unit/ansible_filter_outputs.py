@@ -70,6 +70,7 @@ ANSIBLE_SAYS = [
     ('{{ nested | flatten(skip_nulls=false) }}', [1, 2, 3, 4, None]),
     ('{{ l1 | unique }}', [1, 2, 3]),
     ('{{ l1 | union(l2) }}', [1, 2, 3, 4]),
+    ('{{ l1 | unique | to_nice_yaml }}', '- 1\n- 2\n- 3\n'),
     ('{{ l1 | difference(l2) }}', [1]),
     ('{{ l1 | intersect(l2) }}', [2, 3]),
     ('{{ l1 | symmetric_difference(l2) }}', [1, 4]),
