@@ -63,6 +63,22 @@ def vm_state(lab, vm: str, state: str = STATE) -> str:
     return "\n".join(line.split("| ", 1)[1] for line in done.stdout.splitlines() if "| " in line)
 
 
+def side_by_side(ansible_playbook: Path, ini: Path, playbook: Path, lab, env: dict
+                 ) -> tuple[subprocess.CompletedProcess, subprocess.CompletedProcess]:
+    """ansible-playbook on vm1 and `kob run` on vm2 of the same playbook, at the same time; both must succeed."""
+    with subprocess.Popen([str(ansible_playbook), "-i", str(ini), str(playbook)], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, env=env) as process:
+        try:
+            ours = kob("run", str(playbook), "-i", str(lab.layout.inventory), "--limit", "vm2")
+            out, err = process.communicate(timeout=300)
+        finally:
+            process.kill()
+    ansible = subprocess.CompletedProcess(process.args, process.returncode, out, err)
+    assert ansible.returncode == 0, ansible.stdout + ansible.stderr
+    assert ours.returncode == 0, ours.stdout + ours.stderr
+    return ansible, ours
+
+
 def test_the_same_playbook_leaves_the_same_end_state(lab, ansible_playbook, tmp_path):
     kob("exec", str(lab.layout.inventory), "rm -rf /root/compare; mkdir -p /root/compare; touch /root/compare/stray")
     (tmp_path / "templates").mkdir()
@@ -73,11 +89,7 @@ def test_the_same_playbook_leaves_the_same_end_state(lab, ansible_playbook, tmp_
     env = {**os.environ, **ANSIBLE_ENV}
     try:
         for _ in range(2):  # the second run changes nothing, under both
-            ansible = subprocess.run([str(ansible_playbook), "-i", str(ini), str(playbook)], check=False,
-                                     capture_output=True, text=True, env=env, timeout=300)
-            assert ansible.returncode == 0, ansible.stdout + ansible.stderr
-            ours = kob("run", str(playbook), "-i", str(lab.layout.inventory), "--limit", "vm2")
-            assert ours.returncode == 0, ours.stdout + ours.stderr
+            ansible, ours = side_by_side(ansible_playbook, ini, playbook, lab, env)
         assert "changed=0" in ansible.stdout.split("PLAY RECAP")[1]
         assert "changed=0" in ours.stdout.split("PLAY RECAP")[1]
         theirs, mine = vm_state(lab, "vm1"), vm_state(lab, "vm2")
@@ -104,11 +116,7 @@ def test_the_corpus_of_roles_leaves_the_same_end_state_and_counts(lab, ansible_p
     counts = []
     try:
         for _ in range(2):
-            ansible = subprocess.run([str(ansible_playbook), "-i", str(ini), str(playbook)], check=False,
-                                     capture_output=True, text=True, env=env, timeout=300)
-            assert ansible.returncode == 0, ansible.stdout + ansible.stderr
-            ours = kob("run", str(playbook), "-i", str(lab.layout.inventory), "--limit", "vm2")
-            assert ours.returncode == 0, ours.stdout + ours.stderr
+            ansible, ours = side_by_side(ansible_playbook, ini, playbook, lab, env)
             counts.append((recap(ansible.stdout), recap(ours.stdout)))
         for number, (theirs_counts, ours_counts) in enumerate(counts, 1):  # shown with pytest -s
             print(f"run {number}: ansible-playbook {theirs_counts}\n       kob run          {ours_counts}")
