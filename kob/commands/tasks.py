@@ -26,7 +26,14 @@ HOME_PATH = 'case $p in "~/"*) p=$HOME/${p#"~/"} ;; esac\n'
 FILE_SCRIPT = f"""\
 p=$1 state=$2 mode=$3 owner=$4 group=$5 check=$6 c=0
 {HOME_PATH}case $state in
-  directory) [ -d "$p" ] || {{ c=1; [ "$check" = 1 ] || mkdir -p -- "$p" || exit 1; }} ;;
+  directory) [ -d "$p" ] || {{ c=1; [ "$check" = 1 ] || {{
+    set --; d=$p; while [ ! -e "$d" ] && [ ! -L "$d" ]; do set -- "$d" "$@"; d=$(dirname -- "$d"); done
+    for d do
+      mkdir -- "$d" || exit 1
+      [ -z "$mode" ] || chmod "$mode" -- "$d"; [ -z "$owner" ] || chown "$owner" -- "$d"
+      [ -z "$group" ] || chgrp "$group" -- "$d"
+    done
+    [ -d "$p" ] || {{ echo "{RESULT_MARK} failed $p exists and is not a directory"; exit 0; }}; }}; }} ;;
   absent) if [ -e "$p" ] || [ -L "$p" ]; then c=1; [ "$check" = 1 ] || rm -rf -- "$p" || exit 1; fi ;;
   touch) [ -e "$p" ] || {{ c=1; [ "$check" = 1 ] || touch -- "$p" || exit 1; }} ;;
   file) [ -f "$p" ] || {{ echo "{RESULT_MARK} failed $p is not a regular file (state: file does not create one)"; exit 0; }} ;;

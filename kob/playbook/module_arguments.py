@@ -14,8 +14,8 @@ _PATH = ("path", "dest", "destfile", "name")
 
 ARGUMENTS: dict[str, tuple[str, ...]] = {
     "file": ("dest", "name"),
-    "copy": ("validate", "backup"),
-    "template": ("validate", "backup"),
+    "copy": ("validate", "backup", "force"),
+    "template": ("validate", "backup", "force"),
     "lineinfile": ("dest", "destfile", "name", "backup", "validate"),
     "apt": ("cache_valid_time", "package", "pkg"),
     "package": ("name", "state", "use"),
@@ -63,7 +63,7 @@ STATES: dict[str, tuple[str, ...]] = {
 }
 
 _BOOLEANS = {
-    "copy": ("backup",), "template": ("backup",), "lineinfile": ("backup",), "cron": ("disabled", "backup"),
+    "copy": ("backup", "force"), "template": ("backup", "force"), "lineinfile": ("backup",), "cron": ("disabled", "backup"),
     "user": ("append", "create_home", "createhome", "move_home", "system", "remove", "force"), "group": ("system",),
     "stat": ("follow", "get_checksum"), "fetch": ("flat", "fail_on_missing"), "replace": ("backup",),
     "blockinfile": ("create", "backup"), "get_url": ("force",), "unarchive": ("remote_src",),

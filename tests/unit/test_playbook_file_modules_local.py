@@ -171,3 +171,39 @@ async def test_lineinfile_backup_and_name_alias(tmp_path):
     outcome = await LocalHost(tmp_path).module("lineinfile", {"name": str(path), "line": "b", "backup": "yes"})
     assert outcome.status == "changed" and Path(outcome.result["backup_file"]).read_text() == "a\n"
     assert path.read_text() == "a\nb\n"
+
+
+@pytest.mark.parametrize("before, mode, status, after", [
+    pytest.param("old\n", "0600", "ok", "old\n", id="an-existing-file-is-left-as-it-is"),
+    pytest.param(None, "0600", "changed", "new\n", id="a-missing-file-is-written"),
+])
+async def test_copy_force_false_writes_only_a_missing_file(tmp_path, before, mode, status, after):
+    path = tmp_path / "app.conf"
+    if before is not None:
+        path.write_text(before)
+        path.chmod(0o644)
+    outcome = await LocalHost(tmp_path).module("copy", {"content": "new\n", "dest": str(path), "force": False,
+                                                        "mode": mode})
+    assert outcome.status == status, outcome.result
+    assert path.read_text() == after
+    assert oct(path.stat().st_mode & 0o777) == ("0o644" if before is not None else "0o600")
+
+
+async def test_file_directory_gives_its_mode_to_every_folder_it_creates_as_ansible_does(tmp_path):
+    (tmp_path / "have").mkdir(mode=0o755)
+    host = LocalHost(tmp_path)
+    outcome = await host.module("file", {"path": str(tmp_path / "have/a/b"), "state": "directory", "mode": "0750"})
+    assert outcome.status == "changed", outcome.result
+    modes = {name: oct((tmp_path / name).stat().st_mode & 0o777) for name in ("have", "have/a", "have/a/b")}
+    assert modes == {"have": "0o755", "have/a": "0o750", "have/a/b": "0o750"}
+    again = await host.module("file", {"path": str(tmp_path / "have/a/b"), "state": "directory", "mode": "0750"})
+    assert again.status == "ok"
+
+
+async def test_file_directory_over_a_file_fails_and_leaves_the_file(tmp_path):
+    (tmp_path / "f").write_text("x")
+    (tmp_path / "f").chmod(0o644)
+    outcome = await LocalHost(tmp_path).module("file", {"path": str(tmp_path / "f"), "state": "directory",
+                                                        "mode": "0700"})
+    assert outcome.status == "failed" and "not a directory" in outcome.result["msg"], outcome.result
+    assert oct((tmp_path / "f").stat().st_mode & 0o777) == "0o644"

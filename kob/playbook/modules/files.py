@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from kob.commands.tasks import BACKUP_MARK, OLD_BEGIN, copy_argv, file_argv, octal_mode
+from kob.commands.tasks import BACKUP_MARK, OLD_BEGIN, copy_argv, exists_argv, file_argv, octal_mode
 from kob.playbook.lines import edit_lines
 from kob.playbook.modules.context import (
     Outcome,
@@ -41,7 +41,10 @@ async def file(args, ctx, variables) -> Outcome:
 
 
 async def copy(args, ctx, variables, content: bytes | None = None) -> Outcome:
+    """``force: false`` leaves a file that exists as it is (content, mode and owner), as Ansible's copy does."""
     dest = str(args["dest"])
+    if flag(args, "force", True) is False and (await ctx.run(exists_argv(dest))).rc == 0:
+        return Outcome("ok", {"dest": dest, "changed": False, "msg": "file already exists"})
     content = _content(args, ctx.playbook_dir, ctx.role_path) if content is None else content
     argv = copy_argv(dest, hashlib.sha256(content).hexdigest(), octal_mode(args.get("mode")),
                      str(args.get("owner", "")), str(args.get("group", "")), ctx.check, ctx.diff,
