@@ -166,7 +166,7 @@ VALID = [
      lambda plays: plays[0].vars, {"region": "eu", "own": 1, "common": True}),
 ]
 
-ALLOWED_COPY = "(copy takes: content, src, dest, mode, owner, group, validate, backup)"
+ALLOWED_COPY = "(copy takes: content, src, dest, mode, owner, group, validate, backup, force)"
 UNSUPPORTED = "is not supported by kob run (yet); remove it or use kob's own commands"
 MODULE_LIST = ", ".join(MODULES)
 
@@ -238,7 +238,7 @@ MALFORMED = [
      f"playbook.yml:3: [0]/tasks[0]/yum: unknown module or task key (modules: {MODULE_LIST})"),
     ("unknown module argument", tasks("- copy: {src: a, dst: b}\n"),
      f"playbook.yml:3: [0]/tasks[0]/copy/dst: unknown argument of copy; did you mean 'dest'? {ALLOWED_COPY}"),
-    ("unknown key=value argument", tasks("- copy: src=a force=yes\n"),
+    ("unknown key=value argument", tasks("- copy: src=a mirror=yes\n"),
      f"playbook.yml:3: [0]/tasks[0]/copy: unknown argument of copy {ALLOWED_COPY}"),
     ("free form for a module without one", tasks("- copy: a.conf\n"),
      "playbook.yml:3: [0]/tasks[0]/copy: 'a.conf' is not key=value; write copy's arguments as key=value pairs "
