@@ -127,11 +127,10 @@ COMPARED = SITE.replace("- hosts: vm1:vm2", "- hosts: all").replace(
 def test_the_same_language_under_ansible_playbook_and_kob_run(lab, site, tmp_path):
     """ansible-playbook on vm1 and kob run on vm2 (without delegation to another VM): the same files under
     /root/pblang and on the manager, the same recap on both runs."""
-    from tests.integration.test_run_vs_ansible import ANSIBLE_VENV
-    from tests.integration.test_run_vs_ansible import recap as one_recap
+    from tests.helpers.ansible_side import ansible_playbook_binary
+    from tests.helpers.ansible_side import recap as one_recap
 
-    if not (ANSIBLE_VENV / "bin/ansible-playbook").exists():
-        pytest.skip("ansible-core is installed by tests/integration/test_run_vs_ansible.py's fixture")
+    binary = ansible_playbook_binary()
     assert COMPARED != SITE and "delegate_to: vm1" not in COMPARED
     site.write_text(COMPARED)
     ini = tmp_path / "hosts.ini"
@@ -145,7 +144,7 @@ def test_the_same_language_under_ansible_playbook_and_kob_run(lab, site, tmp_pat
     ours_local.mkdir()
     counts = []
     for _ in range(2):
-        ansible = subprocess.run([str(ANSIBLE_VENV / "bin/ansible-playbook"), "-i", str(ini), str(site), "-e",
+        ansible = subprocess.run([str(binary), "-i", str(ini), str(site), "-e",
                                   f"local={theirs_local}"], capture_output=True, text=True, env=env, timeout=600, check=False)
         assert ansible.returncode == 0, ansible.stdout + ansible.stderr
         ours = kob("run", str(site), "-i", str(lab.layout.inventory), "--limit", "vm2", "-e", f"local={ours_local}")
