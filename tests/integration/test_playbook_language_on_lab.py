@@ -127,16 +127,13 @@ COMPARED = SITE.replace("- hosts: vm1:vm2", "- hosts: all").replace(
 def test_the_same_language_under_ansible_playbook_and_kob_run(lab, site, tmp_path):
     """ansible-playbook on vm1 and kob run on vm2 (without delegation to another VM): the same files under
     /root/pblang and on the manager, the same recap on both runs."""
-    from tests.helpers.ansible_side import ansible_playbook_binary
+    from tests.helpers.ansible_side import ansible_playbook_binary, one_vm_ini
     from tests.helpers.ansible_side import recap as one_recap
 
     binary = ansible_playbook_binary()
     assert COMPARED != SITE and "delegate_to: vm1" not in COMPARED
     site.write_text(COMPARED)
-    ini = tmp_path / "hosts.ini"
-    ini.write_text(f"vm1 ansible_host={lab.state['vms']['vm1']['address']} ansible_user=root "
-                   f"ansible_ssh_private_key_file={lab.layout.client_key} "
-                   f"ansible_ssh_common_args='-o UserKnownHostsFile={lab.layout.known_hosts}'\n")
+    ini = one_vm_ini(lab, "vm1", tmp_path / "hosts.ini")
     env = {**os.environ, "ANSIBLE_PIPELINING": "True", "ANSIBLE_HOST_KEY_CHECKING": "True", "ANSIBLE_NOCOLOR": "1",
            "ANSIBLE_SSH_ARGS": "-o ControlMaster=no -o ControlPersist=no"}
     theirs_local, ours_local = tmp_path / "ansible-local", tmp_path / "kob-local"

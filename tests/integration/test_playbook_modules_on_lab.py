@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.lab_services import kob
+from tests.helpers.ansible_side import one_vm_ini
 from tests.integration.test_run_vs_ansible import ansible_playbook, recap  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.lab
@@ -201,10 +202,7 @@ def test_every_new_module_converges_then_changes_nothing(lab, private_vms, web, 
 
 def test_ansible_playbook_leaves_the_same_end_state(lab, private_vms, web, ansible_playbook, tmp_path):  # noqa: F811
     common, _ = write_playbooks(tmp_path, web)
-    ini = tmp_path / "hosts.ini"
-    ini.write_text(f"vm1 ansible_host={lab.state['vms']['vm1']['address']} ansible_user=root "
-                   f"ansible_ssh_private_key_file={lab.layout.client_key} ansible_python_interpreter=/usr/bin/python3 "
-                   f"ansible_ssh_common_args='-o UserKnownHostsFile={lab.layout.known_hosts}'\n")
+    ini = one_vm_ini(lab, "vm1", tmp_path / "hosts.ini")
     env = {**os.environ, "ANSIBLE_PIPELINING": "True", "ANSIBLE_HOST_KEY_CHECKING": "True", "ANSIBLE_NOCOLOR": "1",
            "ANSIBLE_SSH_ARGS": "-o ControlMaster=no -o ControlPersist=no"}
     counts = []
