@@ -11,6 +11,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
+from kob.commands.docker_engine import reader_or
 from kob.commands.haproxy_certs import cert_digests_script
 from kob.spec.service_model import HealthCheck, Service
 
@@ -80,6 +81,18 @@ def _other_balancers_script(config: str) -> str:
             'printf "%s:%s " "${f##*/}" "$ports"; done; echo -')
 
 
+# What the Engine API reader prints in its observe mode, by the docker CLI (the reader's fallback).
+_OBSERVE_WITH_CLI = [
+    f"echo {shlex.quote(CONTAINERS_MARK)}",
+    f"ids=$(docker ps -aq --no-trunc --filter label={LABEL_SERVICE})",
+    f'if [ -n "$ids" ]; then docker inspect --format {shlex.quote(INSPECT_FORMAT)} $ids; fi',
+    f"echo {shlex.quote(IMAGES_MARK)}",
+    f"docker image ls --no-trunc --format {shlex.quote(IMAGES_FORMAT)}",
+    f"echo {shlex.quote(PORTS_MARK)}",
+    f"docker ps --format {shlex.quote(PORTS_FORMAT)}",
+]
+
+
 def observe_argv(haproxy: tuple[str, ...] | None = None) -> list[str]:
     """One command that reports every kob service container, every image, and every container's ports on a host.
 
@@ -89,16 +102,7 @@ def observe_argv(haproxy: tuple[str, ...] | None = None) -> list[str]:
     config, whether it runs, and the ports programs listen on, for hosts that have the lb role; with the certs
     folder also the sha256 of each TLS certificate file there (never the file).
     """
-    lines = [
-        "set -e",
-        f"echo {shlex.quote(CONTAINERS_MARK)}",
-        f"ids=$(docker ps -aq --no-trunc --filter label={LABEL_SERVICE})",
-        f'if [ -n "$ids" ]; then docker inspect --format {shlex.quote(INSPECT_FORMAT)} $ids; fi',
-        f"echo {shlex.quote(IMAGES_MARK)}",
-        f"docker image ls --no-trunc --format {shlex.quote(IMAGES_FORMAT)}",
-        f"echo {shlex.quote(PORTS_MARK)}",
-        f"docker ps --format {shlex.quote(PORTS_FORMAT)}",
-    ]
+    lines = ["set -e", reader_or(["observe"], _OBSERVE_WITH_CLI)]
     if haproxy:
         config, pidfile = map(shlex.quote, haproxy[:2])
         lines += [
@@ -106,8 +110,8 @@ def observe_argv(haproxy: tuple[str, ...] | None = None) -> list[str]:
             f"if [ -f {config} ]; then sha256sum <{config} | cut -c1-64; else echo none; fi",
             # running = the pid file's process exists and is not a zombie (readable by any user, unlike kill -0)
             f'pid=$(cat {pidfile} 2>/dev/null || true)',
-            'if [ -n "$pid" ] && grep -qs "^State:[[:space:]]*[^Z[:space:]]" "/proc/$pid/status"; '
-            'then echo running; else echo stopped; fi',
+            ('if [ -n "$pid" ] && grep -qs "^State:[[:space:]]*[^Z[:space:]]" "/proc/$pid/status"; '
+             'then echo running; else echo stopped; fi'),
             f"sed -n '1s/^# kob-structure: //p' {config} 2>/dev/null | grep . || echo none",
             LISTENERS_SCRIPT,
             _other_balancers_script(config),

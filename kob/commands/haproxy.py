@@ -6,6 +6,7 @@ several commands go on one line, separated by ";".
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -53,8 +54,10 @@ WAIT_STEPS = 100  # times 0.1 s: how long install waits for a (re)started worker
 _NAME = re.compile(r"[A-Za-z0-9_.:-]+")  # what may stand in a runtime command line without quoting
 
 
+@functools.cache
 def _environment():
-    """The sandbox the HAProxy template renders in (imported here: commands that only observe need no Jinja)."""
+    """The sandbox the HAProxy template renders in, made once per process so the template compiles once
+    (imported here: commands that only observe need no Jinja)."""
     import jinja2
 
     from kob.jinja_sandbox import BoundedSandbox

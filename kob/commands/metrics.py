@@ -22,6 +22,7 @@ from __future__ import annotations
 import shlex
 
 from kob.commands.docker import LABEL_INVENTORY, LABEL_REPLICA, LABEL_SERVICE
+from kob.commands.docker_engine import reader_or
 
 SAMPLE_MARK = "#kob-sample"
 
@@ -79,8 +80,9 @@ def sample_argv(owner: str, gap: float = 0.0) -> list[str]:
     if gap < 0:
         raise ValueError(f"gap must be >= 0, got {gap}")
     lines = [
-        f"ids=$(docker ps -aq --no-trunc --filter {shlex.quote(f'label={LABEL_INVENTORY}={owner}')})",
-        f'info=$(if [ -n "$ids" ]; then docker inspect --format {shlex.quote(_INSPECT)} $ids; fi)',
+        "info=$(" + reader_or(["sample", owner], [
+            f"ids=$(docker ps -aq --no-trunc --filter {shlex.quote(f'label={LABEL_INVENTORY}={owner}')})",
+            f'if [ -n "$ids" ]; then docker inspect --format {shlex.quote(_INSPECT)} $ids; fi']) + ")",
         _COUNTERS,
         "sample",
     ]

@@ -72,3 +72,43 @@ async def test_a_replica_without_a_health_check_is_observed_and_polled(lab):
             assert states == {cid: ("running", None)}
         finally:
             (await pool.run(vm, remove_argv([cid], stop_timeout=2))).check()
+
+
+async def test_the_engine_api_reader_sees_what_the_docker_cli_sees(lab):
+    """The observe and sample commands read Docker's Engine API with python3; their docker CLI fallback must give
+    the same observation: a healthy replica, an exited one, a container started by hand with a port, images."""
+    from kob.commands.docker import _OBSERVE_WITH_CLI
+    from kob.commands.docker_engine import ENGINE_READER
+    from kob.commands.metrics import _INSPECT
+
+    vm = target(lab)
+    checked = Service(name="api", image="kob-demo/web:1", port=80,
+                      healthcheck=HealthCheck(http_path="/healthz", interval=0.5, timeout=3, retries=3, start_period=5))
+    running = Replica(checked, 1, 2, "a11ce00000", "vm2", 20997, OWNER)
+    stopped = Replica(Service(name="once", image="kob-demo/web:2", command=("sh", "-c", "exit 3"), restart="no"), 1, 1, "b0b0000000", "vm2",
+                      None, OWNER)
+    reader = lambda *mode: ["python3", "-I", "-S", "-c", ENGINE_READER, *mode]
+    cli_sample = ["sh", "-c", (f"ids=$(docker ps -aq --no-trunc --filter label=kob.inventory={OWNER}); "
+                               f'if [ -n "$ids" ]; then docker inspect --format \'{_INSPECT}\' $ids; fi')]
+    async with SshPool() as pool:
+        ids = [(await pool.run(vm, run_argv(r))).check().stdout.strip() for r in (running, stopped)]
+        ids.append((await pool.run(vm, ["docker", "run", "-d", "-p", "20996:80", "kob-demo/web:1"])).check().stdout.strip())
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                seen = await observe(pool, vm)
+                if [c.health for c in seen.of_service("api")] == ["healthy"] and seen.of_service("once")[0].state == "exited":
+                    break
+                await asyncio.sleep(0.3)
+            by_cli = (await pool.run(vm, ["sh", "-c", "\n".join(_OBSERVE_WITH_CLI)])).check().stdout
+            by_api = (await pool.run(vm, reader("observe"))).check().stdout
+            assert sorted(by_api.splitlines()) == sorted(by_cli.splitlines())
+            assert parse_observation("vm2", by_api, OWNER) == parse_observation("vm2", by_cli, OWNER)
+            assert {c.service: (c.state, c.exit_code) for c in parse_observation("vm2", by_api, OWNER).containers} \
+                == {"api": ("running", 0), "once": ("exited", 3)}
+            assert 20996 in parse_observation("vm2", by_api, OWNER).busy_ports
+            sampled = (await pool.run(vm, reader("sample", OWNER))).check().stdout
+            assert sorted(sampled.splitlines()) == sorted((await pool.run(vm, cli_sample)).check().stdout.splitlines())
+            assert len(sampled.splitlines()) == 2
+        finally:
+            (await pool.run(vm, remove_argv(ids, stop_timeout=2))).check()
