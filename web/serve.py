@@ -50,7 +50,7 @@ def run_page(inventory: Inventory, page: PageOptions, say: Callable[[str], None]
     stop, control_done, control, holder = asyncio.Event(), None, None, None
     try:
         if loop_options is not None:
-            holder = loop.call(_lend(inventory, pool, say))
+            holder = loop.call(_lend(inventory, pool, store, say))
         site = Site(Watcher(inventory, store, pool), page.refresh, loop)
         if loop_options is not None:
             control = ServeLoop(inventory, store, pool, say=say, **loop_options)
@@ -115,22 +115,24 @@ async def _open(inventory: Inventory, open_transport: Callable[[], Transport], s
     return OutageNotices(open_store(inventory.state_url), say), open_transport()
 
 
-async def _lend(inventory: Inventory, pool: Transport, say: Callable[[str], None]):
-    """Serve the pool's connections to other kob commands on the inventory's holder socket, as `kob connect`
-    does; None (said once) when another holder has the socket or the pool is not an SshPool."""
+async def _lend(inventory: Inventory, pool: Transport, store, say: Callable[[str], None]):
+    """Serve the pool's connections and the store to other kob commands on the inventory's holder socket, as
+    `kob connect` does; None (said once) when another holder has the socket or the pool is not an SshPool."""
     from kob.transport.holder import ConnectionHolder
     from kob.transport.holder_socket import holder_socket_path
+    from kob.lend.desk import StoreDesk
     from kob.transport.ssh import SshPool
 
     if not isinstance(pool, SshPool):
         return None
-    holder = ConnectionHolder(pool, holder_socket_path(inventory.path, inventory.state_url), str(inventory.path), say)
+    holder = ConnectionHolder(pool, holder_socket_path(inventory.path, inventory.state_url), str(inventory.path), say,
+                              StoreDesk(lambda: store, closes=False))
     try:
         await holder.start()
     except KobError as error:
         say(f"kob serve: not lending connections: {error}")
         return None
-    say(f"kob serve: lending SSH connections to other kob commands at {holder.path}")
+    say(f"kob serve: lending SSH connections and the store to other kob commands at {holder.path}")
     return holder
 
 

@@ -17,13 +17,14 @@ def _say(line: str) -> None:
 @click.command("connect")
 @INVENTORY
 def connect_command(inventory: str) -> None:
-    """Keep SSH connections to every host open and lend them to other kob commands (Ctrl-C stops).
+    """Keep SSH connections to every host and the store open, and lend them to other kob commands (Ctrl-C stops).
 
     While it runs, `kob exec`, `status`, `deploy` and the rest on this inventory go through its local
     socket (only this user may open it) instead of connecting themselves; KOB_NO_HOLDER=1 makes a
     command connect on its own anyway."""
+    from kob.lend.desk import StoreDesk
     from kob.spec.inventory import load_inventory
     from kob.transport.holder import hold
 
     inv = load_inventory(inventory)
-    run_with(inv, lambda _, __: hold(inv, _say), store=False, transport=False)  # it makes its own pool
+    run_with(inv, lambda _, __: hold(inv, _say, StoreDesk.for_state(inv.state_url)), store=False, transport=False)  # it makes its own pool

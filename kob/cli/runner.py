@@ -3,9 +3,9 @@
     report = run_with(inv, lambda store, pool: deploy(inv, store=store, pool=pool))
     jobs = run_with(inv, lambda store, _: JobBook(store, namespace(inv)).all(), transport=False)
 
-The store is the inventory's (``state:``); the transport is ``open_transport(inventory)``'s: the
-inventory's connection holder (`kob connect`, `kob serve`) when one answers on its socket, else a
-pool of this process's own SSH connections, which `kob web` and `kob serve` are given.
+The transport is ``open_transport(inventory)``'s: the inventory's connection holder (`kob connect`) when
+one answers on its socket, else a pool of this process's own SSH connections, which `kob web` and `kob serve`
+are given. The store is the one that holder lends (kob.lend.client), else the inventory's own (``state:``).
 Nothing heavy is imported until a command runs.
 """
 
@@ -50,12 +50,35 @@ async def _opened(inventory: Inventory, work: Work[T], store: bool, transport: b
     from contextlib import AsyncExitStack
 
     async with AsyncExitStack() as stack:  # closes the transport, then the store
+        pool = open_transport(inventory) if transport else None
         opened = None
         if store:  # a command without one (kob exec) loads no store code
-            from kob.store import open_store
-
-            opened = await stack.enter_async_context(open_store(inventory.state_url))
-        pool = open_transport(inventory) if transport else None
+            opened = await stack.enter_async_context(_open_store(inventory, pool))
         if pool is not None:
             stack.push_async_callback(pool.close)
         return await work(opened, pool)
+
+
+def _open_store(inventory: Inventory, pool: Transport | None) -> Store:
+    """The store the inventory's connection holder lends, when the transport is that holder's and it lends
+    one; else the inventory's own (``state:``)."""
+    holder = getattr(pool, "holder", None) if pool is not None else _live_holder(inventory)
+    if holder is not None and holder.lends_store:
+        from kob.lend.client import LentStore
+
+        return LentStore(holder)
+    from kob.store import open_store
+
+    return open_store(inventory.state_url)
+
+
+def _live_holder(inventory: Inventory):
+    """The inventory's live connection holder (for a command that asks no host), unless KOB_NO_HOLDER is set."""
+    import os
+
+    if os.environ.get("KOB_NO_HOLDER"):
+        return None
+    from kob.transport.warm import warm_transport
+
+    warm = warm_transport(inventory)
+    return warm.holder if warm is not None else None

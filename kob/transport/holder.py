@@ -10,14 +10,25 @@ from __future__ import annotations
 
 import asyncio
 import os
-from pathlib import Path
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from kob.errors import HolderError, TransportError
-from kob.transport.holder_socket import peer_credentials, peer_refusal, prepare_dir, probe
-from kob.transport.holder_wire import (BYTES, error_to_wire, json_frame, read_frame, result_to_wire,
-                                       target_from_wire)
+from kob.transport.holder_socket import (
+    peer_credentials,
+    peer_refusal,
+    prepare_dir,
+    probe,
+)
+from kob.transport.holder_wire import (
+    BYTES,
+    error_to_wire,
+    json_frame,
+    read_frame,
+    result_to_wire,
+    target_from_wire,
+)
 from kob.transport.ssh import SshPool
 
 MAX_CONNECTED = 256  # clients served at once; more wait in the listen backlog
@@ -26,8 +37,9 @@ MAX_CONNECTED = 256  # clients served at once; more wait in the listen backlog
 class ConnectionHolder:
     """Serves ``pool`` on the socket at ``path``; ``start()``, then ``stop()``."""
 
-    def __init__(self, pool: SshPool, path: Path, inventory: str, say: Callable[[str], None]):
-        self.pool, self.path, self.inventory, self.say = pool, path, inventory, say
+    def __init__(self, pool: SshPool, path: Path, inventory: str, say: Callable[[str], None],
+                 desk: Desk | None = None):
+        self.pool, self.path, self.inventory, self.say, self.desk = pool, path, inventory, say, desk
         self._server: asyncio.AbstractServer | None = None
         self._slots = asyncio.Semaphore(MAX_CONNECTED)
         self._inode: int | None = None
@@ -83,8 +95,11 @@ class ConnectionHolder:
                       writer: asyncio.StreamWriter) -> None:
         op = request.get("op")
         if op == "hello":
-            writer.write(json_frame({"holder": {"pid": os.getpid(), "inventory": self.inventory}}))
+            lends = ["store"] if self.desk else []
+            writer.write(json_frame({"holder": {"pid": os.getpid(), "inventory": self.inventory, "lends": lends}}))
             return await writer.drain()
+        if op == "store" and self.desk is not None:
+            return await self._lend(request, reader, writer)
         if op not in ("run", "lines", "feed", "relay"):
             raise HolderError(f"unknown request {op!r}")
         target = target_from_wire(request.get("target") or {})
@@ -105,6 +120,16 @@ class ConnectionHolder:
         except Exception as error:  # noqa: BLE001 -- the holder's own fault: the client ends its command with it
             self.say(f"connection holder: a request failed: {type(error).__name__}: {error}")
             writer.write(json_frame({"error": error_to_wire(error)}))
+        await writer.drain()
+
+    async def _lend(self, request: dict[str, Any], reader: asyncio.StreamReader,
+                    writer: asyncio.StreamWriter) -> None:
+        """One store call of a client: the desk's answer, or the holder's own failure."""
+        try:
+            answer = await _until_left(reader, self.desk.answer(request.get("method"), request.get("args")))
+        except (HolderError, KeyError, TypeError, ValueError) as error:
+            answer = {"error": error_to_wire(error)}
+        writer.write(json_frame(answer))
         await writer.drain()
 
     async def _run(self, request: dict[str, Any], target, argv: list[str], reader, writer) -> None:
@@ -173,8 +198,17 @@ async def _until_left(reader: asyncio.StreamReader, work):
             task.cancel()
 
 
-async def hold(inventory, say: Callable[[str], None]) -> None:
-    """`kob connect`: connect to every host of ``inventory``, serve the socket until SIGINT or SIGTERM."""
+class Desk(Protocol):
+    """What a holder lends besides connections (kob.lend.desk.StoreDesk): answers a client's store call."""
+
+    async def answer(self, method: Any, args: Any) -> dict[str, Any]: ...
+
+    async def close(self) -> None: ...
+
+
+async def hold(inventory, say: Callable[[str], None], desk: Desk | None = None) -> None:
+    """`kob connect`: connect to every host of ``inventory``, serve the socket (and ``desk``) until SIGINT or
+    SIGTERM."""
     import signal
 
     from kob.transport.holder_socket import holder_socket_path
@@ -186,7 +220,7 @@ async def hold(inventory, say: Callable[[str], None]) -> None:
         loop.add_signal_handler(signum, stop.set)
     async with SshPool() as pool:
         holder = ConnectionHolder(pool, holder_socket_path(inventory.path, inventory.state_url), str(inventory.path),
-                                  say)
+                                  say, desk)
         await holder.start()
         try:
             targets = [ssh_target(inventory, host) for host in inventory.hosts]
@@ -196,6 +230,8 @@ async def hold(inventory, say: Callable[[str], None]) -> None:
             await stop.wait()
         finally:
             await holder.stop()
+            if desk is not None:
+                await desk.close()
 
 
 async def _connect_all(pool: SshPool, targets: list, say: Callable[[str], None]) -> int:

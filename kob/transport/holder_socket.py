@@ -31,6 +31,7 @@ class HolderInfo:
     path: Path
     pid: int
     inventory: str
+    lends_store: bool = False  # it answers "store" requests (kob.lend.client)
 
     def describe(self) -> str:
         return f"the connection holder of {self.inventory} (pid {self.pid}, {self.path})"
@@ -110,7 +111,7 @@ def probe(path: Path) -> HolderInfo | None:
             return None
     if not hello or not isinstance(hello.get("pid"), int):
         return None
-    return HolderInfo(path, hello["pid"], str(hello.get("inventory", "?")))
+    return HolderInfo(path, hello["pid"], str(hello.get("inventory", "?")), hello.get("lends") == ["store"])
 
 
 def _answer(sock: socket.socket) -> dict | None:

@@ -1,6 +1,7 @@
 """Fixtures of the integration tests: a real etcd server and a store per backend (the lab's are in tests/conftest.py).
 
-A store test parametrizes ``backend`` indirectly with "memory", "sqlite" or "etcd".
+A store test parametrizes ``backend`` indirectly with "memory", "sqlite", "etcd" or "lent" (a SQLite store lent
+by a connection holder, as `kob connect` lends its inventory's store to other commands).
 The etcd server is started once per session, only when a test asks for it, on free
 ports with a fast heartbeat (so 1 s leases are allowed), and is killed and its
 data dir removed at the end.
@@ -18,8 +19,11 @@ from pathlib import Path
 import pytest
 
 from kob.store import Store, open_store
+from kob.transport.holder_socket import HolderInfo
 from tests.helpers.etcd_cluster import die_with_parent, wait_etcd_healthy
 from tests.helpers.free_port import free_port
+from tests.helpers.lending_holder import lending_holder
+
 
 @pytest.fixture(scope="session")
 def etcd_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
@@ -63,6 +67,7 @@ class Backend:
     url: str
     lock_ttl: float
     expiry_slack: float = 0.05
+    lender: HolderInfo | None = None  # the holder that lends the store at url, for "lent"
 
     @property
     def beyond_expiry(self) -> float:
@@ -70,6 +75,10 @@ class Backend:
         return self.lock_ttl + self.expiry_slack + 0.1
 
     def open(self) -> Store:
+        if self.lender is not None:
+            from kob.lend.client import LentStore
+
+            return LentStore(self.lender)
         return open_store(self.url)
 
 
@@ -87,11 +96,16 @@ def etcd_backend(etcd_url: str) -> Backend:
 
 
 @pytest.fixture
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
-    """Parametrize indirectly with "memory", "sqlite" or "etcd"."""
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    """Parametrize indirectly with "memory", "sqlite", "etcd" or "lent"."""
     if request.param == "etcd":
-        return etcd_backend(request.getfixturevalue("etcd_url"))
-    return {"memory": memory_backend, "sqlite": sqlite_backend}[request.param](tmp_path)
+        yield etcd_backend(request.getfixturevalue("etcd_url"))
+    elif request.param == "lent":
+        url = sqlite_backend(tmp_path).url
+        with lending_holder(url) as holder:
+            yield Backend("lent", url, 0.5, lender=holder)
+    else:
+        yield {"memory": memory_backend, "sqlite": sqlite_backend}[request.param](tmp_path)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""One contract, three backends: memory, sqlite and a real etcd server."""
+"""One contract, four backends: memory, sqlite, a real etcd server, and a store lent by a connection holder."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from kob.errors import LockHeld, StoreError
 from kob.store import Entry, Event
 
 pytestmark = pytest.mark.parametrize(
-    "backend", ["memory", "sqlite", pytest.param("etcd", marks=pytest.mark.etcd)], indirect=True
+    "backend", ["memory", "sqlite", pytest.param("etcd", marks=pytest.mark.etcd), "lent"], indirect=True
 )
 
 

@@ -191,7 +191,7 @@ def test_kob_serve_lends_its_connections_too(lab, tmp_path, sockets, monkeypatch
     page = PageProcess("serve", inventory, "--no-reconcile", "--no-autoscale", log=tmp_path / "serve.log")
     try:
         page.wait_ready(timeout=START_TIMEOUT)
-        assert "kob serve: lending SSH connections" in page.output()
+        assert "kob serve: lending SSH connections and the store" in page.output()
         first = kob("exec", str(inventory), "echo $SSH_CONNECTION", env=sockets)
         second = kob("exec", str(inventory), "echo $SSH_CONNECTION", env=sockets)
         assert first.returncode == 0 and first.stdout == second.stdout, first.stderr

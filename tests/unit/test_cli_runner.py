@@ -45,8 +45,28 @@ def test_both_are_opened_given_to_the_work_and_closed_transport_first(opened):
         return 42
 
     assert runner.run_with(inventory, work) == 42
-    assert log == [inventory.state_url, "store made", "transport made", "work on store and transport",
+    assert log == ["transport made", inventory.state_url, "store made", "work on store and transport",
                    "transport closed", "store closed"]
+
+
+@pytest.mark.parametrize("lends, kind", [(True, "LentStore"), (False, "Recorded")])
+def test_the_store_is_the_one_a_holder_transport_lends_when_it_lends_one(opened, monkeypatch, lends, kind):
+    from kob.transport.holder_socket import HolderInfo
+
+    inventory, log = opened
+    holder = HolderInfo(inventory.path, 4242, "inv.yaml", lends_store=lends)
+
+    def warm(inventory=None):
+        made = Recorded("transport", log)
+        made.holder = holder
+        return made
+
+    monkeypatch.setattr(runner, "open_transport", warm)
+
+    async def work(store, transport):
+        return type(store).__name__, getattr(store, "holder", None)
+
+    assert runner.run_with(inventory, work) == (kind, holder if lends else None)
 
 
 @pytest.mark.parametrize("store, transport, given, steps", [

@@ -89,3 +89,46 @@ def test_a_command_imports_no_part_it_does_not_use(tmp_path, args, unused):
                           capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False)
     loaded = next(line for line in done.stdout.splitlines() if line.startswith("HEAVY"))
     assert loaded == "HEAVY ", f"{' '.join(args)} imported {loaded[6:]}; stderr: {done.stderr[-300:]}"
+
+
+async def test_a_store_command_through_a_lending_holder_imports_no_etcd_client(tmp_path):
+    """`kob connect` lends the inventory's store: a command through it opens none of its own. The inventory names
+    an etcd nobody listens on, so the command answers only if the holder's store (here in memory) served it."""
+    import asyncio
+    import os
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from kob.deploy.revisions import RevisionBook
+    from kob.identity import namespace
+    from kob.spec.inventory import load_inventory
+    from kob.store.memory import MemoryStore
+    from kob.transport.holder import ConnectionHolder
+    from kob.transport.holder_socket import holder_socket_path
+    from kob.lend.desk import StoreDesk
+
+    (tmp_path / "kh").write_text("")
+    inventory = tmp_path / "inv.yaml"
+    inventory.write_text("ssh: {known_hosts: kh}\nstate: etcd://127.0.0.1:9\nhosts:\n  vm1: {address: 127.0.0.1, port: 9}\n"
+                         "services:\n  web: {image: img}\n")
+    folder = Path(tempfile.mkdtemp(prefix="kob-i-", dir="/tmp"))
+    env = {**os.environ, "KOB_HOLDER_DIR": str(folder)}
+    inv = load_inventory(inventory)
+    lent = MemoryStore()
+    await RevisionBook(lent, namespace(inv)).record(inv.service("web"), "feed", "lent-store-probe")
+    holder = ConnectionHolder(None, holder_socket_path(inv.path, inv.state_url, env), "inv", lambda line: None,
+                              StoreDesk(lambda: lent))
+    await holder.start()
+    try:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", PROBE.format(heavy=(*HEAVY, "kob.store.etcd")), "history", str(inventory), "web",
+            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        out, err = await asyncio.wait_for(process.communicate(), 120)
+    finally:
+        await holder.stop()
+        shutil.rmtree(folder)
+    lines = out.decode().splitlines()
+    heavy = next(line for line in lines if line.startswith("HEAVY"))
+    assert heavy == "HEAVY ", f"kob history through a lending holder imported {heavy[6:]}"
+    assert "lent-store-probe" in out.decode() and not err.decode(), err.decode()[-300:]

@@ -15,6 +15,7 @@ FORBIDDEN = {
     "commands": ("kob.transport", "kob.store", "kob.cli", "kob.lab", "kob.adhoc"),
     "transport": ("kob.store", "kob.cli", "kob.lab", "kob.adhoc"),
     "store": ("kob.transport", "kob.cli", "kob.lab", "kob.adhoc"),
+    "lend": ("kob.deploy", "kob.passes", "kob.view", "kob.cron", "kob.cli", "kob.lab", "kob.adhoc"),
     "facts": ("kob.plan", "kob.transport", "kob.store", "kob.lb", "kob.deploy", "kob.cli", "kob.lab"),
     "plan": ("kob.transport", "kob.store", "kob.lb", "kob.deploy", "kob.cli", "kob.lab"),
     "lb": ("kob.store", "kob.deploy", "kob.cli", "kob.lab", "kob.adhoc"),
