@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from kob.commands.haproxy import HaproxyPaths
 from kob.facts.base import both
 from kob.facts.containers import HostObservation, observation_fact
-from kob.metrics.history import MetricsBook
-from kob.metrics.sampler import ClusterUsage, SamplingRound
 from kob.spec.inventory import Host, Inventory
 from kob.spec.patterns import select_hosts
 from kob.transport.base import Transport
 from kob.transport.gather import Gathered, gather
+
+if TYPE_CHECKING:  # sampling is imported by the page and the passes only, not by every command that observes
+    from kob.metrics.history import MetricsBook
+    from kob.metrics.sampler import ClusterUsage
 
 ClusterObservation = Gathered[HostObservation]
 
@@ -23,6 +27,8 @@ async def observe_and_sample(transport: Transport, inventory: Inventory, owner: 
                              book: MetricsBook) -> tuple[ClusterObservation, ClusterUsage]:
     """observe_cluster and sample_cluster in one SSH command per host: what a refresh of the page and a
     periodic pass need."""
+    from kob.metrics.sampler import SamplingRound
+
     sampling = await SamplingRound.start(inventory, book, owner)
     balancers = {host.name for host in lb_hosts(inventory)}
     paths = HaproxyPaths.of(owner)
