@@ -66,6 +66,12 @@ def _environment():
     return BoundedSandbox(loader=loader, autoescape=False)
 
 
+def haproxy_template():
+    """The HAProxy config template, compiled (once per process; callers may compile it ahead, in a thread, while
+    they wait for hosts)."""
+    return _environment().get_template("haproxy.cfg.j2")
+
+
 def render_haproxy_config(frontends: list[dict[str, Any]], backends: list[dict[str, Any]],
                           admin_socket: str = ADMIN_SOCKET, structure_digest: str | None = None,
                           failover: Failover = DEFAULT_FAILOVER) -> str:
@@ -75,7 +81,7 @@ def render_haproxy_config(frontends: list[dict[str, Any]], backends: list[dict[s
     """
     if structure_digest is None:
         structure_digest = haproxy_structure_digest(frontends, backends, admin_socket, failover)
-    template = _environment().get_template("haproxy.cfg.j2")
+    template = haproxy_template()
     return template.render(frontends=frontends, backends=backends, admin_socket=admin_socket,
                            check_timing=server_check_words(failover), retries=failover.retries,
                            retry_methods=list(failover.retry_methods),

@@ -10,6 +10,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Callable
 
+from kob.commands.haproxy import haproxy_template
 from kob.deploy.adopt import adopted
 from kob.deploy.balancer import balancer_for, final_lb_config
 from kob.deploy.desired import desired_service
@@ -76,6 +77,14 @@ async def deploy(inventory: Inventory, *, store: Store, pool: Transport, check: 
         return report
 
 
+async def _compile_lb_template(inventory: Inventory) -> None:
+    """Compile the HAProxy template in a thread while the hosts answer: the load balancer step needs it, and
+    a no-op deploy is otherwise mostly waiting (the event loop still gets its turns: Python switches threads
+    every few milliseconds)."""
+    if inventory.lb is not None:
+        await asyncio.to_thread(haproxy_template)
+
+
 def _unguarded() -> None:
     """A deploy whose caller holds the lock (or a --check) checks nothing between steps."""
 
@@ -86,7 +95,8 @@ async def _converge(inventory, pool, store, book, check, diff_lb, say, scope: Sc
     me = await owner(store, inventory)
     only = scope.only
     if seen is None:
-        seen, on_manager = await asyncio.gather(observe_cluster(pool, inventory, me), manager_image_ids(images))
+        seen, on_manager, _ = await asyncio.gather(observe_cluster(pool, inventory, me), manager_image_ids(images),
+                                                   _compile_lb_template(inventory))
         only = await _without_waiting(inventory, store, seen, only, say, record=not check)
     else:
         on_manager = await manager_image_ids(images)
