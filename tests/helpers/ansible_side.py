@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.helpers.lab_services import kob
+
 ANSIBLE_VENV = Path(os.environ.get("KOB_TEST_ANSIBLE_VENV", "/var/lib/kob-test-ansible"))
 # No ControlPersist: a master connection left open for 60 s would outlive the test (and show in later ones).
 ANSIBLE_ENV = {"ANSIBLE_PIPELINING": "True", "ANSIBLE_HOST_KEY_CHECKING": "True", "ANSIBLE_NOCOLOR": "1",
@@ -26,6 +28,20 @@ def ansible_playbook_binary() -> Path:
         subprocess.run([str(ANSIBLE_VENV / "bin/pip"), "install", "-q", "ansible-core", "ansible"], check=True,
                        timeout=900)
     return ANSIBLE_VENV / "bin/ansible-playbook"
+
+
+def beside(ansible_argv: list[str], kob_args: list[str], env: dict, timeout: float = 600
+           ) -> tuple[subprocess.CompletedProcess, subprocess.CompletedProcess]:
+    """``ansible_argv`` (ansible-playbook on one VM) and `kob KOB_ARGS` (on another) at the same time: both
+    outcomes, never raising on a failure; the ansible-playbook side is killed if it outlasts ``timeout`` s."""
+    with subprocess.Popen(ansible_argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env=env) as process:
+        try:
+            ours = kob(*kob_args, timeout=timeout)
+            out, err = process.communicate(timeout=timeout)
+        finally:
+            process.kill()
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err), ours
 
 
 def one_vm_ini(lab, vm: str, path: Path) -> Path:

@@ -3,6 +3,9 @@
 Each member can be killed (SIGKILL, like a machine losing power) and started again on its
 own data dir. ``stop_all`` kills every member; the fixture that makes a cluster calls it in
 ``finally``, and each member also gets SIGKILL when the test process dies.
+
+A member that exits while starting is started again (``START_ATTEMPTS`` in all): etcd itself sometimes aborts
+(SIGABRT) a member that rejoins while its peers restart, and the tests judge kob, not etcd's start-up.
 """
 
 from __future__ import annotations
@@ -19,6 +22,11 @@ from pathlib import Path
 from tests.helpers.free_port import free_port
 
 START_TIMEOUT = 20.0
+START_ATTEMPTS = 3
+
+
+class EtcdExited(RuntimeError):
+    """An etcd process ended before it said it was healthy."""
 
 
 def wait_etcd_healthy(process: subprocess.Popen, client_url: str, log_path: Path, name: str = "etcd",
@@ -28,7 +36,7 @@ def wait_etcd_healthy(process: subprocess.Popen, client_url: str, log_path: Path
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{name} exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
+            raise EtcdExited(f"{name} exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
         try:
             with urllib.request.urlopen(f"{client_url}/health", timeout=1) as reply:
                 if b'"true"' in reply.read():
@@ -87,12 +95,29 @@ class EtcdCluster:
     def start_all(self) -> None:
         for member in self.members:
             self._spawn(member)
-        for member in self.members:
-            self.wait_healthy(member)
+        self._wait_started(self.members)
 
     def start(self, member: Member) -> None:
         self._spawn(member)
-        self.wait_healthy(member)
+        self._wait_started([member])
+
+    def _wait_started(self, members: list[Member]) -> None:
+        """Wait until every one of ``members`` is healthy and still running, starting again one that exited."""
+        for attempt in range(1, START_ATTEMPTS + 1):
+            for member in members:
+                if attempt > 1 and not member.running:
+                    self._spawn(member)
+            try:
+                for member in members:
+                    self.wait_healthy(member)
+            except EtcdExited:
+                if attempt == START_ATTEMPTS:
+                    raise
+                continue
+            if all(member.running for member in members):
+                return
+        exited = ", ".join(f"{m.name} ({m.process.returncode})" for m in members if not m.running)
+        raise EtcdExited(f"etcd members still exit after {START_ATTEMPTS} starts: {exited}")
 
     def kill(self, member: Member) -> None:
         if member.process is not None:

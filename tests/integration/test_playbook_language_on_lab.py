@@ -8,7 +8,6 @@ Each lab VM has its own /root and /tmp; files go under /root/pblang and /tmp/pbl
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -125,26 +124,29 @@ COMPARED = SITE.replace("- hosts: vm1:vm2", "- hosts: all").replace(
 
 
 def test_the_same_language_under_ansible_playbook_and_kob_run(lab, site, tmp_path):
-    """ansible-playbook on vm1 and kob run on vm2 (without delegation to another VM): the same files under
-    /root/pblang and on the manager, the same recap on both runs."""
-    from tests.helpers.ansible_side import ansible_playbook_binary, one_vm_ini
+    """ansible-playbook on vm1 and kob run on vm2, at the same time (without delegation to another VM): the same
+    files under /root/pblang and on the manager, the same recap on both runs."""
+    from tests.helpers.ansible_side import (
+        ANSIBLE_ENV,
+        ansible_playbook_binary,
+        beside,
+        one_vm_ini,
+    )
     from tests.helpers.ansible_side import recap as one_recap
 
     binary = ansible_playbook_binary()
     assert COMPARED != SITE and "delegate_to: vm1" not in COMPARED
     site.write_text(COMPARED)
     ini = one_vm_ini(lab, "vm1", tmp_path / "hosts.ini")
-    env = {**os.environ, "ANSIBLE_PIPELINING": "True", "ANSIBLE_HOST_KEY_CHECKING": "True", "ANSIBLE_NOCOLOR": "1",
-           "ANSIBLE_SSH_ARGS": "-o ControlMaster=no -o ControlPersist=no"}
     theirs_local, ours_local = tmp_path / "ansible-local", tmp_path / "kob-local"
     theirs_local.mkdir()
     ours_local.mkdir()
     counts = []
     for _ in range(2):
-        ansible = subprocess.run([str(binary), "-i", str(ini), str(site), "-e",
-                                  f"local={theirs_local}"], capture_output=True, text=True, env=env, timeout=600, check=False)
+        ansible, ours = beside([str(binary), "-i", str(ini), str(site), "-e", f"local={theirs_local}"],
+                               ["run", str(site), "-i", str(lab.layout.inventory), "--limit", "vm2", "-e",
+                                f"local={ours_local}"], {**os.environ, **ANSIBLE_ENV})
         assert ansible.returncode == 0, ansible.stdout + ansible.stderr
-        ours = kob("run", str(site), "-i", str(lab.layout.inventory), "--limit", "vm2", "-e", f"local={ours_local}")
         assert ours.returncode == 0, ours.stdout + ours.stderr
         counts.append((one_recap(ansible.stdout), one_recap(ours.stdout)))
     for theirs_counts, ours_counts in counts:

@@ -6,6 +6,10 @@ Lab VMs share the machine's /etc, /home and /var/spool/cron, so the test first g
 their own (bind mounts inside each VM's private mount namespace) and takes them away at the end: users,
 groups, crontabs and sysctl files never touch the machine. sysctl sets net.core.somaxconn, which each VM's
 network namespace has to itself. get_url and uri reach a server this test runs on the lab's bridge address.
+
+The runs are made once, in a module fixture, and judged by the two tests: `kob run` of the playbook on vm2 twice,
+each time beside ansible-playbook of it on vm1 (both VMs' end states are read then), then the kob-only playbook
+twice, then the playbook in check mode.
 """
 
 from __future__ import annotations
@@ -18,13 +22,14 @@ import re
 import subprocess
 import tarfile
 import threading
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from tests.helpers.ansible_side import ANSIBLE_ENV, beside, one_vm_ini
 from tests.helpers.lab_services import kob
-from tests.helpers.ansible_side import one_vm_ini
 from tests.integration.test_run_vs_ansible import ansible_playbook, recap  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.lab
@@ -107,7 +112,7 @@ cat /root/.ssh/known_hosts
 
 
 class _Web(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 (http.server's name)
+    def do_GET(self):  # http.server's name
         body, kind = (RELEASE, "text/plain") if self.path == "/release.txt" else \
             (json.dumps({"ok": True}).encode(), "application/json")
         self.send_response(200 if self.path in ("/release.txt", "/api/status") else 404)
@@ -120,7 +125,7 @@ class _Web(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def web(lab):
     """A server on the lab's bridge address (this machine), for get_url and uri on the VMs."""
     server = ThreadingHTTPServer((lab.layout.bridge_address, 0), _Web)
@@ -133,7 +138,7 @@ def web(lab):
         server.server_close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def private_vms(lab):
     inventory = str(lab.layout.inventory)
     try:
@@ -170,15 +175,55 @@ def write_playbooks(folder: Path, web: str) -> tuple[Path, Path]:
     return common, extra
 
 
-def test_every_new_module_converges_then_changes_nothing(lab, private_vms, web, tmp_path):
-    common, extra = write_playbooks(tmp_path, web)
-    counts = []
+@dataclass
+class Runs:
+    """The module's runs, in order, and what they left; ``kob`` holds the playbook's two runs, then the kob-only
+    one's two (a run that failed ends the list)."""
+
+    folder: Path
+    kob: list[subprocess.CompletedProcess] = field(default_factory=list)
+    ansible: list[subprocess.CompletedProcess] = field(default_factory=list)
+    theirs_state: str = ""  # vm1's and vm2's end states after the playbook's two runs (before the kob-only one)
+    ours_state: str = ""
+    theirs_fetched: str = ""
+    ours_fetched: str = ""
+    check: subprocess.CompletedProcess | None = None
+
+
+@pytest.fixture(scope="module")
+def runs(lab, private_vms, web, ansible_playbook, tmp_path_factory) -> Runs:  # noqa: F811
+    made = Runs(tmp_path_factory.mktemp("modules"))
+    common, extra = write_playbooks(made.folder, web)
+    ini = one_vm_ini(lab, "vm1", made.folder / "hosts.ini")
+    ours = ["-i", private_vms, "--limit", "vm2"]
     for _ in range(2):
-        for playbook in (common, extra):
-            done = kob("run", str(playbook), "-i", private_vms, "--limit", "vm2", timeout=600)
-            assert done.returncode == 0, done.stdout + done.stderr
-            counts.append(recap(done.stdout))
-    assert [c["changed"] for c in counts] == [CHANGED_FIRST, 2, 0, 0], counts  # apt: nothing to install
+        theirs, mine = beside([str(ansible_playbook), "-i", str(ini), str(common)], ["run", str(common), *ours],
+                              {**os.environ, **ANSIBLE_ENV})
+        made.ansible.append(theirs)
+        made.kob.append(mine)
+        if theirs.returncode or mine.returncode:
+            return made
+    made.theirs_state, made.ours_state = state_of(private_vms, "vm1"), state_of(private_vms, "vm2")
+    made.theirs_fetched, made.ours_fetched = ((made.folder / f"fetched/{vm}/root/mods/app.conf").read_text()
+                                              for vm in ("vm1", "vm2"))
+    for _ in range(2):
+        made.kob.append(kob("run", str(extra), *ours, timeout=600))
+        if made.kob[-1].returncode:
+            return made
+    made.check = kob("run", str(common), *ours, "--check")
+    return made
+
+
+def assert_succeeded(runs: list[subprocess.CompletedProcess], count: int) -> None:
+    for done in runs:
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert len(runs) == count
+
+
+def test_every_new_module_converges_then_changes_nothing(runs, private_vms):
+    assert_succeeded(runs.kob, 4)
+    counts = [recap(done.stdout) for done in runs.kob]
+    assert [c["changed"] for c in counts] == [CHANGED_FIRST, 0, 2, 0], counts  # apt: nothing to install
     assert all(c["failed"] == 0 for c in counts)
     state = state_of(private_vms, "vm2")
     for expected in ("./app.conf f 644 root root", "./motd f 640 root root", "./release.txt f 600 root root",
@@ -187,34 +232,22 @@ def test_every_new_module_converges_then_changes_nothing(lab, private_vms, web, 
                      f"kobdemo:{PASSWORD}", "#Ansible: nightly\n15 2 * * * /usr/bin/true nightly",
                      "#Ansible: weekly\n@weekly kobdemo /usr/bin/true weekly", HOST_KEY):
         assert expected in state, (expected, state)
-    fetched = tmp_path / "fetched/vm2/root/mods/app.conf"
-    assert fetched.read_text() == ("port=8080\nhost=localhost\n# BEGIN ANSIBLE MANAGED BLOCK\nworkers=4\nqueue=on\n"
-                                   "# END ANSIBLE MANAGED BLOCK\n# end\ndebug=false\n")
+    assert runs.ours_fetched == ("port=8080\nhost=localhost\n# BEGIN ANSIBLE MANAGED BLOCK\nworkers=4\nqueue=on\n"
+                                 "# END ANSIBLE MANAGED BLOCK\n# end\ndebug=false\n")
     extra_state = kob("exec", private_vms, "sysctl -n net.core.somaxconn; cat /etc/sysctl.d/90-kob.conf; "
                       "stat -c '%a %U' /home/kobdemo/.ssh /home/kobdemo/.ssh/authorized_keys; "
                       "cat /home/kobdemo/.ssh/authorized_keys", "--hosts", "vm2")
     assert extra_state.returncode == 0, extra_state.stderr
     lines = [line.split("| ", 1)[1] for line in extra_state.stdout.splitlines() if "| " in line]
     assert lines == ["1234", "net.core.somaxconn=1234", "700 kobdemo", "600 kobdemo", USER_KEY], lines
-    check = kob("run", str(common), "-i", private_vms, "--limit", "vm2", "--check")
-    assert check.returncode == 0 and recap(check.stdout)["changed"] == 0, check.stdout
+    assert runs.check.returncode == 0 and recap(runs.check.stdout)["changed"] == 0, runs.check.stdout
 
 
-def test_ansible_playbook_leaves_the_same_end_state(lab, private_vms, web, ansible_playbook, tmp_path):  # noqa: F811
-    common, _ = write_playbooks(tmp_path, web)
-    ini = one_vm_ini(lab, "vm1", tmp_path / "hosts.ini")
-    env = {**os.environ, "ANSIBLE_PIPELINING": "True", "ANSIBLE_HOST_KEY_CHECKING": "True", "ANSIBLE_NOCOLOR": "1",
-           "ANSIBLE_SSH_ARGS": "-o ControlMaster=no -o ControlPersist=no"}
-    counts = []
-    for _ in range(2):
-        theirs = subprocess.run([str(ansible_playbook), "-i", str(ini), str(common)], capture_output=True, text=True,
-                                env=env, timeout=600)
-        assert theirs.returncode == 0, theirs.stdout + theirs.stderr
-        ours = kob("run", str(common), "-i", private_vms, "--limit", "vm2", timeout=600)
-        assert ours.returncode == 0, ours.stdout + ours.stderr
-        counts.append((recap(theirs.stdout)["changed"], recap(ours.stdout)["changed"]))
+def test_ansible_playbook_leaves_the_same_end_state(runs):
+    assert_succeeded(runs.ansible, 2)
+    assert_succeeded(runs.kob[:2], 2)
+    counts = [(recap(theirs.stdout)["changed"], recap(ours.stdout)["changed"])
+              for theirs, ours in zip(runs.ansible, runs.kob)]
     assert counts == [(CHANGED_FIRST, CHANGED_FIRST), (0, 0)], counts
-    theirs_state, ours_state = state_of(private_vms, "vm1"), state_of(private_vms, "vm2")
-    assert re.sub(r"vm1", "vmN", theirs_state) == re.sub(r"vm2", "vmN", ours_state)
-    assert (tmp_path / "fetched/vm1/root/mods/app.conf").read_text() == \
-        (tmp_path / "fetched/vm2/root/mods/app.conf").read_text()
+    assert re.sub(r"vm1", "vmN", runs.theirs_state) == re.sub(r"vm2", "vmN", runs.ours_state)
+    assert runs.theirs_fetched == runs.ours_fetched

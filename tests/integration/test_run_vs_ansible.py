@@ -2,6 +2,10 @@
 
 ansible-core is installed into the tests' own venv (/var/lib/kob-test-ansible) on first use, from PyPI.
 The corpus of one playbook per folder (tests/playbook_corpus/NN-name) is judged by test_corpus_vs_ansible.py.
+
+Every case runs twice under both tools at once, in a module fixture; each test then judges one case. The case
+under /root/compare runs beside the corpus's (under /root/corpus, one site after the other), so their waits on
+ssh and Python start-up overlap; a case no selected test judges is not run.
 """
 
 from __future__ import annotations
@@ -9,6 +13,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -16,6 +22,7 @@ import pytest
 from tests.helpers.ansible_side import (
     ANSIBLE_ENV,
     ansible_playbook_binary,
+    beside,
     one_vm_ini,
     recap,
 )
@@ -63,69 +70,98 @@ def vm_state(lab, vm: str, state: str = STATE) -> str:
     return "\n".join(line.split("| ", 1)[1] for line in done.stdout.splitlines() if "| " in line)
 
 
-def side_by_side(ansible_playbook: Path, ini: Path, playbook: Path, lab, env: dict
-                 ) -> tuple[subprocess.CompletedProcess, subprocess.CompletedProcess]:
-    """ansible-playbook on vm1 and `kob run` on vm2 of the same playbook, at the same time; both must succeed."""
-    with subprocess.Popen([str(ansible_playbook), "-i", str(ini), str(playbook)], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True, env=env) as process:
-        try:
-            ours = kob("run", str(playbook), "-i", str(lab.layout.inventory), "--limit", "vm2")
-            out, err = process.communicate(timeout=300)
-        finally:
-            process.kill()
-    ansible = subprocess.CompletedProcess(process.args, process.returncode, out, err)
-    assert ansible.returncode == 0, ansible.stdout + ansible.stderr
-    assert ours.returncode == 0, ours.stdout + ours.stderr
-    return ansible, ours
+@dataclass
+class Case:
+    """Both tools' runs of one playbook (ansible-playbook on vm1, `kob run` on vm2, at the same time), and the
+    end state each VM was left in after the last one."""
+
+    runs: list[tuple[subprocess.CompletedProcess, subprocess.CompletedProcess]] = field(default_factory=list)
+    theirs: str = ""
+    mine: str = ""
+
+    def assert_both_succeeded(self) -> None:
+        assert len(self.runs) == 2, "a run failed"
+        for ansible, ours in self.runs:
+            assert ansible.returncode == 0, ansible.stdout + ansible.stderr
+            assert ours.returncode == 0, ours.stdout + ours.stderr
 
 
-def test_the_same_playbook_leaves_the_same_end_state(lab, ansible_playbook, tmp_path):
-    kob("exec", str(lab.layout.inventory), "rm -rf /root/compare; mkdir -p /root/compare; touch /root/compare/stray")
-    (tmp_path / "templates").mkdir()
-    (tmp_path / "templates/app.conf.j2").write_text(TEMPLATE)
-    playbook = tmp_path / "site.yaml"
-    playbook.write_text(PLAYBOOK)
-    ini = one_vm_ini(lab, "vm1", tmp_path / "hosts.ini")
+def run_case(lab, ansible_playbook: Path, folder: Path, playbook: Path, root: str, state: str) -> Case:
+    """Two runs of ``playbook`` under both tools on a fresh ``root`` (removed again after), stopping at a failure."""
+    ini = one_vm_ini(lab, "vm1", folder / "hosts.ini")
     env = {**os.environ, **ANSIBLE_ENV}
+    inventory = str(lab.layout.inventory)
+    case = Case()
     try:
-        for _ in range(2):  # the second run changes nothing, under both
-            ansible, ours = side_by_side(ansible_playbook, ini, playbook, lab, env)
-        assert "changed=0" in ansible.stdout.split("PLAY RECAP")[1]
-        assert "changed=0" in ours.stdout.split("PLAY RECAP")[1]
-        theirs, mine = vm_state(lab, "vm1"), vm_state(lab, "vm2")
-        assert "./handler.log f 644" in theirs and "./conf/settings f 600" in theirs
-        assert mine == theirs
+        for _ in range(2):
+            case.runs.append(beside([str(ansible_playbook), "-i", str(ini), str(playbook)],
+                                    ["run", str(playbook), "-i", inventory, "--limit", "vm2"], env, timeout=300))
+            if any(done.returncode != 0 for done in case.runs[-1]):
+                return case
+        case.theirs, case.mine = vm_state(lab, "vm1", state), vm_state(lab, "vm2", state)
+        return case
     finally:
-        kob("exec", str(lab.layout.inventory), "rm -rf /root/compare")
+        kob("exec", inventory, f"rm -rf {root}")
+
+
+def compare_case(lab, ansible_playbook: Path, folder: Path) -> Case:
+    kob("exec", str(lab.layout.inventory), "rm -rf /root/compare; mkdir -p /root/compare; touch /root/compare/stray")
+    (folder / "templates").mkdir()
+    (folder / "templates/app.conf.j2").write_text(TEMPLATE)
+    playbook = folder / "site.yaml"
+    playbook.write_text(PLAYBOOK)
+    return run_case(lab, ansible_playbook, folder, playbook, "/root/compare", STATE)
+
+
+def corpus_cases(lab, ansible_playbook: Path, folder: Path, sites: list[str]) -> dict[str, Case]:
+    """The corpus's sites one after the other: they share /root/corpus."""
+    shutil.copytree(CORPUS, folder / "corpus")
+    cases = {}
+    for site in sites:
+        kob("exec", str(lab.layout.inventory), "rm -rf /root/corpus")
+        cases[site] = run_case(lab, ansible_playbook, folder, folder / "corpus" / site, "/root/corpus", CORPUS_STATE)
+    return cases
+
+
+@pytest.fixture(scope="module")
+def cases(request, lab, ansible_playbook, tmp_path_factory) -> dict[str, Case]:
+    """Every case a selected test of this module judges, by name ("compare" or a corpus site)."""
+    wanted = [getattr(item, "callspec", None) for item in request.session.items if item.module is request.module]
+    sites = sorted({spec.params["site"] for spec in wanted if spec is not None})
+    with ThreadPoolExecutor(2) as pool:
+        compare = pool.submit(compare_case, lab, ansible_playbook, tmp_path_factory.mktemp("compare")) \
+            if None in wanted else None
+        corpus = pool.submit(corpus_cases, lab, ansible_playbook, tmp_path_factory.mktemp("corpus"), sites)
+        return {**corpus.result(), **({"compare": compare.result()} if compare else {})}
+
+
+def test_the_same_playbook_leaves_the_same_end_state(cases):
+    case = cases["compare"]
+    case.assert_both_succeeded()
+    ansible, ours = case.runs[1]  # the second run changes nothing, under both
+    assert "changed=0" in ansible.stdout.split("PLAY RECAP")[1]
+    assert "changed=0" in ours.stdout.split("PLAY RECAP")[1]
+    assert "./handler.log f 644" in case.theirs and "./conf/settings f 600" in case.theirs
+    assert case.mine == case.theirs
 
 
 @pytest.mark.parametrize("site, made", [
     ("site.yml", "./shop/app.conf f 640"),
     ("second.yml", "./second/worker/worker.conf f 600"),
 ])
-def test_the_corpus_of_roles_leaves_the_same_end_state_and_counts(lab, ansible_playbook, tmp_path, site, made):
+def test_the_corpus_of_roles_leaves_the_same_end_state_and_counts(cases, site, made):
     """tests/playbook_corpus: roles (defaults, vars, meta dependencies, handlers with listen, templates,
     files), import_tasks/include_tasks (templated name, loop), include_role with a loop, import_role
     tasks_from, pre_tasks/post_tasks, nested block/rescue/always, meta: flush_handlers, yes/no booleans,
     omit, filters: the same files, the same recap, nothing changed on the second run."""
-    kob("exec", str(lab.layout.inventory), "rm -rf /root/corpus")
-    shutil.copytree(CORPUS, tmp_path / "corpus")
-    playbook = tmp_path / "corpus" / site
-    ini = one_vm_ini(lab, "vm1", tmp_path / "hosts.ini")
-    env = {**os.environ, **ANSIBLE_ENV}
-    counts = []
-    try:
-        for _ in range(2):
-            ansible, ours = side_by_side(ansible_playbook, ini, playbook, lab, env)
-            counts.append((recap(ansible.stdout), recap(ours.stdout)))
-        for number, (theirs_counts, ours_counts) in enumerate(counts, 1):  # shown with pytest -s
-            print(f"run {number}: ansible-playbook {theirs_counts}\n       kob run          {ours_counts}")
-        theirs, mine = vm_state(lab, "vm1", CORPUS_STATE), vm_state(lab, "vm2", CORPUS_STATE)
-        assert made in theirs
-        assert mine == theirs
-        for (ansible_counts, kob_counts) in counts:  # the whole recap: ok, changed, skipped, rescued, failed ...
-            assert kob_counts == ansible_counts, counts
-            assert kob_counts["failed"] == 0 and kob_counts["rescued"] == 1, counts
-        assert counts[1][0]["changed"] == counts[1][1]["changed"] == 0, counts
-    finally:
-        kob("exec", str(lab.layout.inventory), "rm -rf /root/corpus")
+    case = cases[site]
+    case.assert_both_succeeded()
+    counts = [(recap(ansible.stdout), recap(ours.stdout)) for ansible, ours in case.runs]
+    for number, (theirs_counts, ours_counts) in enumerate(counts, 1):  # shown with pytest -s
+        print(f"run {number}: ansible-playbook {theirs_counts}\n       kob run          {ours_counts}")
+    assert made in case.theirs
+    assert case.mine == case.theirs
+    for (ansible_counts, kob_counts) in counts:  # the whole recap: ok, changed, skipped, rescued, failed ...
+        assert kob_counts == ansible_counts, counts
+        assert kob_counts["failed"] == 0 and kob_counts["rescued"] == 1, counts
+    assert counts[1][0]["changed"] == counts[1][1]["changed"] == 0, counts
