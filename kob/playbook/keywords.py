@@ -29,7 +29,7 @@ MODULES: dict[str, tuple[str, ...]] = {
 """Module name -> the argument names it accepts ("_raw" is a free-form command line)."""
 
 STATES: dict[str, tuple[str, ...]] = {
-    "file": ("directory", "absent", "touch", "file"),
+    "file": ("directory", "absent", "touch", "file", "link", "hard"),
     "lineinfile": ("present", "absent"),
     "apt": ("present", "absent", "latest"),
     "service": ("started", "stopped", "restarted", "reloaded"),

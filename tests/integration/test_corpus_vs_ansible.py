@@ -1,8 +1,8 @@
 """Each playbook of tests/playbook_corpus/NN-name/site.yml under ansible-playbook (on vm1) and `kob run` (on vm2).
 
-Both leave the same end state under /root/pc/NN-name (paths, kinds, modes, owners, contents, link targets),
-report the same `changed` count on the first run, and on the second run report changed=0 wherever Ansible
-does. The lab VMs share the machine's filesystem except /root, /run, /tmp and /srv, so every playbook works
+Both leave the same end state under /root/pc/NN-name (paths, kinds, modes, owners, contents, link targets;
+generated key material masked), report the same `changed` count on the first run, and on the second run
+report changed=0 wherever Ansible does. The lab VMs share the machine's filesystem except /root, /run, /tmp and /srv, so every playbook works
 under /root/pc/<its name> (or only looks at the rest, in check mode).
 
 All selected playbooks run once, in parallel (KOB_TEST_CORPUS_PARALLEL at a time, 4 by default), the two
@@ -33,18 +33,11 @@ from tests.helpers.ansible_side import (
     one_vm_ini,
     recap,
 )
+from tests.helpers.key_material import masked
 
 CORPUS = Path(__file__).resolve().parents[1] / "playbook_corpus"
 PLAYBOOKS = sorted(p.name for p in CORPUS.iterdir() if (p / "site.yml").exists() and p.name[:2].isdigit())
-NOT_YET = {
-    "01-nginx": "file state=link (src:) is not implemented: refused at load",
-    "03-ssh-hardening": "the generated host key differs by nature: the comparison must mask key material",
-    "08-node-exporter": "file state=link (src:) is not implemented: refused at load",
-    "14-timezone": "file state=link (src:) is not implemented: refused at load",
-    "15-cron": "cron env: is not implemented: refused at load",
-    "16-app-deploy": "file state=link (src:) is not implemented: refused at load",
-    "17-hosts-entries": "lineinfile insertafter:/insertbefore: are not implemented: refused at load",
-}
+NOT_YET: dict[str, str] = {}
 """Playbooks kob does not yet run as Ansible does, and why: each is a strict xfail, so one that starts to
 match fails the suite until it is taken off this list."""
 REMOTE_ROOT = "/root/pc"
@@ -178,8 +171,8 @@ def corpus_runs(lab, request, tmp_path_factory) -> dict[str, tuple[PlaybookRuns,
         with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
             runs = dict(zip(names, pool.map(lambda name: run_twice(name, work, ansible, inventory, extra), names)))
         theirs, ours = remote_state(lab, THEIRS), remote_state(lab, OURS)
-        yield {name: (runs[name], {"ansible": theirs.get(name, []) + manager_state(work / "ansible" / name),
-                                   "kob": ours.get(name, []) + manager_state(work / "kob" / name)})
+        yield {name: (runs[name], {"ansible": masked(theirs.get(name, []) + manager_state(work / "ansible" / name)),
+                                   "kob": masked(ours.get(name, []) + manager_state(work / "kob" / name))})
                for name in names}
     finally:
         server.shutdown()

@@ -64,7 +64,7 @@ def test_check_mode_of_a_task_wins_over_the_play_and_the_command_line(tmp_path, 
     body = f"{play_mode}\ntasks:\n  - file: {{path: /tmp/a, state: touch}}\n    {task_mode}\n"
     run, fake, tally, printed = play(tmp_path, body, [("*", "", Reply(stdout=f"{RESULT_MARK} ok\n"))],
                                      RunOptions(check=cli))
-    assert [s.argv[-1] for s in fake.sent] == [sent_check_flag, sent_check_flag]  # file's last word: check
+    assert [s.argv[9] for s in fake.sent] == [sent_check_flag, sent_check_flag]  # file's check word (after the script)
 
 
 def test_ignore_errors_yes_counts_the_failure_as_ignored(tmp_path):
