@@ -36,7 +36,7 @@ ARGUMENTS: dict[str, tuple[str, ...]] = {
     "uri": ("url", "method", "body", "body_format", "status_code", "return_content", "headers", "timeout",
             "follow_redirects", "creates", "removes"),
     "pause": ("seconds", "minutes", "prompt"),
-    "known_hosts": ("name", "host", "key", "path", "state"),
+    "known_hosts": ("name", "host", "key", "path", "state", "hash_host"),
     "authorized_key": ("user", "key", "state", "exclusive", "path", "manage_dir"),
     "sysctl": ("name", "key", "value", "val", "state", "sysctl_file", "reload", "sysctl_set", "ignoreerrors"),
 }
@@ -70,6 +70,7 @@ _BOOLEANS = {
     "stat": ("follow", "get_checksum"), "fetch": ("flat", "fail_on_missing"), "replace": ("backup",),
     "blockinfile": ("create", "backup"), "get_url": ("force",), "unarchive": ("remote_src",),
     "uri": ("return_content", "follow_redirects"), "authorized_key": ("exclusive", "manage_dir"),
+    "known_hosts": ("hash_host",),
     "sysctl": ("reload", "sysctl_set", "ignoreerrors"),
 }
 _NUMBERS = {"apt": ("cache_valid_time",), "get_url": ("timeout",), "uri": ("timeout",)}

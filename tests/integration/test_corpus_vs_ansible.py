@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import threading
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -179,6 +180,18 @@ def corpus_runs(lab, request, tmp_path_factory) -> dict[str, tuple[PlaybookRuns,
         subprocess.run([sys.executable, "-m", "kob", *wipe], check=False, capture_output=True)
 
 
+def changed_tasks(output: str) -> Counter:
+    """Each task's (and handler's) heading -> how many 'changed:' lines it printed."""
+    counted: Counter = Counter()
+    heading = ""
+    for line in output.splitlines():
+        if line.startswith(("TASK [", "RUNNING HANDLER [")):
+            heading = line.rstrip(" *")
+        elif line.startswith("changed: ["):
+            counted[heading] += 1
+    return counted
+
+
 def tail(output: str, lines: int = 30) -> str:
     return "\n".join("      " + line for line in output.splitlines()[-lines:])
 
@@ -200,9 +213,13 @@ def differences(runs: PlaybookRuns, states: dict[str, list[str]]) -> list[str]:
         problems.append("end states differ:\n" + "\n".join("      " + line for line in shown[:120] + cut))
     (theirs_first, theirs_second), (ours_first, ours_second) = runs.ansible.recaps, runs.kob.recaps
     if theirs_first.get("changed") != ours_first.get("changed"):
+        theirs, ours = changed_tasks(runs.ansible.outputs[0]), changed_tasks(runs.kob.outputs[0])
+        apart = [f"{task}: ansible {theirs[task]}, kob {ours[task]}" for task in sorted(set(theirs) | set(ours))
+                 if theirs[task] != ours[task]]
         problems.append(f"first run: ansible-playbook changed={theirs_first.get('changed')}, "
                         f"kob run changed={ours_first.get('changed')}\n"
-                        f"      ansible {theirs_first}\n      kob     {ours_first}")
+                        f"      ansible {theirs_first}\n      kob     {ours_first}\n"
+                        + "\n".join("      changed lines of " + line for line in apart))
     if theirs_second.get("changed") == 0 and ours_second.get("changed") != 0:
         problems.append(f"second run: ansible-playbook changed=0, kob run changed={ours_second.get('changed')}:\n"
                         f"{tail(runs.kob.outputs[1], 60)}")

@@ -152,6 +152,20 @@ def test_a_block_without_rescue_runs_always_and_the_host_stays_failed(tmp_path):
     assert (tally["vm1"].failed, tally["vm1"].rescued, tally["vm2"].failed) == (1, 0, 0)
 
 
+def test_rescue_sees_the_failed_task_and_its_result_as_ansible_failed_result(tmp_path):
+    run, fake, tally, printed = play(tmp_path, """\
+        tasks:
+          - block:
+              - name: the check
+                command: /bin/check
+            rescue:
+              - command: "echo {{ ansible_failed_task.name }} exited {{ ansible_failed_result.rc }}"
+        """, [("vm1", "/bin/check", Reply(rc=3))])
+    assert fake.commands("vm1") == ["/bin/check", "echo the check exited 3"]
+    assert fake.commands("vm2") == ["/bin/check"]
+    assert (tally["vm1"].failed, tally["vm1"].rescued) == (0, 1)
+
+
 def test_handlers_listen_and_flush_where_meta_says(tmp_path):
     run, fake, tally, printed = play(tmp_path, """\
         tasks:
