@@ -17,6 +17,7 @@ import functools
 import http.server
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -186,7 +187,7 @@ def changed_tasks(output: str) -> Counter:
     heading = ""
     for line in output.splitlines():
         if line.startswith(("TASK [", "RUNNING HANDLER [")):
-            heading = line.rstrip(" *")
+            heading = re.sub(r"\[[\w.-]+ : ", "[", line.rstrip(" *"))  # Ansible names a role's task "role : task"
         elif line.startswith("changed: ["):
             counted[heading] += 1
     return counted
