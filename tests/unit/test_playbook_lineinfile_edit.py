@@ -110,6 +110,7 @@ def test_lineinfile_edits_as_ansible(name, text, args, expected):
 @pytest.mark.parametrize("args, before, after, status", [
     ({"regex": "^port=", "value": "port=2", "insertafter": "^#"}, "#\nport=1\n", "#\nport=2\n", "changed"),
     ({"line": "gone", "state": "absent"}, None, None, "ok"),  # nothing to take a line out of: ok, as in Ansible
+    ({"line": "gone", "state": "absent", "create": True}, None, None, "ok"),  # and no empty file made
     ({"line": "x", "insertbefore": "BOF", "create": True}, None, "x\n", "changed"),
 ])
 async def test_lineinfile_module_aliases_and_missing_files(tmp_path, args, before, after, status):

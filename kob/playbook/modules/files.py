@@ -117,7 +117,7 @@ async def lineinfile(args, ctx, variables) -> Outcome:
     wish = {key: _text(args.get(key)) for key in ("insertafter", "insertbefore", "search_string")}
     more = {**wish, "firstmatch": bool(flag(args, "firstmatch")), "backrefs": bool(flag(args, "backrefs"))}
     path = str(args["path"])
-    missing_ok = state == "absent" and not flag(args, "create", False)
+    missing_ok = state == "absent"  # as in Ansible: nothing to take out of a missing file, create: or not
     return await edit_file({**args, "create": True} if missing_ok else args, ctx, path,
                            lambda old: None if old is None and missing_ok else
                            edit_lines(old or "", line, _text(args.get("regexp")), state, **more),
