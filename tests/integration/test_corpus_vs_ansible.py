@@ -8,6 +8,7 @@ under /root/pc/<its name> (or only looks at the rest, in check mode).
 All selected playbooks run once, in parallel (KOB_TEST_CORPUS_PARALLEL at a time, 4 by default), the two
 tools at the same time on their own VM; each test then judges one playbook. One playbook alone:
     pytest tests/integration/test_corpus_vs_ansible.py -k nginx
+KOB_TEST_CORPUS_TABLE=FILE writes the table of every playbook's changed counts (first and second run) there.
 """
 
 from __future__ import annotations
@@ -173,12 +174,25 @@ def corpus_runs(lab, request, tmp_path_factory) -> dict[str, tuple[PlaybookRuns,
         with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
             runs = dict(zip(names, pool.map(lambda name: run_twice(name, work, ansible, inventory, extra), names)))
         theirs, ours = remote_state(lab, THEIRS), remote_state(lab, OURS)
-        yield {name: (runs[name], {"ansible": masked(theirs.get(name, []) + manager_state(work / "ansible" / name)),
-                                   "kob": masked(ours.get(name, []) + manager_state(work / "kob" / name))})
-               for name in names}
+        found = {name: (runs[name], {"ansible": masked(theirs.get(name, []) + manager_state(work / "ansible" / name)),
+                                     "kob": masked(ours.get(name, []) + manager_state(work / "kob" / name))})
+                 for name in names}
+        if os.environ.get("KOB_TEST_CORPUS_TABLE"):
+            Path(os.environ["KOB_TEST_CORPUS_TABLE"]).write_text(corpus_table(found))
+        yield found
     finally:
         server.shutdown()
         subprocess.run([sys.executable, "-m", "kob", *wipe], check=False, capture_output=True)
+
+
+def corpus_table(found: dict[str, tuple[PlaybookRuns, dict[str, list[str]]]]) -> str:
+    """A markdown table: each playbook, whether both tools agree, changed= of each run (ansible / kob)."""
+    rows = ["| playbook | match | first run changed (ansible / kob) | second run changed (ansible / kob) |",
+            "|---|---|---|---|"]
+    for name, (runs, states) in found.items():
+        counts = [f"{a.get('changed')} / {k.get('changed')}" for a, k in zip(runs.ansible.recaps, runs.kob.recaps)]
+        rows.append(f"| {name} | {'no' if differences(runs, states) else 'yes'} | {' | '.join(counts)} |")
+    return "\n".join(rows) + "\n"
 
 
 def changed_tasks(output: str) -> Counter:
