@@ -46,10 +46,6 @@ def has_jobs(text: str) -> bool:
     return any(line.strip() for line in text.splitlines())
 
 
-class CronEnvError(ValueError):
-    """An env line cannot be placed: the variable insertafter or insertbefore names is not in the crontab."""
-
-
 def env_line(name: str, value: str) -> str:
     """An environment variable's line, quoted as Ansible writes it: NAME="value"."""
     return f'{name}="{value}"'
@@ -60,7 +56,8 @@ def env_text(text: str, name: str, line: str | None, insertafter: str | None = N
     """The crontab with the variable ``name`` set by ``line`` (None: every line setting it taken out).
 
     A variable already set is rewritten where it is (every line that sets it); a new one goes at the top,
-    or after (before) the first line that sets the variable insertafter (insertbefore) names."""
+    or after (before) the first line that sets the variable insertafter (insertbefore) names: ValueError
+    (Ansible's words) when no line sets it."""
     lines = text.splitlines()
     setting = [i for i, found in enumerate(lines) if found.startswith(name + "=")]
     if line is None and setting:
@@ -81,6 +78,6 @@ def _env_place(lines: list[str], insertafter: str | None, insertbefore: str | No
         return 0
     where = next((i for i, found in enumerate(lines) if found.startswith(other + "=")), None)
     if where is None:
-        raise CronEnvError(f"Variable named '{other}' not found.")
+        raise ValueError(f"Variable named '{other}' not found.")
     return where + 1 if insertafter else where
 

@@ -26,14 +26,13 @@ class LineWish:
 
 
 def edit_lines(text: str, line: str | None, regexp: str | None, state: str, **more) -> str:
-    """The file's new text; equal to ``text`` when nothing needs changing (``more``: LineWish's other fields)."""
+    """The file's new text; equal to ``text`` when nothing needs changing (``more``: LineWish's other fields).
+    ``line`` is given with state present (the lineinfile module fails without it, as Ansible's does)."""
     wish = LineWish(line, regexp, state, **more)
     lines = split_lines(text)
     if wish.state == "absent":
         kept = [candidate for candidate in lines if not _matches(wish, candidate)]
         return text if len(kept) == len(lines) else "".join(kept)
-    if wish.line is None:
-        raise ValueError("line is required with state=present")
     return "".join(_present(wish, lines))
 
 

@@ -14,7 +14,6 @@ from kob.commands.task_system import (
 from kob.commands.tasks import file_argv
 from kob.playbook.crontab import (
     SPECIAL_TIMES,
-    CronEnvError,
     cron_line,
     cron_text,
     env_line,
@@ -52,7 +51,7 @@ async def cron(args, ctx, variables) -> Outcome:
             job_gone = not present and not flag(args, "env", False)
             return await _cron_in_file(args, ctx, cron_file, edit, registered, job_gone)
         return await _cron_in_crontab(ctx, user or "root", edit, registered)
-    except CronEnvError as error:
+    except ValueError as error:  # env_text: the variable to put it beside is not there
         return Outcome("failed", {**registered, "msg": str(error)})
 
 
