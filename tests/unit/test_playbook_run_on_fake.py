@@ -153,7 +153,7 @@ def test_a_block_without_rescue_runs_always_and_the_host_stays_failed(tmp_path):
 
 
 def test_rescue_sees_the_failed_task_and_its_result_as_ansible_failed_result(tmp_path):
-    run, fake, tally, printed = play(tmp_path, """\
+    _, fake, tally, _ = play(tmp_path, """\
         tasks:
           - block:
               - name: the check
