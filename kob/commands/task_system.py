@@ -71,7 +71,7 @@ echo '{RESULT_MARK} changed'
 """
 
 USER_READ_SCRIPT = FAIL + f"""\
-name=$1 kind=$2 haspw=$3
+name=$1 kind=$2 haspw=$3 home=$4
 command -v "${{kind}}add" >/dev/null || fail "this host has no ${{kind}}add (install passwd)"
 want=
 [ "$haspw" = 1 ] && want=$(cat)
@@ -80,6 +80,8 @@ if line=$(getent passwd "$name"); then
   echo "passwd $line"
   echo "groups $(id -Gn "$name")"
   echo "primary $(id -gn "$name")"
+  [ -n "$home" ] || home=$(printf '%s' "$line" | cut -d: -f6)
+  [ -e "$home" ] && echo "home_exists yes" || echo "home_exists no"
   if [ -n "$want" ]; then
     [ "$(getent shadow "$name" | cut -d: -f2)" = "$want" ] && echo "password same" || echo "password differs"
   fi
@@ -99,6 +101,20 @@ fi
 if [ "$kind" = group ]; then getent group "$name" | sed 's/^/group /'; else getent passwd "$name" | sed 's/^/passwd /'; fi
 echo '{RESULT_MARK} changed'
 """
+
+HOME_SCRIPT = FAIL + f"""\
+name=$1 home=$2
+[ -e "$home" ] && {{ echo '{RESULT_MARK} ok'; exit 0; }}
+if [ -d /etc/skel ]; then cp -a /etc/skel "$home" || exit 1; else mkdir -p -- "$home" || exit 1; fi
+mode=$(awk '$1 == "HOME_MODE" && $2 ~ /^[0-7]+$/ {{ print $2; exit }}' /etc/login.defs 2>/dev/null)
+[ -n "$mode" ] || {{ u=$(awk '$1 == "UMASK" && $2 ~ /^[0-7]+$/ {{ print $2; exit }}' /etc/login.defs 2>/dev/null)
+  [ -z "$u" ] || mode=$(printf %o $(( 0777 & ~0$u ))); }}
+[ -z "$mode" ] || chmod "$mode" -- "$home"
+chown -R "$name:$(id -g "$name")" -- "$home" || exit 1
+echo '{RESULT_MARK} changed'
+"""
+"""A missing home made as Ansible's user module makes it: /etc/skel copied, HOME_MODE (or UMASK) of
+/etc/login.defs, owned by the user."""
 
 AUTHORIZED_KEYS_READ_SCRIPT = FAIL + f"""\
 user=$1 path=$2
@@ -140,10 +156,15 @@ def sysctl_apply_argv(name: str, value: str, set_value: bool, reload: bool, path
             path, "1" if ignore else "0"]
 
 
-def account_read_argv(name: str, kind: str, password_on_stdin: bool = False) -> list[str]:
-    """kind user: its passwd line, groups, primary group, whether a group of its name exists, and (when
-    ``password_on_stdin``) whether its password hash equals the one on stdin; kind group: its group line."""
-    return ["sh", "-c", USER_READ_SCRIPT, "sh", name, kind, "1" if password_on_stdin else "0"]
+def account_read_argv(name: str, kind: str, password_on_stdin: bool = False, home: str = "") -> list[str]:
+    """kind user: its passwd line, groups, primary group, whether ``home`` (default its own) exists, whether a
+    group of its name exists, and (when ``password_on_stdin``) whether its password hash equals the one on
+    stdin; kind group: its group line."""
+    return ["sh", "-c", USER_READ_SCRIPT, "sh", name, kind, "1" if password_on_stdin else "0", home]
+
+
+def home_argv(name: str, home: str) -> list[str]:
+    return ["sh", "-c", HOME_SCRIPT, "sh", name, home]
 
 
 def account_write_argv(name: str, kind: str, command: list[str], set_password: bool) -> list[str]:

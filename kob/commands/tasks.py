@@ -12,10 +12,17 @@ OLD_BEGIN, OLD_END = "#kob-old-begin", "#kob-old-end"
 BACKUP_MARK = "#kob-backup"
 
 ATTRIBUTES_TAIL = f"""\
-if [ "$state" != absent ] && [ -e "$p" ]; then
-  if [ -n "$mode" ] && [ "$(stat -c %a -- "$p")" != "$mode" ]; then c=1; [ "$check" = 1 ] || chmod "$mode" -- "$p"; fi
-  if [ -n "$owner" ] && [ "$(stat -c %U -- "$p")" != "$owner" ]; then c=1; [ "$check" = 1 ] || chown "$owner" -- "$p"; fi
-  if [ -n "$group" ] && [ "$(stat -c %G -- "$p")" != "$group" ]; then c=1; [ "$check" = 1 ] || chgrp "$group" -- "$p"; fi
+if [ "$state" != absent ] && {{ [ -e "$p" ] || [ -L "$p" ]; }}; then
+  if [ -n "$mode" ] && [ "$(stat -c %a -- "$p")" != "$mode" ]; then
+    [ -L "$p" ] && {{ echo "{RESULT_MARK} failed $p is a link, and a link has no mode of its own: leave mode out or set follow: true"; exit 0; }}
+    c=1; [ "$check" = 1 ] || chmod "$mode" -- "$p"
+  fi
+  if [ -n "$owner" ] && [ "$(stat -c %U -- "$p")" != "$owner" ] && [ "$(stat -c %u -- "$p")" != "$owner" ]; then
+    c=1; [ "$check" = 1 ] || chown -h "$owner" -- "$p"
+  fi
+  if [ -n "$group" ] && [ "$(stat -c %G -- "$p")" != "$group" ] && [ "$(stat -c %g -- "$p")" != "$group" ]; then
+    c=1; [ "$check" = 1 ] || chgrp -h "$group" -- "$p"
+  fi
 fi
 [ "$c" = 1 ] && echo '{RESULT_MARK} changed' || echo '{RESULT_MARK} ok'
 """
@@ -24,8 +31,9 @@ HOME_PATH = 'case $p in "~/"*) p=$HOME/${p#"~/"} ;; esac\n'
 """A path written ~/x is in the home of the user the command runs as (as Ansible expands it)."""
 
 FILE_SCRIPT = f"""\
-p=$1 state=$2 mode=$3 owner=$4 group=$5 check=$6 c=0
-{HOME_PATH}case $state in
+p=$1 state=$2 mode=$3 owner=$4 group=$5 check=$6 follow=${{7:-1}} c=0
+{HOME_PATH}[ "$follow" = 1 ] && [ "$state" != absent ] && [ -L "$p" ] && [ -e "$p" ] && p=$(readlink -f -- "$p")
+case $state in
   directory) [ -d "$p" ] || {{ c=1; [ "$check" = 1 ] || {{
     set --; d=$p; while [ ! -e "$d" ] && [ ! -L "$d" ]; do set -- "$d" "$@"; d=$(dirname -- "$d"); done
     for d do
@@ -68,8 +76,9 @@ fi
 {ATTRIBUTES_TAIL}"""
 
 
-def file_argv(path: str, state: str, mode: str, owner: str, group: str, check: bool) -> list[str]:
-    return ["sh", "-c", FILE_SCRIPT, "sh", path, state, mode, owner, group, _flag(check)]
+def file_argv(path: str, state: str, mode: str, owner: str, group: str, check: bool, follow: bool = True) -> list[str]:
+    """``follow``: a link's target is what a state other than absent looks at and changes (Ansible's default)."""
+    return ["sh", "-c", FILE_SCRIPT, "sh", path, state, mode, owner, group, _flag(check), _flag(follow)]
 
 
 def copy_argv(path: str, sha256: str, mode: str, owner: str, group: str, check: bool, diff: bool,

@@ -29,7 +29,7 @@ MODULES: dict[str, tuple[str, ...]] = {
 """Module name -> the argument names it accepts ("_raw" is a free-form command line)."""
 
 STATES: dict[str, tuple[str, ...]] = {
-    "file": ("directory", "absent", "touch", "file"),
+    "file": ("directory", "absent", "touch", "file", "link", "hard"),
     "lineinfile": ("present", "absent"),
     "apt": ("present", "absent", "latest"),
     "service": ("started", "stopped", "restarted", "reloaded"),
@@ -81,8 +81,15 @@ INSTEAD = {
     "timeout": "give the module its own timeout (wait_for: timeout:), or use until:/retries:",
     "raw": "use command: or shell: (kob run needs no Python on the host)",
     "script": "copy: the script to the host, then command: it",
+    "with_list": "write loop: with the same list",
+    "with_indexed_items": "write loop: with loop_control: {index_var: index} and use index and item",
+    "with_flattened": "write loop: \"{{ a | flatten }}\"",
+    "with_random_choice": "kob run picks nothing at random; write the value itself",
 }
 """What to write instead of an unsupported key, where there is something."""
+LOOKUP_LOOP = ("write loop: \"{{{{ query('{name}', ...) }}}}\" if kob run has that lookup (it has file, env, template "
+               "and vars), or list the values in loop:")
+"""What to write instead of any other with_NAME loop (Ansible's lookup NAME)."""
 PLAY_UNSUPPORTED = ("run_once", "ignore_errors", "until", "retries", "delay", "loop_control", "delegate_to", "no_log")
 INCLUDES = ("include_tasks", "import_tasks", "include_role", "import_role")
 BLOCK_KEYWORDS = ("when", "tags", "vars", "become", "become_user", "ignore_errors", "check_mode", "remote_user",

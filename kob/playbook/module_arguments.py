@@ -13,14 +13,15 @@ _ATTRS = ("mode", "owner", "group")
 _PATH = ("path", "dest", "destfile", "name")
 
 ARGUMENTS: dict[str, tuple[str, ...]] = {
-    "file": ("dest", "name"),
+    "file": ("dest", "name", "src", "force", "follow"),
     "copy": ("validate", "backup", "force"),
     "template": ("validate", "backup", "force"),
-    "lineinfile": ("dest", "destfile", "name", "backup", "validate"),
+    "lineinfile": ("dest", "destfile", "name", "backup", "validate", "regex", "value", "insertafter", "insertbefore",
+                   "firstmatch", "search_string", "backrefs"),
     "apt": ("cache_valid_time", "package", "pkg"),
     "package": ("name", "state", "use"),
     "cron": ("name", "minute", "hour", "day", "dom", "month", "weekday", "dow", "job", "value", "user", "state",
-             "special_time", "disabled", "cron_file", "backup"),
+             "special_time", "disabled", "cron_file", "backup", "env", "insertafter", "insertbefore"),
     "user": ("name", "user", "uid", "group", "groups", "append", "shell", "home", "create_home", "createhome",
              "move_home", "system", "state", "password", "update_password", "comment", "remove", "force"),
     "group": ("name", "gid", "system", "state"),
@@ -35,7 +36,7 @@ ARGUMENTS: dict[str, tuple[str, ...]] = {
     "uri": ("url", "method", "body", "body_format", "status_code", "return_content", "headers", "timeout",
             "follow_redirects", "creates", "removes"),
     "pause": ("seconds", "minutes", "prompt"),
-    "known_hosts": ("name", "host", "key", "path", "state"),
+    "known_hosts": ("name", "host", "key", "path", "state", "hash_host"),
     "authorized_key": ("user", "key", "state", "exclusive", "path", "manage_dir"),
     "sysctl": ("name", "key", "value", "val", "state", "sysctl_file", "reload", "sysctl_set", "ignoreerrors"),
 }
@@ -43,7 +44,7 @@ ARGUMENTS: dict[str, tuple[str, ...]] = {
 
 ALIASES: dict[str, dict[str, str]] = {
     "file": {"dest": "path", "name": "path"},
-    "lineinfile": {"dest": "path", "destfile": "path", "name": "path"},
+    "lineinfile": {"dest": "path", "destfile": "path", "name": "path", "regex": "regexp", "value": "line"},
     "replace": {"dest": "path", "destfile": "path", "name": "path"},
     "blockinfile": {"dest": "path", "destfile": "path", "name": "path", "content": "block"},
     "apt": {"package": "name", "pkg": "name"},
@@ -63,11 +64,13 @@ STATES: dict[str, tuple[str, ...]] = {
 }
 
 _BOOLEANS = {
-    "copy": ("backup", "force"), "template": ("backup", "force"), "lineinfile": ("backup",), "cron": ("disabled", "backup"),
+    "file": ("force", "follow"), "copy": ("backup", "force"), "template": ("backup", "force"),
+    "lineinfile": ("backup", "firstmatch", "backrefs"), "cron": ("disabled", "backup", "env"),
     "user": ("append", "create_home", "createhome", "move_home", "system", "remove", "force"), "group": ("system",),
     "stat": ("follow", "get_checksum"), "fetch": ("flat", "fail_on_missing"), "replace": ("backup",),
     "blockinfile": ("create", "backup"), "get_url": ("force",), "unarchive": ("remote_src",),
     "uri": ("return_content", "follow_redirects"), "authorized_key": ("exclusive", "manage_dir"),
+    "known_hosts": ("hash_host",),
     "sysctl": ("reload", "sysctl_set", "ignoreerrors"),
 }
 _NUMBERS = {"apt": ("cache_valid_time",), "get_url": ("timeout",), "uri": ("timeout",)}

@@ -67,6 +67,7 @@ class PlaybookRun(IncludeRunning, PlayEndings):
         self.base_vars: dict[str, dict[str, Any]] = {}  # inventory data and gathered facts
         self.host_vars: dict[str, dict[str, Any]] = {}  # set_fact and registered results
         self.stopped: set[str] = set()  # failed or unreachable: no more tasks
+        self.failures: dict[str, dict[str, Any]] = {}  # host -> its last failure, as rescue: sees it
         self.unreachable: set[str] = set()
         self.included_vars: dict[str, dict[str, Any]] = {}  # include_vars, per host
         self.ended: set[str] = set()  # meta: end_host, for the play that runs
@@ -137,6 +138,7 @@ class PlaybookRun(IncludeRunning, PlayEndings):
         failed = [h for h in began if h.name in self.stopped and h.name not in self.unreachable]
         if failed and block.rescue:
             for host in failed:  # as in Ansible: a failure rescued is not counted as failed
+                self.host_vars[host.name].update(self.failures.get(host.name, {}))
                 self.stopped.discard(host.name)
                 self.tally[host.name].failed -= 1
                 self.tally[host.name].rescued += 1
@@ -297,6 +299,8 @@ class PlaybookRun(IncludeRunning, PlayEndings):
         elif status == "failed":
             self._count(host.name, "failed")
             self.stopped.add(host.name)
+            self.failures[host.name] = {"ansible_failed_result": registered(task, done, status),
+                                        "ansible_failed_task": {"name": task.name, "action": task.module}}
         else:
             self._count(host.name, status)
         return lines, status

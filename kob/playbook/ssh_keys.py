@@ -42,6 +42,16 @@ def known_hosts_text(text: str, name: str, key: str | None, present: bool) -> st
     return "".join(f"{line}\n" for line in [*kept, key.strip()])
 
 
+def hashed_host_key(name: str, key: str, salt: bytes) -> str:
+    """The known_hosts line ``key`` with its host field replaced by ``name`` hashed (|1|salt|hmac-sha1), as
+    ssh-keygen -H and Ansible's hash_host write it; a leading @marker stays."""
+    words = key.split()
+    at = 1 if words and words[0].startswith("@") else 0
+    digest = hmac.new(salt, name.encode(), hashlib.sha1).digest()
+    words[at] = f"|1|{base64.b64encode(salt).decode()}|{base64.b64encode(digest).decode()}"
+    return " ".join(words)
+
+
 def key_field_names(key: str) -> list[str]:
     """The host names of a known_hosts line's first field (hashed ones are left as written)."""
     return key.split()[0].split(",") if key.split() else []

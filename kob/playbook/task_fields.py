@@ -13,6 +13,7 @@ from kob.playbook.keywords import (
     ALIAS_PREFIXES,
     FREE_FORM,
     INSTEAD,
+    LOOKUP_LOOP,
     LOOP_CONTROL,
     META,
     MODULES,
@@ -86,10 +87,14 @@ def vars_files_values(nodes: list[Node], base: Path) -> dict[str, Any]:
 
 
 def refuse_unsupported(node: Node, expected: str) -> None:
+    """Ansible's keys that kob run does not take, each with what to write instead; any with_NAME loop but
+    with_items and with_dict among them."""
     for key, value in node.entries(expected=expected):
-        if canonical(key) in UNSUPPORTED:
-            hint = INSTEAD.get(canonical(key), "remove it or use kob's own commands")
-            raise value.error(f"{key} is not supported by kob run (yet); {hint}")
+        name = canonical(key)
+        if name in UNSUPPORTED or (name.startswith("with_") and name not in TASK_KEYS):
+            fallback = LOOKUP_LOOP.format(name=name[len("with_"):]) if name.startswith("with_") else \
+                "remove it or use kob's own commands"
+            raise value.error(f"{key} is not supported by kob run (yet); {INSTEAD.get(name, fallback)}")
 
 
 def canonical(key: str) -> str:

@@ -1,13 +1,14 @@
 """Each playbook of tests/playbook_corpus/NN-name/site.yml under ansible-playbook (on vm1) and `kob run` (on vm2).
 
-Both leave the same end state under /root/pc/NN-name (paths, kinds, modes, owners, contents, link targets),
-report the same `changed` count on the first run, and on the second run report changed=0 wherever Ansible
-does. The lab VMs share the machine's filesystem except /root, /run, /tmp and /srv, so every playbook works
+Both leave the same end state under /root/pc/NN-name (paths, kinds, modes, owners, contents, link targets;
+generated key material masked), report the same `changed` count on the first run, and on the second run
+report changed=0 wherever Ansible does. The lab VMs share the machine's filesystem except /root, /run, /tmp and /srv, so every playbook works
 under /root/pc/<its name> (or only looks at the rest, in check mode).
 
 All selected playbooks run once, in parallel (KOB_TEST_CORPUS_PARALLEL at a time, 4 by default), the two
 tools at the same time on their own VM; each test then judges one playbook. One playbook alone:
     pytest tests/integration/test_corpus_vs_ansible.py -k nginx
+KOB_TEST_CORPUS_TABLE=FILE writes the table of every playbook's changed counts (first and second run) there.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ import functools
 import http.server
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import threading
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,18 +36,11 @@ from tests.helpers.ansible_side import (
     one_vm_ini,
     recap,
 )
+from tests.helpers.key_material import masked
 
 CORPUS = Path(__file__).resolve().parents[1] / "playbook_corpus"
 PLAYBOOKS = sorted(p.name for p in CORPUS.iterdir() if (p / "site.yml").exists() and p.name[:2].isdigit())
-NOT_YET = {
-    "01-nginx": "file state=link (src:) is not implemented: refused at load",
-    "03-ssh-hardening": "the generated host key differs by nature: the comparison must mask key material",
-    "08-node-exporter": "file state=link (src:) is not implemented: refused at load",
-    "14-timezone": "file state=link (src:) is not implemented: refused at load",
-    "15-cron": "cron env: is not implemented: refused at load",
-    "16-app-deploy": "file state=link (src:) is not implemented: refused at load",
-    "17-hosts-entries": "lineinfile insertafter:/insertbefore: are not implemented: refused at load",
-}
+NOT_YET: dict[str, str] = {}
 """Playbooks kob does not yet run as Ansible does, and why: each is a strict xfail, so one that starts to
 match fails the suite until it is taken off this list."""
 REMOTE_ROOT = "/root/pc"
@@ -178,12 +174,37 @@ def corpus_runs(lab, request, tmp_path_factory) -> dict[str, tuple[PlaybookRuns,
         with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
             runs = dict(zip(names, pool.map(lambda name: run_twice(name, work, ansible, inventory, extra), names)))
         theirs, ours = remote_state(lab, THEIRS), remote_state(lab, OURS)
-        yield {name: (runs[name], {"ansible": theirs.get(name, []) + manager_state(work / "ansible" / name),
-                                   "kob": ours.get(name, []) + manager_state(work / "kob" / name)})
-               for name in names}
+        found = {name: (runs[name], {"ansible": masked(theirs.get(name, []) + manager_state(work / "ansible" / name)),
+                                     "kob": masked(ours.get(name, []) + manager_state(work / "kob" / name))})
+                 for name in names}
+        if os.environ.get("KOB_TEST_CORPUS_TABLE"):
+            Path(os.environ["KOB_TEST_CORPUS_TABLE"]).write_text(corpus_table(found))
+        yield found
     finally:
         server.shutdown()
         subprocess.run([sys.executable, "-m", "kob", *wipe], check=False, capture_output=True)
+
+
+def corpus_table(found: dict[str, tuple[PlaybookRuns, dict[str, list[str]]]]) -> str:
+    """A markdown table: each playbook, whether both tools agree, changed= of each run (ansible / kob)."""
+    rows = ["| playbook | match | first run changed (ansible / kob) | second run changed (ansible / kob) |",
+            "|---|---|---|---|"]
+    for name, (runs, states) in found.items():
+        counts = [f"{a.get('changed')} / {k.get('changed')}" for a, k in zip(runs.ansible.recaps, runs.kob.recaps)]
+        rows.append(f"| {name} | {'no' if differences(runs, states) else 'yes'} | {' | '.join(counts)} |")
+    return "\n".join(rows) + "\n"
+
+
+def changed_tasks(output: str) -> Counter:
+    """Each task's (and handler's) heading -> how many 'changed:' lines it printed."""
+    counted: Counter = Counter()
+    heading = ""
+    for line in output.splitlines():
+        if line.startswith(("TASK [", "RUNNING HANDLER [")):
+            heading = re.sub(r"\[[\w.-]+ : ", "[", line.rstrip(" *"))  # Ansible names a role's task "role : task"
+        elif line.startswith("changed: ["):
+            counted[heading] += 1
+    return counted
 
 
 def tail(output: str, lines: int = 30) -> str:
@@ -207,9 +228,13 @@ def differences(runs: PlaybookRuns, states: dict[str, list[str]]) -> list[str]:
         problems.append("end states differ:\n" + "\n".join("      " + line for line in shown[:120] + cut))
     (theirs_first, theirs_second), (ours_first, ours_second) = runs.ansible.recaps, runs.kob.recaps
     if theirs_first.get("changed") != ours_first.get("changed"):
+        theirs, ours = changed_tasks(runs.ansible.outputs[0]), changed_tasks(runs.kob.outputs[0])
+        apart = [f"{task}: ansible {theirs[task]}, kob {ours[task]}" for task in sorted(set(theirs) | set(ours))
+                 if theirs[task] != ours[task]]
         problems.append(f"first run: ansible-playbook changed={theirs_first.get('changed')}, "
                         f"kob run changed={ours_first.get('changed')}\n"
-                        f"      ansible {theirs_first}\n      kob     {ours_first}")
+                        f"      ansible {theirs_first}\n      kob     {ours_first}\n"
+                        + "\n".join("      changed lines of " + line for line in apart))
     if theirs_second.get("changed") == 0 and ours_second.get("changed") != 0:
         problems.append(f"second run: ansible-playbook changed=0, kob run changed={ours_second.get('changed')}:\n"
                         f"{tail(runs.kob.outputs[1], 60)}")

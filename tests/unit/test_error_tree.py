@@ -94,6 +94,9 @@ RAISE_ALLOWED: dict[tuple[str, str, str], Caught | Invariant] = {
         ("kob.playbook.include_vars:include_vars",), "include_vars's file or dir: a failed task naming file:line"),
     ("kob.playbook.include_vars", "_folder_files", "LookupError"): Caught(
         ("kob.playbook.include_vars:include_vars",), "include_vars's dir: a failed task naming file:line"),
+    ("kob.playbook.crontab", "_env_place", "ValueError"): Caught(
+        ("kob.playbook.modules.system:cron",), "cron env: insertafter/insertbefore naming a variable that is not "
+        "there: the task's failure, in Ansible's words"),
     # Invariants: every caller passes values kob made or checked.
     ("kob.commands.haproxy", "_word", "ValueError"): Invariant(
         "names reaching HAProxy's runtime API are spec-checked names, addresses or HAProxy's own server names, "

@@ -14,6 +14,7 @@ from kob.commands.task_system import (
     ACCOUNT_WRITE_SCRIPT,
     CRONTAB_READ_SCRIPT,
     CRONTAB_WRITE_SCRIPT,
+    HOME_SCRIPT,
     USER_READ_SCRIPT,
 )
 from kob.commands.tasks import APT_SCRIPT, RESULT_MARK
@@ -23,7 +24,7 @@ from tests.helpers.fake_transport import Reply, ScriptedTransport, target
 
 OK = f"{RESULT_MARK} ok\n"
 NAMES = {USER_READ_SCRIPT: "read", ACCOUNT_WRITE_SCRIPT: "write", CRONTAB_READ_SCRIPT: "crontab-read",
-         CRONTAB_WRITE_SCRIPT: "crontab-write", APT_SCRIPT: "apt", URI_SCRIPT: "uri"}
+         CRONTAB_WRITE_SCRIPT: "crontab-write", APT_SCRIPT: "apt", URI_SCRIPT: "uri", HOME_SCRIPT: "home"}
 ALICE = "passwd alice:x:1001:1001:Alice:/home/alice:/bin/bash\ngroups alice sudo\nprimary alice\nown_group yes\n"
 
 
@@ -44,40 +45,50 @@ class Host:
         return [shlex.join([NAMES[s.argv[2]], *s.argv[4:]]) for s in self.fake.sent]
 
 
-READ, WRITE = "haspw=$3\n", "setpw=$3;"
+READ, WRITE = "haspw=$3 home=$4\n", "setpw=$3;"
 
 
 @pytest.mark.parametrize("name, args, found, check, expected, status", [
     ("new user: useradd, joining the group of its name", {"name": "alice", "shell": "/bin/bash", "groups": "sudo,adm"},
-     "own_group yes\n", False, ["read alice user 0", "write alice user 0 useradd -s /bin/bash -g alice -G sudo,adm -m alice"],
+     "own_group yes\n", False, ["read alice user 0 ''", "write alice user 0 useradd -s /bin/bash -g alice -G sudo,adm -m alice"],
      "changed"),
     ("new system user without home", {"name": "svc", "system": True, "create_home": False, "uid": 990}, "", False,
-     ["read svc user 0", "write svc user 0 useradd -u 990 -r -M svc"], "changed"),
+     ["read svc user 0 ''", "write svc user 0 useradd -u 990 -r -M svc"], "changed"),
     ("as wanted: read only", {"name": "alice", "shell": "/bin/bash", "groups": ["sudo"]}, ALICE, False,
-     ["read alice user 0"], "ok"),
+     ["read alice user 0 ''"], "ok"),
     ("another shell: usermod -s", {"name": "alice", "shell": "/bin/sh"}, ALICE, False,
-     ["read alice user 0", "write alice user 0 usermod -s /bin/sh alice"], "changed"),
+     ["read alice user 0 ''", "write alice user 0 usermod -s /bin/sh alice"], "changed"),
     ("groups appended", {"name": "alice", "groups": "docker", "append": True}, ALICE, False,
-     ["read alice user 0", "write alice user 0 usermod -a -G docker alice"], "changed"),
+     ["read alice user 0 ''", "write alice user 0 usermod -a -G docker alice"], "changed"),
     ("groups replaced", {"name": "alice", "groups": []}, ALICE, False,
-     ["read alice user 0", "write alice user 0 usermod -G '' alice"], "changed"),
+     ["read alice user 0 ''", "write alice user 0 usermod -G '' alice"], "changed"),
     ("createhome alias, user alias", {"user": "bob", "createhome": "no"}, "", False,
-     ["read bob user 0", "write bob user 0 useradd -M bob"], "changed"),
+     ["read bob user 0 ''", "write bob user 0 useradd -M bob"], "changed"),
     ("password differs: set through chpasswd", {"name": "alice", "password": "$6$salt$hash"},
-     ALICE + "password differs\n", False, ["read alice user 1", "write alice user 1 true"], "changed"),
+     ALICE + "password differs\n", False, ["read alice user 1 ''", "write alice user 1 true"], "changed"),
     ("password same", {"name": "alice", "password": "$6$salt$hash"}, ALICE + "password same\n", False,
-     ["read alice user 1"], "ok"),
+     ["read alice user 1 ''"], "ok"),
     ("password on_create only", {"name": "alice", "password": "$6$x", "update_password": "on_create"},
-     ALICE + "password differs\n", False, ["read alice user 1"], "ok"),
+     ALICE + "password differs\n", False, ["read alice user 1 ''"], "ok"),
     ("absent with remove", {"name": "alice", "state": "absent", "remove": True}, ALICE, False,
-     ["read alice user 0", "write alice user 0 userdel -r alice"], "changed"),
-    ("absent already", {"name": "ghost", "state": "absent"}, "", False, ["read ghost user 0"], "ok"),
+     ["read alice user 0 ''", "write alice user 0 userdel -r alice"], "changed"),
+    ("absent already", {"name": "ghost", "state": "absent"}, "", False, ["read ghost user 0 ''"], "ok"),
     ("check mode: read, nothing written", {"name": "alice", "shell": "/bin/zsh"}, ALICE, True,
-     ["read alice user 0"], "changed"),
+     ["read alice user 0 ''"], "changed"),
+    ("a missing home is made, as Ansible's create_home does", {"name": "alice"}, ALICE + "home_exists no\n", False,
+     ["read alice user 0 ''", "write alice user 0 true", "home alice /home/alice"], "changed"),
+    ("a missing home in check mode: a change", {"name": "alice"}, ALICE + "home_exists no\n", True,
+     ["read alice user 0 ''"], "changed"),
+    ("a missing home, create_home: no", {"name": "alice", "create_home": False}, ALICE + "home_exists no\n", False,
+     ["read alice user 0 ''"], "ok"),
+    ("another home asked: looked for", {"name": "alice", "home": "/srv/alice", "create_home": False},
+     ALICE + "home_exists no\n", False, ["read alice user 0 /srv/alice", "write alice user 0 usermod -d /srv/alice alice"],
+     "changed"),
 ])
 async def test_user(name, args, found, check, expected, status):
     host = Host([(READ, Reply(stdout=found + OK)), (WRITE, Reply(stdout=ALICE.split("\n")[0] + "\n" +
-                                                                    f"{RESULT_MARK} changed\n"))], check=check)
+                                                                    f"{RESULT_MARK} changed\n")),
+                 ("name=$1 home=$2\n", Reply(stdout=f"{RESULT_MARK} changed\n"))], check=check)
     outcome = await host.module("user", args)
     assert host.sent == expected, name
     assert outcome.status == status, (name, outcome.result)
@@ -90,15 +101,15 @@ async def test_user(name, args, found, check, expected, status):
 
 
 @pytest.mark.parametrize("name, args, found, expected, status", [
-    ("new group", {"name": "web", "gid": 2000}, "", ["read web group 0", "write web group 0 groupadd -g 2000 web"],
+    ("new group", {"name": "web", "gid": 2000}, "", ["read web group 0 ''", "write web group 0 groupadd -g 2000 web"],
      "changed"),
-    ("new system group", {"name": "svc", "system": "yes"}, "", ["read svc group 0", "write svc group 0 groupadd -r svc"],
+    ("new system group", {"name": "svc", "system": "yes"}, "", ["read svc group 0 ''", "write svc group 0 groupadd -r svc"],
      "changed"),
-    ("there", {"name": "web", "gid": 2000}, "group web:x:2000:\n", ["read web group 0"], "ok"),
+    ("there", {"name": "web", "gid": 2000}, "group web:x:2000:\n", ["read web group 0 ''"], "ok"),
     ("another gid", {"name": "web", "gid": 2001}, "group web:x:2000:\n",
-     ["read web group 0", "write web group 0 groupmod -g 2001 web"], "changed"),
+     ["read web group 0 ''", "write web group 0 groupmod -g 2001 web"], "changed"),
     ("absent", {"name": "web", "state": "absent"}, "group web:x:2000:\n",
-     ["read web group 0", "write web group 0 groupdel web"], "changed"),
+     ["read web group 0 ''", "write web group 0 groupdel web"], "changed"),
 ])
 async def test_group(name, args, found, expected, status):
     host = Host([(READ, Reply(stdout=found + OK)), (WRITE, Reply(stdout=f"group web:x:2000:\n{RESULT_MARK} changed\n"))])

@@ -50,7 +50,7 @@ def test_undefined_or_broken_templates_are_errors(call):
     (command_argv(["ls"], "/srv"), ["sh", "-c", 'cd "$1" && shift && exec "$@"', "sh", "/srv", "ls"]),
     (shell_argv("echo $HOME | wc -c", None), ["sh", "-c", "echo $HOME | wc -c"]),
     (shell_argv("pwd", "/tmp"), ["sh", "-c", 'cd "$1" && exec sh -c "$2"', "sh", "/tmp", "pwd"]),
-    (file_argv("/a b", "directory", "755", "", "", True)[3:], ["sh", "/a b", "directory", "755", "", "", "1"]),
+    (file_argv("/a b", "directory", "755", "", "", True)[3:], ["sh", "/a b", "directory", "755", "", "", "1", "1"]),
     (copy_argv("/etc/x", "abc", "", "root", "", False, True)[3:], ["sh", "/etc/x", "abc", "", "root", "", "0", "1"]),
 ])
 def test_host_module_argv_keeps_user_values_out_of_the_script(built, expected):
@@ -109,7 +109,7 @@ def test_bad_extra_vars(text):
     ("k=1\nj=2\n", None, r"^k=", "absent", "j=2\n"),
     ("a\n", "z", None, "absent", "a\n"),
     ("only\n", "only", None, "absent", ""),
-    ("no newline", "no newline", None, "present", "no newline"),
+    ("no newline", "no newline", None, "present", "no newline\n"),  # as Ansible: the line gets its newline
 ])
 def test_edit_lines(text, line, regexp, state, expected):
     assert edit_lines(text, line, regexp, state) == expected

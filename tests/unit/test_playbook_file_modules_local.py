@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from kob.errors import TemplateError
+from kob.playbook.ssh_keys import host_matches
 from tests.helpers.local_host import LocalHost
 
 KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1 alice@laptop"
@@ -120,6 +121,16 @@ async def test_replace_when_after_matches_nothing_is_ok_as_in_ansible(tmp_path):
                                                            "after": "NOWHERE"})
     assert (outcome.status, path.read_text()) == ("ok", "port=80\n")
     assert "did not match" in outcome.result["msg"]
+
+
+async def test_known_hosts_hash_host_writes_the_name_hashed_and_a_second_run_changes_nothing(tmp_path):
+    path = tmp_path / "known_hosts"
+    host = LocalHost(tmp_path)
+    args = {"name": "example.org", "key": HOST_KEY, "path": str(path), "hash_host": True}
+    assert [(await host.module("known_hosts", args)).status for _ in range(2)] == ["changed", "ok"]
+    field, rest = path.read_text().split(" ", 1)
+    assert field.startswith("|1|") and "example.org" not in field and rest == HOST_KEY.split(" ", 1)[1] + "\n"
+    assert host_matches(field, "example.org") and not host_matches(field, "example.com")
 
 
 async def test_blockinfile_diff_shows_the_block(tmp_path):

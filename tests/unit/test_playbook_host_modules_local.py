@@ -7,11 +7,16 @@ import base64
 import hashlib
 import io
 import os
+import pwd
+import subprocess
 import tarfile
 import zipfile
+from pathlib import Path
 
 import pytest
 
+from kob.commands.task_system import home_argv
+from kob.commands.tasks import RESULT_MARK
 from tests.helpers.local_host import LocalHost
 
 
@@ -158,3 +163,15 @@ async def test_get_url_failure_is_one_line(tmp_path):
                                                            "dest": str(tmp_path / "x")})
     assert outcome.status == "failed" and outcome.result["msg"].startswith("Request failed: ")
     assert "\n" not in outcome.result["msg"] and not (tmp_path / "x").exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a folder to another user needs root")
+def test_a_missing_home_is_made_from_skel_owned_by_the_user(tmp_path):
+    home = tmp_path / "home of nobody"
+    made = subprocess.run(home_argv("nobody", str(home)), capture_output=True, text=True, check=True)
+    assert made.stdout.endswith(f"{RESULT_MARK} changed\n") and home.is_dir()
+    assert (home.stat().st_uid, home.stat().st_gid) == (pwd.getpwnam("nobody").pw_uid, pwd.getpwnam("nobody").pw_gid)
+    skel = sorted(p.name for p in Path("/etc/skel").iterdir()) if Path("/etc/skel").is_dir() else []
+    assert sorted(p.name for p in home.iterdir()) == skel
+    again = subprocess.run(home_argv("nobody", str(home)), capture_output=True, text=True, check=True)
+    assert again.stdout == f"{RESULT_MARK} ok\n"

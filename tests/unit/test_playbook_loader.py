@@ -272,6 +272,20 @@ MALFORMED = [
      "ansible_facts.NAME"),
     ("with_fileglob", tasks("- debug:\n  with_fileglob: ['*.conf']\n"), "playbook.yml:4: [0]/tasks[0]/"
      "with_fileglob: with_fileglob is not supported by kob run (yet); list the files in loop:"),
+    ("poll alone", tasks("- shell: sleep 1\n  poll: 5\n"), "playbook.yml:4: [0]/tasks[0]/poll: poll is not supported "
+     "by kob run (yet); run it in the foreground (leave out async: and poll:)"),
+    ("with_list", tasks("- debug:\n  with_list: [1, 2]\n"), "playbook.yml:4: [0]/tasks[0]/with_list: with_list is "
+     "not supported by kob run (yet); write loop: with the same list"),
+    ("with_indexed_items", tasks("- debug:\n  with_indexed_items: [a]\n"), "playbook.yml:4: [0]/tasks[0]/"
+     "with_indexed_items: with_indexed_items is not supported by kob run (yet); write loop: with loop_control: "
+     "{index_var: index} and use index and item"),
+    ("with_file: Ansible's lookup loop", tasks("- debug:\n  with_file: [a.txt]\n"), "playbook.yml:4: [0]/tasks[0]/"
+     "with_file: with_file is not supported by kob run (yet); write loop: \"{{ query('file', ...) }}\" if kob run "
+     "has that lookup (it has file, env, template and vars), or list the values in loop:"),
+    ("with_ of a lookup kob lacks", tasks("- debug:\n  with_inventory_hostnames: all\n"),
+     "playbook.yml:4: [0]/tasks[0]/with_inventory_hostnames: with_inventory_hostnames is not supported by kob run "
+     "(yet); write loop: \"{{ query('inventory_hostnames', ...) }}\" if kob run has that lookup (it has file, env, "
+     "template and vars), or list the values in loop:"),
     ("loop_control without a loop", tasks("- debug:\n  loop_control: {loop_var: x}\n"),
      "playbook.yml:4: [0]/tasks[0]/loop_control: loop_control: needs a loop: on the same task"),
     ("loop_control extended", tasks("- debug:\n  loop: [1]\n  loop_control: {extended: true}\n"),

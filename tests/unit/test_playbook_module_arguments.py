@@ -30,6 +30,7 @@ TASKS = """\
     - copy: src=a dest=/etc/a validate="test -s %s" backup=yes
     - lineinfile: dest=/etc/a line=x
     - apt: {name: curl, cache_valid_time: 3600}
+    - file: {src: /usr/share/zoneinfo/UTC, dest: /etc/localtime, state: link, force: yes, follow: no}
 """
 
 
@@ -41,10 +42,30 @@ def test_the_modules_roles_use_load_with_ansibles_arguments(tmp_path):
     assert args["user"]["append"] is True and args["cron"]["disabled"] is False  # yes/no typed as booleans
     assert args["copy"]["backup"] is True and args["apt"]["cache_valid_time"] == 3600
     assert args["lineinfile"] == {"dest": "/etc/a", "line": "x"}
+    assert args["file"]["force"] is True and args["file"]["follow"] is False
+
+
+def test_links_cron_variables_and_placed_lines_load(tmp_path):
+    (tmp_path / "site.yml").write_text("""\
+- hosts: all
+  tasks:
+    - cron: {name: MAILTO, env: yes, job: ops, insertafter: PATH, cron_file: backup, user: root}
+    - lineinfile: {path: /etc/a, regex: "^b", value: b=1, insertbefore: BOF, firstmatch: yes, backrefs: no}
+    - lineinfile: {path: /etc/a, search_string: "c=", line: c=1}
+    - file: {src: a, path: /etc/b, state: hard}
+""")
+    cron, placed, searched, hard = load_playbook(tmp_path / "site.yml")[0].tasks
+    assert cron.args["env"] is True and cron.args["insertafter"] == "PATH"
+    assert placed.args["firstmatch"] is True and placed.args["backrefs"] is False
+    assert searched.args["search_string"] == "c=" and hard.args["state"] == "hard"
 
 
 @pytest.mark.parametrize("task, message", [
-    ("cron: {name: x, job: y, env: yes}", "unknown argument of cron"),
+    ("cron: {name: x, job: y, env: maybe}", "cron's env should be true or false"),
+    ("cron: {name: x, job: y, after: PATH}", "unknown argument of cron"),
+    ("file: {src: /a, dest: /b, state: symlink}", "state should be one of"),
+    ("file: {src: /a, dest: /b, state: link, force: sometimes}", "file's force should be true or false"),
+    ("lineinfile: {path: /a, line: x, firstmatch: first}", "lineinfile's firstmatch should be true or false"),
     ("user: {name: x, state: gone}", "state should be one of present, absent"),
     ("sysctl: {name: x, value: 1, reload: maybe}", "sysctl's reload should be true or false"),
     ("stat: {path: /x, get_mime: yes}", "unknown argument of stat"),

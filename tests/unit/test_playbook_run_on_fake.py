@@ -64,7 +64,7 @@ def test_check_mode_of_a_task_wins_over_the_play_and_the_command_line(tmp_path, 
     body = f"{play_mode}\ntasks:\n  - file: {{path: /tmp/a, state: touch}}\n    {task_mode}\n"
     run, fake, tally, printed = play(tmp_path, body, [("*", "", Reply(stdout=f"{RESULT_MARK} ok\n"))],
                                      RunOptions(check=cli))
-    assert [s.argv[-1] for s in fake.sent] == [sent_check_flag, sent_check_flag]  # file's last word: check
+    assert [s.argv[9] for s in fake.sent] == [sent_check_flag, sent_check_flag]  # file's check word (after the script)
 
 
 def test_ignore_errors_yes_counts_the_failure_as_ignored(tmp_path):
@@ -150,6 +150,20 @@ def test_a_block_without_rescue_runs_always_and_the_host_stays_failed(tmp_path):
     assert fake.commands("vm1") == ["false", "echo always"]
     assert fake.commands("vm2") == ["false", "echo not reached", "echo always", "echo after"]
     assert (tally["vm1"].failed, tally["vm1"].rescued, tally["vm2"].failed) == (1, 0, 0)
+
+
+def test_rescue_sees_the_failed_task_and_its_result_as_ansible_failed_result(tmp_path):
+    _, fake, tally, _ = play(tmp_path, """\
+        tasks:
+          - block:
+              - name: the check
+                command: /bin/check
+            rescue:
+              - command: "echo {{ ansible_failed_task.name }} exited {{ ansible_failed_result.rc }}"
+        """, [("vm1", "/bin/check", Reply(rc=3))])
+    assert fake.commands("vm1") == ["/bin/check", "echo the check exited 3"]
+    assert fake.commands("vm2") == ["/bin/check"]
+    assert (tally["vm1"].failed, tally["vm1"].rescued) == (0, 1)
 
 
 def test_handlers_listen_and_flush_where_meta_says(tmp_path):

@@ -10,6 +10,7 @@ from kob.commands.task_system import (
     account_read_argv,
     account_write_argv,
     authorized_keys_read_argv,
+    home_argv,
 )
 from kob.commands.tasks import file_argv
 from kob.playbook.modules.context import (
@@ -28,22 +29,28 @@ async def user(args, ctx, variables) -> Outcome:
     name = str(args["name"])
     present = str(args.get("state") or "present") == "present"
     password = str(args.get("password") or "")
-    read = await ctx.run(account_read_argv(name, "user", bool(password)), input=password.encode() or None)
+    home = str(args.get("home") or "")
+    read = await ctx.run(account_read_argv(name, "user", bool(password), home), input=password.encode() or None)
     found = scripted(read, {"name": name})
     if found.status == "failed":
         return found
     fields, _ = script_output(read.stdout)
     command, set_password = user_command(args, fields, present)
+    # as in Ansible: an account whose home is missing gets one (create_home, the default), and that is a change
+    make_home = present and fields.get("home_exists") == "no" and bool(flag(args, "create_home", True))
     registered = {"name": name, "state": "present" if present else "absent"}
-    if not command and not set_password:
+    if not command and not set_password and not make_home:
         return Outcome("ok", {**registered, **_passwd(fields.get("passwd")), "changed": False})
     if ctx.check:
         return Outcome("changed", {**registered, "changed": True})
-    command = command or ["true"]
-    written = await ctx.run(account_write_argv(name, "user", command, set_password),
+    written = await ctx.run(account_write_argv(name, "user", command or ["true"], set_password),
                             input=password.encode() if set_password else None)
     outcome = scripted(written, registered)
     outcome.result.update(_passwd(script_output(written.stdout)[0].get("passwd")))
+    if make_home and outcome.status != "failed":
+        made = scripted(await ctx.run(home_argv(name, home or outcome.result.get("home", ""))), registered)
+        if made.status == "failed":
+            return made
     return outcome
 
 

@@ -1,5 +1,7 @@
 """file, copy, template and lineinfile, and the read-edit-write path that every text-editing module shares.
 
+file's state=link and state=hard are kob.commands.task_links' script; lineinfile's edit is kob.playbook.lines.
+
 copy sends the content on stdin to one script that compares sha256 sums on the host; validate: checks the
 new file before it replaces the old one, backup: keeps the old one as PATH.PID.DATE@TIME~ (Ansible's name).
 """
@@ -15,7 +17,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from kob.commands.tasks import BACKUP_MARK, OLD_BEGIN, copy_argv, exists_argv, file_argv, octal_mode
+from kob.commands.task_links import link_argv
+from kob.commands.tasks import (
+    BACKUP_MARK,
+    OLD_BEGIN,
+    copy_argv,
+    exists_argv,
+    file_argv,
+    octal_mode,
+)
 from kob.playbook.lines import edit_lines
 from kob.playbook.modules.context import (
     Outcome,
@@ -35,8 +45,15 @@ ANSIBLE_MANAGED = "Ansible managed"  # ansible-core's default of DEFAULT_MANAGED
 async def file(args, ctx, variables) -> Outcome:
     path = str(args.get("path") or args.get("dest") or "")
     state = str(args.get("state", "file"))
-    result = await ctx.run(file_argv(path, state, octal_mode(args.get("mode")), str(args.get("owner", "")),
-                                     str(args.get("group", "")), ctx.check))
+    src = "" if args.get("src") is None else str(args["src"])
+    follow = bool(flag(args, "follow", True))
+    owned = (octal_mode(args.get("mode")), str(args.get("owner", "")), str(args.get("group", "")))
+    if state in ("link", "hard"):
+        argv = link_argv(path, src, state, bool(flag(args, "force", False)), follow, *owned, ctx.check)
+        return scripted(await ctx.run(argv), {"dest": path, "src": src or None, "state": state})
+    if src:
+        return Outcome("failed", {"msg": "src option requires state to be 'link' or 'hard'", "path": path})
+    result = await ctx.run(file_argv(path, state, *owned, ctx.check, follow))
     return scripted(result, {"path": path, "state": state})
 
 
@@ -88,11 +105,27 @@ def template_variables(args: Mapping[str, Any], source: Path) -> dict[str, Any]:
 
 
 async def lineinfile(args, ctx, variables) -> Outcome:
+    """Ansible's lineinfile (see kob.playbook.lines); state=absent on a missing file is ok, as there."""
     line = None if args.get("line") is None else str(args["line"])
     state = str(args.get("state", "present"))
-    return await edit_file(args, ctx, str(args["path"]),
-                           lambda old: edit_lines(old or "", line, args.get("regexp"), state),
-                           missing=f"{args['path']} does not exist (create: true makes it)")
+    if state == "present" and line is None:
+        return Outcome("failed", {"msg": "line is required with state=present"})
+    if state == "absent" and all(args.get(key) is None for key in ("line", "regexp", "search_string")):
+        return Outcome("failed", {"msg": "one of line, search_string, or regexp is required with state=absent"})
+    if bool(flag(args, "backrefs")) and args.get("regexp") is None:
+        return Outcome("failed", {"msg": "regexp is required with backrefs=true"})
+    wish = {key: _text(args.get(key)) for key in ("insertafter", "insertbefore", "search_string")}
+    more = {**wish, "firstmatch": bool(flag(args, "firstmatch")), "backrefs": bool(flag(args, "backrefs"))}
+    path = str(args["path"])
+    missing_ok = state == "absent"  # as in Ansible: nothing to take out of a missing file, create: or not
+    return await edit_file({**args, "create": True} if missing_ok else args, ctx, path,
+                           lambda old: None if old is None and missing_ok else
+                           edit_lines(old or "", line, _text(args.get("regexp")), state, **more),
+                           missing=f"{path} does not exist (create: true makes it)")
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 async def edit_file(args, ctx, path: str, edit: Callable[[str | None], str | None], missing: str,

@@ -4,6 +4,7 @@ and the host keys it trusts."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
@@ -24,7 +25,7 @@ from kob.playbook.modules.context import (
 )
 from kob.playbook.modules.files import copy
 from kob.playbook.modules.reading import CHECKSUMS
-from kob.playbook.ssh_keys import host_matches, known_hosts_text
+from kob.playbook.ssh_keys import hashed_host_key, host_matches, known_hosts_text
 from kob.playbook.templating import TemplateError
 
 MAX_TIMEOUT = 3600
@@ -138,7 +139,10 @@ async def known_hosts(args, ctx, variables) -> Outcome:
     if key and not any(host_matches(key.split()[0], n) for n in (name, f"[{name}]")):
         return Outcome("failed", {"msg": f"Host parameter does not match hashed host field in supplied key: {name}"})
     path = str(args.get("path") or "~/.ssh/known_hosts")
-    registered = {"name": name, "key": key or None, "path": path, "hash_host": False}
+    hashed = bool(flag(args, "hash_host", False))
+    registered = {"name": name, "key": key or None, "path": path, "hash_host": hashed}
+    if key and hashed:
+        key = hashed_host_key(name, key, os.urandom(20))
     old = await read_text(ctx, path)
     new = known_hosts_text(old or "", name, key or None, present)
     if new == (old or "") and (old is not None or not present):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import PurePosixPath
 
 from kob.commands.task_system import (
@@ -11,7 +12,14 @@ from kob.commands.task_system import (
     sysctl_read_argv,
 )
 from kob.commands.tasks import file_argv
-from kob.playbook.crontab import SPECIAL_TIMES, cron_line, cron_text, has_jobs
+from kob.playbook.crontab import (
+    SPECIAL_TIMES,
+    cron_line,
+    cron_text,
+    env_line,
+    env_text,
+    has_jobs,
+)
 from kob.playbook.edits import sysctl_text, sysctl_value, sysctl_values
 from kob.playbook.modules.context import (
     Outcome,
@@ -28,42 +36,80 @@ CRON_FIELDS = ("minute", "hour", "day", "month", "weekday")
 
 
 async def cron(args, ctx, variables) -> Outcome:
+    """A job (under its #Ansible: NAME comment) or, with env: true, a NAME="value" line, in a user's crontab
+    or in a cron_file, as Ansible's cron writes them."""
     name, present = str(args["name"]), str(args.get("state") or "present") == "present"
-    special = args.get("special_time")
-    if special is not None and str(special) not in SPECIAL_TIMES:
-        return Outcome("failed", {"msg": f"special_time should be one of {', '.join(SPECIAL_TIMES)}, got {special!r}"})
-    if present and not args.get("job"):
-        return Outcome("failed", {"msg": "cron: job is required with state present"})
+    problem = _cron_problem(args, present)
+    if problem:
+        return Outcome("failed", {"msg": problem})
     cron_file = _cron_file(args.get("cron_file"))
     user = str(args.get("user") or ("root" if cron_file else ""))
-    line = cron_line(str(args["job"]), *(str(args.get(f) or "*") for f in CRON_FIELDS), special_time=special,
-                     user=user if cron_file else None, disabled=bool(flag(args, "disabled", False))) if present else None
+    edit = _cron_edit(args, name, present, user if cron_file else None)
     registered = {"name": name, "job": args.get("job"), "state": "present" if present else "absent"}
-    if cron_file:
-        return await _cron_in_file(args, ctx, cron_file, name, line, registered)
-    read = await ctx.run(crontab_read_argv(user or "root"))
+    try:
+        if cron_file:
+            job_gone = not present and not flag(args, "env", False)
+            return await _cron_in_file(args, ctx, cron_file, edit, registered, job_gone)
+        return await _cron_in_crontab(ctx, user or "root", edit, registered)
+    except ValueError as error:  # env_text: the variable to put it beside is not there
+        return Outcome("failed", {**registered, "msg": str(error)})
+
+
+def _cron_problem(args, present: bool) -> str | None:
+    """Why these arguments cannot be carried out (Ansible's words), or None."""
+    special = args.get("special_time")
+    env = flag(args, "env", False)
+    if special is not None and str(special) not in SPECIAL_TIMES:
+        return f"special_time should be one of {', '.join(SPECIAL_TIMES)}, got {special!r}"
+    if present and args.get("job") is None:
+        return "You must specify 'job' to install a new cron job or variable"
+    if present and (args.get("insertafter") or args.get("insertbefore")) and not env:
+        return "Insertafter and insertbefore parameters are valid only with env=yes"
+    if args.get("insertafter") and args.get("insertbefore"):
+        return "parameters are mutually exclusive: insertafter|insertbefore"
+    if env and " " in str(args["name"]):
+        return "Invalid name for environment variable"
+    return None
+
+
+def _cron_edit(args, name: str, present: bool, file_user: str | None) -> Callable[[str], str]:
+    """The crontab's edit: the job's two lines, or the variable's line (None: taken out)."""
+    if flag(args, "env", False):
+        declared = env_line(name, str(args["job"])) if present else None
+        after, before = (str(args[key]) if args.get(key) else None for key in ("insertafter", "insertbefore"))
+        return lambda old: env_text(old, name, declared, after, before)
+    line = cron_line(str(args["job"]).strip("\r\n"), *(str(args.get(f) or "*") for f in CRON_FIELDS),
+                     special_time=args.get("special_time"), user=file_user,
+                     disabled=bool(flag(args, "disabled", False))) if present else None
+    return lambda old: cron_text(old, name, line)
+
+
+async def _cron_in_crontab(ctx, user: str, edit: Callable[[str], str], registered: dict) -> Outcome:
+    read = await ctx.run(crontab_read_argv(user))
     outcome = scripted(read, registered)
     if outcome.status == "failed":
         return outcome
     old = decoded("".join(read.stdout.splitlines()[:-1])).decode(errors="replace")
-    new = cron_text(old, name, line)
+    new = edit(old)
     if new == old:
         return Outcome("ok", {**registered, "changed": False})
-    diff = unified(f"crontab of {user or 'root'}", old, new) if ctx.diff else ""
+    diff = unified(f"crontab of {user}", old, new) if ctx.diff else ""
     if ctx.check:
         return Outcome("changed", {**registered, "changed": True}, diff=diff)
-    written = scripted(await ctx.run(crontab_write_argv(user or "root"), input=new.encode()), registered)
+    written = scripted(await ctx.run(crontab_write_argv(user), input=new.encode()), registered)
     written.diff = diff
     return written
 
 
-async def _cron_in_file(args, ctx, path: str, name: str, line: str | None, registered: dict) -> Outcome:
+async def _cron_in_file(args, ctx, path: str, edit: Callable[[str], str], registered: dict,
+                        job_gone: bool) -> Outcome:
+    """``job_gone``: a job was taken out, so a file left without jobs goes (as in Ansible; not for a variable)."""
     old = await read_text(ctx, path)
-    new = cron_text(old or "", name, line)
-    if new == (old or "") and (old is not None or line is None):
+    new = edit(old or "")
+    if new == (old or ""):
         return Outcome("ok", {**registered, "cron_file": path, "changed": False})
     diff = unified(path, old or "", new) if ctx.diff else ""
-    if line is None and not has_jobs(new):  # as in Ansible: a cron file left without jobs goes
+    if job_gone and not has_jobs(new):
         outcome = scripted(await ctx.run(file_argv(path, "absent", "", "", "", ctx.check)), registered)
     else:
         outcome = await copy({"dest": path, "backup": args.get("backup")}, ctx, None, new.encode())
