@@ -31,7 +31,8 @@ def socket_path():
     return host[len("unix://"):] if host else "/var/run/docker.sock"
 
 def quoted(text):
-    return "".join(chr(b) if chr(b).isalnum() or chr(b) in "-_." else "%%%02X" % b for b in text.encode())
+    return "".join(chr(b) if b < 128 and (chr(b).isalnum() or chr(b) in "-_.") else "%%%02X" % b
+                   for b in text.encode())
 
 def get(path, query=None):
     if query is not None:
