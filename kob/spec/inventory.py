@@ -46,11 +46,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from kob.spec.addresses import canonical_address
+from kob.spec.inventory_model import (
+    Control,
+    Host,
+    Inventory,
+    SshSettings,
+    frozen_mapping,
+)
 from kob.spec.names import check_name
-from kob.spec.inventory_model import Control, Host, Inventory, SshSettings, frozen_mapping
-from kob.spec.jobs import read_jobs
-from kob.spec.lb import read_lb
-from kob.spec.services import MAX_CPUS, memory_size, read_services
+from kob.spec.sizes import MAX_CPUS, memory_size
 from kob.spec.state_url import StateUrl, parse_state_url
 from kob.spec.yaml_source import Node, Record, did_you_mean, load_yaml
 
@@ -60,13 +64,16 @@ HOST_KEYS = ("address", "port", "user", "key", "roles", "labels", "cpus", "memor
 _EXPECTED = "a mapping with hosts:"
 
 
-def load_inventory(path: str | os.PathLike[str]) -> Inventory:
-    """Read and check an inventory file; every mistake is a SpecError with file:line."""
+def load_inventory(path: str | os.PathLike[str], *, workloads: bool = True) -> Inventory:
+    """Read and check an inventory file; every mistake is a SpecError with file:line.
+
+    ``workloads=False``: only its hosts, groups, ssh, state and control settings; services, lb and jobs are
+    neither read nor checked (a command handing its work to a connection holder, which reads them)."""
     root = load_yaml(path, expected=_EXPECTED)
-    return inventory_from_record(root.record(TOP_LEVEL_KEYS, expected=_EXPECTED), Path(path))
+    return inventory_from_record(root.record(TOP_LEVEL_KEYS, expected=_EXPECTED), Path(path), workloads)
 
 
-def inventory_from_record(top: Record, path: Path) -> Inventory:
+def inventory_from_record(top: Record, path: Path, workloads: bool = True) -> Inventory:
     folder = path.parent
     ssh = _read_ssh(top.get("ssh"), folder)
     declared = _read_hosts(top.require("hosts"), ssh, folder)
@@ -82,9 +89,20 @@ def inventory_from_record(top: Record, path: Path) -> Inventory:
         control=_read_control(top.get("metrics"), top.get("heal")),
     )
 
-    services = read_services(top.get("services"), inventory)
-    return replace(inventory, services=services, lb=read_lb(top.get("lb"), inventory, services),
-                   jobs=read_jobs(top.get("jobs"), inventory))
+    return _with_workloads(top, inventory) if workloads else inventory
+
+
+def _with_workloads(top: Record, inventory: Inventory) -> Inventory:
+    """The inventory with its services, lb and jobs; their readers load only when a section is there."""
+    services, lb, jobs = top.get("services"), top.get("lb"), top.get("jobs")
+    if services is None and lb is None and jobs is None:
+        return inventory
+    from kob.spec.jobs import read_jobs
+    from kob.spec.lb import read_lb
+    from kob.spec.services import read_services
+
+    read = read_services(services, inventory)
+    return replace(inventory, services=read, lb=read_lb(lb, inventory, read), jobs=read_jobs(jobs, inventory))
 
 
 def _read_ssh(node: Node | None, folder: Path) -> SshSettings:

@@ -6,14 +6,17 @@ patterns) import them from here, so that nothing in kob.spec imports the loader 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping
+from typing import TYPE_CHECKING
 
 from kob.errors import PatternError
-from kob.spec.service_model import Constraint, LoadBalancer, Service
 from kob.spec.yaml_source import did_you_mean
+
+if TYPE_CHECKING:  # only in annotations: an inventory without services never loads their model
+    from kob.spec.service_model import Constraint, LoadBalancer, Service
 
 
 def frozen_mapping(mapping: Mapping | None = None) -> Mapping:

@@ -23,8 +23,9 @@ template as the inventory then says) and reach docker on stdin, never in its com
 from __future__ import annotations
 
 from kob.spec.inventory_model import Inventory, JobTemplate, frozen_mapping
-from kob.spec.services import (MAX_CPUS, check_fits_a_host, check_service_name, command_words, env_variables,
-                               image_reference, memory_size, placement_constraints)
+from kob.spec.services import (check_fits_a_host, check_service_name, command_words, env_variables, image_reference,
+                               placement_constraints)
+from kob.spec.sizes import MAX_CPUS, memory_size
 from kob.spec.yaml_source import Node
 
 JOB_KEYS = ("image", "command", "cpus", "memory", "retries", "timeout", "backoff", "priority", "constraints", "env",

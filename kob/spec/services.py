@@ -62,6 +62,7 @@ from kob.spec.patterns import select_hosts
 from kob.spec.service_model import (
     Autoscale, Constraint, FailureAction, HealthCheck, Placement, Resources, Service, Strategy, UpdateOrder, UpdatePolicy, Volume,
 )
+from kob.spec.sizes import MAX_CPUS, memory_size
 from kob.spec.yaml_source import Node, did_you_mean
 
 SERVICE_KEYS = ("image", "replicas", "port", "command", "env", "env_file", "volumes", "healthcheck",
@@ -76,17 +77,11 @@ RESTART_POLICIES = ("no", "always", "unless-stopped", "on-failure")
 SERVICE_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 """Service (and frontend) names: they end up in container names, labels and HAProxy sections."""
 MAX_NAME_LENGTH = 40
-MIN_MEMORY = 6 * 1024 * 1024
-MAX_MEMORY = 1 << 40  # 1 TiB: more than any host of a small team has
-MAX_CPUS = 1024.0
 MAX_REPLICAS = 1000  # per service: 50 hosts with 20 each
-"""docker run refuses a memory limit below 6 MiB."""
 
 _IMAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@-]*(?<![:/@])")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _VOLUME_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]+")  # docker wants at least two characters
-_MEMORY = re.compile(r"([0-9]+)([bkmg]?)", re.IGNORECASE)
-_MEMORY_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 _CONSTRAINT = re.compile(r"\s*([^=!\s]+)\s*(==|!=)\s*([^=\s](?:.*\S)?)\s*")
 _ON_FAILURE = re.compile(r"on-failure:(.*)")
 _PATH_CHARS = frozenset(string.ascii_letters + string.digits + "-._~%!&()*+,;=:@/")
@@ -307,24 +302,6 @@ def check_fits_a_host(cpus_node: Node | None, cpus: float | None, memory_node: N
         if memory > most:
             raise memory_node.error(f"{memory_node.as_str()} is more memory than any host declares "
                                     f"(most: {most >> 20} MiB)")
-
-
-def memory_size(node: Node | None) -> int | None:
-    """Bytes: a plain number of bytes, or a number with a suffix b, k, m or g (1024-based)."""
-    if node is None:
-        return None
-    text = node.as_str(expected="a size such as 256m or 1g")
-    match = _MEMORY.fullmatch(text)
-    if not match:
-        raise node.error(f"should be a size such as 256m or 1g (suffix b, k, m or g; no suffix means bytes), "
-                         f"got {node.describe()}")
-    size = int(match[1]) * _MEMORY_UNITS[match[2].lower()]
-    if size > MAX_MEMORY:
-        raise node.error(f"{text} is more than {MAX_MEMORY >> 40} TiB; no host has that much")
-    if size < MIN_MEMORY:
-        hint = f"; did you mean {text}m?" if not match[2] else ""
-        raise node.error(f"{text} is {size} bytes, below docker's minimum of 6m{hint}")
-    return size
 
 
 def _restart(node: Node | None) -> str:
