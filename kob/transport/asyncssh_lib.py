@@ -14,10 +14,12 @@ also needs pyOpenSSL, which kob does not install, so the import loaded cryptogra
 from __future__ import annotations
 
 import ctypes.util
+import fnmatch
+import functools
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 
 X509_SUPPORT = "asyncssh.crypto.x509"
 LIBRARY_FOLDERS = ("/usr/local/lib", "/usr/local/lib64", "/usr/lib/*-linux-*", "/usr/lib", "/usr/lib64",
@@ -26,12 +28,32 @@ LIBRARY_FOLDERS = ("/usr/local/lib", "/usr/local/lib64", "/usr/lib/*-linux-*", "
 
 def library_in_folders(name: str, folders: Sequence[str] = LIBRARY_FOLDERS) -> str | None:
     """The path of lib``name``.so (or a versioned one) in the first folder that has it, else None."""
+    prefix = f"lib{name}.so"
     for pattern in folders:
-        for folder in sorted(Path("/").glob(pattern.lstrip("/"))):
-            found = sorted(folder.glob(f"lib{name}.so*"))
+        for folder in _folders(pattern):
+            found = sorted(entry for entry in _entries(folder) if entry.startswith(prefix))
             if found:
-                return str(found[0])
+                return os.path.join(folder, found[0])
     return None
+
+
+@functools.cache
+def _folders(pattern: str) -> list[str]:
+    """The folders a pattern of LIBRARY_FOLDERS names (a * only in its last part), sorted."""
+    parent, last = os.path.split(pattern)
+    if "*" not in last:
+        return [pattern] if os.path.isdir(pattern) else []
+    return [os.path.join(parent, entry) for entry in sorted(_entries(parent))
+            if fnmatch.fnmatchcase(entry, last) and os.path.isdir(os.path.join(parent, entry))]
+
+
+@functools.cache
+def _entries(folder: str) -> tuple[str, ...]:
+    """The names in a folder, listed once per process (asyncssh asks for three libraries)."""
+    try:
+        return tuple(os.listdir(folder))
+    except OSError:
+        return ()
 
 
 @contextmanager
