@@ -118,21 +118,23 @@ async def _open(inventory: Inventory, open_transport: Callable[[], Transport], s
 async def _lend(inventory: Inventory, pool: Transport, store, say: Callable[[str], None]):
     """Serve the pool's connections and the store to other kob commands on the inventory's holder socket, as
     `kob connect` does; None (said once) when another holder has the socket or the pool is not an SshPool."""
+    from kob.deploy.lent import DeployDesk
+    from kob.lend.desk import StoreDesk
     from kob.transport.holder import ConnectionHolder
     from kob.transport.holder_socket import holder_socket_path
-    from kob.lend.desk import StoreDesk
     from kob.transport.ssh import SshPool
 
     if not isinstance(pool, SshPool):
         return None
-    holder = ConnectionHolder(pool, holder_socket_path(inventory.path, inventory.state_url), str(inventory.path), say,
-                              StoreDesk(lambda: store, closes=False))
+    path = holder_socket_path(inventory.path, inventory.state_url)
+    holder = ConnectionHolder(pool, path, str(inventory.path), say, StoreDesk(lambda: store, closes=False),
+                              DeployDesk(pool, lambda: store, path))
     try:
         await holder.start()
     except KobError as error:
         say(f"kob serve: not lending connections: {error}")
         return None
-    say(f"kob serve: lending SSH connections and the store to other kob commands at {holder.path}")
+    say(f"kob serve: lending SSH connections, the store and deploys to other kob commands at {holder.path}")
     return holder
 
 

@@ -22,9 +22,12 @@ def connect_command(inventory: str) -> None:
     While it runs, `kob exec`, `status`, `deploy` and the rest on this inventory go through its local
     socket (only this user may open it) instead of connecting themselves; KOB_NO_HOLDER=1 makes a
     command connect on its own anyway."""
+    from kob.deploy.lent import DeployDesk
     from kob.lend.desk import StoreDesk
     from kob.spec.inventory import load_inventory
     from kob.transport.holder import hold
 
     inv = load_inventory(inventory)
-    run_with(inv, lambda _, __: hold(inv, _say, StoreDesk.for_state(inv.state_url)), store=False, transport=False)  # it makes its own pool
+    desk = StoreDesk.for_state(inv.state_url)
+    run_with(inv, lambda _, __: hold(inv, _say, desk, lambda pool, path: DeployDesk(pool, desk.store, path)),
+             store=False, transport=False)  # it makes its own pool

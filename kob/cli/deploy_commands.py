@@ -22,13 +22,7 @@ from kob.cli.runner import run_with
 @click.pass_context
 def deploy_command(ctx: click.Context, inventory: str, check: bool, diff_lb: bool, wait: float) -> None:
     """Converge every service of the inventory (rolling, health-checked)."""
-    from kob.deploy.converge import deploy
-    from kob.spec.inventory import load_inventory
-
-    inv = load_inventory(inventory)
-    report = run_with(inv, lambda store, pool: deploy(inv, check=check, diff_lb=diff_lb, wait=wait, say=say,
-                                                      store=store, pool=pool))
-    finish_deploy(ctx, report)
+    _deploy(ctx, inventory, check=check, diff_lb=diff_lb, wait=wait, adopt=False)
 
 
 @click.command("adopt")
@@ -38,13 +32,37 @@ def deploy_command(ctx: click.Context, inventory: str, check: bool, diff_lb: boo
 def adopt_command(ctx: click.Context, inventory: str, wait: float) -> None:
     """Take over what an earlier kob started without owner labels: replace the containers of this
     inventory's services (rolling) and its HAProxy on the lb hosts. Containers of other services stay."""
-    from kob.deploy.converge import deploy
+    _deploy(ctx, inventory, check=False, diff_lb=False, wait=wait, adopt=True)
+
+
+def _deploy(ctx: click.Context, inventory: str, **options) -> None:
+    """Deploy: by the inventory's connection holder when one runs this kob and lends deploys (it has the deploy
+    code loaded, the connections and the store open, and reads and checks the whole inventory), else here;
+    then the recap."""
     from kob.spec.inventory import load_inventory
 
-    inv = load_inventory(inventory)
-    report = run_with(inv, lambda store, pool: deploy(inv, wait=wait, say=say, store=store, pool=pool,
-                                                      adopt=True))
-    finish_deploy(ctx, report)
+    summary = _deployed_by_holder(load_inventory(inventory, workloads=False), options)
+    if summary is None:
+        from kob.deploy.converge import deploy
+
+        inv = load_inventory(inventory)
+        summary = run_with(inv, lambda store, pool: deploy(inv, say=say, store=store, pool=pool, **options))
+    finish_deploy(ctx, summary)
+
+
+def _deployed_by_holder(inv, options: dict):
+    from kob.cli.runner import live_holder
+    from kob.lend.deploys import deploy_through, holder_deploys
+
+    holder = live_holder(inv)
+    if not holder_deploys(holder):
+        return None
+    import os
+
+    from kob.deploy.transfer_progress import process_sink
+
+    request = {"inventory": os.path.abspath(inv.path), "shown_as": str(inv.path), **options}
+    return deploy_through(holder, request, say, process_sink())
 
 
 @click.command("down")

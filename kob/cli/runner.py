@@ -62,7 +62,7 @@ async def _opened(inventory: Inventory, work: Work[T], store: bool, transport: b
 def _open_store(inventory: Inventory, pool: Transport | None) -> Store:
     """The store the inventory's connection holder lends, when the transport is that holder's and it lends
     one; else the inventory's own (``state:``)."""
-    holder = getattr(pool, "holder", None) if pool is not None else _live_holder(inventory)
+    holder = getattr(pool, "holder", None) if pool is not None else live_holder(inventory)
     if holder is not None and holder.lends_store:
         from kob.lend.client import LentStore
 
@@ -72,13 +72,13 @@ def _open_store(inventory: Inventory, pool: Transport | None) -> Store:
     return open_store(inventory.state_url)
 
 
-def _live_holder(inventory: Inventory):
-    """The inventory's live connection holder (for a command that asks no host), unless KOB_NO_HOLDER is set."""
+def live_holder(inventory: Inventory):
+    """The inventory's live connection holder (for a command that asks no host, or asks the holder to run it),
+    unless KOB_NO_HOLDER is set."""
     import os
 
     if os.environ.get("KOB_NO_HOLDER"):
         return None
-    from kob.transport.warm import warm_transport
+    from kob.transport.holder_socket import holder_socket_path, probe
 
-    warm = warm_transport(inventory)
-    return warm.holder if warm is not None else None
+    return probe(holder_socket_path(inventory.path, inventory.state_url))

@@ -46,12 +46,17 @@ class StoreDesk:
         answer; HolderError (or KeyError, TypeError, ValueError) for a request no client of kob sends."""
         if method not in METHODS or not isinstance(args, dict) or set(args) != set(METHODS[method]):
             raise HolderError(f"a store request the holder does not know: {str(method)[:40]!r}")
-        if self._store is None:
-            self._store = self._opener()
+        store = self.store()
         try:
-            return {"value": await getattr(self, f"_{method}")(self._store, **args)}
+            return {"value": await getattr(self, f"_{method}")(store, **args)}
         except StoreError as error:
             return {"store_error": store_error_to_wire(error)}
+
+    def store(self) -> Store:
+        """The lent store, opened on first use (the holder's deploys use it too)."""
+        if self._store is None:
+            self._store = self._opener()
+        return self._store
 
     async def close(self) -> None:
         if self._store is not None and self._closes:

@@ -16,12 +16,14 @@ from typing import Any, Protocol
 
 from kob.errors import HolderError, TransportError
 from kob.transport.holder_socket import (
+    code_identity,
     peer_credentials,
     peer_refusal,
     prepare_dir,
     probe,
 )
 from kob.transport.holder_wire import (
+    ALIVE_EVERY,
     BYTES,
     error_to_wire,
     json_frame,
@@ -38,8 +40,9 @@ class ConnectionHolder:
     """Serves ``pool`` on the socket at ``path``; ``start()``, then ``stop()``."""
 
     def __init__(self, pool: SshPool, path: Path, inventory: str, say: Callable[[str], None],
-                 desk: Desk | None = None):
+                 desk: Desk | None = None, deploys: Deploys | None = None):
         self.pool, self.path, self.inventory, self.say, self.desk = pool, path, inventory, say, desk
+        self.deploys = deploys
         self._server: asyncio.AbstractServer | None = None
         self._slots = asyncio.Semaphore(MAX_CONNECTED)
         self._inode: int | None = None
@@ -95,11 +98,12 @@ class ConnectionHolder:
                       writer: asyncio.StreamWriter) -> None:
         op = request.get("op")
         if op == "hello":
-            lends = ["store"] if self.desk else []
-            writer.write(json_frame({"holder": {"pid": os.getpid(), "inventory": self.inventory, "lends": lends}}))
+            writer.write(json_frame({"holder": self._hello()}))
             return await writer.drain()
         if op == "store" and self.desk is not None:
             return await self._lend(request, reader, writer)
+        if op == "deploy" and self.deploys is not None:
+            return await self._deploy(request, reader, writer)
         if op not in ("run", "lines", "feed", "relay"):
             raise HolderError(f"unknown request {op!r}")
         target = target_from_wire(request.get("target") or {})
@@ -120,6 +124,29 @@ class ConnectionHolder:
         except Exception as error:  # noqa: BLE001 -- the holder's own fault: the client ends its command with it
             self.say(f"connection holder: a request failed: {type(error).__name__}: {error}")
             writer.write(json_frame({"error": error_to_wire(error)}))
+        await writer.drain()
+
+    def _hello(self) -> dict[str, Any]:
+        from kob import __version__
+
+        lends = (["store"] if self.desk else []) + (["deploy"] if self.deploys else [])
+        return {"pid": os.getpid(), "inventory": self.inventory, "lends": lends, "version": __version__,
+                "code": code_identity()}
+
+    async def _deploy(self, request: dict[str, Any], reader: asyncio.StreamReader,
+                      writer: asyncio.StreamWriter) -> None:
+        """A client's deploy, run here; its lines go to the client as they come. The client leaving cancels it."""
+        def send(frame: dict[str, Any]) -> None:
+            writer.write(json_frame(frame))
+
+        try:
+            answer = await _until_left(reader, _kept_alive(self.deploys.run(request, send), send))
+        except HolderError:
+            raise
+        except Exception as error:  # noqa: BLE001 -- the holder's own fault: the client ends its command with it
+            self.say(f"connection holder: a deploy failed: {type(error).__name__}: {error}")
+            answer = {"error": error_to_wire(error)}
+        send(answer)
         await writer.drain()
 
     async def _lend(self, request: dict[str, Any], reader: asyncio.StreamReader,
@@ -198,6 +225,28 @@ async def _until_left(reader: asyncio.StreamReader, work):
             task.cancel()
 
 
+async def _kept_alive(work, send: Callable[[dict[str, Any]], None]):
+    """``work``'s value; meanwhile an ``alive`` frame every ALIVE_EVERY s, so the client can tell a long
+    deploy (waiting for a lock, rolling out) from a holder that stopped answering."""
+    task = asyncio.ensure_future(work)
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=ALIVE_EVERY)
+            if done:
+                return task.result()
+            send({"alive": True})
+    finally:
+        if not task.done():
+            task.cancel()
+
+
+class Deploys(Protocol):
+    """Deploys a holder runs for its clients (kob.deploy.lent.DeployDesk): ``run`` sends the lines of one with
+    ``send`` and returns its last answer."""
+
+    async def run(self, request: dict[str, Any], send: Callable[[dict[str, Any]], None]) -> dict[str, Any]: ...
+
+
 class Desk(Protocol):
     """What a holder lends besides connections (kob.lend.desk.StoreDesk): answers a client's store call."""
 
@@ -206,9 +255,10 @@ class Desk(Protocol):
     async def close(self) -> None: ...
 
 
-async def hold(inventory, say: Callable[[str], None], desk: Desk | None = None) -> None:
-    """`kob connect`: connect to every host of ``inventory``, serve the socket (and ``desk``) until SIGINT or
-    SIGTERM."""
+async def hold(inventory, say: Callable[[str], None], desk: Desk | None = None,
+               deploys: Callable[[SshPool, Path], Deploys] | None = None) -> None:
+    """`kob connect`: connect to every host of ``inventory``, serve the socket (and ``desk``, and the
+    ``deploys(pool, socket path)`` makes) until SIGINT or SIGTERM."""
     import signal
 
     from kob.transport.holder_socket import holder_socket_path
@@ -219,8 +269,9 @@ async def hold(inventory, say: Callable[[str], None], desk: Desk | None = None) 
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     async with SshPool() as pool:
-        holder = ConnectionHolder(pool, holder_socket_path(inventory.path, inventory.state_url), str(inventory.path),
-                                  say, desk)
+        path = holder_socket_path(inventory.path, inventory.state_url)
+        holder = ConnectionHolder(pool, path, str(inventory.path), say, desk,
+                                  deploys(pool, path) if deploys is not None else None)
         await holder.start()
         try:
             targets = [ssh_target(inventory, host) for host in inventory.hosts]

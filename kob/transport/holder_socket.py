@@ -13,9 +13,9 @@ import os
 import socket
 import stat
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Mapping
 
 from kob.errors import HolderError
 from kob.transport.holder_wire import json_frame, split_frame
@@ -32,9 +32,19 @@ class HolderInfo:
     pid: int
     inventory: str
     lends_store: bool = False  # it answers "store" requests (kob.lend.client)
+    lends_deploy: bool = False  # it runs deploys for its clients (kob.lend.deploys)
+    version: str = ""  # the holder's kob version and where its code lives
+    code: str = ""
 
     def describe(self) -> str:
         return f"the connection holder of {self.inventory} (pid {self.pid}, {self.path})"
+
+
+def code_identity() -> str:
+    """Where this process's kob code lives: a holder runs deploys only for commands of the very same code."""
+    import kob
+
+    return os.path.dirname(os.path.abspath(kob.__file__))
 
 
 def holder_dir(env: Mapping[str, str] = os.environ, uid: int | None = None) -> Path:
@@ -111,7 +121,10 @@ def probe(path: Path) -> HolderInfo | None:
             return None
     if not hello or not isinstance(hello.get("pid"), int):
         return None
-    return HolderInfo(path, hello["pid"], str(hello.get("inventory", "?")), hello.get("lends") == ["store"])
+    lends = hello.get("lends") if isinstance(hello.get("lends"), list) else []
+    return HolderInfo(path, hello["pid"], str(hello.get("inventory", "?")), lends_store="store" in lends,
+                      lends_deploy="deploy" in lends, version=str(hello.get("version", "")),
+                      code=str(hello.get("code", "")))
 
 
 def _answer(sock: socket.socket) -> dict | None:

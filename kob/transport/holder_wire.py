@@ -30,6 +30,7 @@ MAX_FRAME = 16 << 20  # bytes in one frame: a request, an answer, a chunk of a s
 _HEAD = struct.Struct(">I")
 JSON, BYTES = b"j", b"b"
 
+ALIVE_EVERY = 5.0  # s between the frames a holder sends while it runs a deploy for a client
 TRANSPORT_ERRORS = {cls.__name__: cls for cls in (HostUnreachable, AuthFailed, HostKeyRejected, CommandTimeout)}
 
 

@@ -24,10 +24,11 @@ def rolling_service(bind: int, name: str = "web") -> str:
             f"lb:\n  frontends:\n    http: {{{{bind: {bind}, default: {name}}}}}\n")
 
 
-def kob(*args: str, timeout: float = 180, env: dict | None = None) -> subprocess.CompletedProcess:
-    """`python -m kob ARGS` with this interpreter; its exit code and output, never raising on failure."""
+def kob(*args: str, timeout: float = 180, env: dict | None = None, cwd=None) -> subprocess.CompletedProcess:
+    """`python -m kob ARGS` with this interpreter (in folder ``cwd``); its exit code and output, never raising
+    on failure."""
     return subprocess.run([sys.executable, "-m", "kob", *args], capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})})
+                          env={**os.environ, **(env or {})}, cwd=cwd)
 
 
 def fetch(url: str) -> str:

@@ -19,8 +19,9 @@ from kob.transport.holder_socket import HolderInfo, probe
 
 
 @contextmanager
-def lending_holder(state_url: str) -> Iterator[HolderInfo]:
-    """A live holder lending the store at ``state_url`` (it reaches no host); stopped, its folder removed."""
+def lending_holder(state_url: str, deploys=None) -> Iterator[HolderInfo]:
+    """A live holder lending the store at ``state_url`` (it reaches no host), and ``deploys`` when given (an
+    object with kob.transport.holder.Deploys' ``run``); stopped, its folder removed."""
     folder = Path(tempfile.mkdtemp(prefix="kob-lend-", dir="/tmp"))
     os.chmod(folder, 0o700)
     loop = asyncio.new_event_loop()
@@ -29,7 +30,8 @@ def lending_holder(state_url: str) -> Iterator[HolderInfo]:
 
     async def serve() -> None:
         desk = StoreDesk(lambda: open_store(state_url))
-        holder = ConnectionHolder(None, folder / "h.sock", "lent.yaml", lambda line: None, desk)  # type: ignore[arg-type]
+        holder = ConnectionHolder(None, folder / "h.sock", "lent.yaml", lambda line: None, desk,  # type: ignore[arg-type]
+                                  deploys)
         try:
             await holder.start()
         except BaseException as error:

@@ -3,17 +3,24 @@ through its socket and give the same output and exit codes as with their own con
 refused; `kob serve` lends its connections the same way; a holder killed in the middle of `kob exec` ends that
 command in one line naming the holder and the hosts, and the command ran at most once on each host.
 
+`kob deploy` is run by the holder itself (the command loads no deploy code): a change lands as it would
+otherwise, an inventory mistake gives the same line, and a holder killed mid-rollout ends the command in
+one line, after which a deploy of its own converges at once.
+
 State in a SQLite file beside the inventory; the sockets in a folder of the test's own; every holder is
 stopped and `kob down` removes what the test deployed, also on failure."""
 
 from __future__ import annotations
 
+import json
 import os
+import queue
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -116,6 +123,47 @@ def test_a_command_through_the_holder_gives_what_it_gives_on_its_own(inventory, 
         assert "No changes" in warm.stdout
 
 
+DEPLOY_HERE = """
+import sys
+from kob.cli.main import main
+sys.argv = ["kob", *sys.argv[1:]]
+try:
+    main()
+finally:
+    print("deploy code loaded:", "kob.deploy.converge" in sys.modules, file=sys.stderr)
+"""
+
+
+def test_a_change_deployed_through_the_holder_lands_and_the_command_loads_no_deploy_code(inventory, holder, sockets):
+    original = inventory.read_text()
+    try:
+        inventory.write_text(original.replace("replicas: 2", "replicas: 3"))
+        done = subprocess.run([sys.executable, "-c", DEPLOY_HERE, "deploy", str(inventory), "--wait", "60"], check=False,
+                              capture_output=True, text=True, timeout=300, env={**os.environ, **sockets})
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "+ warm replica 3 on vm3" in done.stdout and "  warm       created=1" in done.stdout
+        assert done.stderr.splitlines()[-1] == "deploy code loaded: False"
+        status = kob("status", str(inventory), "--json", env={**sockets, **COLD})
+        assert status.returncode == 0 and json.loads(status.stdout)["services"][0]["running"] == 3, status.stdout
+    finally:
+        inventory.write_text(original)
+        back = kob("deploy", str(inventory), "--wait", "60", env={**sockets, **COLD})
+        assert back.returncode == 0, back.stdout + back.stderr
+
+
+@pytest.mark.parametrize("mistake", ["    bogus: 1\n", "    env_file: nothere.env\n"])
+def test_an_inventory_mistake_deployed_through_the_holder_gives_the_same_line(inventory, holder, sockets, mistake):
+    original = inventory.read_text()
+    try:
+        inventory.write_text(original.replace("    port: 80\n", "    port: 80\n" + mistake))
+        warm = kob("deploy", inventory.name, env=sockets, cwd=inventory.parent)
+        cold = kob("deploy", inventory.name, env={**sockets, **COLD}, cwd=inventory.parent)
+    finally:
+        inventory.write_text(original)
+    assert (warm.returncode, warm.stdout, warm.stderr) == (cold.returncode, cold.stdout, cold.stderr)
+    assert warm.returncode == 1 and warm.stderr.startswith(f"kob: error: {inventory.name}:")
+
+
 def test_the_holders_connections_are_the_ones_used(inventory, holder, sockets):
     """$SSH_CONNECTION names the client's port: through the holder it is the same run after run."""
     def ports(env: dict) -> list[str]:
@@ -165,6 +213,68 @@ def test_killing_the_holder_mid_command_fails_it_in_one_line_and_it_ran_at_most_
         kob("exec", str(inventory), f"rm -f {marker}", env={**sockets, **COLD})
 
 
+STUCK = """
+services:
+  stuck:
+    image: kob-demo/web:1
+    replicas: 1
+    port: 80
+"""
+
+
+def test_killing_the_holder_mid_deploy_fails_it_in_one_line_and_a_deploy_of_its_own_converges(lab, tmp_path, sockets):
+    inventory = tmp_path / "stuck.yaml"
+    inventory.write_text(write(tmp_path / "hosts.yaml", lab).read_text().replace(SERVICE, "") + STUCK)
+    first = kob("deploy", str(inventory), "--wait", "60", env={**sockets, **COLD})
+    assert first.returncode == 0, first.stdout + first.stderr
+    held = Holder(inventory, sockets, tmp_path / "connect.log")
+    try:
+        held.wait_holding()
+        inventory.write_text(inventory.read_text().replace(  # a new replica that never becomes healthy
+            "    port: 80\n", "    port: 80\n    healthcheck: {command: 'false', interval: 1s, retries: 60}\n"))
+        running = subprocess.Popen([sys.executable, "-m", "kob", "deploy", str(inventory), "--wait", "60"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   env={**os.environ, **sockets})
+        said = wait_for_line(running, "Plan: ")
+        held.process.send_signal(signal.SIGKILL)
+        held.process.wait(timeout=30)  # reaped, as a shell reaps it: a zombie's pid still counts as running
+        running.wait(timeout=60)
+        err = running.stderr.read()  # its stdout is read by wait_for_line's thread
+        assert running.returncode == 1, said + err
+        assert err.splitlines() == [(
+            f"kob: error: the connection holder of {inventory} (pid {held.process.pid}, "
+            f"{holder_socket(inventory, sockets)}) went away while deploying; not tried again, since the deploy "
+            "may have done some of its steps: check with `kob status`, then deploy again")]
+        inventory.write_text(inventory.read_text().replace(
+            "    healthcheck: {command: 'false', interval: 1s, retries: 60}\n", ""))
+        again = kob("deploy", str(inventory), "--wait", "5", env=sockets)  # the dead holder's lock is freed at once
+        assert again.returncode == 0, again.stdout + again.stderr
+        status = kob("status", str(inventory), "--json", env=sockets)
+        assert status.returncode == 0 and json.loads(status.stdout)["services"][0]["running"] == 1, status.stdout
+    finally:
+        held.stop()
+        kob("down", str(inventory), "--wait", "30", env={**sockets, **COLD})
+
+
+def wait_for_line(process: subprocess.Popen, start: str) -> str:
+    """What ``process`` printed up to its first stdout line starting with ``start`` (120 s at most); a thread
+    reads its lines, so that a process printing nothing cannot hold the test."""
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in iter(process.stdout.readline, "")] + [lines.put("")],
+                     daemon=True).start()
+    seen, deadline = "", time.monotonic() + 120
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            break
+        seen += line
+        assert line, f"the deploy ended before printing {start!r}: {seen}"
+        if line.startswith(start):
+            return seen
+    raise AssertionError(f"no line starting with {start!r} within 120 s: {seen}")
+
+
 def wait_until_running_everywhere(inventory: Path, command: str, sockets: dict) -> None:
     """Until the command runs on every VM (looked at over connections of our own), 60 s at most."""
     deadline = time.monotonic() + 60
@@ -191,7 +301,7 @@ def test_kob_serve_lends_its_connections_too(lab, tmp_path, sockets, monkeypatch
     page = PageProcess("serve", inventory, "--no-reconcile", "--no-autoscale", log=tmp_path / "serve.log")
     try:
         page.wait_ready(timeout=START_TIMEOUT)
-        assert "kob serve: lending SSH connections and the store" in page.output()
+        assert "kob serve: lending SSH connections, the store and deploys" in page.output()
         first = kob("exec", str(inventory), "echo $SSH_CONNECTION", env=sockets)
         second = kob("exec", str(inventory), "echo $SSH_CONNECTION", env=sockets)
         assert first.returncode == 0 and first.stdout == second.stdout, first.stderr
