@@ -8,16 +8,42 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.helpers.lab_services import kob
 
 ANSIBLE_VENV = Path(os.environ.get("KOB_TEST_ANSIBLE_VENV", "/var/lib/kob-test-ansible"))
 # No ControlPersist: a master connection left open for 60 s would outlive the test (and show in later ones).
+# shared_connections() turns it on for a while, and closes every master connection it made at the end.
 ANSIBLE_ENV = {"ANSIBLE_PIPELINING": "True", "ANSIBLE_HOST_KEY_CHECKING": "True", "ANSIBLE_NOCOLOR": "1",
                "ANSIBLE_SSH_ARGS": "-o ControlMaster=no -o ControlPersist=no"}
+SHARED_FOR = 30  # s an idle master connection stays, should the closing below never run (a killed pytest)
+
+
+@contextmanager
+def shared_connections() -> Iterator[dict[str, str]]:
+    """The environment of ansible-playbook runs whose tasks share one SSH connection per host (a master, as
+    Ansible keeps by default) instead of opening one each; every master is closed on exit. Their sockets are
+    in a folder of their own under /tmp: a socket's path must stay short (108 bytes).
+
+    A task over a fresh connection pays for a new ssh process, a key exchange and an sshd session: most of
+    what a short task costs on a busy machine. What the tasks do on the host is the same either way."""
+    sockets = Path(tempfile.mkdtemp(prefix="kob-ssh-masters-"))
+    env = {**os.environ, **ANSIBLE_ENV, "ANSIBLE_SSH_CONTROL_PATH_DIR": str(sockets),
+           "ANSIBLE_SSH_ARGS": f"-o ControlMaster=auto -o ControlPersist={SHARED_FOR}s"}
+    try:
+        yield env
+    finally:
+        for socket in sockets.iterdir():
+            subprocess.run(["ssh", "-o", f"ControlPath={socket}", "-O", "exit", "master"], capture_output=True,
+                           check=False, timeout=30)
+        shutil.rmtree(sockets, ignore_errors=True)
 
 
 def ansible_playbook_binary() -> Path:

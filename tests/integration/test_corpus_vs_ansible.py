@@ -31,10 +31,10 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.ansible_side import (
-    ANSIBLE_ENV,
     ansible_playbook_binary,
     one_vm_ini,
     recap,
+    shared_connections,
 )
 from tests.helpers.key_material import masked
 
@@ -99,7 +99,7 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def run_twice(name: str, copies: Path, ansible: list[str], inventory: Path, extra: str) -> PlaybookRuns:
+def run_twice(name: str, copies: Path, ansible: list[str], inventory: Path, extra: str, env: dict) -> PlaybookRuns:
     """Both tools at the same time on their own VM, twice: the converging run, then the one that changes nothing."""
     runs = PlaybookRuns()
     argv = {
@@ -107,7 +107,6 @@ def run_twice(name: str, copies: Path, ansible: list[str], inventory: Path, extr
         "kob": [sys.executable, "-m", "kob", "run", str(copies / "kob" / name / "site.yml"), "-i", str(inventory),
                 "--limit", OURS, "-e", extra],
     }
-    env = {**os.environ, **ANSIBLE_ENV}
     for _ in range(2):
         started = {tool: subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
                    for tool, args in argv.items()}
@@ -171,8 +170,8 @@ def corpus_runs(lab, request, tmp_path_factory) -> dict[str, tuple[PlaybookRuns,
     wipe = ["exec", str(inventory), f"rm -rf {REMOTE_ROOT}", "--hosts", "vm[12]"]
     try:
         assert subprocess.run([sys.executable, "-m", "kob", *wipe], check=False, capture_output=True).returncode == 0
-        with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
-            runs = dict(zip(names, pool.map(lambda name: run_twice(name, work, ansible, inventory, extra), names)))
+        with shared_connections() as env, ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+            runs = dict(zip(names, pool.map(lambda name: run_twice(name, work, ansible, inventory, extra, env), names)))
         theirs, ours = remote_state(lab, THEIRS), remote_state(lab, OURS)
         found = {name: (runs[name], {"ansible": masked(theirs.get(name, []) + manager_state(work / "ansible" / name)),
                                      "kob": masked(ours.get(name, []) + manager_state(work / "kob" / name))})

@@ -7,7 +7,6 @@ Each lab VM has its own /root and /tmp; files go under /root/pblang and /tmp/pbl
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -127,10 +126,10 @@ def test_the_same_language_under_ansible_playbook_and_kob_run(lab, site, tmp_pat
     """ansible-playbook on vm1 and kob run on vm2, at the same time (without delegation to another VM): the same
     files under /root/pblang and on the manager, the same recap on both runs."""
     from tests.helpers.ansible_side import (
-        ANSIBLE_ENV,
         ansible_playbook_binary,
         beside,
         one_vm_ini,
+        shared_connections,
     )
     from tests.helpers.ansible_side import recap as one_recap
 
@@ -143,9 +142,10 @@ def test_the_same_language_under_ansible_playbook_and_kob_run(lab, site, tmp_pat
     ours_local.mkdir()
     counts = []
     for _ in range(2):
-        ansible, ours = beside([str(binary), "-i", str(ini), str(site), "-e", f"local={theirs_local}"],
-                               ["run", str(site), "-i", str(lab.layout.inventory), "--limit", "vm2", "-e",
-                                f"local={ours_local}"], {**os.environ, **ANSIBLE_ENV})
+        with shared_connections() as env:
+            ansible, ours = beside([str(binary), "-i", str(ini), str(site), "-e", f"local={theirs_local}"],
+                                   ["run", str(site), "-i", str(lab.layout.inventory), "--limit", "vm2", "-e",
+                                    f"local={ours_local}"], env)
         assert ansible.returncode == 0, ansible.stdout + ansible.stderr
         assert ours.returncode == 0, ours.stdout + ours.stderr
         counts.append((one_recap(ansible.stdout), one_recap(ours.stdout)))

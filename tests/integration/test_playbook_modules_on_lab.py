@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import re
 import subprocess
 import tarfile
@@ -28,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.ansible_side import ANSIBLE_ENV, beside, one_vm_ini
+from tests.helpers.ansible_side import beside, one_vm_ini, shared_connections
 from tests.helpers.lab_services import kob
 from tests.integration.test_run_vs_ansible import ansible_playbook, recap  # noqa: F401 (a fixture)
 
@@ -197,8 +196,8 @@ def runs(lab, private_vms, web, ansible_playbook, tmp_path_factory) -> Runs:  # 
     ini = one_vm_ini(lab, "vm1", made.folder / "hosts.ini")
     ours = ["-i", private_vms, "--limit", "vm2"]
     for _ in range(2):
-        theirs, mine = beside([str(ansible_playbook), "-i", str(ini), str(common)], ["run", str(common), *ours],
-                              {**os.environ, **ANSIBLE_ENV})
+        with shared_connections() as env:
+            theirs, mine = beside([str(ansible_playbook), "-i", str(ini), str(common)], ["run", str(common), *ours], env)
         made.ansible.append(theirs)
         made.kob.append(mine)
         if theirs.returncode or mine.returncode:

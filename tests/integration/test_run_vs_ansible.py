@@ -10,7 +10,6 @@ ssh and Python start-up overlap; a case no selected test judges is not run.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
@@ -20,11 +19,11 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.ansible_side import (
-    ANSIBLE_ENV,
     ansible_playbook_binary,
     beside,
     one_vm_ini,
     recap,
+    shared_connections,
 )
 from tests.helpers.lab_services import kob
 
@@ -89,13 +88,13 @@ class Case:
 def run_case(lab, ansible_playbook: Path, folder: Path, playbook: Path, root: str, state: str) -> Case:
     """Two runs of ``playbook`` under both tools on a fresh ``root`` (removed again after), stopping at a failure."""
     ini = one_vm_ini(lab, "vm1", folder / "hosts.ini")
-    env = {**os.environ, **ANSIBLE_ENV}
     inventory = str(lab.layout.inventory)
     case = Case()
     try:
         for _ in range(2):
-            case.runs.append(beside([str(ansible_playbook), "-i", str(ini), str(playbook)],
-                                    ["run", str(playbook), "-i", inventory, "--limit", "vm2"], env, timeout=300))
+            with shared_connections() as env:
+                case.runs.append(beside([str(ansible_playbook), "-i", str(ini), str(playbook)],
+                                        ["run", str(playbook), "-i", inventory, "--limit", "vm2"], env, timeout=300))
             if any(done.returncode != 0 for done in case.runs[-1]):
                 return case
         case.theirs, case.mine = vm_state(lab, "vm1", state), vm_state(lab, "vm2", state)
