@@ -15,6 +15,7 @@ from typing import Callable, Iterator
 
 from kob.passes.autoscale import autoscale_pass
 from kob.passes.reconcile import reconcile_pass
+from kob.deploy.converge import DeployReport
 from kob.deploy.observe import observe_and_sample
 from kob.identity import deploy_lock, namespace, operator, owner
 from kob.metrics.history import MetricsBook
@@ -43,8 +44,8 @@ async def passes_on(inventory: Inventory, store: Store, pool: Transport, *, reco
     started, who, durations = time.time(), who or operator(), {}
     try:
         async with deploy_lock(store, inventory):
-            summary = await _passes(inventory, store, pool, reconcile, autoscale, say, durations)
-        outcome = PassOutcome(started, "ok", summary, who, durations)
+            summary, failures = await _passes(inventory, store, pool, reconcile, autoscale, say, durations)
+        outcome = PassOutcome(started, "failed" if failures else "ok", "; ".join([summary, *failures]), who, durations)
     except LockHeld as held:
         outcome = PassOutcome(started, "skipped", f"{held}; this run is skipped", who, durations)
     except KobError as error:
@@ -73,10 +74,13 @@ def _timed(durations: dict[str, float], part: str) -> Iterator[None]:
         durations[part] = time.monotonic() - started
 
 
-async def _passes(inventory, store, pool, reconcile, autoscale, say, durations: dict[str, float]) -> str:
+async def _passes(inventory, store, pool, reconcile, autoscale, say,
+                  durations: dict[str, float]) -> tuple[str, list[str]]:
     """Reconcile, autoscale and jobs; the first two start from one SSH command per host that observes and samples
-    (without autoscaling, reconcile observes by itself and there is no sample)."""
-    done = []
+    (without autoscaling, reconcile observes by itself and there is no sample). The summary, and why the
+    convergence of reconcile or autoscale failed (a new replica that did not become healthy): the pass
+    still goes on, but it is not ok."""
+    done, failures = [], []
     autoscaling = autoscale and any(s.autoscale for s in inventory.services)
     seen = usage = None
     if autoscaling:
@@ -92,17 +96,24 @@ async def _passes(inventory, store, pool, reconcile, autoscale, say, durations: 
         actions = len(healed.deploy.plan.actions) if healed.deploy else 0
         done.append(f"reconcile: {actions} action{'s' * (actions != 1)}"
                     + (f", {len(healed.marks.down)} host(s) down" if healed.marks.down else ""))
+        failures += _failure("reconcile", healed.deploy)
     if autoscaling:
         with _timed(durations, "autoscale"):
             scaled = await autoscale_pass(inventory, store, pool, say, usage)
         moves = [f"{name} {d.current}→{d.desired}" for name, d in scaled.decisions.items() if d.changed]
         done.append(f"autoscale: {', '.join(moves) or 'no change'}")
+        failures += _failure("autoscale", scaled.deploy)
     with _timed(durations, "jobs"):
         jobs = await _dispatch(inventory, store, pool, say)
     if jobs:
         done.append(jobs)
     await store.trim_events(EVENTS_KEPT)
-    return "; ".join(done) or "nothing to do"
+    return "; ".join(done) or "nothing to do", failures
+
+
+def _failure(part: str, report: DeployReport | None) -> list[str]:
+    """``part``'s convergence failure as a summary item; none when it converged or did not need to."""
+    return [f"{part} failed: {report.failure}"] if report and report.failure else []
 
 
 async def _dispatch(inventory, store, pool, say) -> str | None:
