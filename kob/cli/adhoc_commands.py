@@ -26,7 +26,7 @@ def exec_command(inventory: str, command: str, pattern: str, as_json: bool) -> N
     from kob.spec.patterns import hosts_for_option
     from kob.transport.targets import ssh_target
 
-    inv = load_inventory(inventory)
+    inv = load_inventory(inventory, workloads=False)  # hosts only: it works while a services: section is wrong
     targets = [ssh_target(inv, host) for host in hosts_for_option(inv, pattern)]
     outcomes = run_with(inv, lambda _, pool: run_everywhere(pool, targets, shell_argv(command)), store=False)
     if as_json:

@@ -68,7 +68,8 @@ def load_inventory(path: str | os.PathLike[str], *, workloads: bool = True) -> I
     """Read and check an inventory file; every mistake is a SpecError with file:line.
 
     ``workloads=False``: only its hosts, groups, ssh, state and control settings; services, lb and jobs are
-    neither read nor checked (a command handing its work to a connection holder, which reads them)."""
+    neither read nor checked (`kob exec`, which only reaches hosts, and a command handing its work to a
+    connection holder, which reads them)."""
     root = load_yaml(path, expected=_EXPECTED)
     return inventory_from_record(root.record(TOP_LEVEL_KEYS, expected=_EXPECTED), Path(path), workloads)
 

@@ -63,3 +63,14 @@ def test_a_usage_error_is_exit_code_2_as_click_makes_it(monkeypatch, capsys, fol
 def test_ok_is_0(monkeypatch, capsys, folder):
     assert exit_code(monkeypatch, "events", "inv.yaml") == 0
     assert exit_code(monkeypatch, "completion", "bash") == 0
+
+
+@pytest.mark.parametrize("args, code", [
+    (("exec", "broken.yaml", "true"), 2),  # reaches its hosts (this one does not answer): exec needs only hosts:
+    (("deploy", "broken.yaml"), 1),  # reads services: and names the mistake
+], ids=["exec", "deploy"])
+def test_a_wrong_services_section_stops_deploy_but_not_exec(monkeypatch, capsys, folder, args, code):
+    (folder / "broken.yaml").write_text(HOSTS + "services:\n  web: {image: img, replicas: many}\n")
+    assert exit_code(monkeypatch, *args) == code
+    err = capsys.readouterr().err
+    assert ("broken.yaml:5: services/web/replicas" in err) == (code == 1), err
