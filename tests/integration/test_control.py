@@ -168,6 +168,7 @@ def test_5_a_stopped_vm_loses_its_replicas_to_the_others_and_its_surplus_goes_wh
     write(inventory, lab, replicas=3)
     ok("deploy", str(inventory))
     assert {r["host"] for r in app_status(inventory)["replicas"]} == {"vm1", "vm2", "vm3"}
+    ok("reconcile", str(inventory))  # a pass records what each host runs: the rule below reads it (not order)
     lab.stop_vm("vm3")
     try:
         held = kob("deploy", str(inventory), "--check")  # deploy follows reconcile's rule (--check records nothing)
