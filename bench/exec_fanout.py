@@ -13,6 +13,8 @@ same run:
   kob exec      `kob exec INVENTORY true` (a process: imports, connects, runs)
   kob exec @base  the same from the checkout --base (an earlier kob), when given
   kob pool      SshPool.run on every VM from a live process (connects included; CPU of this process)
+  asyncssh floor  bench/asyncssh_floor.py: Python, asyncio and asyncssh started, `true` run, nothing else
+                (no inventory, no CLI): the least an asyncssh-based manager pays; kob exec above it is kob's
   ansible raw   `ansible all -m raw -a true -f N` (its default ssh settings: ControlPersist on, so warm
                 after the first round; the persisting masters' CPU is outside its tree)
   ansible cold  the same with ControlMaster=no: every connection made anew, all of it in its tree
@@ -45,6 +47,7 @@ from kob.transport.targets import ssh_target
 
 TOOLS_VENV = Path("/var/lib/kob-bench-venv")
 BASELINES = ("ansible raw", "pyinfra exec")
+FLOOR = Path(__file__).with_name("asyncssh_floor.py")
 Ways = dict[str, Callable[[], Cost]]
 
 
@@ -136,6 +139,8 @@ def ways_for(lab: Lab, count: int, bin_dir: Path, scratch: Path, base: Path | No
         "kob exec": kob_exec(lab.layout.inventory, hosts),
         **({"kob exec @base": kob_exec(lab.layout.inventory, hosts, tree=base)} if base else {}),
         "kob pool": lambda: in_process(lambda: asyncio.run(pool_once())),
+        "asyncssh floor": lambda: measured([sys.executable, str(FLOOR), str(lab.layout.client_key),
+                                            str(lab.layout.known_hosts), *(h.address for h in hosts)]),
         **baseline_ways(lab, hosts, bin_dir, scratch / f"{count}-vms"),
         "ssh parallel": lambda: measured(*[ssh_argv(lab, h.address) for h in hosts]),
         "ssh serial": lambda: serial(*[ssh_argv(lab, h.address) for h in hosts]),
